@@ -1,0 +1,49 @@
+"""AI job Actions: SubmitAIJob, ListAIJob, GetAIVideoTagResult, GetMediaDNAResult, SubmitMediaDNADeleteJob."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openvod.api.rpc import Ctx, action
+from openvod.services.ai_jobs import job_wire
+
+
+@action("SubmitAIJob")
+def submit_ai_job(ctx: Ctx) -> dict[str, Any]:
+    """One job per requested type; rows are committed before this returns."""
+    jobs = ctx.rt.jobs.submit(
+        ctx.account_id,
+        ctx.p.str("MediaId", required=True, max_bytes=128),
+        ctx.p.str("Types", required=True),
+        ctx.p.str("Config", max_bytes=8192),
+        ctx.p.str("UserData"),
+    )
+    return {"AIJobList": {"AIJob": jobs}}
+
+
+@action("ListAIJob")
+def list_ai_job(ctx: Ctx) -> dict[str, Any]:
+    """Poll up to 10 AI jobs; Data is the result as a JSON string."""
+    ids = ctx.p.ids("JobIds", required=True, max_items=10)
+    found, missing = ctx.rt.jobs.list(ctx.account_id, ids)
+    return {"AIJobList": {"AIJob": [job_wire(r) for r in found]}, "NonExistAIJobIds": {"String": missing}}
+
+
+@action("GetAIVideoTagResult")
+def get_ai_video_tag_result(ctx: Ctx) -> dict[str, Any]:
+    """The latest smart-tag result of a video (without OrigASRData)."""
+    return {"VideoTagResult": ctx.rt.jobs.video_tag_result(ctx.account_id, ctx.p.str("MediaId", required=True))}
+
+
+@action("GetMediaDNAResult")
+def get_media_dna_result(ctx: Ctx) -> dict[str, Any]:
+    """The latest fingerprint result of a video."""
+    return {"DNAResult": ctx.rt.jobs.dna_result(ctx.account_id, ctx.p.str("MediaId", required=True))}
+
+
+@action("SubmitMediaDNADeleteJob")
+def submit_media_dna_delete_job(ctx: Ctx) -> dict[str, Any]:
+    """Remove a video's fingerprints from its library."""
+    media_id = ctx.p.str("MediaId", required=True)
+    job_id = ctx.rt.jobs.dna_delete(ctx.account_id, media_id, ctx.p.str("FpDBId", max_bytes=64))
+    return {"JobId": job_id, "MediaId": media_id}

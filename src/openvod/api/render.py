@@ -1,0 +1,46 @@
+"""Render response bodies as JSON or XML.
+
+The list style of each field is fixed by the shape of the mapping a handler returns: a wrapper
+list is ``{"AIJobList": {"AIJob": [...]}}``; a plain array is ``{"AIImageJobList": [...]}``. In XML a
+list under key K always becomes repeated ``<K>`` elements, which yields both styles of spec §1.6.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape
+
+JSON_TYPE = "application/json;charset=utf-8"
+XML_TYPE = "text/xml;charset=utf-8"
+
+
+def to_json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return ""
+    return escape(str(v))
+
+
+def _element(name: str, value: Any, out: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _element(name, item, out)
+    elif isinstance(value, dict):
+        out.append(f"<{name}>")
+        for k, v in value.items():
+            _element(k, v, out)
+        out.append(f"</{name}>")
+    else:
+        out.append(f"<{name}>{_scalar(value)}</{name}>")
+
+
+def to_xml(root: str, body: dict[str, Any]) -> bytes:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>']
+    _element(root, body, out)
+    return "".join(out).encode()

@@ -1,0 +1,317 @@
+"""The RPC layer: parse common parameters, authenticate (V1 or V3), dispatch the Action, render JSON/XML.
+
+Everything wire-level that is shared by all Actions lives here once: RequestId, Format negotiation,
+the error envelope, list styles (through api.render) and throttling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from openvod import errors
+from openvod.api import signing
+from openvod.api.params import Params
+from openvod.api.render import JSON_TYPE, XML_TYPE, to_json, to_xml
+from openvod.util import parse_utc_iso, request_id
+
+if TYPE_CHECKING:
+    from openvod.runtime import Runtime
+
+log = logging.getLogger("openvod.api")
+
+API_VERSION = "2017-03-21"
+
+
+# ---------------------------------------------------------------------------------------------- actions
+@dataclass
+class Ctx:
+    """What an Action handler gets: the caller's account, typed params and the runtime."""
+
+    rt: Runtime
+    account_id: str
+    access_key_id: str
+    request_id: str
+    base_url: str
+    p: Params
+
+
+Handler = Callable[[Ctx], dict[str, Any]]
+ACTIONS: dict[str, Handler] = {}
+
+
+def action(name: str) -> Callable[[Handler], Handler]:
+    """Register a handler under its exact wire name."""
+
+    def deco(fn: Handler) -> Handler:
+        if name in ACTIONS:
+            raise RuntimeError(f"action {name} registered twice")
+        ACTIONS[name] = fn
+        return fn
+
+    return deco
+
+
+# ---------------------------------------------------------------------------------------------- request
+@dataclass
+class RawRequest:
+    """An HTTP request as the ASGI layer hands it over."""
+
+    method: str
+    query_string: bytes
+    headers: dict[str, list[str]]  # lower-case name -> values
+    body: bytes = b""
+    path: str = "/"
+
+    def header(self, name: str) -> str:
+        v = self.headers.get(name)
+        return v[0] if v else ""
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    action: str = ""
+
+
+@dataclass
+class _Parsed:
+    pairs: list[tuple[str, str]]  # query and form body, in order
+    params: dict[str, str]
+    v3: signing.V3Authorization | None
+    want_json: bool
+    action: str
+    version: str
+
+
+class NonceCache:
+    """SignatureNonce values seen within the timestamp window (per AccessKey)."""
+
+    def __init__(self, ttl_s: float, max_items: int = 1_000_000):
+        self.ttl_s = ttl_s
+        self.max_items = max_items
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def use(self, key_id: str, nonce: str) -> bool:
+        """Record the nonce; False if it was already used."""
+        t = time.monotonic()
+        with self._lock:
+            while self._seen:
+                k, exp = next(iter(self._seen.items()))
+                if exp > t and len(self._seen) < self.max_items:
+                    break
+                self._seen.popitem(last=False)
+            k = (key_id, nonce)
+            if k in self._seen:
+                return False
+            self._seen[k] = t + self.ttl_s
+            return True
+
+
+class RateLimiter:
+    """Token bucket per AccessKey."""
+
+    def __init__(self, qps: float, burst: int):
+        self.qps, self.burst = qps, burst
+        self._state: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        if self.qps <= 0:
+            return True
+        t = time.monotonic()
+        with self._lock:
+            tokens, last = self._state.get(key, (float(self.burst), t))
+            tokens = min(self.burst, tokens + (t - last) * self.qps)
+            if tokens < 1:
+                self._state[key] = (tokens, t)
+                return False
+            self._state[key] = (tokens - 1, t)
+            return True
+
+
+class RpcApi:
+    """Turns a RawRequest into a RawResponse."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        s = rt.settings.api
+        self.window = s.timestamp_window_s
+        # Nonces need remembering only while their timestamp is still acceptable.
+        self.nonces = NonceCache(ttl_s=2 * s.timestamp_window_s + 60)
+        self.limiter = RateLimiter(s.rate_limit_qps, s.rate_limit_burst)
+        from openvod.api import actions  # noqa: F401  (registers every Action)
+
+    # ------------------------------------------------------------------ entry
+    def handle(self, req: RawRequest) -> RawResponse:
+        rid = request_id()
+        want_json = True
+        action_name = ""
+        t0 = time.perf_counter()
+        try:
+            parsed = self._parse(req)
+            want_json, action_name = parsed.want_json, parsed.action
+            key = self._authenticate(req, parsed)
+            if parsed.version != API_VERSION:
+                raise errors.InvalidVersion()
+            handler = ACTIONS.get(parsed.action)
+            if handler is None:
+                raise errors.InvalidActionNotFound()
+            if not self.limiter.allow(key.access_key_id):
+                raise errors.ThrottlingUser()
+            ctx = Ctx(self.rt, key.account_id, key.access_key_id, rid, self._base_url(req), Params(parsed.params))
+            result = handler(ctx)
+            body = {"RequestId": rid, **result}
+            status = 200
+        except errors.VodError as exc:
+            status, body = exc.http_status, self._error_body(req, rid, exc)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": rid, "action": action_name})
+            exc2 = errors.InternalError()
+            status, body = exc2.http_status, self._error_body(req, rid, exc2)
+        if log.isEnabledFor(logging.DEBUG) or status >= 400:
+            log.log(
+                logging.DEBUG if status < 400 else logging.INFO,
+                "rpc",
+                extra={
+                    "request_id": rid,
+                    "action": action_name,
+                    "status": status,
+                    "code": body.get("Code", ""),
+                    "ms": round((time.perf_counter() - t0) * 1000, 2),
+                },
+            )
+        if want_json:
+            payload, ctype = to_json(body), JSON_TYPE
+        else:
+            root = "Error" if status >= 400 else f"{action_name}Response"
+            payload, ctype = to_xml(root, body), XML_TYPE
+        return RawResponse(status, [("content-type", ctype), ("x-acs-request-id", rid)], payload, action_name)
+
+    def _base_url(self, req: RawRequest) -> str:
+        return self.rt.settings.api.public_url or f"http://{req.header('host') or 'localhost'}"
+
+    def _error_body(self, req: RawRequest, rid: str, exc: errors.VodError) -> dict[str, Any]:
+        return {
+            "RequestId": rid,
+            "HostId": self.rt.settings.api.host_id or req.header("host") or "openvod",
+            "Code": exc.code,
+            "Message": exc.message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=Vod&requestId={rid}",
+        }
+
+    # ------------------------------------------------------------------ parsing
+    def _parse(self, req: RawRequest) -> _Parsed:
+        try:
+            query = parse_qsl(req.query_string.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            form: list[tuple[str, str]] = []
+            ctype = req.header("content-type").lower()
+            if req.body and ctype.startswith("application/x-www-form-urlencoded"):
+                form = parse_qsl(req.body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise errors.InvalidParameter("QueryString", "It must be UTF-8.") from None
+        params: dict[str, str] = {}
+        for k, v in query + form:
+            params.setdefault(k, v)
+        auth = req.header("authorization")
+        v3 = None
+        if auth.startswith("ACS3-"):
+            v3 = signing.parse_v3_authorization(auth)
+            if v3 is None:
+                raise errors.IncompleteSignature()
+            action_name = req.header("x-acs-action") or params.get("Action", "")
+            version = req.header("x-acs-version") or params.get("Version", "")
+        else:
+            action_name = params.get("Action", "")
+            version = params.get("Version", "")
+        fmt = params.get("Format", "").lower()
+        if fmt:
+            want_json = fmt != "xml"
+        elif v3 is not None:
+            want_json = "xml" not in req.header("accept").lower()
+        else:
+            want_json = "application/json" in req.header("accept").lower()
+        parsed = _Parsed(query + form, params, v3, want_json, action_name, version)
+        if not action_name:
+            raise errors.MissingParameter("Action")
+        return parsed
+
+    # ------------------------------------------------------------------ authentication
+    def _key(self, access_key_id: str) -> Any:
+        key = self.rt.accounts.lookup(access_key_id)
+        if key is None:
+            raise errors.InvalidAccessKeyIdNotFound()
+        if key.status != "Active":
+            raise errors.InvalidAccessKeyIdInactive()
+        return key
+
+    def _check_time(self, value: str) -> None:
+        try:
+            ts = parse_utc_iso(value)
+        except ValueError:
+            raise errors.InvalidTimeStampFormat() from None
+        if abs(time.time() - ts) > self.window:
+            raise errors.InvalidTimeStampExpired()
+
+    def _authenticate(self, req: RawRequest, parsed: _Parsed) -> Any:
+        p = parsed.params
+        if p.get("SecurityToken") or req.header("x-acs-security-token"):
+            raise errors.VodError(
+                "openvod does not issue STS tokens; sign with an AccessKey pair.",
+                code="InvalidSecurityToken.Malformed",
+                http_status=400,
+            )
+        if parsed.v3 is not None:
+            return self._authenticate_v3(req, parsed, parsed.v3)
+        for name in ("AccessKeyId", "Signature", "SignatureNonce", "Timestamp", "Version"):
+            if not p.get(name):
+                raise errors.MissingParameter(name)
+        method = p.get("SignatureMethod", "HMAC-SHA1")
+        if method.upper() != "HMAC-SHA1":
+            raise errors.UnsupportedSignatureMethod()
+        if p.get("SignatureVersion", "1.0") != "1.0":
+            raise errors.InvalidParameter("SignatureVersion", "Only 1.0 is supported.")
+        key = self._key(p["AccessKeyId"])
+        self._check_time(p["Timestamp"])
+        signed = dict(parsed.pairs)  # V1 signs query and form parameters alike
+        sts = signing.v1_string_to_sign(req.method, signed)
+        if not signing.signatures_equal(signing.v1_sign(key.secret, sts), p["Signature"]):
+            raise errors.SignatureDoesNotMatch(sts)
+        if not self.nonces.use(key.access_key_id, p["SignatureNonce"]):
+            raise errors.SignatureNonceUsed()
+        return key
+
+    def _authenticate_v3(self, req: RawRequest, parsed: _Parsed, auth: signing.V3Authorization) -> Any:
+        if auth.algorithm != signing.V3_ALGORITHM:
+            raise errors.UnsupportedSignatureMethod()
+        required = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce")
+        for h in required:
+            if h not in auth.signed_headers or not req.header(h):
+                raise errors.IncompleteSignature(f"The header {h} must be present and signed.")
+        unsigned_acs = [h for h in req.headers if h.startswith("x-acs-") and h not in auth.signed_headers]
+        if unsigned_acs:
+            raise errors.IncompleteSignature(f"Every x-acs-* header must be signed; unsigned: {', '.join(unsigned_acs)}.")
+        key = self._key(auth.access_key_id)
+        self._check_time(req.header("x-acs-date"))
+        body_hash = hashlib.sha256(req.body).hexdigest()
+        claimed = req.header("x-acs-content-sha256") or body_hash
+        if claimed != body_hash:
+            raise errors.SignatureDoesNotMatch("x-acs-content-sha256 does not match the request body")
+        query = parse_qsl(req.query_string.decode("utf-8"), keep_blank_values=True)
+        creq = signing.v3_canonical_request(req.method, query, req.headers, auth.signed_headers, claimed, "/")
+        sts = signing.v3_string_to_sign(creq)
+        if not signing.signatures_equal(signing.v3_sign(key.secret, sts), auth.signature.lower()):
+            raise errors.SignatureDoesNotMatch(sts)
+        if not self.nonces.use(key.access_key_id, req.header("x-acs-signature-nonce")):
+            raise errors.SignatureNonceUsed()
+        return key

@@ -1,0 +1,150 @@
+"""The ASGI application: ``/`` (RPC), ``/blobs/…`` (signed files), ``/healthz``, ``/metrics``.
+
+A small raw ASGI app rather than a framework: there is one RPC endpoint, and the hot path
+(ListAIJob polling) should cost as little as possible. Handlers are synchronous (SQLAlchemy) and
+run on a thread pool so the event loop never blocks on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import mimetypes
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote
+
+from sqlalchemy import text
+
+from openvod.api.rpc import RawRequest, RawResponse, RpcApi
+from openvod.metrics import Metrics
+from openvod.storage.blobs import BlobKeyError
+from openvod.storage.urls import BLOB_PREFIX
+
+if TYPE_CHECKING:
+    from openvod.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+CHUNK = 256 * 1024
+
+
+class OpenVodApp:
+    """ASGI callable."""
+
+    def __init__(self, rt: Runtime, threads: int = 32):
+        self.rt = rt
+        self.rpc = RpcApi(rt)
+        self.metrics = Metrics(rt)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    self.pool.shutdown(wait=False)
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        method = scope["method"]
+        loop = asyncio.get_running_loop()
+        if path == "/":
+            body = await self._read_body(receive)
+            if body is None:
+                await self._send(send, RawResponse(413, [("content-type", "text/plain")], b"request body too large"))
+                return
+            headers: dict[str, list[str]] = {}
+            for k, v in scope["headers"]:
+                headers.setdefault(k.decode("latin-1").lower(), []).append(v.decode("latin-1"))
+            req = RawRequest(method, scope.get("query_string", b""), headers, body, path)
+            if method not in ("GET", "POST"):
+                resp = RawResponse(405, [("content-type", "text/plain"), ("allow", "GET, POST")], b"method not allowed")
+            else:
+                resp = await loop.run_in_executor(self.pool, self.rpc.handle, req)
+            self.metrics.requests.labels(resp.action or "-", str(resp.status)).inc()
+            await self._send(send, resp)
+        elif path.startswith(BLOB_PREFIX) and method in ("GET", "HEAD"):
+            await self._serve_blob(scope, send, method)
+        elif path == "/healthz":
+            resp = await loop.run_in_executor(self.pool, self._health)
+            await self._send(send, resp)
+        elif path == "/metrics":
+            data = await loop.run_in_executor(self.pool, self.metrics.render)
+            await self._send(send, RawResponse(200, [("content-type", "text/plain; version=0.0.4")], data))
+        else:
+            await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
+
+    async def _read_body(self, receive: Any) -> bytes | None:
+        chunks, size = [], 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                break
+            part = msg.get("body", b"")
+            size += len(part)
+            if size > MAX_BODY:
+                return None
+            chunks.append(part)
+            if not msg.get("more_body"):
+                break
+        return b"".join(chunks)
+
+    async def _send(self, send: Any, resp: RawResponse) -> None:
+        headers = [(k.encode(), v.encode()) for k, v in resp.headers]
+        headers.append((b"content-length", str(len(resp.body)).encode()))
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        await send({"type": "http.response.body", "body": resp.body})
+
+    def _health(self) -> RawResponse:
+        try:
+            with self.rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            body = {"status": "ok", "analyzers": self.rt.analyzers.types()}
+            code = 200
+        except Exception as exc:  # report, never raise
+            body, code = {"status": "error", "error": str(exc)}, 503
+        return RawResponse(code, [("content-type", "application/json")], json.dumps(body).encode())
+
+    async def _serve_blob(self, scope: dict[str, Any], send: Any, method: str) -> None:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?")[0]
+        qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        auth = (qs.get("auth_key") or [""])[0]
+        if not auth or not self.rt.urls.verify(path, auth):
+            await self._send(send, RawResponse(403, [("content-type", "text/plain")], b"invalid or expired auth_key"))
+            return
+        try:
+            file = self.rt.blobs.path(unquote(path[len(BLOB_PREFIX) :]))
+        except BlobKeyError:
+            await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
+            return
+        if not file.is_file():
+            await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
+            return
+        ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        size = file.stat().st_size
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", ctype.encode()), (b"content-length", str(size).encode())],
+            }
+        )
+        if method == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+            return
+        loop = asyncio.get_running_loop()
+        with open(file, "rb") as fh:
+            while True:
+                chunk = await loop.run_in_executor(self.pool, fh.read, CHUNK)
+                more = len(chunk) == CHUNK
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
+                    break

@@ -1,0 +1,127 @@
+"""Typed settings: built once at the entry point and passed down (never imported as a global).
+
+Sources, lowest to highest precedence: defaults, a TOML config file (``--config`` or
+``OPENVOD_CONFIG``), environment variables (``OPENVOD_`` prefix, ``__`` for nested groups,
+e.g. ``OPENVOD_ENGINE__WORKERS=4``), then command-line flags.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseModel):
+    """RPC front door."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Signature timestamp window (x-acs-date / Timestamp), seconds either side of now.
+    timestamp_window_s: int = 900
+    # Per-AccessKey request rate limit (token bucket). 0 disables it.
+    rate_limit_qps: float = 1000.0
+    rate_limit_burst: int = 2000
+    # HostId in error envelopes; empty = the request's Host header.
+    host_id: str = ""
+    # Base URL used in signed blob URLs; empty = derived from the request's Host header.
+    public_url: str = ""
+
+
+class EngineSettings(BaseModel):
+    """Job engine: in-process worker pool, leases and the reaper."""
+
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    lease_s: float = 60.0
+    heartbeat_s: float = 10.0
+    reaper_interval_s: float = 5.0
+    max_attempts: int = 3
+    poll_interval_s: float = 0.5
+
+
+class CallbackSettings(BaseModel):
+    """Outbox delivery of HTTP callbacks. More patient than the cloud's three tries in ~3 s."""
+
+    max_attempts: int = 12
+    backoff_initial_s: float = 1.0
+    backoff_factor: float = 2.0
+    backoff_max_s: float = 600.0
+    timeout_s: float = 5.0
+    poll_interval_s: float = 0.5
+    # Allow callback URLs that resolve to loopback/private/link-local addresses (tests, LANs).
+    allow_private_targets: bool = False
+
+
+class MediaSettings(BaseModel):
+    """Where RegisterMedia may read files from."""
+
+    # Local roots a FileURL (path or file://) may point into. Empty = data dir + current directory.
+    allowed_roots: list[str] = Field(default_factory=list)
+    # Allow http(s) FileURLs that resolve to loopback/private/link-local addresses.
+    allow_private_urls: bool = False
+    max_download_bytes: int = 20 * 1024**3
+    download_timeout_s: float = 600.0
+
+
+class BlobSettings(BaseModel):
+    """Blob storage and signed URLs."""
+
+    url_ttl_s: int = 3600
+
+
+class Settings(BaseSettings):
+    """All openvod settings."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENVOD_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("openvod-data")
+    database_url: str = ""  # empty = sqlite file inside data_dir
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Extra analyzer plug-ins: "module:function" callables that receive the analyzer registry.
+    plugins: list[str] = Field(default_factory=list)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    blobs: BlobSettings = Field(default_factory=BlobSettings)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'openvod.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return (self.data_dir / "blobs").resolve()
+
+    def media_roots(self) -> list[Path]:
+        roots = self.media.allowed_roots or [str(self.data_dir), os.getcwd()]
+        return [Path(r).expanduser().resolve() for r in roots]
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from the config file, the environment and explicit overrides."""
+    path = config_file or os.environ.get("OPENVOD_CONFIG")
+    file_values: dict[str, Any] = {}
+    if path:
+        with open(path, "rb") as fh:
+            file_values = tomllib.load(fh)
+    env_settings = Settings()
+    # Environment wins over the file: only take file values the environment did not set.
+    env_set = env_settings.model_dump(exclude_unset=True)
+    merged = _deep_merge(_deep_merge(file_values, env_set), {k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(merged) if merged else env_settings

@@ -1,0 +1,67 @@
+"""UserData (spec §13.2): a JSON object of at most 512 bytes with optional MessageCallback and Extend.
+
+Both forms are accepted: objects, and the legacy string-in-string form where MessageCallback and
+Extend are themselves JSON strings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from openvod.errors import InvalidParameter
+from openvod.util import dumps
+
+MAX_BYTES = 512
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def parse(raw: str, name: str = "UserData") -> dict[str, Any] | None:
+    """Validate and return the object; None for an empty value."""
+    if not raw:
+        return None
+    if len(raw.encode()) > MAX_BYTES:
+        raise InvalidParameter(name, f"It must not exceed {MAX_BYTES} bytes.")
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter(name, "It must be a JSON object.") from None
+    if not isinstance(obj, dict):
+        raise InvalidParameter(name, "It must be a JSON object.")
+    if "MessageCallback" in obj:
+        mc = _maybe_json(obj["MessageCallback"])
+        if not isinstance(mc, dict) or not isinstance(mc.get("CallbackURL"), str):
+            raise InvalidParameter(name, "MessageCallback must be an object with a CallbackURL.")
+        parts = urlsplit(mc["CallbackURL"])
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidParameter(name, "MessageCallback.CallbackURL must be an http(s) URL.")
+        ctype = str(mc.get("CallbackType", "http")).lower()
+        if ctype != "http":
+            raise InvalidParameter(name, "MessageCallback.CallbackType supports only http.")
+    return obj
+
+
+def callback_url(raw: str) -> str | None:
+    """The per-job callback URL, if UserData carries one."""
+    obj = parse(raw) if raw else None
+    if not obj or "MessageCallback" not in obj:
+        return None
+    return str(_maybe_json(obj["MessageCallback"])["CallbackURL"])
+
+
+def extend(raw: str) -> str | None:
+    """Extend as callbacks carry it: a string (objects are serialised to JSON)."""
+    obj = parse(raw) if raw else None
+    if not obj or "Extend" not in obj:
+        return None
+    ext = obj["Extend"]
+    return ext if isinstance(ext, str) else dumps(ext)

@@ -1,0 +1,177 @@
+"""``run_job(job_id)``: the one entry point every dispatcher calls (in-process pool now, Celery later).
+
+claim lease -> run the type's handler with a heartbeat -> persist result, transition and callback
+event in one transaction (compare-and-set on the lease holder, so a job succeeds exactly once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from openvod.domain.jobs import AI_IMAGE_TYPE, JobFailed, JobStatus, TransientJobError
+from openvod.engine.registry import JobContext, JobOutput
+from openvod.store import jobrepo
+from openvod.store.tables import jobs
+from openvod.util import dumps
+
+if TYPE_CHECKING:
+    from openvod.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 1024
+
+
+def make_worker_id(kind: str = "worker") -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Heartbeat(threading.Thread):
+    """Extends the lease while the handler runs; notices when the lease was lost."""
+
+    def __init__(self, rt: Runtime, job_id: str, worker_id: str):
+        super().__init__(daemon=True, name=f"heartbeat-{job_id[:8]}")
+        self.rt, self.job_id, self.worker_id = rt, job_id, worker_id
+        self.stop_event = threading.Event()
+        self.lost = False
+
+    def beat(self) -> None:
+        try:
+            if not jobrepo.extend_lease(self.rt.engine, self.job_id, self.worker_id, self.rt.settings.engine.lease_s):
+                self.lost = True
+        except Exception:  # a locked database must not kill the job; the next beat retries
+            log.warning("heartbeat failed", exc_info=True, extra={"job_id": self.job_id})
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.rt.settings.engine.heartbeat_s):
+            self.beat()
+
+
+def _load(rt: Runtime, job_id: str) -> dict[str, Any] | None:
+    with rt.engine.connect() as conn:
+        row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def run_job(rt: Runtime, job_id: str, worker_id: str | None = None, *, claimed: bool = False) -> str | None:
+    """Run one job to its end. Returns the final status, or None if this worker did not own it."""
+    worker_id = worker_id or make_worker_id()
+    if not claimed and not jobrepo.claim(rt.engine, job_id, worker_id, rt.settings.engine.lease_s):
+        return None
+    job = _load(rt, job_id)
+    if job is None:
+        return None
+    hb = _Heartbeat(rt, job_id, worker_id)
+    hb.start()
+    t0 = time.monotonic()
+    log.info("job started", extra={"job_id": job_id, "type": job["type"], "attempt": job["attempts"]})
+    try:
+        out = _execute(rt, job, hb)
+    except JobFailed as exc:
+        return _fail(rt, job, worker_id, exc.code, exc.message)
+    except TransientJobError as exc:
+        if job["attempts"] >= rt.settings.engine.max_attempts:
+            return _fail(rt, job, worker_id, "JobAttemptsExhausted", f"Gave up after {job['attempts']} attempts: {exc}")
+        jobrepo.requeue(rt.engine, job_id, worker_id)
+        rt.wake()
+        return JobStatus.INIT
+    except Exception as exc:  # an analyzer bug: fail with a Code, never leave the job processing
+        log.exception("analyzer crashed", extra={"job_id": job_id})
+        return _fail(rt, job, worker_id, "InternalError", f"The analyzer failed: {type(exc).__name__}: {exc}")
+    finally:
+        hb.stop_event.set()
+    status = _succeed(rt, job, worker_id, out)
+    log.info(
+        "job finished",
+        extra={"job_id": job_id, "type": job["type"], "status": status, "seconds": round(time.monotonic() - t0, 3)},
+    )
+    return status
+
+
+def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
+    handler, reason = rt.analyzers.available(job["type"])
+    if handler is None:
+        raise JobFailed("AnalyzerUnavailable", reason or "no analyzer")
+    try:
+        media_row = rt.media.get_row(job["account_id"], job["media_id"])
+    except Exception:
+        raise JobFailed("InvalidVideo.NotFound", "The video does not exist.") from None
+    path = rt.media.local_path(media_row)
+    if not path.is_file():
+        raise JobFailed("InvalidVideo.NoneStream", "The video's source file is missing from storage.")
+    ctx = JobContext(
+        job_id=job["id"],
+        account_id=job["account_id"],
+        job_type=job["type"],
+        media_id=job["media_id"],
+        media_path=path,
+        media=media_row,
+        config=json.loads(job["config"] or "{}"),
+        template_config=json.loads(job["template_config"] or "{}"),
+        runtime=rt,
+        heartbeat=hb.beat,
+    )
+    out = handler.run(ctx)
+    if not isinstance(out, JobOutput):
+        raise TypeError(f"{handler.name} returned {type(out).__name__}, not JobOutput")
+    job["analyzer"] = f"{handler.name}@{handler.version}"
+    return out
+
+
+def _succeed(rt: Runtime, job: dict[str, Any], worker_id: str, out: JobOutput) -> str | None:
+    written = rt.images.write_blobs(job, out.images) if job["type"] == AI_IMAGE_TYPE else []
+    try:
+        with rt.engine.begin() as conn:
+            if job["type"] == AI_IMAGE_TYPE:
+                data_str = rt.images.insert_rows(conn, job, written)
+            else:
+                data_str = out.data if isinstance(out.data, str) else dumps(out.data if out.data is not None else {})
+            values = {
+                "code": "0",
+                "message": "OK",
+                "data": data_str,
+                "detail": dumps(out.detail) if out.detail is not None else None,
+                "analyzer": job.get("analyzer", ""),
+            }
+            if not jobrepo.finish(conn, job["id"], worker_id, JobStatus.SUCCESS, values):
+                raise _LostLease()
+            rt.callbacks.enqueue_job_event(conn, job, JobStatus.SUCCESS, "0", "OK", data_str)
+    except _LostLease:
+        rt.images.delete_blobs(written)
+        log.warning("lease lost before commit; result discarded", extra={"job_id": job["id"]})
+        return None
+    except BaseException:
+        rt.images.delete_blobs(written)
+        raise
+    return JobStatus.SUCCESS
+
+
+class _LostLease(Exception):
+    pass
+
+
+def _fail(rt: Runtime, job: dict[str, Any], worker_id: str | None, code: str, message: str) -> str | None:
+    message = message[:MAX_MESSAGE]
+    with rt.engine.begin() as conn:
+        if not jobrepo.finish(conn, job["id"], worker_id, JobStatus.FAIL, {"code": code, "message": message}):
+            return None
+        rt.callbacks.enqueue_job_event(conn, job, JobStatus.FAIL, code, message, "")
+    log.info("job failed", extra={"job_id": job["id"], "code": code, "error": message})
+    return JobStatus.FAIL
+
+
+def fail_job(rt: Runtime, job_id: str, code: str, message: str) -> str | None:
+    """Fail a queued or processing job regardless of lease holder (reaper at the attempt limit)."""
+    job = _load(rt, job_id)
+    if job is None:
+        return None
+    return _fail(rt, job, None, code, message)

@@ -1,0 +1,95 @@
+"""Resolve a RegisterMedia FileURL to a local file: a path or file:// URL inside the allowed roots,
+or an http(s) URL downloaded with the SSRF guard."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from openvod.net import UnsafeTarget, check_http_target
+
+
+class FetchError(ValueError):
+    """The FileURL cannot be read."""
+
+
+def local_path(file_url: str, roots: list[Path]) -> Path:
+    """Map a path or file:// URL to a real file inside one of ``roots``."""
+    if file_url.startswith("file://"):
+        parts = urlsplit(file_url)
+        if parts.netloc not in ("", "localhost"):
+            raise FetchError("file:// URLs must name a local file")
+        raw = unquote(parts.path)
+    else:
+        raw = file_url
+    p = Path(raw).expanduser()
+    if not p.is_absolute():
+        p = Path.cwd() / p
+    try:
+        real = p.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise FetchError(f"file not found: {raw}") from exc
+    if not any(real == r or r in real.parents for r in roots):
+        raise FetchError(f"{raw} is outside the allowed media roots")
+    if not real.is_file():
+        raise FetchError(f"{raw} is not a regular file")
+    return real
+
+
+@contextmanager
+def fetched(
+    file_url: str,
+    roots: list[Path],
+    tmp_dir: Path,
+    *,
+    allow_private: bool,
+    max_bytes: int,
+    timeout_s: float,
+) -> Iterator[Path]:
+    """Yield a local path for ``file_url``; downloaded copies are removed afterwards."""
+    scheme = urlsplit(file_url).scheme.lower()
+    if scheme in ("http", "https"):
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix="dl-", dir=tmp_dir)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _download(file_url, out, allow_private=allow_private, max_bytes=max_bytes, timeout_s=timeout_s)
+            yield Path(tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    elif scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
+        yield local_path(file_url, roots)
+    else:
+        raise FetchError(f"unsupported URL scheme {scheme!r}")
+
+
+def _download(url: str, out, *, allow_private: bool, max_bytes: int, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(follow_redirects=False, timeout=timeout_s) as client:
+        for _ in range(6):
+            try:
+                check_http_target(url, allow_private)
+            except UnsafeTarget as exc:
+                raise FetchError(str(exc)) from exc
+            try:
+                with client.stream("GET", url) as resp:
+                    if resp.is_redirect and resp.headers.get("location"):
+                        url = urljoin(url, resp.headers["location"])
+                        continue
+                    if resp.status_code != 200:
+                        raise FetchError(f"GET {url} answered HTTP {resp.status_code}")
+                    total = 0
+                    for chunk in resp.iter_bytes(1024 * 1024):
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise FetchError(f"download exceeds {max_bytes} bytes")
+                        out.write(chunk)
+                    return
+            except httpx.HTTPError as exc:
+                raise FetchError(f"GET {url} failed: {exc}") from exc
+        raise FetchError("too many redirects")

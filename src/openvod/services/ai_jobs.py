@@ -1,0 +1,239 @@
+"""AI jobs: SubmitAIJob, ListAIJob, GetAIVideoTagResult, GetMediaDNAResult, SubmitMediaDNADeleteJob."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from openvod.domain import userdata
+from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES, JobStatus
+from openvod.errors import InvalidParameter, VodError
+from openvod.store.tables import jobs
+from openvod.util import dumps, new_id, now, utc_iso
+
+if TYPE_CHECKING:
+    from openvod.runtime import Runtime
+
+ANALYSE_TYPES = ("Face", "ASR", "OCR", "Category", "Annotation")
+_ANALYSE_LOOKUP = {t.lower(): t for t in ANALYSE_TYPES}
+# Spellings of the per-type config key (spec §5.1.1): current first, then the older one.
+CONFIG_KEYS = {"AIVideoTag": ("AIVideoTag", "AIVideoTagConfig"), "AIMediaDNA": ("AIMediaDNA", "AIMediaDNAConfig")}
+
+
+class ResultNotFound(VodError):
+    code = "InvalidAIJob.NotFound"
+    http_status = 404
+    message = "No successful AI job of this type exists for the video."
+
+
+def _bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidParameter("Config", f"{field} must be true or false.")
+
+
+def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
+    """Parse Config (both spellings) into ``{type: sub-config}`` for the requested types."""
+    if not raw:
+        cfg: dict[str, Any] = {}
+    else:
+        try:
+            cfg = json.loads(raw)
+        except ValueError:
+            raise InvalidParameter("Config", "It must be a JSON object.") from None
+        if not isinstance(cfg, dict):
+            raise InvalidParameter("Config", "It must be a JSON object.")
+    known = {k for keys in CONFIG_KEYS.values() for k in keys} | {"DNADBId"}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise InvalidParameter("Config", f"Unknown key(s): {', '.join(unknown)}.")
+    out: dict[str, dict[str, Any]] = {}
+    for t in types:
+        present = [k for k in CONFIG_KEYS[t] if k in cfg]
+        if len(present) > 1:
+            raise InvalidParameter("Config", f"Give either {present[0]} or {present[1]}, not both.")
+        sub = cfg[present[0]] if present else {}
+        if not isinstance(sub, dict):
+            raise InvalidParameter("Config", f"{present[0]} must be an object.")
+        out[t] = _normalise_tag(sub) if t == "AIVideoTag" else _normalise_dna(sub, cfg.get("DNADBId"))
+    return out
+
+
+def _normalise_tag(sub: dict[str, Any]) -> dict[str, Any]:
+    extra = sorted(set(sub) - {"AnalyseTypes", "OrigASRData"})
+    if extra:
+        raise InvalidParameter("Config", f"Unknown AIVideoTag key(s): {', '.join(extra)}.")
+    raw_types = sub.get("AnalyseTypes", ",".join(ANALYSE_TYPES))
+    if not isinstance(raw_types, str):
+        raise InvalidParameter("Config", "AIVideoTag.AnalyseTypes must be a comma-separated string.")
+    names = [x.strip() for x in raw_types.split(",") if x.strip()]
+    if not names:
+        raise InvalidParameter("Config", "AIVideoTag.AnalyseTypes must name at least one type.")
+    bad = [n for n in names if n.lower() not in _ANALYSE_LOOKUP]
+    if bad:
+        raise InvalidParameter(
+            "Config", f"Unknown AnalyseTypes value(s): {', '.join(bad)}. Allowed: {', '.join(ANALYSE_TYPES)}."
+        )
+    canon = [t for t in ANALYSE_TYPES if t.lower() in {n.lower() for n in names}]
+    return {"AnalyseTypes": canon, "OrigASRData": _bool(sub.get("OrigASRData", False), "OrigASRData")}
+
+
+def _normalise_dna(sub: dict[str, Any], top_db: Any) -> dict[str, Any]:
+    extra = sorted(set(sub) - {"DNADBId", "SearchOnly"})
+    if extra:
+        raise InvalidParameter("Config", f"Unknown AIMediaDNA key(s): {', '.join(extra)}.")
+    db = sub.get("DNADBId", top_db)
+    if db is not None and (not isinstance(db, str) or not db or len(db) > 64):
+        raise InvalidParameter("Config", "DNADBId must be a non-empty string of at most 64 characters.")
+    return {"DNADBId": db or "", "SearchOnly": _bool(sub.get("SearchOnly", False), "SearchOnly")}
+
+
+def job_wire(row: Any) -> dict[str, Any]:
+    """One AIJob of ListAIJob: every field a string."""
+    return {
+        "JobId": row.id,
+        "MediaId": row.media_id,
+        "Type": row.type,
+        "Status": row.status,
+        "Code": row.code or "",
+        "Message": row.message or "",
+        "CreationTime": utc_iso(row.created_at),
+        "CompleteTime": utc_iso(row.completed_at),
+        "Data": row.data or "",
+    }
+
+
+class JobService:
+    """Submit and read AI jobs."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    def check_type_available(self, job_type: str, param: str) -> Any:
+        handler, reason = self.rt.analyzers.available(job_type)
+        if handler is None:
+            raise InvalidParameter(param, f"{job_type} cannot run on this server: {reason}.")
+        return handler
+
+    def create_jobs(self, account_id: str, media_id: str, specs: list[dict[str, Any]]) -> list[str]:
+        """Insert job rows in one transaction (committed before any response), then wake the workers."""
+        ids = []
+        t = now()
+        rows = []
+        for i, spec in enumerate(specs):
+            jid = new_id()
+            ids.append(jid)
+            rows.append(
+                {
+                    "id": jid,
+                    "account_id": account_id,
+                    "media_id": media_id,
+                    "status": JobStatus.INIT,
+                    "created_at": t + i * 1e-6,
+                    "attempts": 0,
+                    **spec,
+                }
+            )
+        with self.rt.engine.begin() as conn:
+            conn.execute(insert(jobs), rows)
+        self.rt.wake()
+        return ids
+
+    def submit(self, account_id: str, media_id: str, types_raw: str, config_raw: str, user_data: str) -> list[dict[str, str]]:
+        types: list[str] = []
+        for t in (x.strip() for x in types_raw.split(",")):
+            if not t:
+                continue
+            canon = next((k for k in AI_JOB_TYPES if k.lower() == t.lower()), None)
+            if canon is None:
+                raise InvalidParameter("Types", f"Unknown type {t!r}. Allowed: {', '.join(AI_JOB_TYPES)}.")
+            if canon not in types:
+                types.append(canon)
+        if not types:
+            raise InvalidParameter("Types", "Name at least one of AIVideoTag, AIMediaDNA.")
+        configs = normalise_config(config_raw, types)
+        userdata.parse(user_data)
+        for t in types:
+            configs[t] = self.check_type_available(t, "Types").validate_config(configs[t])
+        self.rt.media.get_row(account_id, media_id)
+        specs = [{"type": t, "config": dumps(configs[t]), "user_data": user_data} for t in types]
+        ids = self.create_jobs(account_id, media_id, specs)
+        return [{"JobId": jid, "MediaId": media_id, "Type": t} for jid, t in zip(ids, types, strict=True)]
+
+    def list(self, account_id: str, ids: list[str], types: tuple[str, ...] = AI_JOB_TYPES) -> tuple[list[Any], list[str]]:
+        """Rows of this account's jobs among ``ids`` (in request order) and the ids that do not exist."""
+        if not ids:
+            return [], []
+        with self.rt.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs).where(jobs.c.id.in_(ids), jobs.c.account_id == account_id, jobs.c.type.in_(types))
+            ).all()
+        by_id = {r.id: r for r in rows}
+        found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+        return found, [i for i in dict.fromkeys(ids) if i not in by_id]
+
+    def latest_result(self, account_id: str, media_id: str, job_type: str) -> dict[str, Any]:
+        self.rt.media.get_row(account_id, media_id)
+        with self.rt.engine.connect() as conn:
+            row = conn.execute(
+                select(jobs.c.data)
+                .where(
+                    jobs.c.account_id == account_id,
+                    jobs.c.media_id == media_id,
+                    jobs.c.type == job_type,
+                    jobs.c.status == JobStatus.SUCCESS,
+                )
+                .order_by(jobs.c.completed_at.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            raise ResultNotFound(f"No successful {job_type} job exists for the video.")
+        data = json.loads(row.data or "{}")
+        return data if isinstance(data, dict) else {}
+
+    def video_tag_result(self, account_id: str, media_id: str) -> dict[str, Any]:
+        data = self.latest_result(account_id, media_id, "AIVideoTag")
+        data.pop("OrigASRData", None)
+        for key in ("Category", "Keyword", "Location", "Person", "Time"):
+            data.setdefault(key, [])
+        return data
+
+    def dna_result(self, account_id: str, media_id: str) -> dict[str, Any]:
+        data = self.latest_result(account_id, media_id, "AIMediaDNA")
+        data.setdefault("VideoDNA", [])
+        return data
+
+    def dna_delete(self, account_id: str, media_id: str, db_id: str = "") -> str:
+        """Remove the video's fingerprints from its library now; the returned JobId records the deletion."""
+        self.rt.media.get_row(account_id, media_id)
+        handler = self.check_type_available("AIMediaDNA", "MediaId")
+        hook = getattr(handler, "delete_fingerprints", None)
+        if hook is None:
+            raise InvalidParameter("MediaId", "The installed AIMediaDNA analyzer cannot delete fingerprints.")
+        hook(self.rt, account_id, media_id, db_id)
+        jid = new_id()
+        t = now()
+        with self.rt.engine.begin() as conn:
+            conn.execute(
+                insert(jobs).values(
+                    id=jid,
+                    account_id=account_id,
+                    media_id=media_id,
+                    type="AIMediaDNADelete",
+                    status=JobStatus.SUCCESS,
+                    code="0",
+                    message="OK",
+                    config=dumps({"DNADBId": db_id}),
+                    created_at=t,
+                    started_at=t,
+                    completed_at=t,
+                )
+            )
+        return jid
+
+    def image_job_types(self) -> tuple[str, ...]:
+        return (AI_IMAGE_TYPE,)

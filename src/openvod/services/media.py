@@ -1,0 +1,283 @@
+"""Media: register source files, describe them, delete them with everything derived from them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from openvod.errors import InvalidParameter, VideoNotFound
+from openvod.media.fetch import FetchError, fetched
+from openvod.media.probe import ProbeError, probe
+from openvod.store.tables import ai_images, jobs, media
+from openvod.util import new_id, now, utc_iso
+
+if TYPE_CHECKING:
+    from openvod.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+NO_TRANSCODE = "VOD_NO_TRANSCODE"
+INTERNAL_COVER_PREFIX = "blob:"
+
+
+@dataclass
+class Registered:
+    """One RegisteredMediaList entry."""
+
+    media_id: str
+    file_url: str
+    new_register: bool
+
+
+def _utf8_len(s: str) -> int:
+    return len(s.encode())
+
+
+def validate_metadata(entry: Any, index: int) -> dict[str, Any]:
+    """Check one RegisterMetadatas entry; raise InvalidParameter naming the field."""
+    name = "RegisterMetadatas"
+    if not isinstance(entry, dict):
+        raise InvalidParameter(name, f"Entry {index} must be an object.")
+    url = entry.get("FileURL")
+    title = entry.get("Title")
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidParameter(name, f"Entry {index}: FileURL is required.")
+    if _utf8_len(url) > 1024:
+        raise InvalidParameter(name, f"Entry {index}: FileURL exceeds 1024 bytes.")
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidParameter(name, f"Entry {index}: Title is required.")
+    if _utf8_len(title) > 128:
+        raise InvalidParameter(name, f"Entry {index}: Title exceeds 128 bytes.")
+    desc = entry.get("Description", "") or ""
+    if not isinstance(desc, str) or _utf8_len(desc) > 1024:
+        raise InvalidParameter(name, f"Entry {index}: Description must be a string of at most 1024 bytes.")
+    tags = entry.get("Tags", "") or ""
+    if not isinstance(tags, str):
+        raise InvalidParameter(name, f"Entry {index}: Tags must be a comma-separated string.")
+    tag_list = [t.strip() for t in tags.split(",") if t.strip()]
+    if len(tag_list) > 16 or any(_utf8_len(t) > 32 for t in tag_list):
+        raise InvalidParameter(name, f"Entry {index}: at most 16 tags of at most 32 bytes each.")
+    cover = entry.get("CoverURL", "") or ""
+    if not isinstance(cover, str) or _utf8_len(cover) > 1024:
+        raise InvalidParameter(name, f"Entry {index}: CoverURL must be at most 1024 bytes.")
+    cate = entry.get("CateId")
+    if cate is not None and cate != "":
+        try:
+            cate = int(cate)
+        except (TypeError, ValueError):
+            raise InvalidParameter(name, f"Entry {index}: CateId must be an integer.") from None
+    else:
+        cate = None
+    return {
+        "file_url": url.strip(),
+        "title": title,
+        "description": desc,
+        "tags": ",".join(tag_list),
+        "cover_url": cover,
+        "cate_id": cate,
+    }
+
+
+class MediaService:
+    """RegisterMedia, GetVideoInfo(s), DeleteVideo, GetMezzanineInfo."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+
+    # ------------------------------------------------------------------ register
+    def register(
+        self, account_id: str, entries: list[dict[str, Any]], template_group_id: str = "", user_data: str = ""
+    ) -> tuple[list[Registered], list[str]]:
+        done: list[Registered] = []
+        failed: list[str] = []
+        for e in entries:
+            try:
+                done.append(self._register_one(account_id, e, template_group_id, user_data))
+            except (FetchError, ProbeError) as exc:
+                log.info("register failed", extra={"file_url": e["file_url"], "reason": str(exc)})
+                failed.append(e["file_url"])
+        return done, failed
+
+    def _existing(self, account_id: str, file_url: str) -> str | None:
+        with self.rt.engine.connect() as conn:
+            row = conn.execute(
+                select(media.c.id).where(media.c.account_id == account_id, media.c.file_url == file_url)
+            ).first()
+        return str(row.id) if row else None
+
+    def _register_one(self, account_id: str, e: dict[str, Any], template_group_id: str, user_data: str) -> Registered:
+        url = e["file_url"]
+        existing = self._existing(account_id, url)
+        if existing:
+            return Registered(existing, url, False)
+        s = self.rt.settings
+        media_id = new_id()
+        with fetched(
+            url,
+            s.media_roots(),
+            s.data_dir / "tmp",
+            allow_private=s.media.allow_private_urls,
+            max_bytes=s.media.max_download_bytes,
+            timeout_s=s.media.download_timeout_s,
+        ) as path:
+            info = probe(path)
+            suffix = (Path(path.name).suffix or Path(url.split("?")[0]).suffix or ".mp4").lower()[:8]
+            file_name = Path(url.split("?")[0]).name or f"source{suffix}"
+            blob_key = f"media/{account_id}/{media_id}/source{suffix if suffix.isascii() else '.bin'}"
+            self.rt.blobs.put_file(blob_key, path)
+        ts = now()
+        row = {
+            "id": media_id,
+            "account_id": account_id,
+            "file_url": url,
+            "title": e["title"],
+            "description": e["description"],
+            "tags": e["tags"],
+            "cover_url": e["cover_url"],
+            "cate_id": e["cate_id"],
+            "status": "Normal" if template_group_id == NO_TRANSCODE else "UploadSucc",
+            "blob_key": blob_key,
+            "file_name": file_name,
+            "size": info.size,
+            "md5": info.md5,
+            "duration": info.duration,
+            "width": info.width,
+            "height": info.height,
+            "fps": info.fps,
+            "bitrate": info.bitrate_kbps,
+            "probe": json.dumps(
+                {"Format": info.format_name, "Video": info.video_streams, "Audio": info.audio_streams}
+            ),
+            "template_group_id": template_group_id,
+            "user_data": user_data,
+            "created_at": ts,
+            "modified_at": ts,
+        }
+        try:
+            with self.rt.engine.begin() as conn:
+                conn.execute(media.insert().values(**row))
+        except IntegrityError:
+            # Registered concurrently by another request: keep theirs, drop our copy.
+            self.rt.blobs.delete(blob_key)
+            existing = self._existing(account_id, url)
+            if existing:
+                return Registered(existing, url, False)
+            raise
+        except BaseException:
+            self.rt.blobs.delete(blob_key)
+            raise
+        return Registered(media_id, url, True)
+
+    # ------------------------------------------------------------------ read
+    def get_row(self, account_id: str, media_id: str) -> dict[str, Any]:
+        """The media row of this account, or InvalidVideo.NotFound (foreign ids look nonexistent)."""
+        with self.rt.engine.connect() as conn:
+            row = conn.execute(
+                select(media).where(media.c.id == media_id, media.c.account_id == account_id)
+            ).mappings().first()
+        if row is None:
+            raise VideoNotFound()
+        return dict(row)
+
+    def find_rows(self, account_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        with self.rt.engine.connect() as conn:
+            rows = conn.execute(
+                select(media).where(media.c.account_id == account_id, media.c.id.in_(ids))
+            ).mappings().all()
+        return {r["id"]: dict(r) for r in rows}
+
+    def local_path(self, row: dict[str, Any]) -> Path:
+        return self.rt.blobs.path(row["blob_key"])
+
+    def cover_url(self, row: dict[str, Any], base_url: str) -> str:
+        cover = row["cover_url"] or ""
+        if cover.startswith(INTERNAL_COVER_PREFIX):
+            key = cover[len(INTERNAL_COVER_PREFIX) :]
+            return self.rt.urls.sign(base_url, key) if self.rt.blobs.exists(key) else ""
+        return cover
+
+    def video_fields(self, row: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """The Video object of GetVideoInfo (Snapshots added by the caller in its list style)."""
+        return {
+            "VideoId": row["id"],
+            "Title": row["title"],
+            "Description": row["description"],
+            "Tags": row["tags"],
+            "Status": row["status"],
+            "Duration": float(row["duration"]),
+            "Size": int(row["size"]),
+            "CoverURL": self.cover_url(row, base_url),
+            "CreationTime": utc_iso(row["created_at"]),
+            "ModificationTime": utc_iso(row["modified_at"]),
+            **({"CateId": int(row["cate_id"])} if row["cate_id"] is not None else {}),
+            "TemplateGroupId": row["template_group_id"],
+            "StorageLocation": "local",
+            "RegionId": "local",
+            "AppId": "app-1000000",
+            "AuditStatus": "Normal",
+            "StorageClass": "Standard",
+            "DownloadSwitch": "on",
+            "UserData": row["user_data"],
+        }
+
+    def mezzanine(self, row: dict[str, Any], base_url: str, auth_timeout: int, with_streams: set[str]) -> dict[str, Any]:
+        probe_info = json.loads(row["probe"] or "{}")
+        out: dict[str, Any] = {
+            "VideoId": row["id"],
+            "FileName": row["file_name"],
+            "FileURL": self.rt.urls.sign(base_url, row["blob_key"], ttl_s=auth_timeout),
+            "Size": int(row["size"]),
+            "Duration": f"{row['duration']:.4f}",
+            "Bitrate": f"{row['bitrate']:.3f}",
+            "Fps": f"{row['fps']:g}",
+            "Width": int(row["width"]),
+            "Height": int(row["height"]),
+            "Status": "Normal",
+            "CreationTime": utc_iso(row["created_at"]),
+            "OutputType": "oss",
+            "PreprocessStatus": "UnPreprocess",
+            "StorageClass": "Standard",
+            "FileMD5": row["md5"],
+        }
+        if "video" in with_streams:
+            out["VideoStreamList"] = probe_info.get("Video", [])
+        if "audio" in with_streams:
+            out["AudioStreamList"] = probe_info.get("Audio", [])
+        return out
+
+    def set_internal_cover(self, conn: Any, account_id: str, media_id: str, blob_key: str) -> None:
+        """Point the video's CoverURL at a blob (inside the caller's transaction)."""
+        conn.execute(
+            media.update()
+            .where(media.c.id == media_id, media.c.account_id == account_id)
+            .values(cover_url=INTERNAL_COVER_PREFIX + blob_key, modified_at=now())
+        )
+
+    # ------------------------------------------------------------------ delete
+    def delete(self, account_id: str, ids: list[str]) -> list[str]:
+        """Delete videos with their blobs, jobs, images and analyzer data; returns ids not found."""
+        found = self.find_rows(account_id, ids)
+        missing = [i for i in ids if i not in found]
+        for media_id in found:
+            for handler_type in self.rt.analyzers.types():
+                handler = self.rt.analyzers.get(handler_type)
+                hook = getattr(handler, "on_media_deleted", None)
+                if hook:
+                    hook(self.rt, account_id, media_id)
+            with self.rt.engine.begin() as conn:
+                conn.execute(delete(ai_images).where(ai_images.c.video_id == media_id, ai_images.c.account_id == account_id))
+                conn.execute(delete(jobs).where(jobs.c.media_id == media_id, jobs.c.account_id == account_id))
+                conn.execute(delete(media).where(media.c.id == media_id, media.c.account_id == account_id))
+            # Blobs go after the rows: a crash in between leaves orphan files, never rows pointing nowhere.
+            self.rt.blobs.delete_prefix(f"media/{account_id}/{media_id}")
+            self.rt.blobs.delete_prefix(f"aiimage/{account_id}/{media_id}")
+            self.rt.blobs.delete_prefix(f"derived/{account_id}/{media_id}")
+        return missing

@@ -1,0 +1,165 @@
+"""SQLAlchemy Core tables. Every row that belongs to a customer carries ``account_id``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+SCHEMA_VERSION = 1
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the AccessKeyId
+    Column("secret", String(128), nullable=False),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False, default="Active"),  # Active | Inactive
+    Column("created_at", Float, nullable=False),
+)
+
+media = Table(
+    "media",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("file_url", String(1024), nullable=False),
+    Column("title", String(256), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", String(1024), nullable=False, default=""),
+    Column("cover_url", String(1024), nullable=False, default=""),
+    Column("cate_id", Integer, nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("blob_key", String(512), nullable=False),
+    Column("file_name", String(512), nullable=False, default=""),
+    Column("size", Integer, nullable=False, default=0),
+    Column("md5", String(32), nullable=False, default=""),
+    Column("duration", Float, nullable=False, default=0.0),
+    Column("width", Integer, nullable=False, default=0),
+    Column("height", Integer, nullable=False, default=0),
+    Column("fps", Float, nullable=False, default=0.0),
+    Column("bitrate", Float, nullable=False, default=0.0),  # kbit/s
+    Column("probe", Text, nullable=False, default="{}"),  # JSON: container + stream details
+    Column("template_group_id", String(64), nullable=False, default=""),
+    Column("user_data", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    UniqueConstraint("account_id", "file_url", name="uq_media_account_url"),
+)
+
+ai_templates = Table(
+    "ai_templates",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("config", Text, nullable=False),
+    Column("source", String(16), nullable=False, default="Custom"),
+    Column("is_default", Integer, nullable=False, default=0),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("media_id", String(32), nullable=False),
+    Column("type", String(32), nullable=False),  # AIVideoTag | AIMediaDNA | AIImage
+    Column("status", String(16), nullable=False),  # init | processing | success | fail
+    Column("code", String(64), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("config", Text, nullable=False, default="{}"),  # normalised per-type config (JSON)
+    Column("user_data", Text, nullable=False, default=""),
+    Column("template_id", String(32), nullable=False, default=""),
+    Column("template_config", Text, nullable=False, default=""),
+    Column("data", Text, nullable=True),  # wire result (JSON string)
+    Column("detail", Text, nullable=True),  # richer result (JSON), beyond the wire shape
+    Column("analyzer", String(128), nullable=False, default=""),  # name@version that produced data
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("completed_at", Float, nullable=True),
+    Column("claimed_by", String(128), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_jobs_status_created", "status", "created_at"),
+    Index("ix_jobs_account_media_type", "account_id", "media_id", "type"),
+)
+
+ai_images = Table(
+    "ai_images",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("job_id", String(32), nullable=False, index=True),
+    Column("video_id", String(32), nullable=False, index=True),
+    Column("format", String(8), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("blob_key", String(512), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("detail", Text, nullable=False, default="{}"),
+    Column("created_at", Float, nullable=False),
+)
+
+callback_settings = Table(
+    "callback_settings",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("app_id", String(64), primary_key=True),
+    Column("callback_type", String(8), nullable=False, default="HTTP"),
+    Column("callback_url", String(256), nullable=False, default=""),
+    Column("event_types", String(1024), nullable=False, default=""),
+    Column("auth_switch", String(4), nullable=False, default="off"),
+    Column("auth_key", String(64), nullable=False, default=""),
+    Column("mns_endpoint", String(256), nullable=False, default=""),
+    Column("mns_queue", String(256), nullable=False, default=""),
+    Column("modified_at", Float, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(32), nullable=False),
+    Column("job_id", String(32), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("url", String(1024), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("auth_key", String(64), nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float, nullable=True),
+    UniqueConstraint("job_id", "event_type", name="uq_outbox_job_event"),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
