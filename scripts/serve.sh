@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Start openvod on the embedded default (SQLite + local blob folder + in-process workers under ./openvod-data).
+# Creates ./.venv and installs openvod into it on first use. Extra arguments go to `openvod serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/openvod ] || [ pyproject.toml -nt .venv/.installed ]; then
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade "pip>=23"
+  .venv/bin/python -m pip install -q -e .
+  touch .venv/.installed
+fi
+exec .venv/bin/openvod serve "$@"
