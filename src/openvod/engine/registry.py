@@ -104,7 +104,10 @@ class AnalyzerRegistry:
 
 def build_registry(plugins: list[str]) -> AnalyzerRegistry:
     """The product's handlers, then entry points, then configured plug-ins."""
+    from openvod.analyzers import register_builtin
+
     reg = AnalyzerRegistry()
+    register_builtin(reg)
     for ep in entry_points(group="openvod.analyzers"):
         try:
             ep.load()(reg)
