@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 
 import uvicorn
@@ -50,6 +51,11 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the stop signal after its own shutdown; with these handlers that re-raise
+    # returns here instead of killing the process, so the workers and the outbox stop cleanly.
+    stop_signals: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: stop_signals.append(signum))
     try:
         server.run()
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -37,7 +38,11 @@ def _worker_main(settings_json: str, worker_id: str, wake: MpEvent, stop: MpEven
     rt = Runtime(settings)
     rt.wake = wake.set
     log.info("worker started", extra={"worker_id": worker_id})
+    parent = os.getppid()
     while not stop.is_set():
+        if os.getppid() != parent:  # the server died without stopping us (kill -9): do not linger
+            log.warning("server process is gone; worker exits", extra={"worker_id": worker_id})
+            break
         try:
             job_id = jobrepo.claim_next(rt.engine, worker_id, settings.engine.lease_s)
         except Exception:
