@@ -73,6 +73,29 @@ class BlobSettings(BaseModel):
     url_ttl_s: int = 3600
 
 
+class AIImageSettings(BaseModel):
+    """AIImage jobs (smart covers and GIF highlights); see docs/aiimage.md."""
+
+    # Images per job when the template has no Count (Count 1-10 overrides).
+    images_per_job: int = Field(default=3, ge=1, le=10)
+    gif_images_per_job: int = Field(default=1, ge=1, le=10)
+    # PNG covers are fitted into this box (keeping the aspect ratio, never enlarged); 0 = source size.
+    cover_width: int = Field(default=0, ge=0)
+    cover_height: int = Field(default=0, ge=0)
+    # GIF highlights: frame rate, length, width and file size bounds.
+    gif_fps: float = Field(default=10.0, gt=0, le=30)
+    gif_duration_s: float = Field(default=3.0, gt=0, le=30)
+    gif_max_width: int = Field(default=480, ge=160)
+    gif_max_bytes: int = Field(default=2_000_000, ge=50_000)
+    gif_colors: int = Field(default=256, ge=16, le=256)
+    gif_dither: bool = False
+    # Analysis pass: samples per second (lowered on long videos to stay under max_samples).
+    analysis_fps: float = Field(default=4.0, gt=0, le=30)
+    max_samples: int = Field(default=2400, ge=10)
+    # Look for faces and open eyes (OpenCV Haar cascades).
+    faces: bool = True
+
+
 class Settings(BaseSettings):
     """All openvod settings."""
 
@@ -89,6 +112,7 @@ class Settings(BaseSettings):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
+    aiimage: AIImageSettings = Field(default_factory=AIImageSettings)
 
     @property
     def db_url(self) -> str:

@@ -7,6 +7,7 @@ import secrets
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -36,6 +37,7 @@ def utc_iso(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=4096)
 def parse_utc_iso(value: str) -> float:
     """Parse ``yyyy-MM-ddTHH:mm:ssZ`` (also with fractional seconds); ValueError if malformed."""
     v = value.strip()
@@ -52,3 +54,12 @@ def parse_utc_iso(value: str) -> float:
 def dumps(obj: Any) -> str:
     """Compact JSON that keeps non-ASCII text readable."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(raw: str) -> Any:
+    """json.loads for request parameters. Refuses lone surrogates (``"\\ud800"`` escapes): they cannot be
+    encoded as UTF-8, so they would fail later when stored, echoed in a message or sent in a callback.
+    Raises ValueError (json.JSONDecodeError or UnicodeEncodeError) like json.loads does."""
+    obj = json.loads(raw)
+    json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    return obj

@@ -7,7 +7,9 @@ from __future__ import annotations
 from openvod.engine.registry import AnalyzerRegistry
 
 # (module, class) of each built-in job handler; filled in as analyzers land.
-BUILTIN_HANDLERS: list[tuple[str, str]] = []
+BUILTIN_HANDLERS: list[tuple[str, str]] = [
+    ("openvod.analyzers.image.handler", "SmartCoverHandler"),
+]
 
 
 def register_builtin(reg: AnalyzerRegistry) -> None:

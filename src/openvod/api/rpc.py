@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -45,18 +46,34 @@ class Ctx:
 
 Handler = Callable[[Ctx], dict[str, Any]]
 ACTIONS: dict[str, Handler] = {}
+# Actions that only read, quickly: the ASGI layer may run them on the event loop without a thread hop.
+READ_ONLY: set[str] = set()
 
 
-def action(name: str) -> Callable[[Handler], Handler]:
+def action(name: str, *, read_only: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler under its exact wire name."""
 
     def deco(fn: Handler) -> Handler:
         if name in ACTIONS:
             raise RuntimeError(f"action {name} registered twice")
         ACTIONS[name] = fn
+        if read_only:
+            READ_ONLY.add(name)
         return fn
 
     return deco
+
+
+_ACTION_IN_QUERY = re.compile(rb"(?:^|&)Action=([A-Za-z0-9]+)(?:&|$)")
+
+
+def peek_action(query_string: bytes, headers: dict[str, list[str]]) -> str:
+    """The Action name without parsing the whole request ('' when it is not in the header or query)."""
+    v = headers.get("x-acs-action")
+    if v:
+        return v[0]
+    m = _ACTION_IN_QUERY.search(query_string)
+    return m.group(1).decode() if m else ""
 
 
 # ---------------------------------------------------------------------------------------------- request
@@ -283,7 +300,9 @@ class RpcApi:
             raise errors.InvalidParameter("SignatureVersion", "Only 1.0 is supported.")
         key = self._key(p["AccessKeyId"])
         self._check_time(p["Timestamp"])
-        signed = dict(parsed.pairs)  # V1 signs query and form parameters alike
+        # V1 signs query and form parameters alike: exactly the values the handler will read (first
+        # occurrence wins), so a duplicate name added in transit cannot replace a signed value.
+        signed = parsed.params
         sts = signing.v1_string_to_sign(req.method, signed)
         if not signing.signatures_equal(signing.v1_sign(key.secret, sts), p["Signature"]):
             raise errors.SignatureDoesNotMatch(sts)

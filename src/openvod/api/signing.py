@@ -9,17 +9,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~\-]*")
+_UNSAFE = re.compile(rb"[^A-Za-z0-9_.~\-]")
+_ESCAPES = [b"%%%02X" % i for i in range(256)]
+
+
 def percent_encode(value: str) -> str:
     """RFC 3986 encoding used by both signature versions: only A-Z a-z 0-9 - _ . ~ stay literal."""
-    return quote(value, safe="~")
+    if _UNRESERVED.fullmatch(value):  # the common case (ids, names) needs no work
+        return value
+    return _UNSAFE.sub(lambda m: _ESCAPES[m.group()[0]], value.encode()).decode("ascii")
 
 
 # ---------------------------------------------------------------------------------------------- V1

@@ -6,12 +6,11 @@ Extend are themselves JSON strings.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from openvod.errors import InvalidParameter
-from openvod.util import dumps
+from openvod.util import dumps, loads
 
 MAX_BYTES = 512
 
@@ -19,7 +18,7 @@ MAX_BYTES = 512
 def _maybe_json(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            return loads(value)
         except ValueError:
             return value
     return value
@@ -32,7 +31,7 @@ def parse(raw: str, name: str = "UserData") -> dict[str, Any] | None:
     if len(raw.encode()) > MAX_BYTES:
         raise InvalidParameter(name, f"It must not exceed {MAX_BYTES} bytes.")
     try:
-        obj = json.loads(raw)
+        obj = loads(raw)
     except ValueError:
         raise InvalidParameter(name, "It must be a JSON object.") from None
     if not isinstance(obj, dict):

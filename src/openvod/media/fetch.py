@@ -33,7 +33,7 @@ def local_path(file_url: str, roots: list[Path]) -> Path:
         p = Path.cwd() / p
     try:
         real = p.resolve(strict=True)
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:  # ValueError: an embedded NUL byte
         raise FetchError(f"file not found: {raw}") from exc
     if not any(real == r or r in real.parents for r in roots):
         raise FetchError(f"{raw} is outside the allowed media roots")
@@ -53,7 +53,10 @@ def fetched(
     timeout_s: float,
 ) -> Iterator[Path]:
     """Yield a local path for ``file_url``; downloaded copies are removed afterwards."""
-    scheme = urlsplit(file_url).scheme.lower()
+    try:
+        scheme = urlsplit(file_url).scheme.lower()
+    except ValueError as exc:  # e.g. "http://[::1" (unbalanced IPv6 brackets)
+        raise FetchError(f"malformed URL: {exc}") from exc
     if scheme in ("http", "https"):
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix="dl-", dir=tmp_dir)

@@ -53,6 +53,10 @@ def probe(path: Path) -> MediaInfo:
     except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise ProbeError(f"not a media file: {exc}") from exc
     with container:
+        # A still image (PNG, JPEG, …) opens as a one-frame "video"; it is not a video file.
+        fmt = container.format.name or ""
+        if fmt == "image2" or fmt.endswith("_pipe"):
+            raise ProbeError(f"the file is a still image ({fmt}), not a video")
         vstreams = list(container.streams.video)
         if not vstreams:
             raise ProbeError("the file has no video stream")

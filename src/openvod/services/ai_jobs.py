@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES, JobStatus
 from openvod.errors import InvalidParameter, VodError
 from openvod.store.tables import jobs
-from openvod.util import dumps, new_id, now, utc_iso
+from openvod.util import dumps, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
@@ -42,7 +43,7 @@ def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
         cfg: dict[str, Any] = {}
     else:
         try:
-            cfg = json.loads(raw)
+            cfg = loads(raw)
         except ValueError:
             raise InvalidParameter("Config", "It must be a JSON object.") from None
         if not isinstance(cfg, dict):
@@ -107,6 +108,17 @@ def job_wire(row: Any) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=64)
+def _list_jobs_stmt(n_ids: int, n_types: int) -> Any:
+    """One statement per list size, built once: the polling hot path then hits SQLAlchemy's compiled
+    cache with plain bind parameters (no per-call expansion of IN lists)."""
+    return select(jobs).where(
+        jobs.c.id.in_([bindparam(f"i{k}") for k in range(n_ids)]),
+        jobs.c.account_id == bindparam("account_id"),
+        jobs.c.type.in_([bindparam(f"t{k}") for k in range(n_types)]),
+    )
+
+
 class JobService:
     """Submit and read AI jobs."""
 
@@ -169,9 +181,10 @@ class JobService:
         if not ids:
             return [], []
         with self.rt.engine.connect() as conn:
-            rows = conn.execute(
-                select(jobs).where(jobs.c.id.in_(ids), jobs.c.account_id == account_id, jobs.c.type.in_(types))
-            ).all()
+            params: dict[str, Any] = {"account_id": account_id}
+            params.update({f"i{k}": v for k, v in enumerate(ids)})
+            params.update({f"t{k}": v for k, v in enumerate(types)})
+            rows = conn.execute(_list_jobs_stmt(len(ids), len(types)), params).all()
         by_id = {r.id: r for r in rows}
         found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
         return found, [i for i in dict.fromkeys(ids) if i not in by_id]

@@ -7,14 +7,13 @@ default template cannot be deleted; names need not be unique.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 
 from openvod.errors import InvalidParameter, TemplateNotFound, VodError
 from openvod.store.tables import ai_templates
-from openvod.util import dumps, new_id, now, utc_iso
+from openvod.util import dumps, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
@@ -41,7 +40,7 @@ def template_type(value: str, name: str = "TemplateType") -> str:
 def validate_config(ttype: str, raw: str) -> str:
     """Validate TemplateConfig for its type; returns the normalised JSON string."""
     try:
-        cfg = json.loads(raw)
+        cfg = loads(raw)
     except ValueError:
         raise InvalidParameter("TemplateConfig", "It must be a JSON object.") from None
     if not isinstance(cfg, dict):

@@ -20,7 +20,7 @@ def submit_ai_image_job(ctx: Ctx) -> dict[str, Any]:
     return {"JobId": job_id}
 
 
-@action("GetAIImageJobs")
+@action("GetAIImageJobs", read_only=True)
 def get_ai_image_jobs(ctx: Ctx) -> dict[str, Any]:
     """Up to 10 AI image jobs (plain array); unknown ids are left out."""
     ids = ctx.p.ids("JobIds", required=True, max_items=10)

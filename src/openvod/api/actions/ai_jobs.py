@@ -21,7 +21,7 @@ def submit_ai_job(ctx: Ctx) -> dict[str, Any]:
     return {"AIJobList": {"AIJob": jobs}}
 
 
-@action("ListAIJob")
+@action("ListAIJob", read_only=True)
 def list_ai_job(ctx: Ctx) -> dict[str, Any]:
     """Poll up to 10 AI jobs; Data is the result as a JSON string."""
     ids = ctx.p.ids("JobIds", required=True, max_items=10)
@@ -29,13 +29,13 @@ def list_ai_job(ctx: Ctx) -> dict[str, Any]:
     return {"AIJobList": {"AIJob": [job_wire(r) for r in found]}, "NonExistAIJobIds": {"String": missing}}
 
 
-@action("GetAIVideoTagResult")
+@action("GetAIVideoTagResult", read_only=True)
 def get_ai_video_tag_result(ctx: Ctx) -> dict[str, Any]:
     """The latest smart-tag result of a video (without OrigASRData)."""
     return {"VideoTagResult": ctx.rt.jobs.video_tag_result(ctx.account_id, ctx.p.str("MediaId", required=True))}
 
 
-@action("GetMediaDNAResult")
+@action("GetMediaDNAResult", read_only=True)
 def get_media_dna_result(ctx: Ctx) -> dict[str, Any]:
     """The latest fingerprint result of a video."""
     return {"DNAResult": ctx.rt.jobs.dna_result(ctx.account_id, ctx.p.str("MediaId", required=True))}

@@ -20,13 +20,13 @@ def add_ai_template(ctx: Ctx) -> dict[str, Any]:
     return {"TemplateId": tid}
 
 
-@action("GetAITemplate")
+@action("GetAITemplate", read_only=True)
 def get_ai_template(ctx: Ctx) -> dict[str, Any]:
     """One template."""
     return {"TemplateInfo": template_wire(ctx.rt.templates.get(ctx.account_id, ctx.p.str("TemplateId", required=True)))}
 
 
-@action("ListAITemplate")
+@action("ListAITemplate", read_only=True)
 def list_ai_template(ctx: Ctx) -> dict[str, Any]:
     """Templates of one type (plain array)."""
     rows = ctx.rt.templates.list(ctx.account_id, ctx.p.str("TemplateType", required=True))
@@ -57,7 +57,7 @@ def set_default_ai_template(ctx: Ctx) -> dict[str, Any]:
     return {"TemplateId": ctx.rt.templates.set_default(ctx.account_id, ctx.p.str("TemplateId", required=True))}
 
 
-@action("GetDefaultAITemplate")
+@action("GetDefaultAITemplate", read_only=True)
 def get_default_ai_template(ctx: Ctx) -> dict[str, Any]:
     """The default template of a type."""
     r = ctx.rt.templates.get_default(ctx.account_id, ctx.p.str("TemplateType", required=True))

@@ -23,7 +23,7 @@ def set_message_callback(ctx: Ctx) -> dict[str, Any]:
     return {}
 
 
-@action("GetMessageCallback")
+@action("GetMessageCallback", read_only=True)
 def get_message_callback(ctx: Ctx) -> dict[str, Any]:
     """The app's callback configuration."""
     return {"MessageCallback": ctx.rt.callbacks.get(ctx.account_id, ctx.p.str("AppId", default=DEFAULT_APP))}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from openvod.api.rpc import Ctx, action
 from openvod.errors import InvalidParameter, MissingParameter, VideoNotFound
 from openvod.services.media import validate_metadata
+from openvod.util import loads
 
 
 def _video_id(ctx: Ctx) -> str:
@@ -24,7 +24,7 @@ def register_media(ctx: Ctx) -> dict[str, Any]:
     """Register up to 10 local or http(s) files as videos."""
     raw = ctx.p.str("RegisterMetadatas", required=True)
     try:
-        entries = json.loads(raw)
+        entries = loads(raw)
     except ValueError:
         raise InvalidParameter("RegisterMetadatas", "It must be a JSON array.") from None
     if not isinstance(entries, list) or not entries:
@@ -46,14 +46,14 @@ def register_media(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@action("GetVideoInfo")
+@action("GetVideoInfo", read_only=True)
 def get_video_info(ctx: Ctx) -> dict[str, Any]:
     """One video's information (Snapshots in the wrapper style)."""
     row = ctx.rt.media.get_row(ctx.account_id, _video_id(ctx))
     return {"Video": {**ctx.rt.media.video_fields(row, ctx.base_url), "Snapshots": {"Snapshot": []}}}
 
 
-@action("GetVideoInfos")
+@action("GetVideoInfos", read_only=True)
 def get_video_infos(ctx: Ctx) -> dict[str, Any]:
     """Up to 20 videos (plain arrays)."""
     ids = ctx.p.ids("VideoIds", max_items=20)

@@ -1,0 +1,342 @@
+"""Video fingerprints: decode once, sample by presentation time, keep small luma pictures and codes.
+
+Decoding uses PyAV with frame threading and (by default) skips non-reference frames, which nobody
+else needs; every kept frame's luma plane is box-filtered straight to a small working picture, so
+the cost over a plain decode is a resize per sample. After decoding:
+
+1. the *active box* is found: rows and columns at the edges that stay flat over the whole video
+   (letterbox, pillarbox, padding of any colour) are cut away, so padded copies compare equal;
+2. each sample keeps a 32x32 thumbnail of the active box (used for alignment and for estimating
+   crop / picture-in-picture geometry) and its flatness (black and flat frames never match);
+3. once per ``code_interval_s``, a frame also gets 64-bit codes for the ANN index: a global one
+   and local ones around coarse keypoints, each with a mirrored twin (see ``features``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+from openvod.analyzers.dna import features as ft
+
+FORMAT_VERSION = 1
+# Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
+_LUMA8 = frozenset(
+    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
+     "yuv411p", "yuv410p", "nv12", "nv21", "nv16", "gray", "yuva420p"}
+)
+
+
+class DecodeError(Exception):
+    """The file cannot be decoded into a fingerprint (no video stream, corrupt, empty)."""
+
+
+@dataclass(frozen=True)
+class FingerprintOptions:
+    """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
+
+    sample_fps: float = 4.0
+    work_size: int = 96
+    thumb_size: int = 32
+    code_interval_s: float = 1.0
+    max_keypoints: int = 16
+    flat_std: float = 6.0  # a thumbnail with a luma std below this is flat (black, fades, slates)
+    skip_nonref: bool = True
+    max_corrupt_ratio: float = 0.2
+
+    def key(self) -> str:
+        d = asdict(self)
+        d.pop("skip_nonref")  # changes speed, not the fingerprint (sampling is by time)
+        d.pop("max_corrupt_ratio")
+        return json.dumps({"v": FORMAT_VERSION, **d}, sort_keys=True)
+
+
+@dataclass
+class Fingerprint:
+    """One video's fingerprint."""
+
+    times: np.ndarray  # float32[n]: sample times (s, from the start of the video)
+    thumbs: np.ndarray  # uint8[n, T, T]: luma of the active box
+    flat: np.ndarray  # bool[n]
+    code_frame: np.ndarray  # int32[m]: sample each code belongs to
+    code_geom: np.ndarray  # float32[m, 3]: window centre x, y and half-side, in active-box units
+    codes: np.ndarray  # uint8[m, 8]
+    codes_flip: np.ndarray  # uint8[m, 8]: the same windows mirrored
+    duration: float
+    width: int
+    height: int
+    box: tuple[float, float, float, float]  # active box in the source frame: x, y, w, h (0..1)
+    options_key: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.times.shape[0])
+
+    @property
+    def step(self) -> float:
+        """Typical time between samples."""
+        if self.n < 2:
+            return 0.25
+        return float(np.median(np.diff(self.times)))
+
+    # ------------------------------------------------------------------ serialisation
+    def to_bytes(self) -> bytes:
+        meta = {
+            "format": FORMAT_VERSION,
+            "duration": self.duration,
+            "width": self.width,
+            "height": self.height,
+            "box": list(self.box),
+            "options_key": self.options_key,
+            "info": self.info,
+        }
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            meta=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+            times=self.times.astype(np.float32),
+            thumbs=self.thumbs.astype(np.uint8),
+            flat=self.flat.astype(np.bool_),
+            code_frame=self.code_frame.astype(np.int32),
+            code_geom=self.code_geom.astype(np.float32),
+            codes=self.codes.astype(np.uint8),
+            codes_flip=self.codes_flip.astype(np.uint8),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Fingerprint:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            if meta.get("format") != FORMAT_VERSION:
+                raise ValueError(f"fingerprint format {meta.get('format')} is not {FORMAT_VERSION}")
+            return cls(
+                times=z["times"],
+                thumbs=z["thumbs"],
+                flat=z["flat"],
+                code_frame=z["code_frame"],
+                code_geom=z["code_geom"],
+                codes=z["codes"],
+                codes_flip=z["codes_flip"],
+                duration=float(meta["duration"]),
+                width=int(meta["width"]),
+                height=int(meta["height"]),
+                box=tuple(meta["box"]),  # type: ignore[arg-type]
+                options_key=meta.get("options_key", ""),
+                info=meta.get("info", {}),
+            )
+
+
+# ----------------------------------------------------------------------------- decoding
+@dataclass
+class Samples:
+    """Decoded, time-sampled working pictures of one video."""
+
+    times: np.ndarray  # float64[n]
+    pictures: np.ndarray  # uint8[n, S, S] (whole frame, squashed)
+    duration: float
+    width: int
+    height: int
+    frames_decoded: int
+    corrupt_packets: int
+
+
+def _luma_picture(frame: av.VideoFrame, size: int) -> Image.Image:
+    if frame.format.name in _LUMA8:
+        plane = frame.planes[0]
+        img = Image.frombuffer("L", (frame.width, frame.height), memoryview(plane), "raw", "L", plane.line_size, 1)
+    else:
+        img = Image.fromarray(frame.to_ndarray(format="gray"))
+    return img.resize((size, size), Image.Resampling.BOX)
+
+
+def iter_frames(path: Path, opts: FingerprintOptions, counters: dict[str, int]) -> Iterator[tuple[float, av.VideoFrame]]:
+    """Decoded video frames with their time (s) from the stream start; corrupt packets are counted."""
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise DecodeError(f"cannot open the file: {exc}") from None
+    with container:
+        if not container.streams.video:
+            raise DecodeError("the file has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if opts.skip_nonref:
+            stream.codec_context.skip_frame = "NONREF"
+        tb = stream.time_base
+        origin: int | None = stream.start_time
+        last_t = -1.0
+        for packet in container.demux(stream):
+            counters["packets"] += 1
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                counters["corrupt"] += 1
+                continue
+            for frame in frames:
+                counters["frames"] += 1
+                if frame.pts is not None and tb is not None:
+                    if origin is None:
+                        origin = frame.pts
+                    t = float((frame.pts - origin) * tb)
+                else:
+                    t = last_t + 1.0 / 25.0
+                if t <= last_t:  # out-of-order or duplicate timestamps: keep time monotonic
+                    t = last_t + 1e-3
+                last_t = t
+                yield t, frame
+
+
+def decode_samples(
+    path: Path, opts: FingerprintOptions, progress: Callable[[], None] | None = None
+) -> Samples:
+    """Decode ``path`` once and keep one working picture per ``1/sample_fps`` of presentation time."""
+    counters = {"packets": 0, "corrupt": 0, "frames": 0}
+    times: list[float] = []
+    pics: list[np.ndarray] = []
+    width = height = 0
+    step = 1.0 / opts.sample_fps
+    next_t = 0.0
+    last_t = 0.0
+    try:
+        for t, frame in iter_frames(path, opts, counters):
+            last_t = t
+            if t + 1e-6 < next_t:
+                continue
+            width, height = frame.width, frame.height
+            times.append(t)
+            pics.append(np.asarray(_luma_picture(frame, opts.work_size)))
+            next_t = (math.floor(t / step + 1e-6) + 1) * step
+            if progress is not None and len(times) % 256 == 0:
+                progress()
+    except av.FFmpegError as exc:
+        if not times:
+            raise DecodeError(f"the video cannot be decoded: {exc}") from None
+    if not times:
+        raise DecodeError("the video has no decodable frame")
+    if counters["packets"] and counters["corrupt"] > opts.max_corrupt_ratio * counters["packets"]:
+        raise DecodeError(f"{counters['corrupt']} of {counters['packets']} packets are corrupt")
+    duration = max(last_t + step, times[-1] + step) if len(times) > 1 else step
+    return Samples(
+        times=np.asarray(times, np.float64),
+        pictures=np.stack(pics),
+        duration=float(duration),
+        width=width,
+        height=height,
+        frames_decoded=counters["frames"],
+        corrupt_packets=counters["corrupt"],
+    )
+
+
+# ----------------------------------------------------------------------------- active box
+def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.4) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` pixels of the picture area that is not letterbox or padding.
+
+    An edge row (column) is padding when, in every sample, it is flat along its length and its
+    level never changes over time. Trimming stops at the first row that is not, and at ``max_cut``.
+    """
+    n, h, w = pictures.shape
+    p = pictures.astype(np.float32)
+
+    def cuts(spatial_std: np.ndarray, level: np.ndarray, size: int) -> tuple[int, int]:
+        pad = (spatial_std.max(axis=0) < flat_std * 0.5) & (level.std(axis=0) < flat_std * 0.5)
+        limit = int(size * max_cut)
+        a = 0
+        while a < limit and pad[a]:
+            a += 1
+        b = size
+        while size - b < limit and pad[b - 1]:
+            b -= 1
+        return a, b
+
+    y0, y1 = cuts(p.std(axis=2), p.mean(axis=2), h)
+    x0, x1 = cuts(p[:, y0:y1, :].std(axis=1), p[:, y0:y1, :].mean(axis=1), w)
+    if x1 - x0 < w // 4 or y1 - y0 < h // 4:  # a (nearly) blank video: keep the whole frame
+        return 0, 0, w, h
+    return x0, y0, x1, y1
+
+
+# ----------------------------------------------------------------------------- fingerprint
+def _crop_resize(pictures: np.ndarray, box: tuple[int, int, int, int], size: int, resample: Image.Resampling) -> np.ndarray:
+    out = np.empty((pictures.shape[0], size, size), np.uint8)
+    for i, pic in enumerate(pictures):
+        out[i] = np.asarray(Image.fromarray(pic).resize((size, size), resample, box=box))
+    return out
+
+
+def code_sample_indices(times: np.ndarray, interval: float) -> np.ndarray:
+    """Indices of the samples that carry codes: the first sample at or after each multiple of ``interval``."""
+    if times.size == 0:
+        return np.zeros(0, np.int64)
+    slots = np.floor(times / interval + 1e-6).astype(np.int64)
+    first = np.ones(times.size, bool)
+    first[1:] = slots[1:] != slots[:-1]
+    return np.nonzero(first)[0]
+
+
+def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
+    """Turn decoded samples into a fingerprint."""
+    x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std)
+    box = (x0, y0, x1, y1)
+    thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
+    flat = thumbs.reshape(thumbs.shape[0], -1).std(axis=1) < opts.flat_std
+    idx = code_sample_indices(s.times, opts.code_interval_s)
+    idx = idx[~flat[idx]]
+    codes, codes_flip, frames, geom = _codes(s.pictures[idx], box, opts)
+    ws = float(opts.work_size)
+    return Fingerprint(
+        times=s.times.astype(np.float32),
+        thumbs=thumbs,
+        flat=flat,
+        code_frame=idx[frames].astype(np.int32),
+        code_geom=geom,
+        codes=codes,
+        codes_flip=codes_flip,
+        duration=s.duration,
+        width=s.width,
+        height=s.height,
+        box=(x0 / ws, y0 / ws, (x1 - x0) / ws, (y1 - y0) / ws),
+        options_key=opts.key(),
+        info={"frames_decoded": s.frames_decoded, "corrupt_packets": s.corrupt_packets},
+    )
+
+
+def _codes(
+    pictures: np.ndarray, box: tuple[int, int, int, int], opts: FingerprintOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    size = opts.work_size
+    if pictures.shape[0] == 0:
+        e = np.zeros((0, ft.CODE_BYTES), np.uint8)
+        return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
+    imgs = _crop_resize(pictures, box, size, Image.Resampling.BILINEAR).astype(np.float32)
+    n = imgs.shape[0]
+    # Global window: the whole active box.
+    g_win = ft.sample_boxes(imgs, np.array([[0.0, 0.0, 1.0, 1.0]]), 16)
+    g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (n, 1))
+    kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
+    k_win = ft.keypoint_windows(imgs, kp, kf)
+    k_geom = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1)
+    wins = np.concatenate([g_win, k_win])
+    frames = np.concatenate([np.arange(n), kf])
+    geom = np.concatenate([g_geom, k_geom]).astype(np.float32)
+    order = np.argsort(frames, kind="stable")
+    codes, codes_flip = ft.hash_windows(wins[order])
+    return codes, codes_flip, frames[order], geom[order]
+
+
+def fingerprint_file(
+    path: str | Path, opts: FingerprintOptions | None = None, progress: Callable[[], None] | None = None
+) -> Fingerprint:
+    """Decode a video file once and fingerprint it."""
+    opts = opts or FingerprintOptions()
+    return fingerprint_samples(decode_samples(Path(path), opts, progress), opts)

@@ -1,0 +1,52 @@
+"""PNG covers: the chosen moments re-decoded at full resolution (or fitted into a configured size)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from openvod.analyzers.image.decode import VideoInfo, grab_frames
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """An encoded image and its size."""
+
+    data: bytes
+    format: str  # "png" | "gif"
+    width: int
+    height: int
+    extra: dict[str, object] | None = None
+
+
+def fit_size(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
+    """Fit (w, h) inside (max_w, max_h) keeping the aspect ratio; 0 means unbounded; never upscales."""
+    k = 1.0
+    if max_w > 0:
+        k = min(k, max_w / float(w))
+    if max_h > 0:
+        k = min(k, max_h / float(h))
+    return max(1, int(round(w * k))), max(1, int(round(h * k)))
+
+
+def encode_png(rgb: np.ndarray, *, max_width: int = 0, max_height: int = 0, compress_level: int = 6) -> RenderedImage:
+    """PNG bytes of an RGB frame, fitted into the configured size when one is set."""
+    img = Image.fromarray(rgb)
+    size = fit_size(img.width, img.height, max_width, max_height)
+    if size != img.size:
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=compress_level)
+    return RenderedImage(buf.getvalue(), "png", img.width, img.height)
+
+
+def render_pngs(
+    path: str | Path, info: VideoInfo, times: list[float], *, max_width: int = 0, max_height: int = 0
+) -> dict[float, RenderedImage]:
+    """One PNG per requested time (times whose frame cannot be decoded are missing from the result)."""
+    frames = grab_frames(path, times, info)
+    return {t: encode_png(f, max_width=max_width, max_height=max_height) for t, f in frames.items()}

@@ -1,0 +1,346 @@
+"""Pick the moments of a video that make the best covers: decode once, cut into shots, score, pick.
+
+1. One decode pass (``decode.iter_samples``) gives samples at ``fps``; each gets the cheap metrics,
+   a shot signature and a dHash. Per time bucket only the best ``keep_per_bucket`` usable samples
+   keep their pixels, so memory stays bounded on long videos.
+2. Shot detection marks cuts and gradual transitions (``shots``); samples inside a transition are
+   rejected.
+3. Per shot the best few retained samples become candidates; only they get the dear measures
+   (noise, text coverage, faces) and a full assessment (``scoring``).
+4. Picks are taken best score first, skipping rejected frames and near-duplicates of earlier picks
+   (``dedup``) and, for GIFs, moments closer than ``min_separation_s``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from openvod.analyzers.image import faces as faces_mod
+from openvod.analyzers.image import scoring
+from openvod.analyzers.image.decode import DecodeStats, VideoInfo, iter_samples, probe
+from openvod.analyzers.image.dedup import dhash, near_duplicate
+from openvod.analyzers.image.metrics import FrameMetrics, measure, noise_sigma
+from openvod.analyzers.image.shots import Shot, ShotDetector, ShotResult, Signature, signature
+from openvod.analyzers.image.text import text_coverage
+
+try:
+    import cv2
+except ImportError:  # pragma: no cover
+    cv2 = None
+
+
+class NoUsableFrame(Exception):
+    """Every sampled frame was rejected (black, blank, blurred or mid-transition)."""
+
+    def __init__(self, message: str, counts: dict[str, int]):
+        super().__init__(message)
+        self.counts = counts
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Knobs of the analysis (the handler builds them from ``Settings.aiimage``)."""
+
+    fps: float = 4.0  # analysis samples per second of video
+    max_samples: int = 2400  # lower the sampling rate on long videos to stay under this
+    mid_width: int = 640  # grey image for sharpness, text and eyes
+    face_width: int = 480  # faces are searched at this width (min face ~ 7% of the height)
+    small_width: int = 160  # RGB image for colour and shot signatures
+    skip_nonref: bool = True  # decode reference frames only in the analysis pass
+    bucket_s: float = 1.0  # retention bucket (grows on long videos, see max_buckets)
+    max_buckets: int = 150
+    keep_per_bucket: int = 2
+    per_shot: int = 2  # candidates per shot (at least the requested count)
+    max_candidates: int = 24  # candidates that get the dear measures (at least 3 x count)
+    min_gap_s: float = 1.0  # between two candidates of the same shot
+    faces: bool = True
+    dedup_hamming: int = 10
+    dedup_distance: float = 0.12
+
+
+@dataclass
+class SampleRecord:
+    """What is kept of every analysis sample."""
+
+    t: float
+    metrics: FrameMetrics
+    sig: Signature
+    hash: int
+    pre: scoring.Assessment
+
+
+@dataclass
+class Candidate:
+    """A fully assessed candidate frame."""
+
+    sample: int
+    t: float
+    shot: Shot | None
+    assessment: scoring.Assessment
+    faces: list[faces_mod.Face] = field(default_factory=list)
+    face_size: tuple[int, int] = (0, 0)
+
+    @property
+    def score(self) -> float:
+        return self.assessment.score
+
+
+@dataclass
+class Analysis:
+    """The result of analysing one video."""
+
+    info: VideoInfo
+    shots: ShotResult
+    samples: list[SampleRecord]
+    candidates: list[Candidate]
+    picks: list[Candidate]
+    stats: dict[str, float | int] = field(default_factory=dict)
+
+    def rejected_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for s in self.samples:
+            for r in s.pre.rejected:
+                counts[r] = counts.get(r, 0) + 1
+        return counts
+
+
+@dataclass(order=True)
+class _Kept:
+    quality: float
+    index: int
+    grey: np.ndarray = field(compare=False)
+
+
+class _Throttle:
+    def __init__(self, fn: Callable[[], None] | None, every_s: float = 5.0):
+        self.fn, self.every_s, self.last = fn, every_s, time.monotonic()
+
+    def __call__(self, force: bool = False) -> None:
+        if self.fn and (force or time.monotonic() - self.last >= self.every_s):
+            self.last = time.monotonic()
+            self.fn()
+
+
+def analyze(
+    path: str | Path,
+    count: int,
+    options: AnalysisOptions | None = None,
+    *,
+    min_separation_s: float = 0.0,
+    heartbeat: Callable[[], None] | None = None,
+) -> Analysis:
+    """Analyse a video and pick up to ``count`` distinct best moments (best first)."""
+    opts = options or AnalysisOptions()
+    beat = _Throttle(heartbeat)
+    t_start = time.perf_counter()
+    info = probe(path)
+    fps = opts.fps
+    if info.duration > 0:
+        fps = min(fps, opts.max_samples / info.duration)
+    fps = max(fps, 0.05)
+    bucket_s = max(opts.bucket_s, info.duration / opts.max_buckets if info.duration > 0 else 0.0)
+
+    detector = ShotDetector()
+    records: list[SampleRecord] = []
+    buckets: dict[int, list[_Kept]] = {}
+    provisional = scoring.VideoContext()
+    dstats = DecodeStats()
+    for sample in iter_samples(path, fps, mid_width=opts.mid_width, small_width=opts.small_width,
+                               skip_nonref=opts.skip_nonref, stats=dstats):
+        m = measure(sample.luma, sample.grey, sample.small)
+        sig = signature(sample.small)
+        detector.add(sample.t, sig)
+        pre = scoring.pre_assess(m, provisional)
+        idx = len(records)
+        records.append(SampleRecord(sample.t, m, sig, dhash(sample.grey), pre))
+        if not pre.rejected:
+            heap = buckets.setdefault(int(sample.t // bucket_s), [])
+            item = _Kept(pre.quality, idx, sample.grey if sample.grey.base is None else sample.grey.copy())
+            if len(heap) < opts.keep_per_bucket:
+                heapq.heappush(heap, item)
+            elif item > heap[0]:
+                heapq.heapreplace(heap, item)
+        beat()
+    t_decode = time.perf_counter()
+
+    shots = detector.finish()
+    in_transition = [s == -1 for s in shots.shot_of]
+    usable = [i for i, r in enumerate(records) if not r.pre.rejected and not in_transition[i]]
+    ctx = scoring.VideoContext()
+    if usable:
+        ctx.sharp_ref = float(np.percentile([1.0 - records[i].metrics.blur for i in usable], 90))
+    for i, r in enumerate(records):
+        r.pre = scoring.pre_assess(r.metrics, ctx, in_transition=in_transition[i])
+
+    kept = {k.index: k.grey for heap in buckets.values() for k in heap}
+    candidates = _candidates(records, shots, kept, count, opts, ctx)
+    beat(force=True)
+    picks = _pick(candidates, records, count, opts, min_separation_s)
+    t_end = time.perf_counter()
+    analysis = Analysis(
+        info,
+        shots,
+        records,
+        candidates,
+        picks,
+        {
+            "DecodedFrames": dstats.decoded,
+            "Samples": dstats.sampled,
+            "CorruptPackets": dstats.corrupt,
+            "SampleFps": round(fps, 4),
+            "Shots": len(shots.shots),
+            "Candidates": len(candidates),
+            "DecodeSeconds": round(t_decode - t_start, 3),
+            "ScoreSeconds": round(t_end - t_decode, 3),
+        },
+    )
+    if not picks:
+        counts = analysis.rejected_counts()
+        transitions = sum(in_transition)
+        if transitions:
+            counts["transition"] = transitions
+        what = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none usable"
+        raise NoUsableFrame(
+            f"No usable frame for a cover: all {len(records)} sampled frames were rejected ({what}).", counts
+        )
+    return analysis
+
+
+def _candidates(
+    records: list[SampleRecord],
+    shots: ShotResult,
+    kept: dict[int, np.ndarray],
+    count: int,
+    opts: AnalysisOptions,
+    ctx: scoring.VideoContext,
+) -> list[Candidate]:
+    per_shot = max(opts.per_shot, count)
+    chosen: list[tuple[float, int, Shot]] = []
+    for shot in shots.shots:
+        pool = sorted(
+            (i for i in range(shot.first, shot.last + 1) if i in kept and not records[i].pre.rejected),
+            key=lambda i: -records[i].pre.quality,
+        )
+        taken: list[int] = []
+        for i in pool:
+            if all(abs(records[i].t - records[j].t) >= opts.min_gap_s for j in taken):
+                taken.append(i)
+            if len(taken) >= per_shot:
+                break
+        chosen.extend((records[i].pre.quality, i, shot) for i in taken)
+    chosen.sort(key=lambda c: -c[0])
+    chosen = chosen[: max(opts.max_candidates, 3 * count)]
+    use_faces = opts.faces and faces_mod.available() is None
+    out = []
+    for _, i, shot in chosen:
+        grey = kept[i]
+        found: list[faces_mod.Face] = []
+        fsize = (grey.shape[1], grey.shape[0])
+        if use_faces:
+            if grey.shape[1] > opts.face_width:
+                fw = opts.face_width
+                fh = max(2, int(round(grey.shape[0] * fw / grey.shape[1])))
+                small = cv2.resize(grey, (fw, fh), interpolation=cv2.INTER_AREA)
+                found = _scale_faces(faces_mod.detect(small, eye_image=grey), grey.shape[1] / fw)
+            else:
+                found = faces_mod.detect(grey)
+        a = scoring.assess(
+            records[i].metrics,
+            ctx,
+            noise_sigma=noise_sigma(grey),
+            text_coverage=text_coverage(grey).coverage,
+            found_faces=found,
+            face_image_size=fsize,
+        )
+        if not use_faces:
+            a.measures["Faces"] = -1  # not looked for
+        out.append(Candidate(i, records[i].t, shot, a, found, fsize))
+    out.sort(key=lambda c: (-c.score, c.t))
+    return out
+
+
+def _scale_faces(found: list[faces_mod.Face], k: float) -> list[faces_mod.Face]:
+    return [
+        faces_mod.Face(int(round(f.x * k)), int(round(f.y * k)), int(round(f.w * k)), int(round(f.h * k)),
+                       f.eyes, f.eyes_checked)
+        for f in found
+    ]
+
+
+def _pick(
+    candidates: list[Candidate],
+    records: list[SampleRecord],
+    count: int,
+    opts: AnalysisOptions,
+    min_separation_s: float,
+) -> list[Candidate]:
+    picks: list[Candidate] = []
+    for c in candidates:
+        if len(picks) >= count:
+            break
+        if c.assessment.rejected:
+            continue
+        r = records[c.sample]
+        dup = any(
+            near_duplicate(r.hash, r.sig, records[p.sample].hash, records[p.sample].sig,
+                           max_hamming=opts.dedup_hamming, max_distance=opts.dedup_distance)
+            for p in picks
+        )
+        if dup or any(abs(c.t - p.t) < min_separation_s for p in picks):
+            continue
+        picks.append(c)
+    return picks
+
+
+def shot_window(analysis: Analysis, pick: Candidate, duration: float) -> tuple[float, float]:
+    """A ``duration``-long window around a pick that stays inside its shot (and the video)."""
+    if pick.shot is not None:
+        lo, hi = pick.shot.start, pick.shot.end
+        # The shot's last sample is one sample step before the next boundary; extend to it.
+        step = 1.0 / analysis.stats.get("SampleFps", 4.0) if analysis.stats.get("SampleFps") else 0.25
+        hi = hi + step * 0.9
+    else:
+        lo, hi = 0.0, analysis.info.duration or pick.t + duration
+    if analysis.info.duration > 0:
+        hi = min(hi, analysis.info.duration)
+    if hi - lo <= duration:
+        return lo, hi
+    start = min(max(lo, pick.t - duration / 2.0), hi - duration)
+    return start, start + duration
+
+
+def pick_detail(analysis: Analysis, c: Candidate) -> dict[str, object]:
+    """The extra keys an image carries on the wire: time, shot, breakdown and why."""
+    a = c.assessment
+    w, h = c.face_size
+    detail: dict[str, object] = {
+        "Time": f"{c.t:.3f}",
+        "Shot": (
+            {"Index": c.shot.index, "Start": f"{c.shot.start:.3f}", "End": f"{c.shot.end:.3f}",
+             "StartsWith": c.shot.starts_with}
+            if c.shot is not None else None
+        ),
+        "Breakdown": {k: round(v, 4) for k, v in a.criteria.items()},
+        "Weights": dict(scoring.WEIGHTS),
+        "Measures": a.measures,
+        "Why": _why(a, c),
+    }
+    if c.faces and w and h:
+        detail["FaceBoxes"] = [f.as_dict(w, h) for f in c.faces[:5]]
+    return detail
+
+
+def _why(a: scoring.Assessment, c: Candidate) -> str:
+    text = scoring.explain(a)
+    if c.faces:
+        f = c.faces[0]
+        eyes = (f"{f.eyes} open eye{'s' if f.eyes != 1 else ''} found" if f.eyes_checked else "eyes not checked (small face)")
+        text += f"; {len(c.faces)} face{'s' if len(c.faces) > 1 else ''}, {eyes}"
+    return text
+
