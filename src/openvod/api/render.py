@@ -8,6 +8,7 @@ list under key K always becomes repeated ``<K>`` elements, which yields both sty
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -19,12 +20,16 @@ def to_json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# Characters XML 1.0 cannot carry at all (escaping does not help): replaced by U+FFFD.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _scalar(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
         return ""
-    return escape(str(v))
+    return escape(_XML_INVALID.sub("\ufffd", str(v)))
 
 
 def _element(name: str, value: Any, out: list[str]) -> None:

@@ -178,6 +178,8 @@ class RpcApi:
         try:
             parsed = self._parse(req)
             want_json, action_name = parsed.want_json, parsed.action
+            if not action_name:
+                raise errors.MissingParameter("Action")
             key = self._authenticate(req, parsed)
             if parsed.version != API_VERSION:
                 raise errors.InvalidVersion()
@@ -258,10 +260,7 @@ class RpcApi:
             want_json = "xml" not in req.header("accept").lower()
         else:
             want_json = "application/json" in req.header("accept").lower()
-        parsed = _Parsed(query + form, params, v3, want_json, action_name, version)
-        if not action_name:
-            raise errors.MissingParameter("Action")
-        return parsed
+        return _Parsed(query + form, params, v3, want_json, action_name, version)
 
     # ------------------------------------------------------------------ authentication
     def _key(self, access_key_id: str) -> Any:
