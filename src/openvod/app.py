@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote
 
 from sqlalchemy import text
 
+from openvod.api.nonces import NonceStore
 from openvod.api.rpc import READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
 from openvod.metrics import Metrics
 from openvod.storage.blobs import BlobKeyError
@@ -34,9 +35,9 @@ CHUNK = 256 * 1024
 class OpenVodApp:
     """ASGI callable."""
 
-    def __init__(self, rt: Runtime, threads: int = 8):
+    def __init__(self, rt: Runtime, threads: int = 8, nonces: NonceStore | None = None):
         self.rt = rt
-        self.rpc = RpcApi(rt)
+        self.rpc = RpcApi(rt, nonces)
         self.metrics = Metrics(rt)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
 

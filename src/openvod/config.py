@@ -30,6 +30,11 @@ class ApiSettings(BaseModel):
     host_id: str = ""
     # Base URL used in signed blob URLs; empty = derived from the request's Host header.
     public_url: str = ""
+    # API processes sharing the port (SO_REUSEPORT). >1 uses a shared-memory nonce table; the rate
+    # limit and the rpc request counters are then per process.
+    processes: int = 1
+    # Slots of the shared nonce table (16 bytes each) when processes > 1.
+    nonce_slots: int = 4_000_000
 
 
 class EngineSettings(BaseModel):
@@ -96,6 +101,37 @@ class AIImageSettings(BaseModel):
     faces: bool = True
 
 
+class DNASettings(BaseModel):
+    """AIMediaDNA (video fingerprinting): sampling, index and matching thresholds (docs/dna.md)."""
+
+    # Fingerprint (changing these makes stored fingerprints stale: re-run the jobs to refresh them).
+    sample_fps: float = Field(default=4.0, gt=0.25, le=30.0)
+    code_interval_s: float = Field(default=1.0, gt=0.0)
+    max_keypoints: int = Field(default=16, ge=0, le=64)
+    flat_std: float = 6.0  # luma std below which a frame is flat (black, fades) and never matches
+    skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
+    # Retrieval.
+    code_radius: int = Field(default=10, ge=0, le=32)  # Hamming radius (of 64 bits) of a code hit
+    max_candidates: int = 24
+    min_candidate_frames: int = 2
+    index_flat_limit: int = 250_000  # codes; above this the index becomes IVF
+    index_nprobe: int = 16
+    max_cached_libraries: int = 8  # per worker process
+    # Verification and temporal alignment.
+    min_transform_score: float = 0.35
+    hit_similarity: float = 0.55
+    walk_similarity: float = 0.45
+    segment_similarity: float = 0.6
+    min_segment_s: float = 2.5
+    max_gap_s: float = 2.0
+    min_speed: float = 0.7
+    max_speed: float = 1.45
+    max_segments_per_video: int = 32
+    # Results.
+    max_results: int = 100  # VideoDNA entries per job
+    evidence_frames: int = 3
+
+
 class Settings(BaseSettings):
     """All openvod settings."""
 
@@ -113,6 +149,7 @@ class Settings(BaseSettings):
     media: MediaSettings = Field(default_factory=MediaSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
     aiimage: AIImageSettings = Field(default_factory=AIImageSettings)
+    dna: DNASettings = Field(default_factory=DNASettings)
 
     @property
     def db_url(self) -> str:

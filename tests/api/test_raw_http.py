@@ -693,3 +693,29 @@ def test_lone_surrogates_refused(server: Server, key: Key, alice: SimpleNamespac
     else:
         root = ET.fromstring(r.content)
         assert root.tag == "Error" and root.findtext("Code") == "InvalidParameter"
+
+
+def test_replay_refused_across_api_processes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With api.processes=2 (SO_REUSEPORT), a nonce used on one process is refused by the other."""
+    import httpx as _httpx
+
+    from tests.conftest import Server, free_port
+    from tests.sdk import v1_params
+
+    srv = Server(tmp_path / "data", free_port(), env={"OPENVOD_API__PROCESSES": "2"}).start()
+    try:
+        k = srv.key("acme")
+        codes = []
+        for _ in range(20):
+            p = v1_params(k, "ListAIJob", {"JobIds": "x"})
+            from openvod.api import signing as _s
+
+            p["Signature"] = _s.v1_sign(k.secret, _s.v1_string_to_sign("GET", p))
+            for _attempt in range(2):  # a fresh connection each time: the kernel may pick either process
+                with _httpx.Client() as cl:
+                    r = cl.get(srv.url + "/", params=p)
+                codes.append((r.status_code, r.json().get("Code", "")))
+        assert codes[0::2] == [(200, "")] * 20
+        assert codes[1::2] == [(400, "SignatureNonceUsed")] * 20
+    finally:
+        srv.stop()

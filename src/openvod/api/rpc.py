@@ -11,7 +11,6 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from openvod import errors
 from openvod.api import signing
+from openvod.api.nonces import MemoryNonceStore, NonceStore
 from openvod.api.params import Params
 from openvod.api.render import JSON_TYPE, XML_TYPE, to_json, to_xml
 from openvod.util import parse_utc_iso, request_id
@@ -110,31 +110,6 @@ class _Parsed:
     version: str
 
 
-class NonceCache:
-    """SignatureNonce values seen within the timestamp window (per AccessKey)."""
-
-    def __init__(self, ttl_s: float, max_items: int = 1_000_000):
-        self.ttl_s = ttl_s
-        self.max_items = max_items
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def use(self, key_id: str, nonce: str) -> bool:
-        """Record the nonce; False if it was already used."""
-        t = time.monotonic()
-        with self._lock:
-            while self._seen:
-                k, exp = next(iter(self._seen.items()))
-                if exp > t and len(self._seen) < self.max_items:
-                    break
-                self._seen.popitem(last=False)
-            k = (key_id, nonce)
-            if k in self._seen:
-                return False
-            self._seen[k] = t + self.ttl_s
-            return True
-
-
 class RateLimiter:
     """Token bucket per AccessKey."""
 
@@ -160,12 +135,11 @@ class RateLimiter:
 class RpcApi:
     """Turns a RawRequest into a RawResponse."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: Runtime, nonces: NonceStore | None = None):
         self.rt = rt
         s = rt.settings.api
         self.window = s.timestamp_window_s
-        # Nonces need remembering only while their timestamp is still acceptable.
-        self.nonces = NonceCache(ttl_s=2 * s.timestamp_window_s + 60)
+        self.nonces: NonceStore = nonces if nonces is not None else MemoryNonceStore()
         self.limiter = RateLimiter(s.rate_limit_qps, s.rate_limit_burst)
         from openvod.api import actions  # noqa: F401  (registers every Action)
 
@@ -271,13 +245,15 @@ class RpcApi:
             raise errors.InvalidAccessKeyIdInactive()
         return key
 
-    def _check_time(self, value: str) -> None:
+    def _check_time(self, value: str) -> float:
+        """The request time; a nonce must be remembered until this time leaves the window."""
         try:
             ts = parse_utc_iso(value)
         except ValueError:
             raise errors.InvalidTimeStampFormat() from None
         if abs(time.time() - ts) > self.window:
             raise errors.InvalidTimeStampExpired()
+        return ts + self.window + 1
 
     def _authenticate(self, req: RawRequest, parsed: _Parsed) -> Any:
         p = parsed.params
@@ -298,14 +274,14 @@ class RpcApi:
         if p.get("SignatureVersion", "1.0") != "1.0":
             raise errors.InvalidParameter("SignatureVersion", "Only 1.0 is supported.")
         key = self._key(p["AccessKeyId"])
-        self._check_time(p["Timestamp"])
+        remember_until = self._check_time(p["Timestamp"])
         # V1 signs query and form parameters alike: exactly the values the handler will read (first
         # occurrence wins), so a duplicate name added in transit cannot replace a signed value.
         signed = parsed.params
         sts = signing.v1_string_to_sign(req.method, signed)
         if not signing.signatures_equal(signing.v1_sign(key.secret, sts), p["Signature"]):
             raise errors.SignatureDoesNotMatch(sts)
-        if not self.nonces.use(key.access_key_id, p["SignatureNonce"]):
+        if not self.nonces.use(key.access_key_id, p["SignatureNonce"], remember_until):
             raise errors.SignatureNonceUsed()
         return key
 
@@ -320,7 +296,7 @@ class RpcApi:
         if unsigned_acs:
             raise errors.IncompleteSignature(f"Every x-acs-* header must be signed; unsigned: {', '.join(unsigned_acs)}.")
         key = self._key(auth.access_key_id)
-        self._check_time(req.header("x-acs-date"))
+        remember_until = self._check_time(req.header("x-acs-date"))
         body_hash = hashlib.sha256(req.body).hexdigest()
         claimed = req.header("x-acs-content-sha256") or body_hash
         if claimed != body_hash:
@@ -330,6 +306,6 @@ class RpcApi:
         sts = signing.v3_string_to_sign(creq)
         if not signing.signatures_equal(signing.v3_sign(key.secret, sts), auth.signature.lower()):
             raise errors.SignatureDoesNotMatch(sts)
-        if not self.nonces.use(key.access_key_id, req.header("x-acs-signature-nonce")):
+        if not self.nonces.use(key.access_key_id, req.header("x-acs-signature-nonce"), remember_until):
             raise errors.SignatureNonceUsed()
         return key
