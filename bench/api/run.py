@@ -6,7 +6,7 @@ fixed body (the floor of the HTTP stack). The load generator is wrk (Debian pack
 missing) replaying pre-signed V1 GET requests, each with its own SignatureNonce; closed loop, one
 connection per client.
 
-    .venv/bin/python -m bench.api.run [--seconds 5] [--clients 1,16,100]
+    .venv/bin/python -m bench.api.run [--seconds 5] [--clients 1,16,100] [--processes 1] [--think-ms 100]
 
 Besides the closed loop (each client sends its next request as soon as the answer arrives: the
 saturation throughput), ListAIJob also runs paced (``--think-ms``, default 100 ms between polls per
@@ -114,6 +114,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--clients", default="1,16,100")
     ap.add_argument("--max-rps", type=int, default=6000, help="upper bound used to size the pre-signed request pool")
+    ap.add_argument("--processes", type=int, default=1, help="openvod api.processes (API processes on the port)")
     ap.add_argument("--think-ms", type=int, default=100,
                     help="also run ListAIJob with each client pausing this long between polls (0: skip)")
     args = ap.parse_args()
@@ -128,6 +129,7 @@ def main() -> int:
         "OPENVOD_PLUGINS": '["bench.api.plugin:register"]',
         "OPENVOD_ENGINE__WORKERS": "1",
         "OPENVOD_API__RATE_LIMIT_QPS": "0",
+        "OPENVOD_API__PROCESSES": str(args.processes),
         "OPENVOD_LOG_LEVEL": "WARNING",
         "OPENVOD_MEDIA__ALLOWED_ROOTS": json.dumps([str(tmp)]),
     }
@@ -141,7 +143,8 @@ def main() -> int:
     base = subprocess.Popen([py, "-m", "uvicorn", "bench.api.baseline_app:app", "--port", str(base_port),
                              "--log-level", "warning", "--no-access-log"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results: dict[str, object] = {"clients": clients, "seconds": args.seconds, "rows": []}
+    results: dict[str, object] = {"clients": clients, "seconds": args.seconds, "processes": args.processes,
+                                  "rows": []}
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
