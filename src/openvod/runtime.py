@@ -15,7 +15,7 @@ from openvod.store.db import init_schema, make_engine
 class Runtime:
     """Database engine, blob store, URL signer, analyzer registry and the services over them."""
 
-    def __init__(self, settings: Settings, registry: AnalyzerRegistry | None = None):
+    def __init__(self, settings: Settings, registry: AnalyzerRegistry | None = None, migrate: bool = True):
         from openvod.services.ai_images import AIImageService
         from openvod.services.ai_jobs import JobService
         from openvod.services.callbacks import CallbackService
@@ -25,7 +25,8 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.db_url)
-        init_schema(self.engine)
+        if migrate:  # child processes of a server skip this: the server migrated before starting them
+            init_schema(self.engine)
         self.blobs = LocalBlobStore(settings.blob_dir)
         self.urls = UrlSigner(load_or_create_key(settings.data_dir / "url-signing.key"), settings.blobs.url_ttl_s)
         self.analyzers = registry if registry is not None else build_registry(settings.plugins)

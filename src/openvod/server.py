@@ -61,7 +61,7 @@ def _api_process_main(settings_json: str, nonce_args: tuple[str, int], nonce_loc
     """An extra API process: its own socket on the shared port, the shared nonce table."""
     settings = Settings.model_validate_json(settings_json)
     setup_logging(settings.log_level, settings.log_json)
-    rt = Runtime(settings)
+    rt = Runtime(settings, migrate=False)
     rt.wake = wake.set
     name, slots = nonce_args
     nonces = SharedNonceStore(nonce_lock, slots=slots, name=name)

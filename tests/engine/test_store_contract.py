@@ -46,7 +46,7 @@ def rt(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyp
         from sqlalchemy import create_engine
 
         eng = create_engine(url)
-        tables.metadata.drop_all(eng)
+        _drop_all(eng)
         eng.dispose()
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -58,8 +58,16 @@ def rt(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyp
     runtime = Runtime(settings, registry=reg)
     yield runtime
     if request.param == "postgresql":
-        tables.metadata.drop_all(runtime.engine)
+        _drop_all(runtime.engine)
     runtime.close()
+
+
+def _drop_all(engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    tables.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
 def _job(rt: Runtime, tmp_path: Path) -> str:

@@ -35,7 +35,7 @@ def _worker_main(settings_json: str, worker_id: str, wake: MpEvent, stop: MpEven
 
     settings = Settings.model_validate_json(settings_json)
     setup_logging(settings.log_level, settings.log_json)
-    rt = Runtime(settings)
+    rt = Runtime(settings, migrate=False)
     rt.wake = wake.set
     log.info("worker started", extra={"worker_id": worker_id})
     parent = os.getppid()

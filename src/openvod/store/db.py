@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-
-from openvod.store import tables
 
 
 def make_engine(url: str) -> Engine:
@@ -36,14 +37,35 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=16, max_overflow=32)
 
 
+MIGRATIONS = Path(__file__).with_name("migrations")
+_PG_MIGRATION_LOCK = 0x6F70656E766F64  # "openvod"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
 def init_schema(engine: Engine) -> None:
-    """Create missing tables and record the schema version (idempotent, safe across processes)."""
-    tables.metadata.create_all(engine, checkfirst=True)
+    """Bring the schema to the newest migration (idempotent; serialised across processes)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        lock_path = Path(str(engine.url.database) + ".migrate-lock")
+        with open(lock_path, "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                _upgrade(engine, cfg)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    else:
+        _upgrade(engine, cfg)
+
+
+def _upgrade(engine: Engine, cfg: Config) -> None:
     with engine.begin() as conn:
-        row = conn.execute(select(tables.schema_info.c.version)).first()
-        if row is None:
-            conn.execute(insert(tables.schema_info).values(id=1, version=tables.SCHEMA_VERSION))
-        elif row.version > tables.SCHEMA_VERSION:
-            raise RuntimeError(
-                f"database schema version {row.version} is newer than this openvod ({tables.SCHEMA_VERSION})"
-            )
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
