@@ -165,3 +165,19 @@ def test_delete_video(server, key, media_dir, v2):  # type: ignore[no-untyped-de
         c.get_video_info(m.GetVideoInfoRequest(video_id=mid))
     assert "InvalidVideo.NotFound" in str(ei.value)
     assert not list((server.data_dir / "blobs" / "media").glob(f"*/{mid}"))
+
+
+def test_get_job_detail(server, key, video, v2):  # type: ignore[no-untyped-def]
+    c = new_client(server.endpoint, key, v2)
+    mid = _register(c, video).media_id
+    jid = c.submit_aijob(m.SubmitAIJobRequest(media_id=mid, types="AIVideoTag")).body.aijob_list.aijob[0].job_id
+    d = c.get_job_detail(m.GetJobDetailRequest(job_id=jid, job_type="ai")).body
+    assert d.job_type == "ai" and d.aijob_detail.job_id == jid and d.aijob_detail.media_id == mid
+    assert d.aijob_detail.job_type == "AIVideoTag" and d.aijob_detail.trigger == "Manual"
+    assert isinstance(d.aijob_detail.user_id, int) and d.aijob_detail.create_time.endswith("Z")
+    with pytest.raises(Exception) as ei:
+        c.get_job_detail(m.GetJobDetailRequest(job_id=jid, job_type="transcode"))
+    assert "InvalidParameter" in str(ei.value)
+    with pytest.raises(Exception) as ei:
+        c.get_job_detail(m.GetJobDetailRequest(job_id="0" * 32, job_type="ai"))
+    assert "InvalidAIJob.NotFound" in str(ei.value)

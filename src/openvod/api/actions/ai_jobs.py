@@ -1,11 +1,15 @@
-"""AI job Actions: SubmitAIJob, ListAIJob, GetAIVideoTagResult, GetMediaDNAResult, SubmitMediaDNADeleteJob."""
+"""AI job Actions: SubmitAIJob, ListAIJob, GetAIVideoTagResult, GetMediaDNAResult, SubmitMediaDNADeleteJob,
+GetJobDetail."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from openvod.api.rpc import Ctx, action
-from openvod.services.ai_jobs import job_wire
+from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES
+from openvod.errors import InvalidParameter
+from openvod.services.ai_jobs import ResultNotFound, job_wire
+from openvod.util import utc_iso
 
 
 @action("SubmitAIJob")
@@ -47,3 +51,30 @@ def submit_media_dna_delete_job(ctx: Ctx) -> dict[str, Any]:
     media_id = ctx.p.str("MediaId", required=True)
     job_id = ctx.rt.jobs.dna_delete(ctx.account_id, media_id, ctx.p.str("FpDBId", max_bytes=64))
     return {"JobId": job_id, "MediaId": media_id}
+
+
+@action("GetJobDetail", read_only=True)
+def get_job_detail(ctx: Ctx) -> dict[str, Any]:
+    """The newer generic job query; openvod runs only AI jobs (JobType=ai)."""
+    job_id = ctx.p.str("JobId", required=True, max_bytes=128)
+    job_type = ctx.p.str("JobType", required=True).lower()
+    if job_type != "ai":
+        raise InvalidParameter("JobType", "openvod runs no transcode, snapshot or workflow jobs; use ai.")
+    found, _ = ctx.rt.jobs.list(ctx.account_id, [job_id], (*AI_JOB_TYPES, AI_IMAGE_TYPE))
+    if not found:
+        raise ResultNotFound("The job does not exist.")
+    r = found[0]
+    return {
+        "JobType": "ai",
+        "AIJobDetail": {
+            "JobId": r.id,
+            "JobType": r.type,
+            "MediaId": r.media_id,
+            "Status": r.status,
+            "CreateTime": utc_iso(r.created_at),
+            "CompleteTime": utc_iso(r.completed_at),
+            "TemplateConfig": r.template_config or r.config or "",
+            "Trigger": "Manual",
+            "UserId": int(ctx.account_id[:12], 16),
+        },
+    }
