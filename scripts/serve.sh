@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/openvod ] || [ pyproject.toml -nt .venv/.installed ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade "pip>=23"
-  .venv/bin/python -m pip install -q -e .
+  .venv/bin/python -m pip install -q -e ".[tag]"
   touch .venv/.installed
 fi
 exec .venv/bin/openvod serve "$@"

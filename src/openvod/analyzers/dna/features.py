@@ -41,7 +41,7 @@ def hash_windows(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         empty = np.zeros((0, CODE_BYTES), np.uint8)
         return empty, empty.copy()
     d = dct_matrix(8, windows.shape[-1])
-    c = np.einsum("ua,mab,vb->muv", d, windows.astype(np.float32), d, optimize=True)
+    c = d @ windows.astype(np.float32) @ d.T
     # Mirroring a window negates the coefficients of odd horizontal frequency.
     sign = np.where(np.arange(8) % 2 == 1, -1.0, 1.0).astype(np.float32)
     cf = c * sign[None, None, :]
@@ -89,58 +89,73 @@ def sample_grid(imgs: np.ndarray, xs: np.ndarray, ys: np.ndarray, rows: np.ndarr
     iy = np.minimum(py.astype(np.int64), h - 2) if h > 1 else np.zeros_like(py, dtype=np.int64)
     fx = (px - ix).astype(np.float32)[:, None, :]
     fy = (py - iy).astype(np.float32)[:, :, None]
-    rows = (np.arange(n) if rows is None else np.asarray(rows))[:, None, None]
-    y0, x0 = iy[:, :, None], ix[:, None, :]
-    x1 = np.minimum(x0 + 1, w - 1)
-    y1 = np.minimum(y0 + 1, h - 1)
-    a = imgs[rows, y0, x0]
-    b = imgs[rows, y0, x1]
-    c = imgs[rows, y1, x0]
-    d = imgs[rows, y1, x1]
-    return (a * (1 - fx) * (1 - fy) + b * fx * (1 - fy) + c * (1 - fx) * fy + d * fx * fy).astype(np.float32)
+    rows = (np.arange(n) if rows is None else np.asarray(rows, np.int64))[:, None, None]
+    flat = imgs.reshape(-1) if imgs.dtype == np.float32 and imgs.flags.c_contiguous else np.ascontiguousarray(imgs, np.float32).reshape(-1)
+    # One linear index per sample, then four contiguous-offset gathers (much faster than 3-D fancy indexing).
+    base = rows * (h * w) + iy[:, :, None] * w + ix[:, None, :]
+    dx = 1 if w > 1 else 0
+    dy = w if h > 1 else 0
+    a = flat.take(base)
+    b = flat.take(base + dx)
+    c = flat.take(base + dy)
+    d = flat.take(base + dy + dx)
+    top = a + (b - a) * fx
+    bot = c + (d - c) * fx
+    return top + (bot - top) * fy
 
 
-def sample_boxes(imgs: np.ndarray, boxes: np.ndarray, out: int, flip: bool = False) -> np.ndarray:
-    """Resample normalised boxes ``[n, 4]`` (x, y, w, h in 0..1 of each image) to ``[n, out, out]``.
+def sample_boxes(
+    imgs: np.ndarray, boxes: np.ndarray, out: int, flip: bool = False, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Bilinear resample of normalised boxes ``[n, 4]`` (x, y, w, h in 0..1) to ``[n, out, out]``.
 
-    A box that is much larger than ``out`` samples is averaged over (2x2 supersampling) so thin
-    detail does not alias. ``flip`` reads each box right to left.
+    Box i reads image ``rows[i]`` (default: image i; a single box is applied to every image).
+    ``flip`` reads each box right to left. No area averaging: callers pass pictures that are
+    already smooth at the sampling scale (see ``smooth``).
     """
-    n, h, w = imgs.shape
+    _, h, w = imgs.shape
+    n = imgs.shape[0] if rows is None else len(rows)
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     if boxes.shape[0] == 1 and n > 1:
         boxes = np.repeat(boxes, n, axis=0)
-    ss = 2 if max(boxes[:, 2].max() * w, boxes[:, 3].max() * h) > 1.5 * out else 1
-    k = out * ss
-    u = (np.arange(k) + 0.5) / k
-    if flip:
-        u = u[::-1]
-    xs = (boxes[:, 0:1] + u[None, :] * boxes[:, 2:3]) * w - 0.5
-    ys = (boxes[:, 1:2] + ((np.arange(k) + 0.5) / k)[None, :] * boxes[:, 3:4]) * h - 0.5
-    s = sample_grid(imgs.astype(np.float32, copy=False), xs, ys)
-    if ss > 1:
-        s = s.reshape(n, out, ss, out, ss).mean(axis=(2, 4))
-    return s
+    u = (np.arange(out) + 0.5) / out
+    ux = u[::-1] if flip else u
+    xs = (boxes[:, 0:1] + ux[None, :] * boxes[:, 2:3]) * w - 0.5
+    ys = (boxes[:, 1:2] + u[None, :] * boxes[:, 3:4]) * h - 0.5
+    return sample_grid(imgs, xs, ys, rows=rows)
+
+
+def smooth(imgs: np.ndarray) -> np.ndarray:
+    """A [1 2 1] x [1 2 1] blur as float32: removes what a 2x-downsampling bilinear read would alias."""
+    x = imgs.astype(np.float32)
+    p = np.pad(x, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    v = p[:, :-2, :] + 2 * p[:, 1:-1, :] + p[:, 2:, :]
+    return np.ascontiguousarray((v[:, :, :-2] + 2 * v[:, :, 1:-1] + v[:, :, 2:]) / 16.0)
 
 
 # ----------------------------------------------------------------------------- frame descriptors
-DESC_K = 10
+DESC_K = 16
+DESC_POW = 1.0  # weight ~ spatial frequency: structure counts, smooth shading barely does
 
 
-@lru_cache(maxsize=4)
-def _desc_weights(k: int) -> np.ndarray:
+@lru_cache(maxsize=8)
+def _desc_weights(k: int, power: float) -> np.ndarray:
     u = np.arange(k, dtype=np.float32)
     f = np.sqrt(u[:, None] ** 2 + u[None, :] ** 2)
     f[0, 0] = 0.0  # drop the mean: brightness and contrast changes must not matter
-    return np.sqrt(f)
+    return (f**power).astype(np.float32)
 
 
-def frame_descriptors(imgs: np.ndarray) -> np.ndarray:
-    """Unit-norm descriptors ``[n, K*K]`` of ``[n, S, S]`` images (cosine = frame similarity)."""
+def frame_descriptors(imgs: np.ndarray, k: int = DESC_K, power: float = DESC_POW) -> np.ndarray:
+    """Unit-norm descriptors ``[n, k*k]`` of ``[n, S, S]`` images (cosine = frame similarity).
+
+    The defaults weight the k x k lowest DCT frequencies by frequency (structure, not shading); a
+    small k with a lower power gives the smooth, forgiving similarity used for coarse geometry search.
+    """
     n = imgs.shape[0]
-    d = dct_matrix(DESC_K, imgs.shape[-1])
-    c = np.einsum("ua,nab,vb->nuv", d, imgs.astype(np.float32), d, optimize=True)
-    v = (c * _desc_weights(DESC_K)[None]).reshape(n, -1)
+    d = dct_matrix(k, imgs.shape[-1])
+    c = d @ imgs.astype(np.float32) @ d.T
+    v = (c * _desc_weights(k, power)[None]).reshape(n, -1)
     norm = np.linalg.norm(v, axis=1, keepdims=True)
     return (v / np.maximum(norm, 1e-6)).astype(np.float32)
 
@@ -153,13 +168,21 @@ def _gauss_fft(shape: tuple[int, int], sigma: float) -> np.ndarray:
 
 
 def _max3x3(a: np.ndarray) -> np.ndarray:
+    """3x3 maximum filter (separable: rows, then columns)."""
     p = np.pad(a, ((0, 0), (1, 1), (1, 1)), mode="constant", constant_values=-np.inf)
     h, w = a.shape[1:]
-    out = p[:, 0:h, 0:w]
-    for dy in range(3):
-        for dx in range(3):
-            if dy or dx:
-                out = np.maximum(out, p[:, dy : dy + h, dx : dx + w])
+    rows = np.maximum(np.maximum(p[:, :, 0:w], p[:, :, 1 : w + 1]), p[:, :, 2 : w + 2])
+    return np.maximum(np.maximum(rows[:, 0:h], rows[:, 1 : h + 1]), rows[:, 2 : h + 2])
+
+
+def _max3x3_at(a: np.ndarray, fr: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """The 3x3 maximum of ``a[fr]`` around each (yy, xx) (edges clamped)."""
+    h, w = a.shape[1:]
+    out = np.full(fr.shape, -np.inf, np.float32)
+    for dy in (-1, 0, 1):
+        y = np.clip(yy + dy, 0, h - 1)
+        for dx in (-1, 0, 1):
+            out = np.maximum(out, a[fr, y, np.clip(xx + dx, 0, w - 1)])
     return out
 
 
@@ -174,7 +197,7 @@ def keypoints(
     *,
     sigma0: float = 3.0,
     per_octave: int = 3,
-    levels: int = 6,
+    levels: int = 5,
     window: float = 2.5,
     threshold: float = 0.02,
     top: int = 16,
@@ -191,23 +214,30 @@ def keypoints(
         return np.zeros((0, 3), np.float32), np.zeros(0, np.int64)
     x = imgs.astype(np.float32)
     x = (x - x.mean(axis=(1, 2), keepdims=True)) / np.maximum(x.std(axis=(1, 2), keepdims=True), 1e-3)
-    # Reflect-pad to an FFT-friendly size (a power of two at the default 96 px).
-    size = 1 << int(np.ceil(np.log2(max(h, w) * 4 / 3)))
+    # Reflect-pad to an FFT-friendly size. Keypoint windows stay 2.5 sigma inside the picture, so a
+    # narrow pad keeps wrap-around far below the responses that count.
+    need = max(h, w) + 16
+    size = next(n for n in (64, 72, 80, 96, 112, 128, 144, 160, 192, 224, 256, 1 << 30) if n >= need)
     pad_y, pad_x = (size - h) // 2, (size - w) // 2
     xp = np.pad(x, ((0, 0), (pad_y, size - h - pad_y), (pad_x, size - w - pad_x)), mode="reflect")
     f = np.fft.rfft2(xp)
     sig = sigma0 * 2.0 ** (np.arange(levels + 2) / per_octave)
-    gs = [
-        np.fft.irfft2(f * _gauss_fft(xp.shape[1:], s), s=xp.shape[1:])[:, pad_y : pad_y + h, pad_x : pad_x + w]
-        for s in sig
-    ]
-    dog = np.abs(np.stack([gs[i + 1] - gs[i] for i in range(levels + 1)]).astype(np.float32))  # [L, n, h, w]
-    sp = np.stack([_max3x3(dog[i]) for i in range(levels + 1)])
+    gauss = np.stack([_gauss_fft(xp.shape[1:], s) for s in sig])
+    # Each difference of Gaussians is one inverse FFT of the spectrum times a band-pass (one batch).
+    dog = np.empty((levels + 1, n, h, w), np.float32)
+    for i in range(levels + 1):
+        band = np.fft.irfft2(f * (gauss[i + 1] - gauss[i]), s=xp.shape[1:])
+        np.abs(band[:, pad_y : pad_y + h, pad_x : pad_x + w], out=dog[i])
     out_kp, out_fr, out_resp = [], [], []
     for i in range(1, levels):
         a = dog[i]
-        nb = np.maximum(np.maximum(sp[i - 1], sp[i]), sp[i + 1])
-        fr, yy, xx = np.nonzero((a >= nb) & (a > threshold))
+        # In-level maxima above the threshold whose window can fit, then the two neighbouring levels.
+        fr, yy, xx = np.nonzero((a >= _max3x3(a)) & (a > threshold))
+        if fr.size == 0:
+            continue
+        v0 = a[fr, yy, xx]
+        keep = (v0 >= _max3x3_at(dog[i - 1], fr, yy, xx)) & (v0 >= _max3x3_at(dog[i + 1], fr, yy, xx))
+        fr, yy, xx = fr[keep], yy[keep], xx[keep]
         if fr.size == 0:
             continue
         v0 = a[fr, yy, xx]

@@ -8,8 +8,8 @@ the cost over a plain decode is a resize per sample. After decoding:
    (letterbox, pillarbox, padding of any colour) are cut away, so padded copies compare equal;
 2. each sample keeps a 32x32 thumbnail of the active box (used for alignment and for estimating
    crop / picture-in-picture geometry) and its flatness (black and flat frames never match);
-3. once per ``code_interval_s``, a frame also gets 64-bit codes for the ANN index: a global one
-   and local ones around coarse keypoints, each with a mirrored twin (see ``features``).
+3. 64-bit codes for the ANN index, each with a mirrored twin (see ``features``): a global code for
+   every informative sample, and once per ``code_interval_s`` local codes around coarse keypoints.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from PIL import Image
 
 from openvod.analyzers.dna import features as ft
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # serialisation layout
+ALGORITHM_VERSION = 3  # bump when the same options would give different fingerprints
 # Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
 _LUMA8 = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
@@ -46,18 +47,20 @@ class FingerprintOptions:
 
     sample_fps: float = 4.0
     work_size: int = 96
+    keypoint_size: int = 96  # side of the square picture keypoints are found on
     thumb_size: int = 32
-    code_interval_s: float = 1.0
+    code_interval_s: float = 0.5
     max_keypoints: int = 16
     flat_std: float = 6.0  # a thumbnail with a luma std below this is flat (black, fades, slates)
     skip_nonref: bool = True
+    skip_loop_filter: bool = True  # no deblocking: ~25 % faster H.264 decode, invisible at 96 px
     max_corrupt_ratio: float = 0.2
 
     def key(self) -> str:
         d = asdict(self)
         d.pop("skip_nonref")  # changes speed, not the fingerprint (sampling is by time)
         d.pop("max_corrupt_ratio")
-        return json.dumps({"v": FORMAT_VERSION, **d}, sort_keys=True)
+        return json.dumps({"v": FORMAT_VERSION, "algorithm": ALGORITHM_VERSION, **d}, sort_keys=True)
 
 
 @dataclass
@@ -77,6 +80,15 @@ class Fingerprint:
     box: tuple[float, float, float, float]  # active box in the source frame: x, y, w, h (0..1)
     options_key: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+
+    _smooth: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def smooth_thumbs(self) -> np.ndarray:
+        """Float, lightly blurred thumbnails for region sampling (computed once)."""
+        if self._smooth is None:
+            self._smooth = ft.smooth(self.thumbs)
+        return self._smooth
 
     @property
     def n(self) -> int:
@@ -154,7 +166,7 @@ class Samples:
 def _luma_picture(frame: av.VideoFrame, size: int) -> Image.Image:
     if frame.format.name in _LUMA8:
         plane = frame.planes[0]
-        img = Image.frombuffer("L", (frame.width, frame.height), memoryview(plane), "raw", "L", plane.line_size, 1)
+        img = Image.frombuffer("L", (frame.width, frame.height), memoryview(plane), "raw", "L", plane.line_size, 1)  # type: ignore[arg-type]
     else:
         img = Image.fromarray(frame.to_ndarray(format="gray"))
     return img.resize((size, size), Image.Resampling.BOX)
@@ -173,6 +185,8 @@ def iter_frames(path: Path, opts: FingerprintOptions, counters: dict[str, int]) 
         stream.thread_type = "AUTO"
         if opts.skip_nonref:
             stream.codec_context.skip_frame = "NONREF"
+        if opts.skip_loop_filter:
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         tb = stream.time_base
         origin: int | None = stream.start_time
         last_t = -1.0
@@ -290,15 +304,18 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     box = (x0, y0, x1, y1)
     thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
     flat = thumbs.reshape(thumbs.shape[0], -1).std(axis=1) < opts.flat_std
+    # Global codes for every informative sample (cheap, and dense in time so motion between the
+    # sampling instants of two copies costs little); local codes once per code interval.
+    every = np.nonzero(~flat)[0]
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
-    codes, codes_flip, frames, geom = _codes(s.pictures[idx], box, opts)
+    codes, codes_flip, frames, geom = _codes(s.pictures, every, idx, box, opts)
     ws = float(opts.work_size)
     return Fingerprint(
         times=s.times.astype(np.float32),
         thumbs=thumbs,
         flat=flat,
-        code_frame=idx[frames].astype(np.int32),
+        code_frame=frames.astype(np.int32),
         code_geom=geom,
         codes=codes,
         codes_flip=codes_flip,
@@ -312,26 +329,29 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
 
 
 def _codes(
-    pictures: np.ndarray, box: tuple[int, int, int, int], opts: FingerprintOptions
+    pictures: np.ndarray, every: np.ndarray, idx: np.ndarray, box: tuple[int, int, int, int], opts: FingerprintOptions
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    size = opts.work_size
-    if pictures.shape[0] == 0:
+    """Codes (and mirrored codes, sample index, window geometry): global ones for the samples
+    ``every``, local ones around the keypoints of the samples ``idx``; sorted by sample."""
+    size = opts.keypoint_size
+    if every.size == 0:
         e = np.zeros((0, ft.CODE_BYTES), np.uint8)
         return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
-    imgs = _crop_resize(pictures, box, size, Image.Resampling.BILINEAR).astype(np.float32)
-    n = imgs.shape[0]
-    # Global window: the whole active box.
-    g_win = ft.sample_boxes(imgs, np.array([[0.0, 0.0, 1.0, 1.0]]), 16)
-    g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (n, 1))
-    kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
-    k_win = ft.keypoint_windows(imgs, kp, kf)
-    k_geom = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1)
-    wins = np.concatenate([g_win, k_win])
-    frames = np.concatenate([np.arange(n), kf])
-    geom = np.concatenate([g_geom, k_geom]).astype(np.float32)
-    order = np.argsort(frames, kind="stable")
-    codes, codes_flip = ft.hash_windows(wins[order])
-    return codes, codes_flip, frames[order], geom[order]
+    g_win = _crop_resize(pictures[every], box, 16, Image.Resampling.BOX).astype(np.float32)
+    g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
+    wins, frames, geom = [g_win], [every], [g_geom]
+    if idx.size and opts.max_keypoints:
+        imgs = _crop_resize(pictures[idx], box, size, Image.Resampling.BILINEAR).astype(np.float32)
+        kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
+        wins.append(ft.keypoint_windows(imgs, kp, kf))
+        frames.append(idx[kf])
+        geom.append(np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1))
+    w_all = np.concatenate(wins)
+    f_all = np.concatenate(frames)
+    g_all = np.concatenate(geom).astype(np.float32)
+    order = np.argsort(f_all, kind="stable")
+    codes, codes_flip = ft.hash_windows(w_all[order])
+    return codes, codes_flip, f_all[order], g_all[order]
 
 
 def fingerprint_file(

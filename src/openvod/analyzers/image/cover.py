@@ -33,7 +33,7 @@ def fit_size(w: int, h: int, max_w: int, max_h: int) -> tuple[int, int]:
     return max(1, int(round(w * k))), max(1, int(round(h * k)))
 
 
-def encode_png(rgb: np.ndarray, *, max_width: int = 0, max_height: int = 0, compress_level: int = 6) -> RenderedImage:
+def encode_png(rgb: np.ndarray, *, max_width: int = 0, max_height: int = 0, compress_level: int = 3) -> RenderedImage:
     """PNG bytes of an RGB frame, fitted into the configured size when one is set."""
     img = Image.fromarray(rgb)
     size = fit_size(img.width, img.height, max_width, max_height)
@@ -45,8 +45,14 @@ def encode_png(rgb: np.ndarray, *, max_width: int = 0, max_height: int = 0, comp
 
 
 def render_pngs(
-    path: str | Path, info: VideoInfo, times: list[float], *, max_width: int = 0, max_height: int = 0
+    path: str | Path,
+    info: VideoInfo,
+    times: list[float],
+    *,
+    max_width: int = 0,
+    max_height: int = 0,
+    skip: str = "DEFAULT",
 ) -> dict[float, RenderedImage]:
     """One PNG per requested time (times whose frame cannot be decoded are missing from the result)."""
-    frames = grab_frames(path, times, info)
+    frames = grab_frames(path, times, info, skip=skip)
     return {t: encode_png(f, max_width=max_width, max_height=max_height) for t, f in frames.items()}

@@ -1,7 +1,7 @@
 """PyAV decoding for the image analyzer: one cheap analysis pass, then exact re-decodes of a few moments.
 
-The analysis pass decodes the stream once with frame threading, skips non-reference frames (they
-are about half of a typical H.264 stream and every kept frame is still a real, whole picture),
+The analysis pass decodes the stream once with frame threading, skips B-frames (about two thirds of
+a typical H.264 stream; every kept frame is still a real, whole picture; see ``SKIP_MODES``),
 samples by presentation time (``pts * time_base``, never frame index / fps) and hands out small
 copies: the luma plane at full resolution (a view, for blockiness), a mid-size grey image (sharpness,
 text, faces) and a small RGB image (colour, shot signatures). Output frames are then decoded at full
@@ -11,6 +11,8 @@ resolution by seeking to the chosen times only.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,11 +20,18 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 try:  # cv2 is a declared dependency; the handler reports itself unavailable without it.
     import cv2
 except ImportError:  # pragma: no cover - exercised only on broken installs
     cv2 = None
+
+
+# What the analysis pass may leave undecoded. "auto" skips all B-frames (I and P frames only, about a
+# third of a typical H.264 stream, still several per second) and falls back to skipping only
+# non-reference frames when the I/P cadence turns out too sparse for the sampling rate.
+SKIP_MODES = {"auto": "BIDIR", "nonref": "NONREF", "none": "DEFAULT"}
 
 
 class DecodeError(Exception):
@@ -65,6 +74,7 @@ class DecodeStats:
     sampled: int = 0
     corrupt: int = 0
     packets: int = 0
+    skip: str = "DEFAULT"  # the frames the decoder skipped by the end of the pass (see SKIP_MODES)
 
 
 def _frame_time(frame: av.VideoFrame, stream: av.video.stream.VideoStream, fallback: float) -> float:
@@ -127,27 +137,86 @@ def iter_samples(
     *,
     mid_width: int = 640,
     small_width: int = 160,
-    skip_nonref: bool = True,
+    skip: str = "auto",
     max_corrupt_ratio: float = 0.2,
     stats: DecodeStats | None = None,
+    prefetch: int = 6,
 ) -> Iterator[Sample]:
-    """Decode once and yield one :class:`Sample` every ``1/fps`` seconds of presentation time."""
+    """Decode once and yield one :class:`Sample` every ``1/fps`` seconds of presentation time.
+
+    With ``prefetch`` > 0 decoding runs in a helper thread, ``prefetch`` samples ahead, so the
+    caller's per-sample analysis overlaps with decoding (both release the GIL).
+    """
     stats = stats if stats is not None else DecodeStats()
+    gen = _decode_samples(path, fps, mid_width, small_width, skip, max_corrupt_ratio, stats)
+    if prefetch <= 0:
+        yield from gen
+        return
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in gen:
+                while not stop.is_set():
+                    try:
+                        q.put(("sample", item), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(("error", exc))
+        finally:
+            gen.close()
+
+    worker = threading.Thread(target=produce, name="aiimage-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "end":
+                break
+            if kind == "error":
+                raise item  # type: ignore[misc]
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
+def _decode_samples(
+    path: str | Path,
+    fps: float,
+    mid_width: int,
+    small_width: int,
+    skip: str,
+    max_corrupt_ratio: float,
+    stats: DecodeStats,
+) -> Iterator[Sample]:
     step = 1.0 / fps
     try:
         container = av.open(str(path))
     except av.FFmpegError as exc:
         raise DecodeError(f"The video cannot be opened: {exc}") from None
+    reformatter = VideoReformatter()  # one swscale context for the whole pass
     with container as c:
         if not c.streams.video:
             raise DecodeError("The file has no video stream.")
         s = c.streams.video[0]
         s.thread_type = "AUTO"
-        if skip_nonref:
-            s.codec_context.skip_frame = "NONREF"
+        stats.skip = SKIP_MODES[skip]
+        s.codec_context.skip_frame = stats.skip
         t0 = _start_time(s)
         next_t = -math.inf
         last_t = 0.0
+        first_t: float | None = None
         for packet in c.demux(s):
             stats.packets += 1
             try:
@@ -161,11 +230,17 @@ def iter_samples(
                 stats.decoded += 1
                 t = _frame_time(frame, s, last_t) - t0
                 last_t = t + t0
+                first_t = t if first_t is None else first_t
+                if stats.skip == "BIDIR" and stats.decoded == 24 and t > first_t:
+                    # Too few I/P frames for the sampling rate: decode the reference B-frames too.
+                    if (stats.decoded - 1) / (t - first_t) < 1.2 * fps:
+                        stats.skip = "NONREF"
+                        s.codec_context.skip_frame = stats.skip
                 if t + 1e-6 < next_t:
                     continue
                 # Next sample on a fixed grid so the rate does not drift with skipped frames.
                 next_t = (math.floor(t / step + 1e-6) + 1) * step
-                yield _make_sample(frame, max(0.0, t), mid_width, small_width)
+                yield _make_sample(frame, max(0.0, t), mid_width, small_width, reformatter)
                 stats.sampled += 1
     if stats.sampled == 0:
         raise DecodeError("The video has no decodable frame.")
@@ -179,14 +254,16 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def _make_sample(frame: av.VideoFrame, t: float, mid_width: int, small_width: int) -> Sample:
+def _make_sample(
+    frame: av.VideoFrame, t: float, mid_width: int, small_width: int, reformatter: VideoReformatter
+) -> Sample:
     luma = _luma(frame)
     h, w = luma.shape
     mw, mh = _mid_size(w, h, mid_width)
     grey = cv2.resize(luma, (mw, mh), interpolation=cv2.INTER_AREA) if (mw, mh) != (w, h) else luma.copy()
     sw = min(small_width, w)
     sh = max(2, int(round(h * sw / w)))
-    small = frame.reformat(width=sw, height=sh, format="rgb24", interpolation="AREA").to_ndarray()
+    small = reformatter.reformat(frame, width=sw, height=sh, format="rgb24", interpolation="AREA").to_ndarray()
     return Sample(t=t, luma=luma, grey=grey, small=small)
 
 
@@ -204,24 +281,37 @@ def _seek(c: av.container.InputContainer, s: av.video.stream.VideoStream, t: flo
     c.seek(max(0, target), stream=s, backward=True, any_frame=False)
 
 
-def grab_frames(path: str | Path, times: list[float], info: VideoInfo) -> dict[float, np.ndarray]:
-    """Full-resolution, upright RGB frames at the given times (the first frame at or after each)."""
+def grab_frames(
+    path: str | Path, times: list[float], info: VideoInfo, *, skip: str = "DEFAULT", reuse_s: float = 3.0
+) -> dict[float, np.ndarray]:
+    """Full-resolution, upright RGB frames at the given times (the first frame at or after each).
+
+    Times come from the analysis pass; decoding with the frame skipping that pass ended with
+    (``DecodeStats.skip``) reaches the very same frames at a fraction of the cost. A time less than
+    ``reuse_s`` ahead of the decoder's position is reached by decoding on instead of seeking again.
+    """
     out: dict[float, np.ndarray] = {}
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
+        s.codec_context.skip_frame = skip
         t0 = _start_time(s)
+        frames = None
+        pos = -math.inf
         for want in sorted(set(times)):
-            _seek(c, s, want)
+            if frames is None or not (pos <= want <= pos + reuse_s):
+                _seek(c, s, want)
+                frames = c.decode(s)
             best = None
             try:
-                for frame in c.decode(s):
+                for frame in frames:
                     t = _frame_time(frame, s, want + t0) - t0
+                    pos = t
                     best = frame
                     if t + 1e-3 >= want:
                         break
             except av.FFmpegError:
-                pass
+                frames = None
             if best is not None:
                 out[want] = _upright(best.to_ndarray(format="rgb24"), info)
     return out
@@ -240,6 +330,7 @@ def grab_clip(
     # swscale works in stored orientation; rotate afterwards.
     stored_w, stored_h = (out_h, out_w) if info.rotation in (90, 270) else (out_w, out_h)
     k = {90: 1, 180: 2, 270: 3}.get(info.rotation, 0)
+    reformatter = VideoReformatter()
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
@@ -254,7 +345,8 @@ def grab_clip(
                 if t + 1e-6 < next_t:
                     continue
                 next_t += step * max(1, math.floor((t - next_t) / step + 1e-6) + 1)
-                img = frame.reformat(width=stored_w, height=stored_h, format="rgb24", interpolation="AREA").to_ndarray()
+                img = reformatter.reformat(frame, width=stored_w, height=stored_h, format="rgb24",
+                                           interpolation="AREA").to_ndarray()
                 frames.append((t, np.ascontiguousarray(np.rot90(img, k)) if k else img))
         except av.FFmpegError:
             pass

@@ -1,13 +1,18 @@
 """Near-duplicate suppression across the picks of one job.
 
-Two frames are near-duplicates when either
-* their 64-bit difference hashes (dHash of a 9x8 grey thumbnail, insensitive to brightness and
-  small shifts) differ in at most ``max_hamming`` bits, or
+Two frames are near-duplicates when any of these holds:
+* their 64-bit difference hashes (dHash of a 9x8 grey thumbnail, insensitive to brightness) differ
+  in at most ``max_hamming`` bits;
 * their shot signatures (colour histogram + thumbnail, see ``shots.distance``) are closer than
-  ``max_distance``.
+  ``max_distance``;
+* they show the same scene under a different crop: ORB keypoints matched with Lowe's ratio test
+  fit one similarity transform (RANSAC) with at least ``min_inliers`` inliers making up at least
+  ``min_inlier_share`` of the keypoints (a zoom, pan or a blink does not make a new picture).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +36,37 @@ def hamming(a: int, b: int) -> int:
 
 
 def near_duplicate(
-    hash_a: int, sig_a: Signature, hash_b: int, sig_b: Signature, *, max_hamming: int = 10, max_distance: float = 0.12
+    hash_a: int, sig_a: Signature, hash_b: int, sig_b: Signature, *, max_hamming: int = 16, max_distance: float = 0.22
 ) -> bool:
-    """True when the two frames would look like the same picture to a viewer."""
+    """The cheap test: the two frames would look like the same picture to a viewer."""
     return hamming(hash_a, hash_b) <= max_hamming or distance(sig_a, sig_b) < max_distance
+
+
+@dataclass
+class Keypoints:
+    """ORB keypoints of one frame."""
+
+    points: np.ndarray  # (n, 2) float32
+    descriptors: np.ndarray | None
+
+
+def keypoints(grey: np.ndarray, n: int = 500) -> Keypoints:
+    orb = cv2.ORB_create(nfeatures=n)
+    kps, des = orb.detectAndCompute(grey, None)
+    pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+    return Keypoints(pts, des)
+
+
+def same_scene(a: Keypoints, b: Keypoints, *, min_inliers: int = 40, min_inlier_share: float = 0.2) -> bool:
+    """The geometric test: one similarity transform maps many of a's keypoints onto b's."""
+    if a.descriptors is None or b.descriptors is None or min(len(a.points), len(b.points)) < min_inliers:
+        return False
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
+    if len(good) < min_inliers:
+        return False
+    src = a.points[[g.queryIdx for g in good]]
+    dst = b.points[[g.trainIdx for g in good]]
+    _m, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0)
+    n = int(inliers.sum()) if inliers is not None else 0
+    return n >= min_inliers and n >= min_inlier_share * min(len(a.points), len(b.points))

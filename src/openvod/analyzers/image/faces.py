@@ -83,7 +83,7 @@ def detect(
     grey: np.ndarray,
     *,
     eye_image: np.ndarray | None = None,
-    min_face_frac: float = 0.075,
+    min_face_frac: float = 0.09,
     min_eye_face: int = 64,
 ) -> list[Face]:
     """Frontal faces (largest first, in ``grey`` pixels) with their open-eye counts.
@@ -95,7 +95,7 @@ def detect(
     h, w = grey.shape
     eq = cv2.equalizeHist(grey)
     min_side = max(20, int(h * min_face_frac))
-    found = face_cc.detectMultiScale(eq, scaleFactor=1.15, minNeighbors=5, minSize=(min_side, min_side))
+    found = face_cc.detectMultiScale(eq, scaleFactor=1.2, minNeighbors=4, minSize=(min_side, min_side))
     big = eq if eye_image is None else cv2.equalizeHist(eye_image)
     k = big.shape[1] / float(w)
     faces = []

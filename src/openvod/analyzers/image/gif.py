@@ -3,7 +3,8 @@
 Bounds (all from settings): frame rate ``fps``, length ``duration_s``, width ``max_width`` and size
 ``max_bytes``. The palette is built once from a mosaic of the clip's frames (median cut), every frame
 is mapped onto it, and Pillow stores only the changed rectangle of each frame. When the file is over
-``max_bytes`` it is re-encoded smaller, in this order: narrower (x0.8, down to 160 px), fewer colours
+``max_bytes`` it is re-encoded smaller, in this order: narrower (by the square root of the size excess,
+at least x0.8, down to 160 px), fewer colours
 (128, 64), half the frame rate, and finally fewer frames; the result is always within the bound.
 """
 
@@ -45,7 +46,7 @@ def _palette(frames: list[np.ndarray], colors: int) -> Image.Image:
     h = min(f.shape[0] for f in pick)
     mosaic = np.concatenate([f[:h] for f in pick], axis=0)
     # Subsample the mosaic: the palette needs the colour distribution, not every pixel.
-    step = max(1, int(math.sqrt(mosaic.shape[0] * mosaic.shape[1] / 250_000)))
+    step = max(1, int(math.sqrt(mosaic.shape[0] * mosaic.shape[1] / 60_000)))
     return Image.fromarray(np.ascontiguousarray(mosaic[::step, ::step])).quantize(
         colors=colors, method=Image.Quantize.MEDIANCUT
     )
@@ -79,7 +80,9 @@ def fit_gif(frames: list[np.ndarray], opts: GifOptions) -> tuple[bytes, list[np.
     while len(data) > opts.max_bytes:
         width = cur[0].shape[1]
         if width > MIN_WIDTH:
-            cur = _resize(frames, max(MIN_WIDTH, int(width * 0.8)))
+            # GIF size grows about with the pixel count: aim just under the budget in one step.
+            factor = min(0.8, 0.95 * math.sqrt(opts.max_bytes / len(data)))
+            cur = _resize(frames, max(MIN_WIDTH, int(width * factor)))
         elif colors > 64:
             colors //= 2
         elif len(cur) > 2 and fps > 2.0:

@@ -56,7 +56,8 @@ def make_images(
     out: list[MadeImage] = []
     if fmt == "png":
         rendered = render_pngs(path, analysis.info, [p.t for p in analysis.picks],
-                               max_width=opts.cover_width, max_height=opts.cover_height)
+                               max_width=opts.cover_width, max_height=opts.cover_height,
+                               skip=str(analysis.stats.get("SkipFrame", "DEFAULT")))
         for p in analysis.picks:
             img = rendered.get(p.t)
             if img is None:

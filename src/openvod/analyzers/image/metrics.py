@@ -61,25 +61,20 @@ def blur_effect(grey: np.ndarray, h_size: int = 11) -> tuple[float, float]:
     values = []
     m = h_size
     for axis in (0, 1):
+        # Every other line across the measured axis is enough for the statistic and halves the cost.
+        sub = img[:, ::2] if axis == 0 else img[::2]
         # Blur along the axis being measured (cv2 sizes are width x height); cv2 ops are ~2x numpy here.
-        blurred = cv2.blur(img, (1, h_size) if axis == 0 else (h_size, 1))
+        blurred = cv2.blur(sub, (1, h_size) if axis == 0 else (h_size, 1))
         if axis == 0:
-            d_img, d_blur = cv2.absdiff(img[1:], img[:-1]), cv2.absdiff(blurred[1:], blurred[:-1])
+            d_img, d_blur = cv2.absdiff(sub[1:], sub[:-1]), cv2.absdiff(blurred[1:], blurred[:-1])
         else:
-            d_img, d_blur = cv2.absdiff(img[:, 1:], img[:, :-1]), cv2.absdiff(blurred[:, 1:], blurred[:, :-1])
+            d_img, d_blur = cv2.absdiff(sub[:, 1:], sub[:, :-1]), cv2.absdiff(blurred[:, 1:], blurred[:, :-1])
         d_img, d_blur = d_img[m:-m, m:-m], d_blur[m:-m, m:-m]  # ignore the filter's borders
         v = cv2.max(cv2.subtract(d_img, d_blur), 0.0)
         s_img = float(cv2.sumElems(d_img)[0])
         values.append(1.0 if s_img <= 1e-6 else abs(s_img - float(cv2.sumElems(v)[0])) / s_img)
     worst, best = max(values), min(values)
     return worst, (worst / best if best > 1e-6 else 1.0)
-
-
-def gradient_detail(grey: np.ndarray) -> float:
-    """Mean Sobel gradient magnitude in grey levels per pixel (texture / detail amount)."""
-    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
-    return float(cv2.magnitude(gx, gy).mean() / 8.0)
 
 
 def colourfulness(rgb: np.ndarray) -> float:

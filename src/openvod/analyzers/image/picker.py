@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from openvod.analyzers.image import faces as faces_mod
 from openvod.analyzers.image import scoring
 from openvod.analyzers.image.decode import DecodeStats, VideoInfo, iter_samples, probe
-from openvod.analyzers.image.dedup import dhash, near_duplicate
+from openvod.analyzers.image.dedup import Keypoints, dhash, keypoints, near_duplicate, same_scene
 from openvod.analyzers.image.metrics import FrameMetrics, measure, noise_sigma
 from openvod.analyzers.image.shots import Shot, ShotDetector, ShotResult, Signature, signature
 from openvod.analyzers.image.text import text_coverage
@@ -50,18 +51,18 @@ class AnalysisOptions:
     fps: float = 4.0  # analysis samples per second of video
     max_samples: int = 2400  # lower the sampling rate on long videos to stay under this
     mid_width: int = 640  # grey image for sharpness, text and eyes
-    face_width: int = 480  # faces are searched at this width (min face ~ 7% of the height)
+    face_width: int = 384  # faces are searched at this width (min face 20 px, ~9% of the height)
     small_width: int = 160  # RGB image for colour and shot signatures
-    skip_nonref: bool = True  # decode reference frames only in the analysis pass
+    skip_frames: str = "auto"  # what the analysis pass may leave undecoded (decode.SKIP_MODES)
     bucket_s: float = 1.0  # retention bucket (grows on long videos, see max_buckets)
     max_buckets: int = 150
     keep_per_bucket: int = 2
     per_shot: int = 2  # candidates per shot (at least the requested count)
-    max_candidates: int = 24  # candidates that get the dear measures (at least 3 x count)
-    min_gap_s: float = 1.0  # between two candidates of the same shot
+    max_candidates: int = 16  # candidates that get the dear measures (at least 3 x count)
+    min_gap_s: float = 1.0  # a shot gets one candidate per min_gap_s of its length, up to per_shot
     faces: bool = True
-    dedup_hamming: int = 10
-    dedup_distance: float = 0.12
+    dedup_hamming: int = 16
+    dedup_distance: float = 0.22
 
 
 @dataclass
@@ -85,6 +86,13 @@ class Candidate:
     assessment: scoring.Assessment
     faces: list[faces_mod.Face] = field(default_factory=list)
     face_size: tuple[int, int] = (0, 0)
+    grey: np.ndarray | None = field(default=None, repr=False)
+    _keypoints: Keypoints | None = field(default=None, repr=False)
+
+    def keypoints(self) -> Keypoints | None:
+        if self._keypoints is None and self.grey is not None:
+            self._keypoints = keypoints(self.grey)
+        return self._keypoints
 
     @property
     def score(self) -> float:
@@ -100,7 +108,7 @@ class Analysis:
     samples: list[SampleRecord]
     candidates: list[Candidate]
     picks: list[Candidate]
-    stats: dict[str, float | int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
     def rejected_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -152,7 +160,7 @@ def analyze(
     provisional = scoring.VideoContext()
     dstats = DecodeStats()
     for sample in iter_samples(path, fps, mid_width=opts.mid_width, small_width=opts.small_width,
-                               skip_nonref=opts.skip_nonref, stats=dstats):
+                               skip=opts.skip_frames, stats=dstats):
         m = measure(sample.luma, sample.grey, sample.small)
         sig = signature(sample.small)
         detector.add(sample.t, sig)
@@ -171,6 +179,10 @@ def analyze(
 
     shots = detector.finish()
     in_transition = [s == -1 for s in shots.shot_of]
+    for tr in shots.transitions:
+        # A fade's first and last steps are too small to detect: the samples at either end of a
+        # transition are treated as part of it.
+        in_transition[tr.first] = in_transition[tr.last] = True
     usable = [i for i, r in enumerate(records) if not r.pre.rejected and not in_transition[i]]
     ctx = scoring.VideoContext()
     if usable:
@@ -193,6 +205,7 @@ def analyze(
             "DecodedFrames": dstats.decoded,
             "Samples": dstats.sampled,
             "CorruptPackets": dstats.corrupt,
+            "SkipFrame": dstats.skip,
             "SampleFps": round(fps, 4),
             "Shots": len(shots.shots),
             "Candidates": len(candidates),
@@ -201,10 +214,7 @@ def analyze(
         },
     )
     if not picks:
-        counts = analysis.rejected_counts()
-        transitions = sum(in_transition)
-        if transitions:
-            counts["transition"] = transitions
+        counts = analysis.rejected_counts()  # a frame may have several reasons
         what = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none usable"
         raise NoUsableFrame(
             f"No usable frame for a cover: all {len(records)} sampled frames were rejected ({what}).", counts
@@ -223,22 +233,32 @@ def _candidates(
     per_shot = max(opts.per_shot, count)
     chosen: list[tuple[float, int, Shot]] = []
     for shot in shots.shots:
-        pool = sorted(
-            (i for i in range(shot.first, shot.last + 1) if i in kept and not records[i].pre.rejected),
-            key=lambda i: -records[i].pre.quality,
-        )
-        taken: list[int] = []
+        pool = [i for i in range(shot.first, shot.last + 1) if i in kept and not records[i].pre.rejected]
+        if not pool:
+            continue
+        # Spread the shot's candidates over its length (one per equal part), so that a long shot
+        # whose look changes (a subtitle appears, someone turns round) is seen in each of its parts.
+        parts = max(1, min(per_shot, int((shot.end - shot.start) / opts.min_gap_s) + 1))
+        span = (shot.end - shot.start) / parts or 1.0
+        best: dict[int, int] = {}
         for i in pool:
-            if all(abs(records[i].t - records[j].t) >= opts.min_gap_s for j in taken):
-                taken.append(i)
-            if len(taken) >= per_shot:
-                break
-        chosen.extend((records[i].pre.quality, i, shot) for i in taken)
+            part = min(parts - 1, int((records[i].t - shot.start) / span))
+            if part not in best or records[i].pre.quality > records[best[part]].pre.quality:
+                best[part] = i
+        chosen.extend((records[i].pre.quality, i, shot) for i in best.values())
     chosen.sort(key=lambda c: -c[0])
     chosen = chosen[: max(opts.max_candidates, 3 * count)]
     use_faces = opts.faces and faces_mod.available() is None
-    out = []
-    for _, i, shot in chosen:
+    # The dear measures can raise a frame's score by at most this much over its cheap estimate
+    # (Noise and Text are estimated at their best, Faces at "no face"): once the best estimates left
+    # cannot reach the score that enough clean candidates already have, the rest are not assessed.
+    headroom = 10.0 * scoring.WEIGHTS["Faces"] * (1.0 - scoring.NO_FACE)
+    enough = 3 * count
+    out: list[Candidate] = []
+    for q_pre, i, shot in chosen:
+        clean = sorted((c.score for c in out if not c.assessment.rejected and not c.assessment.defects), reverse=True)
+        if len(clean) >= enough and 10.0 * q_pre + headroom < clean[enough - 1]:
+            break
         grey = kept[i]
         found: list[faces_mod.Face] = []
         fsize = (grey.shape[1], grey.shape[0])
@@ -260,7 +280,7 @@ def _candidates(
         )
         if not use_faces:
             a.measures["Faces"] = -1  # not looked for
-        out.append(Candidate(i, records[i].t, shot, a, found, fsize))
+        out.append(Candidate(i, records[i].t, shot, a, found, fsize, grey))
     out.sort(key=lambda c: (-c.score, c.t))
     return out
 
@@ -280,31 +300,49 @@ def _pick(
     opts: AnalysisOptions,
     min_separation_s: float,
 ) -> list[Candidate]:
+    """Best first, in passes: one per shot, then more per shot when clearly different, and frames
+    with defects (blurry, text-covered...) only when no frame without one exists."""
     picks: list[Candidate] = []
-    for c in candidates:
-        if len(picks) >= count:
-            break
-        if c.assessment.rejected:
-            continue
+
+    def fits(c: Candidate, *, one_per_shot: bool, allow_defects: bool) -> bool:
+        a = c.assessment
+        if a.rejected or (a.defects and not allow_defects) or c in picks:
+            return False
         r = records[c.sample]
-        dup = any(
-            near_duplicate(r.hash, r.sig, records[p.sample].hash, records[p.sample].sig,
-                           max_hamming=opts.dedup_hamming, max_distance=opts.dedup_distance)
-            for p in picks
-        )
-        if dup or any(abs(c.t - p.t) < min_separation_s for p in picks):
-            continue
-        picks.append(c)
+        for p in picks:
+            q = records[p.sample]
+            same_shot = c.shot is not None and p.shot is not None and c.shot.index == p.shot.index
+            if same_shot and one_per_shot:
+                return False
+            # Inside one shot frames drift slowly: demand 1.5x the usual difference.
+            k = 1.5 if same_shot else 1.0
+            if near_duplicate(r.hash, r.sig, q.hash, q.sig, max_hamming=int(opts.dedup_hamming * k),
+                              max_distance=opts.dedup_distance * k):
+                return False
+            ka, kb = c.keypoints(), p.keypoints()
+            if ka is not None and kb is not None and same_scene(ka, kb):
+                return False
+            if abs(c.t - p.t) < min_separation_s:
+                return False
+        return True
+
+    for one_per_shot, allow_defects in ((True, False), (False, False), (True, True), (False, True)):
+        if allow_defects and picks:
+            break
+        for c in candidates:
+            if len(picks) >= count:
+                break
+            if fits(c, one_per_shot=one_per_shot, allow_defects=allow_defects):
+                picks.append(c)
+    picks.sort(key=lambda c: (-c.score, c.t))
     return picks
 
 
 def shot_window(analysis: Analysis, pick: Candidate, duration: float) -> tuple[float, float]:
     """A ``duration``-long window around a pick that stays inside its shot (and the video)."""
     if pick.shot is not None:
+        # From the shot's first to its last sample: nothing of a neighbouring transition gets in.
         lo, hi = pick.shot.start, pick.shot.end
-        # The shot's last sample is one sample step before the next boundary; extend to it.
-        step = 1.0 / analysis.stats.get("SampleFps", 4.0) if analysis.stats.get("SampleFps") else 0.25
-        hi = hi + step * 0.9
     else:
         lo, hi = 0.0, analysis.info.duration or pick.t + duration
     if analysis.info.duration > 0:

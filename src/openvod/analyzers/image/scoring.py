@@ -28,12 +28,21 @@ WEIGHTS: dict[str, float] = {
     "Text": 0.12,
     "Faces": 0.15,
 }
-# Criteria known before the dear measurements (used to rank samples for candidacy).
-PRE_CRITERIA = ("Sharpness", "MotionBlur", "Exposure", "Contrast", "Colourfulness", "Blockiness")
 REJECTED_FACTOR = 0.1
 
 # Neutral values of the dear criteria while they are unknown, and for "no face in the frame".
 NO_FACE = 0.4
+
+# Defects: a criterion this low makes a frame a last resort (picked only when no frame is free of
+# defects). Unlike gates they depend on the dear measures too, and they never empty a result.
+DEFECTS: dict[str, tuple[str, float]] = {
+    "Sharpness": ("blurry", 0.2),
+    "MotionBlur": ("motion-blurred", 0.5),
+    "Exposure": ("badly exposed", 0.25),
+    "Contrast": ("faded", 0.35),
+    "Text": ("covered by text", 0.35),
+}
+BLURRY = 0.58  # blur effect above which a frame is "blurry" whatever the rest of the video looks like
 
 
 def clip01(x: float) -> float:
@@ -59,6 +68,14 @@ class Assessment:
     criteria: dict[str, float]
     rejected: list[str] = field(default_factory=list)
     measures: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def defects(self) -> list[str]:
+        out = [name for key, (name, floor) in DEFECTS.items() if self.criteria.get(key, 1.0) < floor]
+        # Blurred in absolute terms even when it is the sharpest frame of an all-soft video.
+        if "blurry" not in out and self.measures.get("Blur", 0.0) > BLURRY:
+            out.insert(0, "blurry")
+        return out
 
     @property
     def quality(self) -> float:
@@ -202,6 +219,8 @@ def explain(a: Assessment) -> str:
     if a.rejected:
         return "rejected: " + ", ".join(a.rejected)
     c = a.criteria
+    if a.defects:
+        return "best available, but " + ", ".join(a.defects)
     good = [k for k in ("Sharpness", "Exposure", "Contrast", "Colourfulness") if c[k] >= 0.75]
     parts = []
     if good:

@@ -10,8 +10,11 @@ samples mixes both (histograms are robust to motion, thumbnails to colour-simila
   so steady fast motion does not read as a cut.
 * **Gradual transition** (Zhang et al.'s twin comparison): a run of consecutive moderate distances
   (``>= low``) whose end points differ by ``>= cut_threshold`` overall. It is kept only if the frames
-  inside are *linear blends* of the two ends (``m ~ a*A + (1-a)*B``, checked on the thumbnails),
+  inside are *linear blends* of the two ends (``m ~ a*A + (1-a)*B``, checked on 16x9 thumbnails),
   which is what fades and dissolves are and what camera pans and zooms are not.
+* **Slow dissolve**, whose every step is as small as ordinary motion: sample i is a clean blend of
+  the samples k before and k after it, which differ like two shots, for some k up to half of
+  ``max_transition_s`` (a sliding version of the same blend test).
 
 Samples inside a gradual transition belong to no shot; everything else is split into shots.
 """
@@ -28,6 +31,7 @@ except ImportError:  # pragma: no cover
     cv2 = None
 
 THUMB = (32, 18)
+BLEND_THUMB = (16, 9)
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,11 @@ class ShotDetector:
     cut_ratio: float = 3.0
     low: float = 0.035
     window: int = 6
-    blend_max_residual: float = 0.35
+    blend_max_residual: float = 0.4
     max_transition_s: float = 4.0
     times: list[float] = field(default_factory=list)
     sigs: list[Signature] = field(default_factory=list)
+    _coarse: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def add(self, t: float, sig: Signature) -> None:
         self.times.append(t)
@@ -124,9 +129,19 @@ class ShotDetector:
         d = np.zeros(n, dtype=np.float64)
         for i in range(1, n):
             d[i] = distance(self.sigs[i - 1], self.sigs[i])
+        # Blend tests run on 16x9 thumbnails: coarse enough that the motion going on during a
+        # dissolve barely matters, fine enough that a pan (a shift, not a blend) still does.
+        self._coarse = [cv2.resize(sg.thumb, BLEND_THUMB, interpolation=cv2.INTER_AREA) for sg in self.sigs]
         cuts = self._cuts(d)
-        transitions = self._gradual(d, cuts)
-        return self._shots(d, cuts, transitions)
+        inside = np.zeros(n, dtype=bool)
+        for tr in self._gradual(d, cuts):
+            inside[tr.first + 1 : tr.last] = True
+        for tr in self._slow_blends(cuts, inside.copy()):
+            inside[tr.first + 1 : tr.last] = True
+        transitions = self._merge(inside)
+        for tr in transitions:
+            cuts.difference_update(range(tr.first + 1, tr.last + 1))
+        return self._shots(d, cuts, transitions, inside)
 
     # ------------------------------------------------------------------ cuts
     def _cuts(self, d: np.ndarray) -> set[int]:
@@ -144,36 +159,116 @@ class ShotDetector:
 
     # ------------------------------------------------------------------ gradual transitions
     def _gradual(self, d: np.ndarray, cuts: set[int]) -> list[Transition]:
+        """Twin comparison. Runs may contain steps that also passed as cuts (a quick fade changes a
+        lot per sample); when the run turns out to be a blend, ``finish`` drops those cuts."""
         n = len(d)
         out: list[Transition] = []
+        # Steady motion inside shots moves every step a little: the low threshold sits above it.
+        steps = [d[i] for i in range(1, n) if i not in cuts]
+        low = max(self.low, 1.5 * float(np.median(steps))) if steps else self.low
         i = 1
         while i < n:
-            if i in cuts or d[i] < self.low:
+            if d[i] < low:
                 i += 1
                 continue
-            start = i - 1
             j = i
-            while j + 1 < n and (j + 1) not in cuts and d[j + 1] >= self.low:
+            while j + 1 < n and d[j + 1] >= low:
                 j += 1
-            end = j  # samples start..end with every step >= low
-            tr = self._check(start, end)
-            if tr is not None:
-                out.append(tr)
+            out.extend(self._scan(i - 1, j))  # samples i-1..j: every step between them >= low
             i = j + 1
         return out
 
-    def _check(self, start: int, end: int) -> Transition | None:
+    def _slow_blends(self, cuts: set[int], inside: np.ndarray) -> list[Transition]:
+        """Dissolves too slow for twin comparison (each step as small as ordinary motion).
+
+        Sample i is inside one when, for some half-width k up to ``max_transition_s / 2``, the samples
+        i-k and i+k (or the cuts and known transitions nearer than that) differ like two shots
+        (``>= cut_threshold``) and i is a clean blend of the two (``0.15 <= alpha <= 0.85``, residual below ``blend_max_residual``).
+        """
+        n = len(self.sigs)
+        if n < 3:
+            return []
+        step = float(np.median(np.diff(self.times))) or 0.25
+        kmax = max(2, int(self.max_transition_s / 2 / step))
+        # The clean stretch around each sample: no cut and no transition found so far inside it.
+        first_of = np.zeros(n, dtype=int)
+        last_of = np.full(n, n - 1, dtype=int)
+        for i in range(1, n):
+            first_of[i] = i if (i in cuts or inside[i - 1]) else first_of[i - 1]
+        for i in range(n - 2, -1, -1):
+            last_of[i] = i if ((i + 1) in cuts or inside[i + 1]) else last_of[i + 1]
+        prev_cut, next_cut = first_of, last_of
+        out: list[Transition] = []
+        for i in range(1, n - 1):
+            if inside[i]:
+                continue
+            for k in range(1, kmax + 1):
+                # A dissolve may start right after a cut: then the window leans on the cut.
+                lo, hi = max(i - k, int(prev_cut[i])), min(i + k, int(next_cut[i]))
+                if lo >= i or hi <= i:
+                    break
+                a, b = self.sigs[lo], self.sigs[hi]
+                if distance(a, b) < self.cut_threshold:
+                    continue
+                alpha, res = blend_residual(self._coarse[lo], self._coarse[i], self._coarse[hi])
+                if 0.15 <= alpha <= 0.85 and res <= self.blend_max_residual:
+                    out.append(Transition(i - 1, i + 1, self.times[i - 1], self.times[i + 1], "dissolve"))
+                    break
+        return out
+
+    def _merge(self, inside: np.ndarray) -> list[Transition]:
+        """Runs of samples inside transitions, as transitions between the clean samples around them."""
+        n = len(inside)
+        out: list[Transition] = []
+        i = 0
+        while i < n:
+            if not inside[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < n and inside[j + 1]:
+                j += 1
+            first, last = max(0, i - 1), min(n - 1, j + 1)
+            a, b = self.sigs[first].thumb, self.sigs[last].thumb
+            flat = min(float(a.std()), float(b.std())) < 6.0
+            out.append(Transition(first, last, self.times[first], self.times[last], "fade" if flat else "dissolve"))
+            i = j + 1
+        return out
+
+    def _scan(self, start: int, end: int) -> list[Transition]:
+        """Blends inside a run of change, left to right, each as long as it stays a clean blend.
+
+        A run may hold more than a transition: the motion before and after it, or a cut into a
+        dissolve (whose first frame is then already a partial blend), so every window is tried.
+        """
+        out: list[Transition] = []
+        s = start
+        while s < end - 1:
+            found = None
+            for e in range(s + 2, end + 1):
+                if self.times[e] - self.times[s] > self.max_transition_s:
+                    break
+                tr = self._check_window(s, e)
+                if tr is not None:
+                    found = tr
+            if found is None:
+                s += 1
+            else:
+                out.append(found)
+                s = found.last
+        return out
+
+    def _check_window(self, start: int, end: int) -> Transition | None:
         if end - start < 2:  # no sample strictly inside
             return None
-        if self.times[end] - self.times[start] > self.max_transition_s:
-            return self._check_sub(start, end)
         a, b = self.sigs[start], self.sigs[end]
         if distance(a, b) < self.cut_threshold:
             return None
         residuals = []
         for m in range(start + 1, end):
-            alpha, res = blend_residual(a.thumb, self.sigs[m].thumb, b.thumb)
-            if not -0.15 <= alpha <= 1.15:
+            alpha, res = blend_residual(self._coarse[start], self._coarse[m], self._coarse[end])
+            # Strictly in between: a frame equal to one end (a cut next to motion) is no blend.
+            if not 0.08 <= alpha <= 0.92:
                 return None
             residuals.append(res)
         if max(residuals) > self.blend_max_residual:
@@ -181,30 +276,15 @@ class ShotDetector:
         flat = min(float(a.thumb.std()), float(b.thumb.std())) < 6.0
         return Transition(start, end, self.times[start], self.times[end], "fade" if flat else "dissolve")
 
-    def _check_sub(self, start: int, end: int) -> Transition | None:
-        """A long run of change (e.g. a pan that ends in a dissolve): try the run's tail and head."""
-        span = self.max_transition_s
-        for s in range(start, end - 1):
-            if self.times[end] - self.times[s] <= span:
-                tr = self._check(s, end)
-                if tr is not None:
-                    return tr
-                break
-        for e in range(end, start + 1, -1):
-            if self.times[e] - self.times[start] <= span:
-                return self._check(start, e)
-        return None
-
     # ------------------------------------------------------------------ shots
-    def _shots(self, d: np.ndarray, cuts: set[int], transitions: list[Transition]) -> ShotResult:
+    def _shots(self, d: np.ndarray, cuts: set[int], transitions: list[Transition], inside: np.ndarray) -> ShotResult:
         n = len(self.sigs)
-        inside = np.zeros(n, dtype=bool)
         begins: dict[int, str] = {0: "start"}
         for i in cuts:
             begins[i] = "cut"
         for tr in transitions:
-            inside[tr.first + 1 : tr.last] = True
-            begins[tr.last] = tr.kind
+            if not inside[tr.last]:
+                begins[tr.last] = tr.kind
         shot_of = [-1] * n
         shots: list[Shot] = []
         cur_first = None

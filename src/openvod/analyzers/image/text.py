@@ -51,31 +51,62 @@ def text_coverage(grey: np.ndarray) -> TextCoverage:
     # Opening with a longer horizontal bar cuts the thin vertical edges that glue a text line to
     # the picture around it, and drops isolated short edges.
     closed = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(9, w // 40), 1)))
-    n, _labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     boxes: list[TextBox] = []
     area = 0
     min_h, max_h = max(6, int(0.022 * h)), int(0.14 * h)
     for i in range(1, n):
-        x, y, bw_, bh, filled = (int(v) for v in stats[i])
-        if not (min_h <= bh <= max_h) or bw_ < 3 * bh:
+        x, y, bw_, bh, _filled = (int(v) for v in stats[i])
+        if bh < min_h or bw_ < 3 * min_h:
             continue
-        if filled < 0.5 * bw_ * bh:  # a text line's closed mask is dense
-            continue
-        strokes = bw[y : y + bh, x : x + bw_]
-        edge_share = float(np.count_nonzero(strokes)) / strokes.size
-        if not 0.35 <= edge_share <= 0.85:
-            continue
-        # Stroke crossings along three rows through the middle of the line: about 1+ per character.
-        rows = strokes[[bh // 3, bh // 2, (2 * bh) // 3]] > 0
-        crossings = float(np.count_nonzero(rows[:, 1:] != rows[:, :-1])) / 3.0
-        if crossings * bh / bw_ < 1.8:
-            continue
-        # Glyphs are built from upright strokes: more horizontal than vertical gradient energy.
-        patch = grey[y : y + bh, x : x + bw_]
-        gx = float(np.abs(cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)).sum())
-        gy = float(np.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)).sum())
-        if gx < 1.1 * gy:
-            continue
-        boxes.append(TextBox(x / w, y / h, bw_ / w, bh / h))
-        area += bw_ * bh
+        mask = labels[y : y + bh, x : x + bw_] == i
+        for lx, ly, lw, lh in _line_boxes(mask, min_h, max_h) if bh > max_h else [(0, 0, bw_, bh)]:
+            if _is_text_line(grey, bw, mask[ly : ly + lh, lx : lx + lw], x + lx, y + ly, lw, lh, min_h, max_h):
+                boxes.append(TextBox((x + lx) / w, (y + ly) / h, lw / w, lh / h))
+                area += lw * lh
     return TextCoverage(min(1.0, area / float(h * w)), tuple(boxes))
+
+
+def _line_boxes(mask: np.ndarray, min_h: int, max_h: int) -> list[tuple[int, int, int, int]]:
+    """Split a tall blob (several text lines glued by the picture behind them) at its sparse rows."""
+    if mask.shape[0] > 3 * max_h:
+        return []
+    fill = mask.mean(axis=1)
+    dense = fill >= 0.5 * float(fill.max())
+    out = []
+    y = 0
+    while y < len(dense):
+        if not dense[y]:
+            y += 1
+            continue
+        y0 = y
+        while y < len(dense) and dense[y]:
+            y += 1
+        if min_h <= y - y0 <= max_h:
+            cols = np.flatnonzero(mask[y0:y].any(axis=0))
+            out.append((int(cols[0]), y0, int(cols[-1] - cols[0] + 1), y - y0))
+    return out
+
+
+def _is_text_line(
+    grey: np.ndarray, bw: np.ndarray, mask: np.ndarray, x: int, y: int, bw_: int, bh: int, min_h: int, max_h: int
+) -> bool:
+    """Do the shape, density, stroke crossings and stroke direction of a box look like a line of text?"""
+    if not (min_h <= bh <= max_h) or bw_ < 3 * bh:
+        return False
+    if float(mask.mean()) < 0.5:  # a text line's closed mask is dense
+        return False
+    strokes = bw[y : y + bh, x : x + bw_]
+    edge_share = float(np.count_nonzero(strokes)) / strokes.size
+    if not 0.35 <= edge_share <= 0.85:
+        return False
+    # Stroke crossings along three rows through the middle of the line: about 1+ per character.
+    rows = strokes[[bh // 3, bh // 2, (2 * bh) // 3]] > 0
+    crossings = float(np.count_nonzero(rows[:, 1:] != rows[:, :-1])) / 3.0
+    if crossings * bh / bw_ < 1.8:
+        return False
+    # Glyphs are built from upright strokes: more horizontal than vertical gradient energy.
+    patch = grey[y : y + bh, x : x + bw_]
+    gx = float(np.abs(cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)).sum())
+    gy = float(np.abs(cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)).sum())
+    return gx >= 1.1 * gy

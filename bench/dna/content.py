@@ -1,0 +1,280 @@
+"""Synthetic video content for the DNA benchmark: real photographs, lavfi sources and drawn scenes.
+
+A *program* is a list of shots joined by hard cuts; rendering it is deterministic, so the benchmark
+is reproducible from its seed. Three kinds of shot:
+
+* ``photo``: a pan/zoom (Ken Burns) over a photograph that ships inside the scikit-image wheel;
+* ``lavfi``: an FFmpeg source filter (life, cellauto, mandelbrot, sierpinski, gradients, testsrc2)
+  run through PyAV's filter graph, so no ffmpeg binary is needed;
+* ``drawn``: moving shapes and text drawn with Pillow over a textured, panning background.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import av.filter
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# Photographs in the scikit-image wheel (no download). Stereo pairs and near-duplicates are left out
+# so that two different shots never share content by accident.
+PHOTOS = [
+    "astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png", "coins.png", "grass.png",
+    "gravel.png", "horse.png", "hubble_deep_field.jpg", "ihc.png", "moon.png", "motorcycle_left.png",
+    "page.png", "retina.jpg", "rocket.jpg", "text.png", "cell.png", "clock_motion.png", "color.png",
+    "microaneurysms.png", "logo.png",
+]
+
+# sierpinski is left out: its pattern hardly depends on the seed, so two "different" shots would be copies.
+LAVFI_KINDS = ["life", "cellauto", "mandelbrot", "gradients", "testsrc2"]
+# Sources whose picture barely depends on the seed (testsrc2 is fixed, every mandelbrot zoom ends on the
+# same bulbs, gradients are one rotating edge): at most one shot of each, and only in the library.
+ONCE_KINDS = {"testsrc2", "mandelbrot", "gradients"}
+
+
+def photo_path(name: str) -> str:
+    import skimage
+
+    return os.path.join(os.path.dirname(skimage.__file__), "data", name)
+
+
+_PHOTO_CACHE: dict[str, Image.Image] = {}
+
+
+def load_photo(name: str) -> Image.Image:
+    if name not in _PHOTO_CACHE:
+        img = Image.open(photo_path(name)).convert("RGB")
+        # Small photos are upscaled so pans have room; very large ones are reduced for speed.
+        w, h = img.size
+        scale = max(720 / max(w, h), 1.0) if max(w, h) < 720 else min(1.0, 1400 / max(w, h))
+        if scale != 1.0:
+            img = img.resize((int(w * scale), int(h * scale)), Image.Resampling.LANCZOS)
+        _PHOTO_CACHE[name] = img
+    return _PHOTO_CACHE[name]
+
+
+@dataclass
+class Shot:
+    """One shot of a program."""
+
+    kind: str  # photo | lavfi | drawn
+    duration: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Program:
+    """Shots joined by hard cuts."""
+
+    shots: list[Shot]
+
+    @property
+    def duration(self) -> float:
+        return sum(s.duration for s in self.shots)
+
+
+class ContentPool:
+    """Hands out content that is never reused: photos, lavfi seeds and drawing seeds."""
+
+    def __init__(self, rng: np.random.Generator, photos: list[str], allow_once_kinds: bool = True):
+        self.rng = rng
+        self.photos = list(photos)
+        self.seed = int(rng.integers(1, 1 << 30))
+        self.used_once: set[str] = set() if allow_once_kinds else set(ONCE_KINDS)
+
+    def _next_seed(self) -> int:
+        self.seed += 7919
+        return self.seed
+
+    def shot(self, duration: float, allow_photo: bool = True) -> Shot:
+        kinds = ["drawn", "lavfi"] + (["photo", "photo"] if allow_photo and self.photos else [])
+        kind = str(self.rng.choice(kinds))
+        seed = self._next_seed()
+        if kind == "photo":
+            name = self.photos.pop(0)
+            img = load_photo(name)
+            return Shot("photo", duration, {"photo": name, **_pan(self.rng, img.size)})
+        if kind == "lavfi":
+            choices = [k for k in LAVFI_KINDS if k not in self.used_once]
+            lk = str(self.rng.choice(choices))
+            if lk in ONCE_KINDS:
+                self.used_once.add(lk)
+            return Shot("lavfi", duration, {"source": lk, "seed": seed, "hue": float(self.rng.uniform(0, 360))})
+        return Shot("drawn", duration, {"seed": seed})
+
+    def program(self, duration: float, shot_range: tuple[float, float] = (2.0, 6.0), photos: int = 1) -> Program:
+        shots: list[Shot] = []
+        photo_shots = 0
+        total = 0.0
+        while total < duration - 1e-6:
+            d = float(min(self.rng.uniform(*shot_range), duration - total))
+            if d < 1.0 and shots:
+                shots[-1].duration += d
+                break
+            s = self.shot(d, allow_photo=photo_shots < photos)
+            photo_shots += s.kind == "photo"
+            shots.append(s)
+            total += d
+        return Program(shots)
+
+
+def _pan(rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]:
+    w, h = size
+    aspect = 16 / 9
+
+    def box(zoom: float) -> list[float]:
+        bw = min(w, h * aspect) * zoom
+        bh = bw / aspect
+        x = rng.uniform(0, w - bw)
+        y = rng.uniform(0, h - bh)
+        return [x, y, bw, bh]
+
+    return {"start": box(float(rng.uniform(0.55, 1.0))), "end": box(float(rng.uniform(0.55, 1.0)))}
+
+
+# ----------------------------------------------------------------------------- rendering
+def render(program: Program, size: tuple[int, int], fps: float) -> Iterator[np.ndarray]:
+    """RGB frames ``uint8[H, W, 3]`` of a program at ``fps``."""
+    n_total = int(round(program.duration * fps))
+    k = 0
+    t_shot = 0.0
+    for shot in program.shots:
+        end = t_shot + shot.duration
+        n = int(round(end * fps)) - k
+        yield from _render_shot(shot, size, fps, max(n, 0))
+        k += max(n, 0)
+        t_shot = end
+    while k < n_total:  # rounding
+        k += 1
+        yield np.zeros((size[1], size[0], 3), np.uint8)
+
+
+def _render_shot(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Iterator[np.ndarray]:
+    if n <= 0:
+        return
+    if shot.kind == "photo":
+        yield from _render_photo(shot, size, n)
+    elif shot.kind == "lavfi":
+        yield from _render_lavfi(shot, size, fps, n)
+    else:
+        yield from _render_drawn(shot, size, n)
+
+
+def _render_photo(shot: Shot, size: tuple[int, int], n: int) -> Iterator[np.ndarray]:
+    img = load_photo(shot.params["photo"])
+    a, b = np.array(shot.params["start"]), np.array(shot.params["end"])
+    for i in range(n):
+        u = i / max(1, n - 1)
+        u = u * u * (3 - 2 * u)
+        x, y, w, h = a + (b - a) * u
+        yield np.asarray(img.resize(size, Image.Resampling.BILINEAR, box=(x, y, x + w, y + h)))
+
+
+def _lavfi_args(source: str, seed: int, w: int, h: int, fps: float) -> str:
+    rng = np.random.default_rng(seed)
+    base = f"size={w}x{h}:rate={fps}"
+    if source == "life":
+        return f"{base}:seed={seed % 100000}:ratio={rng.uniform(0.1, 0.5):.2f}:mold={int(rng.integers(0, 30))}"
+    if source == "cellauto":
+        rule = int(rng.choice([18, 30, 45, 57, 60, 73, 90, 105, 110, 150]))
+        return f"{base}:seed={seed % 100000}:rule={rule}:random_fill_ratio={rng.uniform(0.2, 0.8):.2f}:scroll=1"
+    if source == "mandelbrot":
+        return (f"{base}:start_x={rng.uniform(-1.5, 0.3):.4f}:start_y={rng.uniform(-0.8, 0.8):.4f}"
+                f":start_scale={rng.uniform(0.5, 3.0):.3f}:end_scale={rng.uniform(0.01, 0.3):.3f}:maxiter=256")
+    if source == "sierpinski":
+        return f"{base}:seed={seed % 100000}:jump={int(rng.integers(1, 20))}:type={rng.choice(['carpet', 'triangle'])}"
+    if source == "gradients":
+        return f"{base}:seed={seed % 100000}:nb_colors={int(rng.integers(2, 8))}:speed={rng.uniform(0.01, 0.05):.3f}"
+    return base
+
+
+# Cellular automata are run on a coarser grid and scaled up (nearest neighbour), so that cells form
+# visible structure rather than pixel noise that no picture survives a re-encode with.
+CELL_SCALE = {"life": 6, "cellauto": 4}
+
+
+def _render_lavfi(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Iterator[np.ndarray]:
+    w, h = size
+    src = shot.params["source"]
+    cs = CELL_SCALE.get(src, 1)
+    g = av.filter.Graph()
+    s = g.add(src, _lavfi_args(src, shot.params["seed"], w // cs, h // cs, fps))
+    hue = g.add("hue", f"h={shot.params['hue']:.1f}")
+    fmt = g.add("format", "rgb24")
+    sink = g.add("buffersink")
+    s.link_to(hue)
+    hue.link_to(fmt)
+    fmt.link_to(sink)
+    g.configure()
+    for _ in range(n):
+        frame = sink.pull()
+        arr = frame.to_ndarray()
+        if arr.shape[0] != h or arr.shape[1] != w:
+            arr = np.asarray(Image.fromarray(arr).resize((w, h), Image.Resampling.NEAREST))
+        yield arr
+
+
+_FONT_CACHE: dict[int, Any] = {}
+
+
+def font(size: int) -> Any:
+    if size not in _FONT_CACHE:
+        for p in ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+            if os.path.exists(p):
+                _FONT_CACHE[size] = ImageFont.truetype(p, size)
+                break
+        else:
+            _FONT_CACHE[size] = ImageFont.load_default(size)
+    return _FONT_CACHE[size]
+
+
+def _render_drawn(shot: Shot, size: tuple[int, int], n: int) -> Iterator[np.ndarray]:
+    w, h = size
+    rng = np.random.default_rng(shot.params["seed"])
+    # Background: a random low-frequency colour field plus blocks, larger than the frame so it can pan.
+    bw, bh = int(w * 1.4), int(h * 1.4)
+    small = rng.integers(0, 255, size=(4, 6, 3)).astype(np.uint8)
+    bg = Image.fromarray(small).resize((bw, bh), Image.Resampling.BICUBIC)
+    d = ImageDraw.Draw(bg)
+    for _ in range(int(rng.integers(4, 12))):
+        x0, y0 = rng.uniform(0, bw), rng.uniform(0, bh)
+        d.rectangle([x0, y0, x0 + rng.uniform(10, bw / 3), y0 + rng.uniform(10, bh / 3)],
+                    fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+    pan = rng.uniform(-1, 1, 2) * np.array([bw - w, bh - h]) / max(1, n)
+    start = np.array([rng.uniform(0, bw - w), rng.uniform(0, bh - h)])
+    shapes = []
+    for _ in range(int(rng.integers(3, 8))):
+        shapes.append({
+            "kind": str(rng.choice(["ellipse", "rect", "poly"])),
+            "pos": rng.uniform(0, 1, 2) * [w, h],
+            "vel": rng.uniform(-3, 3, 2),
+            "size": rng.uniform(0.08, 0.3) * h,
+            "color": tuple(int(c) for c in rng.integers(0, 255, 3)),
+            "seed": int(rng.integers(0, 1 << 30)),
+        })
+    words = "".join(chr(int(c)) for c in rng.integers(65, 91, 8))
+    text_pos = rng.uniform(0.05, 0.6, 2) * [w, h]
+    fnt = font(int(h * 0.09))
+    for i in range(n):
+        off = np.clip(start + pan * i, 0, [bw - w, bh - h])
+        frame = bg.crop((int(off[0]), int(off[1]), int(off[0]) + w, int(off[1]) + h)).copy()
+        dd = ImageDraw.Draw(frame)
+        for s in shapes:
+            x, y = s["pos"] + s["vel"] * i
+            x, y = x % (w + s["size"]) - s["size"] / 2, y % (h + s["size"]) - s["size"] / 2
+            r = s["size"]
+            if s["kind"] == "ellipse":
+                dd.ellipse([x, y, x + r, y + r * 0.7], fill=s["color"])
+            elif s["kind"] == "rect":
+                dd.rectangle([x, y, x + r * 1.3, y + r * 0.6], fill=s["color"])
+            else:
+                prng = np.random.default_rng(s["seed"])
+                pts = [(x + float(px) * r, y + float(py) * r) for px, py in prng.uniform(0, 1, (5, 2))]
+                dd.polygon(pts, fill=s["color"])
+        dd.text(tuple(text_pos), words, fill=(255, 255, 255), font=fnt, stroke_width=2, stroke_fill=(0, 0, 0))
+        yield np.asarray(frame)

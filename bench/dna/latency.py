@@ -1,0 +1,119 @@
+"""Query latency against libraries of 100, 1,000 and 10,000 videos.
+
+    python -m bench.dna.latency bench/dna/results/data [--sizes 100,1000,10000] [--queries 20]
+
+Each library lives in its own SQLite store, exactly as a worker sees it: the benchmark's real library
+videos plus synthetic ones up to the size (random 64-bit codes at the real videos' mean code rate,
+with blank thumbnails; they are what makes the index large). The measured time is ``Library.search``
+for real query fingerprints: store sync check, ANN retrieval, loading and verifying candidates.
+Index build (first query of a fresh worker) is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert
+
+from bench.dna.run_openvod import load_fp
+from openvod.analyzers.dna.fingerprint import Fingerprint
+from openvod.analyzers.dna.library import Library, fingerprint_version
+from openvod.analyzers.dna.params import fingerprint_options, match_params
+from openvod.config import DNASettings
+from openvod.store.db import init_schema, make_engine
+from openvod.store.tables import dna_videos
+
+
+def synthetic(rng: np.random.Generator, codes_per_s: float, duration: float, template: Fingerprint) -> Fingerprint:
+    n = int(duration * 4)
+    m = max(1, int(codes_per_s * duration))
+    return Fingerprint(
+        times=(np.arange(n) / 4.0).astype(np.float32),
+        thumbs=np.zeros((n, 32, 32), np.uint8),
+        flat=np.ones(n, bool),
+        code_frame=np.sort(rng.integers(0, n, m)).astype(np.int32),
+        code_geom=np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (m, 1)),
+        codes=rng.integers(0, 256, size=(m, 8), dtype=np.uint8),
+        codes_flip=rng.integers(0, 256, size=(m, 8), dtype=np.uint8),
+        duration=duration, width=480, height=270, box=(0.0, 0.0, 1.0, 1.0), options_key=template.options_key,
+    )
+
+
+def build_store(path: Path, real: list[tuple[str, Fingerprint]], size: int, seed: int) -> Any:
+    engine = make_engine(f"sqlite:///{path}")
+    init_schema(engine)
+    rng = np.random.default_rng(seed)
+    codes_per_s = sum(fp.codes.shape[0] for _, fp in real) / sum(fp.duration for _, fp in real)
+    version = fingerprint_version(fingerprint_options(DNASettings()))
+    rows = []
+    blank = None
+    for i in range(size):
+        if i < len(real):
+            key, fp = real[i]
+        else:
+            key, fp = f"synthetic{i:06d}", synthetic(rng, codes_per_s, float(rng.uniform(15, 40)), real[0][1])
+        blob = fp.to_bytes() if i < len(real) or blank is None else blank
+        if i >= len(real) and blank is None:
+            blank = blob  # synthetic rows share one stored picture set; their codes differ
+        rows.append({"account_id": "bench", "db_id": "", "media_id": key, "job_id": "", "version": version,
+                     "duration": fp.duration, "n_codes": int(fp.codes.shape[0]), "codes": fp.codes.tobytes(),
+                     "fingerprint": blob, "created_at": 0.0})
+        if len(rows) >= 2000:
+            with engine.begin() as conn:
+                conn.execute(insert(dna_videos), rows)
+            rows = []
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert(dna_videos), rows)
+    return engine
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--sizes", default="100,1000,10000")
+    ap.add_argument("--queries", type=int, default=20)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    s = DNASettings()
+    opts, params = fingerprint_options(s), match_params(s)
+    cache = args.data / "fp-cache"
+    real = [(x["id"], load_fp(args.data / x["file"], cache, opts)[0]) for x in manifest["library"]]
+    queries = [load_fp(args.data / q["file"], cache, opts)[0] for q in manifest["queries"][:: max(1, len(manifest["queries"]) // args.queries)]]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in [int(x) for x in args.sizes.split(",")]:
+            engine = build_store(Path(tmp) / f"lib{size}.db", real, size, size)
+            lib = Library(engine, "bench", "", opts, params, flat_limit=s.index_flat_limit, nprobe=s.index_nprobe)
+            t = time.perf_counter()
+            lib.sync()
+            build = time.perf_counter() - t
+            lib.search(queries[0])  # warm the fingerprint cache path once
+            lat = []
+            for q in queries:
+                t = time.perf_counter()
+                lib.search(q)
+                lat.append(time.perf_counter() - t)
+            lat.sort()
+            row = {"videos": size, "codes": lib.index.ntotal, "index": lib.index.kind, "index_build_s": round(build, 2),
+                   "query_mean_ms": round(1000 * statistics.mean(lat), 1), "query_p50_ms": round(1000 * lat[len(lat) // 2], 1),
+                   "query_p95_ms": round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1), "queries": len(lat)}
+            results.append(row)
+            print(f"  {size:>6} videos, {row['codes']:>8} codes ({row['index']}, built in {row['index_build_s']}s): "
+                  f"query mean {row['query_mean_ms']} ms, p50 {row['query_p50_ms']} ms, p95 {row['query_p95_ms']} ms", flush=True)
+            engine.dispose()
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

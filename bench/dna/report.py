@@ -1,0 +1,74 @@
+"""Side-by-side report of openvod and the baselines on the DNA benchmark.
+
+    python -m bench.dna.report bench/dna/results
+
+Reads ``data/manifest.json`` and whichever of ``openvod.json``, ``signature.json``, ``vpdq.json``,
+``vpdq-any.json`` exist; writes ``report.md`` and prints it. The signature baseline is scored on
+the pairs it was run on; openvod is scored over the whole library and, for a like-for-like
+column, on the signature pairs too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.dna.score import score, table
+
+TARGET_OVERALL, TARGET_CLASS = 0.90, 0.80
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", type=Path)
+    args = ap.parse_args(argv)
+    manifest = json.loads((args.results / "data" / "manifest.json").read_text())
+    runs: dict[str, dict[str, Any]] = {}
+    for name in ("openvod", "signature", "vpdq", "vpdq-any"):
+        f = args.results / f"{name}.json"
+        if f.exists():
+            runs[name] = json.loads(f.read_text())
+    results: dict[str, dict[str, Any]] = {}
+    if "openvod" in runs:
+        results["openvod"] = score(manifest, runs["openvod"]["predictions"])
+    if "signature" in runs:
+        pairs = runs["signature"]["pairs_evaluated"]
+        results["ffmpeg signature (sampled pairs)"] = score(manifest, runs["signature"]["predictions"], pairs)
+        if "openvod" in runs:
+            results["openvod (same pairs)"] = score(manifest, runs["openvod"]["predictions"], pairs)
+    for name in ("vpdq", "vpdq-any"):
+        if name in runs:
+            results[name] = score(manifest, runs[name]["predictions"])
+    lines = [f"# DNA benchmark: {len(manifest['library'])} library videos, {len(manifest['queries'])} queries "
+             f"(seed {manifest['seed']})", ""]
+    for metric, title in (("segment_f1", "Segment F1 (VCSL metric)"), ("segment_precision", "Segment precision"),
+                          ("segment_recall", "Segment recall"), ("video_precision", "Video-level precision"),
+                          ("video_recall", "Video-level recall")):
+        lines += [f"## {title}", "", table(results, metric), ""]
+    neg = {m: r.get("negative", {}).get("negative_queries_with_a_match") for m, r in results.items()}
+    lines += ["## Negatives (queries with no copy) that got any match", "",
+              "| method | negatives matched |", "|---|---|"] + [f"| {m} | {v} |" for m, v in neg.items()] + [""]
+    if "openvod" in results:
+        ov = results["openvod"]
+        classes = [c for c in ov if c not in ("overall", "negative")]
+        checks = [f"overall segment F1 {ov['overall']['segment_f1']:.3f} >= {TARGET_OVERALL}: "
+                  f"{'yes' if ov['overall']['segment_f1'] >= TARGET_OVERALL else 'NO'}"]
+        weak = [c for c in classes if ov[c]["segment_f1"] < TARGET_CLASS]
+        checks.append(f"every class >= {TARGET_CLASS}: {'yes' if not weak else 'NO: ' + ', '.join(weak)}")
+        for base in ("ffmpeg signature (sampled pairs)", "vpdq", "vpdq-any"):
+            if base in results:
+                mine = results["openvod (same pairs)"] if base.startswith("ffmpeg") else ov
+                worse = [c for c in classes if mine[c]["segment_f1"] <= results[base].get(c, {}).get("segment_f1", 0.0)]
+                checks.append(f"better than {base} on every class: {'yes' if not worse else 'NO: ' + ', '.join(worse)}")
+        checks.append(f"no match on negatives: {'yes' if not neg.get('openvod') else 'NO'}")
+        lines += ["## Targets", ""] + [f"* {c}" for c in checks] + [""]
+    text = "\n".join(lines)
+    (args.results / "report.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole DNA benchmark: data, openvod, baselines (FFmpeg signature, vPDQ), report, speed, latency.
+#
+#   bench/dna/run.sh                      # default size: 30 library videos, 4 queries per class, 8 negatives
+#   bench/dna/run.sh --library 12 --per-class 2 --negatives 4      # a quick run
+#
+# Arguments go to the generator. Everything is written under $OUT (default bench/dna/results,
+# git-ignored). Needs root for apt-get the first time: Debian's ffmpeg (the signature filter is not in
+# PyAV's FFmpeg) and the libav*-dev/cmake/pkg-config packages vPDQ compiles against. vPDQ is built in
+# its own virtual environment: it is a baseline, never an openvod dependency.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-bench/dna/results}
+PY=${PY:-.venv/bin/python}
+DATA=$OUT/data
+mkdir -p "$OUT"
+
+if ! command -v ffmpeg >/dev/null || ! dpkg -s libavcodec-dev >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends ffmpeg libavcodec-dev libavformat-dev libavdevice-dev \
+    libavutil-dev libswscale-dev libswresample-dev libavfilter-dev cmake pkg-config g++ >/dev/null
+fi
+VPDQ=$OUT/.venv-vpdq
+if ! "$VPDQ/bin/python" -c "import vpdq, numpy" 2>/dev/null; then
+  python3 -m venv "$VPDQ"
+  "$VPDQ/bin/pip" install -q vpdq numpy
+fi
+
+[ -f "$DATA/manifest.json" ] || "$PY" -m bench.dna.generate --out "$DATA" "$@"
+echo "== openvod"
+"$PY" -m bench.dna.run_openvod "$DATA" --out "$OUT/openvod.json"
+echo "== ffmpeg signature"
+"$PY" -m bench.dna.baselines signature "$DATA" --out "$OUT/signature.json"
+echo "== vpdq"
+PYTHONPATH=. "$VPDQ/bin/python" -m bench.dna.baselines vpdq "$DATA" --out "$OUT/vpdq.json"
+echo "== report"
+"$PY" -m bench.dna.report "$OUT"
+echo "== fingerprint time vs pure decode"
+"$PY" -m bench.dna.speed "$DATA" --extra-hd --out "$OUT/speed.json"
+echo "== query latency vs library size"
+"$PY" -m bench.dna.latency "$DATA" --out "$OUT/latency.json"

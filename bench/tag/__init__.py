@@ -1,0 +1,1 @@
+"""AIVideoTag benchmark and synthetic media with known content."""

@@ -1,0 +1,157 @@
+"""An in-memory ANN index over 64-bit fingerprint codes (FAISS binary indexes).
+
+Codes are addressed by (video number, code row) packed into one int64 id, so removing a video is
+one range removal. Small libraries use an exact ``IndexBinaryFlat``; past ``flat_limit`` codes the
+index is rebuilt as ``IndexBinaryIVF`` (trained on an evenly spaced, deterministic sample, with
+``nlist`` ~ 4 sqrt(N)), which keeps a query sub-linear in the library size. The index is a cache:
+the store holds every code, and any worker rebuilds it from there.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from openvod.analyzers.dna.features import CODE_BITS, CODE_BYTES
+
+ROW_BITS = 22  # up to 4M codes per video (~2.5 days of video at the default rate)
+
+
+_THREADS: list[int] = []
+
+
+def _faiss():  # type: ignore[no-untyped-def]
+    import faiss
+
+    return faiss
+
+
+def set_threads(n: int) -> None:
+    """FAISS OpenMP threads for this process. Workers are processes already: 1 avoids oversubscription."""
+    if not _THREADS or _THREADS[-1] != n:
+        _faiss().omp_set_num_threads(max(1, n))
+        _THREADS.append(n)
+
+
+class CodeIndex:
+    """Codes of many videos; range search by Hamming radius."""
+
+    def __init__(self, flat_limit: int = 250_000, nprobe: int = 16, threads: int = 1):
+        set_threads(threads)
+        self.flat_limit = flat_limit
+        self.nprobe = nprobe
+        self._codes: dict[int, np.ndarray] = {}
+        self._index = None
+        self._ivf = False
+        self._trained_at = 0
+        self._lock = threading.Lock()
+        self.ntotal = 0
+
+    # ------------------------------------------------------------------ contents
+    def __contains__(self, vid: int) -> bool:
+        return vid in self._codes
+
+    def videos(self) -> set[int]:
+        return set(self._codes)
+
+    def add(self, vid: int, codes: np.ndarray) -> None:
+        """Add (or replace) one video's codes ``uint8[m, 8]``."""
+        codes = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, CODE_BYTES)
+        if codes.shape[0] >= 1 << ROW_BITS:
+            codes = codes[: (1 << ROW_BITS) - 1]
+        with self._lock:
+            if vid in self._codes:
+                self._remove_locked(vid)
+            self._codes[vid] = codes
+            self.ntotal += codes.shape[0]
+            if self._index is None or self._needs_rebuild():
+                self._rebuild_locked()
+            elif codes.shape[0]:
+                self._index.add_with_ids(codes, self._ids(vid, codes.shape[0]))
+
+    def add_many(self, batch: dict[int, np.ndarray]) -> None:
+        """Add (or replace) many videos at once: one rebuild or one batched add, not one per video."""
+        if not batch:
+            return
+        with self._lock:
+            for vid, codes in batch.items():
+                if vid in self._codes:
+                    self._remove_locked(vid)
+                c = np.ascontiguousarray(codes, dtype=np.uint8).reshape(-1, CODE_BYTES)[: (1 << ROW_BITS) - 1]
+                self._codes[vid] = c
+                self.ntotal += c.shape[0]
+            if self._index is None or self._needs_rebuild():
+                self._rebuild_locked()
+                return
+            vids = [v for v in sorted(batch) if self._codes[v].shape[0]]
+            if vids:
+                self._index.add_with_ids(np.concatenate([self._codes[v] for v in vids]),
+                                         np.concatenate([self._ids(v, self._codes[v].shape[0]) for v in vids]))
+
+    def remove(self, vid: int) -> None:
+        with self._lock:
+            if vid in self._codes:
+                self._remove_locked(vid)
+
+    def _remove_locked(self, vid: int) -> None:
+        faiss = _faiss()
+        codes = self._codes.pop(vid)
+        self.ntotal -= codes.shape[0]
+        if self._index is not None and codes.shape[0]:
+            self._index.remove_ids(faiss.IDSelectorRange(vid << ROW_BITS, (vid + 1) << ROW_BITS))
+
+    @staticmethod
+    def _ids(vid: int, m: int) -> np.ndarray:
+        return (np.int64(vid) << ROW_BITS) + np.arange(m, dtype=np.int64)
+
+    # ------------------------------------------------------------------ structure
+    def _needs_rebuild(self) -> bool:
+        if not self._ivf:
+            return self.ntotal > self.flat_limit
+        return self.ntotal > 2 * self._trained_at  # re-balance lists as the library doubles
+
+    def _rebuild_locked(self) -> None:
+        faiss = _faiss()
+        vids = sorted(self._codes)
+        self._ivf = self.ntotal > self.flat_limit
+        if self._ivf:
+            nlist = int(2 ** round(math.log2(4 * math.sqrt(self.ntotal))))
+            index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(CODE_BITS), CODE_BITS, nlist)
+            sample = self._sample(vids, min(self.ntotal, 40 * nlist))
+            index.train(sample)
+            index.nprobe = self.nprobe
+            self._trained_at = self.ntotal
+        else:
+            index = faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(CODE_BITS))
+        nonempty = [v for v in vids if self._codes[v].shape[0]]
+        for start in range(0, len(nonempty), 4096):  # batched: one call per few thousand videos
+            chunk = nonempty[start : start + 4096]
+            index.add_with_ids(np.concatenate([self._codes[v] for v in chunk]),
+                               np.concatenate([self._ids(v, self._codes[v].shape[0]) for v in chunk]))
+        self._index = index
+
+    def _sample(self, vids: list[int], k: int) -> np.ndarray:
+        allc = np.concatenate([self._codes[v] for v in vids])
+        pick = np.linspace(0, allc.shape[0] - 1, k).astype(np.int64)
+        return np.ascontiguousarray(allc[pick])
+
+    @property
+    def kind(self) -> str:
+        return "ivf" if self._ivf else "flat"
+
+    # ------------------------------------------------------------------ search
+    def search(self, queries: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All stored codes within Hamming ``radius`` (inclusive) of each query.
+
+        Returns parallel arrays (query row, video, code row, distance).
+        """
+        e = np.zeros(0, np.int64)
+        with self._lock:
+            if self._index is None or self.ntotal == 0 or queries.shape[0] == 0:
+                return e, e, e, e
+            lims, dist, ids = self._index.range_search(np.ascontiguousarray(queries, dtype=np.uint8), radius + 1)
+        qrow = np.repeat(np.arange(queries.shape[0], dtype=np.int64), np.diff(lims.astype(np.int64)))
+        ids = ids.astype(np.int64)
+        return qrow, ids >> ROW_BITS, ids & ((1 << ROW_BITS) - 1), dist.astype(np.int64)

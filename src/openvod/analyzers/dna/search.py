@@ -1,0 +1,236 @@
+"""Query a library: candidate retrieval through the code index, then pairwise verification.
+
+Pure: the caller supplies the index and a loader for library fingerprints (the store glue lives in
+``library``). Results are deterministic for a given library content: candidates are ranked by
+(support, video number) and every later step is exact arithmetic on the fingerprints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from openvod.analyzers.dna import features as ft
+from openvod.analyzers.dna.align import (
+    AlignParams,
+    Segment,
+    Transform,
+    find_segments,
+    hit_transforms,
+    refine,
+    region_descriptors,
+    suppress_duplicates,
+)
+from openvod.analyzers.dna.fingerprint import Fingerprint
+from openvod.analyzers.dna.index import CodeIndex
+
+
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Matching does many tiny matrix products: BLAS threads only add contention (a worker is a process)."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    """Retrieval and verification thresholds."""
+
+    code_radius: int = 10  # Hamming distance (of 64 bits) for two codes to hit
+    max_candidates: int = 24  # library videos verified per query
+    min_candidate_frames: int = 2  # distinct query samples with hits to become a candidate
+    min_transform_score: float = 0.35  # mean region similarity of the hit frames after refinement
+    max_hits_per_code: int = 64  # a query code hitting more library codes than this is too generic to count
+    max_hits_per_pair: int = 512  # hits kept per candidate (spread over the query's samples)
+    align: AlignParams = field(default_factory=AlignParams)
+
+
+@dataclass
+class PairMatch:
+    """One library video the query copies from."""
+
+    key: Any
+    similarity: float
+    segments: list[Segment]
+    candidate_support: int = 0
+    reference: Fingerprint | None = None
+
+    @property
+    def transform(self) -> Transform:
+        """The transform of the longest segment."""
+        longest = max(self.segments, key=lambda s: s.duration)
+        return longest.transform or Transform()
+
+
+def query_codes(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A query's codes and their mirrored twins: (codes, flipped 0/1, code row)."""
+    m = fp.codes.shape[0]
+    codes = np.concatenate([fp.codes, fp.codes_flip])
+    flips = np.concatenate([np.zeros(m, np.int64), np.ones(m, np.int64)])
+    rows = np.concatenate([np.arange(m), np.arange(m)])
+    return codes, flips, rows
+
+
+def _thin(q: Fingerprint, qrow: np.ndarray, crow: np.ndarray, dist: np.ndarray, params: MatchParams) -> np.ndarray:
+    """Indices of the hits worth keeping for one pair (``qrow``: query code rows): the closest few
+    per query code, then at most ``max_hits_per_pair`` spread evenly over the query's timeline."""
+    order = np.lexsort((crow, dist, qrow))
+    first = np.searchsorted(qrow[order], qrow[order], side="left")
+    keep = order[(np.arange(order.size) - first) < 4]
+    if keep.size > params.max_hits_per_pair:
+        by_time = keep[np.lexsort((crow[keep], dist[keep], q.code_frame[qrow[keep]]))]
+        keep = by_time[np.linspace(0, by_time.size - 1, params.max_hits_per_pair).round().astype(np.int64)]
+    return np.sort(keep)
+
+
+def pair_hits(q: Fingerprint, r: Fingerprint, params: MatchParams) -> np.ndarray:
+    """Code hits between two fingerprints by brute force: ``[h, 3]`` (query code, flipped, reference code)."""
+    codes, flips, rows = query_codes(q)
+    if codes.shape[0] == 0 or r.codes.shape[0] == 0:
+        return np.zeros((0, 3), np.int64)
+    d = ft.hamming(codes, r.codes)
+    qi, ri = np.nonzero(d <= params.code_radius)
+    generic = np.bincount(qi, minlength=codes.shape[0]) > params.max_hits_per_code
+    ok = ~generic[qi]
+    qi, ri = qi[ok], ri[ok]
+    k = _thin(q, rows[qi], ri, d[qi, ri], params)
+    return np.stack([rows[qi[k]], flips[qi[k]], ri[k]], axis=1).astype(np.int64)
+
+
+def _spread(pairs: np.ndarray, k: int) -> np.ndarray:
+    """At most k rows, evenly spread (so refinement sees the whole copy, not its first seconds)."""
+    if pairs.shape[0] <= k:
+        return pairs
+    return pairs[np.linspace(0, pairs.shape[0] - 1, k).round().astype(np.int64)]
+
+
+def _unexplained(q: Fingerprint, r: Fingerprint, hits: np.ndarray, segments: list[Segment], margin: float = 1.0) -> np.ndarray:
+    """Hits that no found segment accounts for."""
+    tq = q.times[q.code_frame[hits[:, 0]]]
+    tr = r.times[r.code_frame[hits[:, 2]]]
+    keep = np.ones(hits.shape[0], bool)
+    for sg in segments:
+        keep &= ~((tq >= sg.q0 - margin) & (tq <= sg.q1 + margin) & (tr >= sg.r0 - margin) & (tr <= sg.r1 + margin))
+    return hits[keep]
+
+
+def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
+    """All copied segments between a query and one library video, or None.
+
+    Transform hypotheses are tried best supported first; once some are confirmed, only the hits
+    they do not explain are used to look for another transform (a splice mixing, say, a flipped and
+    an unflipped part of the same video).
+    """
+    segments: list[Segment] = []
+    tried = 0
+    remaining = hits
+    while tried < params.align.max_transforms and remaining.shape[0]:
+        hyps = hit_transforms(q, r, remaining, params.align)
+        if not hyps:
+            break
+        found_here = False
+        for t, members in hyps:
+            if tried >= params.align.max_transforms:
+                break
+            tried += 1
+            h = remaining[members]
+            pairs = _spread(np.unique(np.stack([q.code_frame[h[:, 0]], r.code_frame[h[:, 2]]], axis=1), axis=0), 12)
+            t = refine(q, r, t, pairs, params.align)
+            if t.score < params.min_transform_score:
+                continue
+            desc = region_descriptors(q, r, t, params.align)
+            if desc is None:
+                continue
+            found = find_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
+                                  desc.q_valid, desc.r_valid)
+            for sg in found:
+                sg.transform = t
+            if found:
+                segments += found
+                found_here = True
+                break
+        if not found_here:
+            break
+        remaining = _unexplained(q, r, remaining, segments)
+        if np.unique(q.code_frame[remaining[:, 0]]).size < params.min_candidate_frames:
+            break
+    if not segments:
+        return None
+    segments = suppress_duplicates(segments, params.align.min_segment_s)
+    total = sum(s.duration for s in segments)
+    similarity = sum(s.similarity * s.duration for s in segments) / max(total, 1e-6)
+    return PairMatch(key, float(min(1.0, max(0.0, similarity))), segments, reference=r)
+
+
+def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -> PairMatch | None:
+    """Compare two fingerprints directly (no index)."""
+    params = params or MatchParams()
+    return verify(q, r, pair_hits(q, r, params), params)
+
+
+def candidates(
+    q: Fingerprint, index: CodeIndex, params: MatchParams, exclude: Iterable[int] = ()
+) -> list[tuple[int, int, np.ndarray]]:
+    """Library videos worth verifying: (video, support, hits ``[h, 3]``), best first."""
+    codes, flips, rows = query_codes(q)
+    qrow, vid, crow, dist = index.search(codes, params.code_radius)
+    if qrow.size == 0:
+        return []
+    # Codes that hit all over the library (flat-ish or generic pictures) say nothing about any one video.
+    generic = np.bincount(qrow, minlength=codes.shape[0]) > params.max_hits_per_code
+    skip = np.isin(vid, np.fromiter(exclude, np.int64)) | generic[qrow]
+    qrow, vid, crow, dist = qrow[~skip], vid[~skip], crow[~skip], dist[~skip]
+    if qrow.size == 0:
+        return []
+    qframe = q.code_frame[rows[qrow]]
+    order = np.lexsort((crow, qrow, vid))
+    qrow, vid, crow, dist, qframe = qrow[order], vid[order], crow[order], dist[order], qframe[order]
+    bounds = np.nonzero(np.diff(vid))[0] + 1
+    out = []
+    for a, b in zip(np.concatenate([[0], bounds]), np.concatenate([bounds, [vid.size]]), strict=True):
+        support = int(np.unique(qframe[a:b]).size)
+        if support < params.min_candidate_frames:
+            continue
+        k = a + _thin(q, rows[qrow[a:b]], crow[a:b], dist[a:b], params)
+        hits = np.stack([rows[qrow[k]], flips[qrow[k]], crow[k]], axis=1)
+        out.append((int(vid[a]), support, hits))
+    out.sort(key=lambda c: (-c[1], c[0]))
+    return out[: params.max_candidates]
+
+
+def search(
+    q: Fingerprint,
+    index: CodeIndex,
+    load: Callable[[int], tuple[Any, Fingerprint] | None],
+    params: MatchParams | None = None,
+    exclude: Iterable[int] = (),
+) -> list[PairMatch]:
+    """Every library video the query copies from, most similar first.
+
+    ``load(video)`` returns (key, fingerprint) of a library video, or None if it vanished.
+    """
+    params = params or MatchParams()
+    out = []
+    for vid, support, hits in candidates(q, index, params, exclude):
+        loaded = load(vid)
+        if loaded is None:
+            continue
+        key, ref = loaded
+        m = verify(q, ref, hits, params, key)
+        if m is not None:
+            m.candidate_support = support
+            out.append(m)
+    out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
+    return out

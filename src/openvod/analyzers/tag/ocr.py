@@ -1,0 +1,208 @@
+"""OCR: on-screen text read with RapidOCR (PP-OCRv6 ONNX models shipped inside the ``rapidocr`` wheel)
+and tracked across frames into intervals.
+
+Reading a 720p frame costs seconds of CPU, so the tracker reads as little as it can: only frames the
+sampler selected (the picture changed), and on those only the changed region (grown to cover any
+text it touches), the whole frame only at a cut. While a region is unchanged its text stays on
+screen, so a caption is read once and its interval ends when its region changes again. In
+continuous motion whole-frame reads are throttled to one per ``motion_interval_s``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from openvod.analyzers.tag.regions import Box, area, grow_region, intersects, iou
+from openvod.models.cache import ModelCache, ModelSpec, ModelUnavailable
+from openvod.pipeline.sampling import SelectedFrame
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """How text is read and tracked."""
+
+    det_max_side: int = 736  # the detector sees at most this many pixels on the longer side
+    min_score: float = 0.75  # recognition confidence below this is dropped
+    min_score_short: float = 0.9  # ... and below this for one-character readings (shapes read as "1", "I")
+    full_frame_fraction: float = 0.5  # a change over this share of the frame reads the whole frame
+    big_region_fraction: float = 0.3  # in continuous motion, reads larger than this ...
+    motion_interval_s: float = 2.0  # ... happen at most once per interval (cuts are always read)
+    continuous_gap_s: float = 1.0  # selected frames this close together are continuous motion
+    min_region_px: int = 24
+    flat_std: float = 3.0  # a region whose pixel standard deviation is below this is not read
+    threads: int = 1
+    same_text_ratio: float = 0.8  # two readings with this similarity are the same text
+
+
+@dataclass
+class TextTrack:
+    """One piece of on-screen text over one interval."""
+
+    text: str
+    start: float
+    box: Box
+    shot: int
+    end: float | None = None
+    scores: list[float] = field(default_factory=list)
+    readings: int = 0
+
+    @property
+    def confidence(self) -> float:
+        return float(np.mean(self.scores)) if self.scores else 0.0
+
+
+def normalise(text: str) -> str:
+    """Case-, width- and space-insensitive form used to compare readings."""
+    t = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"\s+", "", t)
+
+
+def missing_dependency() -> str | None:
+    if importlib.util.find_spec("rapidocr") is None or importlib.util.find_spec("onnxruntime") is None:
+        return "OCR needs the rapidocr and onnxruntime packages (pip install 'openvod[tag]')."
+    return None
+
+
+class OcrEngine:
+    """RapidOCR behind the model cache."""
+
+    def __init__(self, options: OcrOptions, cache: ModelCache):
+        self.o = options
+        self.cache = cache
+
+    def spec(self) -> ModelSpec:
+        try:
+            ver = metadata.version("rapidocr")
+        except metadata.PackageNotFoundError:
+            raise ModelUnavailable(missing_dependency() or "rapidocr is not installed") from None
+        return ModelSpec.of("rapidocr PP-OCRv6 small (det+rec)", f"rapidocr=={ver}",
+                            det_max_side=self.o.det_max_side, threads=self.o.threads, min_score=self.o.min_score)
+
+    def _load(self) -> Any:
+        reason = missing_dependency()
+        if reason:
+            raise ModelUnavailable(reason)
+        from rapidocr import RapidOCR
+
+        return RapidOCR(params={
+            "Global.log_level": "error",
+            "Global.text_score": self.o.min_score,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": self.o.det_max_side,
+            "EngineConfig.onnxruntime.intra_op_num_threads": self.o.threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        })
+
+    def read(self, rgb: np.ndarray) -> list[tuple[str, Box, float]]:
+        """(text, box, score) for each line of text in an RGB image."""
+        spec = self.spec()
+        engine = self.cache.get(spec, self._load)
+        out = engine(np.ascontiguousarray(rgb[..., ::-1]), use_cls=False)
+        if out is None or out.boxes is None or out.txts is None:
+            return []
+        res = []
+        for poly, txt, score in zip(out.boxes, out.txts, out.scores, strict=False):
+            text = str(txt).strip()
+            if not text or not re.search(r"\w", text) or float(score) < self.o.min_score:
+                continue
+            if len(text) == 1 and float(score) < self.o.min_score_short:
+                continue
+            p = np.asarray(poly, dtype=np.float32).reshape(-1, 2)
+            res.append((text, (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())),
+                        float(score)))
+        return res
+
+
+class TextTracker:
+    """Feeds changed regions of selected frames to the OCR engine and keeps text intervals."""
+
+    def __init__(self, engine: OcrEngine, options: OcrOptions):
+        self.engine = engine
+        self.o = options
+        self.active: list[TextTrack] = []
+        self.done: list[TextTrack] = []
+        self.last_big_t = -1e9
+        self.prev_t = -1e9
+        self.prev_big = False
+        self.stats = {"frames_read": 0, "full_frame_reads": 0, "pixels_read": 0, "frames_skipped": 0, "seconds": 0.0}
+
+    def _region(self, frame: SelectedFrame, w: int, h: int) -> Box | None:
+        if frame.new_shot or frame.change_fraction > self.o.full_frame_fraction:
+            return 0.0, 0.0, float(w), float(h)
+        cb = frame.changed_box(w, h, dilate=1)
+        if cb is None:
+            return None
+        return grow_region(tuple(float(v) for v in cb), [t.box for t in self.active], w, h)  # type: ignore[arg-type]
+
+    def process(self, frame: SelectedFrame) -> None:
+        img = frame.image
+        assert img is not None
+        h, w = img.shape[:2]
+        region = self._region(frame, w, h)
+        if region is None:
+            return
+        frac = area(region) / float(w * h)
+        big = frac > self.o.big_region_fraction
+        continuous = big and self.prev_big and frame.t - self.prev_t <= self.o.continuous_gap_s
+        self.prev_t, self.prev_big = frame.t, big and not frame.new_shot
+        if continuous and not frame.new_shot and frame.t - self.last_big_t < self.o.motion_interval_s:
+            self.stats["frames_skipped"] += 1
+            return
+        if big:
+            self.last_big_t = frame.t
+        x0, y0, x1, y1 = (int(round(v)) for v in region)
+        if x1 - x0 < self.o.min_region_px or y1 - y0 < self.o.min_region_px:
+            return
+        crop = img[y0:y1, x0:x1]
+        if float(crop.std()) < self.o.flat_std:  # a flat picture (black, one colour) holds no text
+            self._update(frame, region, [])
+            return
+        t0 = time.monotonic()
+        found = [(txt, (b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0), s)
+                 for txt, b, s in self.engine.read(crop)]
+        self.stats["seconds"] += time.monotonic() - t0
+        self.stats["frames_read"] += 1
+        self.stats["full_frame_reads"] += int(frac >= 0.999)
+        self.stats["pixels_read"] += (x1 - x0) * (y1 - y0)
+        self._update(frame, region, found)
+
+    def _same(self, track: TextTrack, text: str, box: Box) -> bool:
+        a, b = normalise(track.text), normalise(text)
+        similar = a == b or difflib.SequenceMatcher(None, a, b).ratio() >= self.o.same_text_ratio
+        return similar and iou(track.box, box) >= 0.3
+
+    def _update(self, frame: SelectedFrame, region: Box, found: list[tuple[str, Box, float]]) -> None:
+        affected = [t for t in self.active if intersects(t.box, region) or frame.new_shot]
+        matched: set[int] = set()
+        for text, box, score in found:
+            best = next((t for t in affected if id(t) not in matched and self._same(t, text, box)), None)
+            if best is None:
+                self.active.append(TextTrack(text, frame.t, box, frame.shot, scores=[score], readings=1))
+                continue
+            matched.add(id(best))
+            if score > max(best.scores, default=0.0):
+                best.text = text  # keep the most confident reading
+            best.box, best.readings = box, best.readings + 1
+            best.scores.append(score)
+        for t in affected:
+            if id(t) not in matched:
+                t.end = frame.t
+                self.active.remove(t)
+                self.done.append(t)
+
+    def finish(self, end_t: float) -> list[TextTrack]:
+        """Close what is still on screen at the end; all intervals in start order."""
+        for t in self.active:
+            t.end = max(end_t, t.start)
+            self.done.append(t)
+        self.active = []
+        return sorted(self.done, key=lambda t: (t.start, t.box[1], t.box[0]))

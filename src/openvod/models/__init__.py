@@ -1,0 +1,1 @@
+"""Model loading shared by the analyzers (see :mod:`openvod.models.cache`)."""

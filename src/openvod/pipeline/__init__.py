@@ -1,0 +1,1 @@
+"""Shared decode for analyzers: audio at 16 kHz mono and adaptively sampled frames, decoded once."""
