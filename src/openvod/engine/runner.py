@@ -81,7 +81,7 @@ def run_job(rt: Runtime, job_id: str, worker_id: str | None = None, *, claimed: 
     except TransientJobError as exc:
         if job["attempts"] >= rt.settings.engine.max_attempts:
             return _fail(rt, job, worker_id, "JobAttemptsExhausted", f"Gave up after {job['attempts']} attempts: {exc}")
-        jobrepo.requeue(rt.engine, job_id, worker_id)
+        jobrepo.requeue_if_holder(rt.engine, job_id, worker_id)
         rt.wake()
         return JobStatus.INIT
     except Exception as exc:  # an analyzer bug: fail with a Code, never leave the job processing

@@ -75,17 +75,6 @@ def finish(
     return n == 1
 
 
-def requeue(engine: Engine, job_id: str, worker_id: str) -> bool:
-    """processing -> init for a job whose holder gave it back (transient error)."""
-    with engine.begin() as conn:
-        n = conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id)
-            .values(status=JobStatus.INIT, claimed_by=None, lease_until=None)
-        ).rowcount
-    return n == 1
-
-
 def expired(engine: Engine, at: float, worker_id: str | None = None) -> list[dict[str, Any]]:
     """Processing jobs whose lease ran out (or, with ``worker_id``, held by that dead worker)."""
     q = select(jobs.c.id, jobs.c.attempts, jobs.c.claimed_by).where(jobs.c.status == JobStatus.PROCESSING)
