@@ -9,6 +9,67 @@ import av
 import numpy as np
 
 
+class VideoWriter:
+    """Encode RGB frames (numpy HxWx3 uint8) to H.264 in MP4, one frame per 1/fps, pts from the index."""
+
+    def __init__(self, path: Path, size: tuple[int, int], fps: int = 25, *, preset: str = "ultrafast",
+                 crf: int | None = None, gop: int | None = None, audio_rate: int | None = None):
+        self.fps = fps
+        self.container = av.open(str(path), "w")
+        self.stream = self.container.add_stream("libx264", rate=fps)
+        self.audio = None
+        if audio_rate:  # streams must all exist before the first packet is written
+            self.audio = self.container.add_stream("aac", rate=audio_rate)
+            self.audio.layout = "mono"
+        self.stream.width, self.stream.height, self.stream.pix_fmt = size[0], size[1], "yuv420p"
+        opts = {"preset": preset}
+        if crf is not None:
+            opts["crf"] = str(crf)
+        if gop is not None:
+            opts["g"] = str(gop)
+        self.stream.options = opts
+        self.count = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.count
+        frame.time_base = Fraction(1, self.fps)
+        self.count += 1
+        for p in self.stream.encode(frame):
+            self.container.mux(p)
+
+    def flush(self) -> None:
+        """Drain the video encoder (write_audio and close do it)."""
+        if self.stream is not None:
+            for p in self.stream.encode():
+                self.container.mux(p)
+            self.stream = None  # type: ignore[assignment]
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """Encode a whole mono float32 signal (after the video frames) at ``audio_rate``."""
+        assert self.audio is not None, "create the writer with audio_rate"
+        self.flush()
+        sr = self.audio.rate
+        for start in range(0, len(samples), 1024):
+            chunk = np.ascontiguousarray(samples[start : start + 1024], dtype=np.float32)
+            af = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+            af.sample_rate, af.pts, af.time_base = sr, start, Fraction(1, sr)
+            for p in self.audio.encode(af):
+                self.container.mux(p)
+        for p in self.audio.encode():
+            self.container.mux(p)
+
+    def close(self) -> None:
+        self.flush()
+        self.container.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def make_video(
     path: Path,
     seconds: float = 2.0,
@@ -22,39 +83,12 @@ def make_video(
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 255, size=(h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
     tex = np.kron(base, np.ones((8, 8, 1), dtype=np.uint8))[:h, :w]
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"preset": "ultrafast"}
-        a_s = None
+    with VideoWriter(path, (w, h), fps, audio_rate=16000 if audio else None) as out:
+        for i in range(int(seconds * fps)):
+            out.write(np.roll(tex, shift=i * 3, axis=1))
         if audio:
-            a_s = c.add_stream("aac", rate=16000)
-            a_s.layout = "mono"
-        n = int(seconds * fps)
-        for i in range(n):
-            img = np.roll(tex, shift=i * 3, axis=1)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for p in vs.encode(frame):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
-        if a_s is not None:
-            sr = 16000
-            total = int(seconds * sr)
-            t = np.arange(total) / sr
-            samples = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-            for start in range(0, total, 1024):
-                chunk = samples[start : start + 1024]
-                af = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
-                af.sample_rate = sr
-                af.pts = start
-                af.time_base = Fraction(1, sr)
-                for p in a_s.encode(af):
-                    c.mux(p)
-            for p in a_s.encode():
-                c.mux(p)
+            t = np.arange(int(seconds * 16000)) / 16000
+            out.write_audio((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
     return path
 
 

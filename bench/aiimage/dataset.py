@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from tests.media import VideoWriter
 
 GOOD_KINDS = ("good", "dup")
 DATASET_VERSION = 2  # bump when the generator changes, so cached videos are remade
@@ -237,23 +237,14 @@ def make_video(path: Path, seed: int, size: tuple[int, int] = (640, 360), fps: i
 
     video = Video(path, len(frames_out) / fps)
     cur: Segment | None = None
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
-        vs.options = {"preset": "veryfast", "crf": "20", "g": str(fps * 2)}
+    with VideoWriter(path, size, fps, preset="veryfast", crf=20, gop=fps * 2) as out:
         for i, (kind, sid, img) in enumerate(frames_out):
             t = i / fps
             if cur is None or cur.kind != kind or cur.scene_id != sid:
                 cur = Segment(kind, t, t, sid)
                 video.segments.append(cur)
             cur.end = t + 1.0 / fps
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for p in vs.encode(frame):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
+            out.write(img)
     return video
 
 
@@ -279,10 +270,7 @@ def make_timing_clip(path: Path, seconds: float = 60.0, size: tuple[int, int] = 
     names = list(pics)
     n = int(seconds * fps)
     scene_len = 5 * fps
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = size[0], size[1], "yuv420p"
-        vs.options = {"preset": "veryfast", "crf": "21", "g": str(fps * 2)}
+    with VideoWriter(path, size, fps, preset="veryfast", crf=21, gop=fps * 2) as out:
         grain = rng.normal(0, 3, (8, size[1], size[0], 1)).astype(np.int16)
         for i in range(n):
             k, j = divmod(i, scene_len)
@@ -290,12 +278,5 @@ def make_timing_clip(path: Path, seconds: float = 60.0, size: tuple[int, int] = 
             img = render(pics[sc.picture], sc, j / scene_len, size)
             if k % 3 == 2 and j >= scene_len - fps:  # fade to black at the end of every third scene
                 img = (img * ((scene_len - j) / fps)).astype(np.uint8)
-            img = np.clip(img.astype(np.int16) + grain[i % 8], 0, 255).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for p in vs.encode(frame):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
+            out.write(np.clip(img.astype(np.int16) + grain[i % 8], 0, 255).astype(np.uint8))
     return path

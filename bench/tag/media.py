@@ -17,13 +17,13 @@ import subprocess
 import tempfile
 import wave
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from tests.media import VideoWriter
 
 CJK_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -252,14 +252,8 @@ def render(spec: ClipSpec, path: Path) -> dict[str, Any]:
     cache: dict[Any, np.ndarray] = {}
     grain_rng = np.random.default_rng(1234)
     n = int(round(spec.duration * fps))
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"preset": spec.preset, "crf": str(spec.crf)}
-        a_s = None
-        if audio is not None:
-            a_s = out.add_stream("aac", rate=48000)
-            a_s.layout = "mono"
+    with VideoWriter(path, (w, h), fps, preset=spec.preset, crf=spec.crf,
+                     audio_rate=48000 if audio is not None else None) as out:
         for i in range(n):
             t = i / fps
             shot = next((s for s in spec.shots if s.start <= t < s.end), None)
@@ -276,23 +270,9 @@ def render(spec: ClipSpec, path: Path) -> dict[str, Any]:
             if spec.grain:
                 noise = grain_rng.integers(-spec.grain, spec.grain + 1, size=(h, w, 1), dtype=np.int16)
                 img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for p in vs.encode(frame):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        if a_s is not None and audio is not None:
-            sr, step = 48000, 1024
-            for start in range(0, len(audio), step):
-                chunk = audio[start : start + step]
-                af = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
-                af.sample_rate, af.pts, af.time_base = sr, start, Fraction(1, sr)
-                for p in a_s.encode(af):
-                    out.mux(p)
-            for p in a_s.encode():
-                out.mux(p)
+            out.write(img)
+        if audio is not None:
+            out.write_audio(audio)
     return {
         "spec": asdict(spec),
         "speech": speech_truth,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from tests.media import VideoWriter
 
 
 def picture(seed: int, w: int = 960, h: int = 540) -> np.ndarray:
@@ -56,18 +56,9 @@ def with_subtitles(img: np.ndarray, lines: int = 3) -> np.ndarray:
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
     h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"preset": "ultrafast", "crf": "18", "g": str(2 * fps)}
-        for i, img in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            f.pts = i
-            f.time_base = Fraction(1, fps)
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    with VideoWriter(path, (w, h), fps, crf=18, gop=2 * fps) as out:
+        for img in frames:
+            out.write(img)
     return path
 
 
