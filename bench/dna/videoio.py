@@ -3,41 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
+from tests.media import VideoWriter
+
 
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, crf: int = 20, preset: str = "veryfast",
                 gop: int | None = None) -> int:
-    """Encode RGB frames to H.264 MP4; returns the frame count."""
+    """Encode RGB frames to H.264 MP4 (the shared test writer; sizes rounded down to even); returns the count."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w") as c:
-        vs = None
+    out: VideoWriter | None = None
+    try:
         for arr in frames:
-            if vs is None:
+            if out is None:
                 h, w = arr.shape[:2]
-                vs = c.add_stream("libx264", rate=rate)
-                vs.width, vs.height, vs.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
-                opts = {"preset": preset, "crf": str(crf)}
-                if gop:
-                    opts["g"] = str(gop)
-                vs.options = opts
-            h2, w2 = vs.height, vs.width
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr[:h2, :w2]), format="rgb24")
-            frame.pts = n
-            frame.time_base = 1 / rate
-            for p in vs.encode(frame):
-                c.mux(p)
-            n += 1
-        if vs is not None:
-            for p in vs.encode():
-                c.mux(p)
-    return n
+                out = VideoWriter(path, (w - w % 2, h - h % 2), int(round(fps)), preset=preset, crf=crf, gop=gop)
+            out.write(arr[: h - h % 2, : w - w % 2])
+    finally:
+        if out is not None:
+            out.close()
+    return out.count if out is not None else 0
 
 
 def read_range(path: Path, t0: float, t1: float) -> list[tuple[float, np.ndarray]]:

@@ -8,12 +8,13 @@ unrelated filler, and returns where the copy lies on both timelines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 from PIL import Image, ImageDraw
+
+from tests.media import VideoWriter
 
 SIZE = (320, 180)
 
@@ -52,21 +53,11 @@ def draw_frames(seconds: float, fps: int, seed: int, shot_s: float = 3.0, size: 
     return frames
 
 
-def encode(path: Path, frames: list[np.ndarray], fps: float, crf: int = 20) -> Path:
-    rate = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), "w") as c:
-        h, w = frames[0].shape[:2]
-        vs = c.add_stream("libx264", rate=rate)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"preset": "ultrafast", "crf": str(crf)}
-        for i, arr in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
-            f.pts = i
-            f.time_base = 1 / rate
-            for p in vs.encode(f):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
+def encode(path: Path, frames: list[np.ndarray], fps: int, crf: int = 20) -> Path:
+    h, w = frames[0].shape[:2]
+    with VideoWriter(path, (w, h), fps, crf=crf) as out:
+        for arr in frames:
+            out.write(arr)
     return path
 
 

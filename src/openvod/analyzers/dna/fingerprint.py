@@ -29,7 +29,7 @@ from PIL import Image
 from openvod.analyzers.dna import features as ft
 
 FORMAT_VERSION = 1  # serialisation layout
-ALGORITHM_VERSION = 3  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 5  # bump when the same options would give different fingerprints
 # Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
 _LUMA8 = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
@@ -309,7 +309,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     every = np.nonzero(~flat)[0]
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
-    codes, codes_flip, frames, geom = _codes(s.pictures, every, idx, box, opts)
+    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts)
     ws = float(opts.work_size)
     return Fingerprint(
         times=s.times.astype(np.float32),
@@ -329,7 +329,8 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
 
 
 def _codes(
-    pictures: np.ndarray, every: np.ndarray, idx: np.ndarray, box: tuple[int, int, int, int], opts: FingerprintOptions
+    pictures: np.ndarray, thumbs: np.ndarray, every: np.ndarray, idx: np.ndarray, box: tuple[int, int, int, int],
+    opts: FingerprintOptions,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Codes (and mirrored codes, sample index, window geometry): global ones for the samples
     ``every``, local ones around the keypoints of the samples ``idx``; sorted by sample."""
@@ -337,14 +338,17 @@ def _codes(
     if every.size == 0:
         e = np.zeros((0, ft.CODE_BYTES), np.uint8)
         return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
-    g_win = _crop_resize(pictures[every], box, 16, Image.Resampling.BOX).astype(np.float32)
+    t = thumbs[every].astype(np.float32)  # the global window is the thumbnail, area-averaged to 16x16
+    k = t.shape[-1] // 16
+    g_win = t[:, : 16 * k, : 16 * k].reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
     g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
     wins, frames, geom = [g_win], [every], [g_geom]
-    if idx.size and opts.max_keypoints:
-        imgs = _crop_resize(pictures[idx], box, size, Image.Resampling.BILINEAR).astype(np.float32)
+    for start in range(0, idx.size if opts.max_keypoints else 0, 256):  # chunks bound memory on long videos
+        part = idx[start : start + 256]
+        imgs = _crop_resize(pictures[part], box, size, Image.Resampling.BILINEAR).astype(np.float32)
         kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
         wins.append(ft.keypoint_windows(imgs, kp, kf))
-        frames.append(idx[kf])
+        frames.append(part[kf])
         geom.append(np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1))
     w_all = np.concatenate(wins)
     f_all = np.concatenate(frames)

@@ -7,6 +7,7 @@ Pure: the caller supplies the index and a loader for library fingerprints (the s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import numpy as np
 from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import (
     AlignParams,
+    RegionDescriptors,
     Segment,
     Transform,
     find_segments,
@@ -126,6 +128,20 @@ def _unexplained(q: Fingerprint, r: Fingerprint, hits: np.ndarray, segments: lis
     return hits[keep]
 
 
+MAX_SIMILARITY_CELLS = 16_000_000  # 64 MB of float32: beyond, long pairs are aligned on every k-th sample
+
+
+def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: MatchParams) -> list[Segment]:
+    """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs)."""
+    k = max(1, math.ceil(math.sqrt(q.n * r.n / MAX_SIMILARITY_CELLS)))
+    if k == 1:
+        return find_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
+                             desc.q_valid, desc.r_valid)
+    sub = RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
+    return find_segments(sub.similarity(), q.times[::k], r.times[::k], q.duration, r.duration, params.align,
+                         sub.q_valid, sub.r_valid)
+
+
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
     """All copied segments between a query and one library video, or None.
 
@@ -153,8 +169,7 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
             desc = region_descriptors(q, r, t, params.align)
             if desc is None:
                 continue
-            found = find_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
-                                  desc.q_valid, desc.r_valid)
+            found = _segments(q, r, desc, params)
             for sg in found:
                 sg.transform = t
             if found:
