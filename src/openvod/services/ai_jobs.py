@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert, select
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES, JobStatus
 from openvod.errors import InvalidParameter, VodError
+from openvod.store.fastread import FastReader
 from openvod.store.tables import jobs
 from openvod.util import dumps, loads, new_id, now, utc_iso
 
@@ -124,6 +125,7 @@ class JobService:
 
     def __init__(self, rt: Runtime):
         self.rt = rt
+        self.reader = FastReader(rt.engine)
 
     def check_type_available(self, job_type: str, param: str) -> Any:
         handler, reason = self.rt.analyzers.available(job_type)
@@ -180,11 +182,10 @@ class JobService:
         """Rows of this account's jobs among ``ids`` (in request order) and the ids that do not exist."""
         if not ids:
             return [], []
-        with self.rt.engine.connect() as conn:
-            params: dict[str, Any] = {"account_id": account_id}
-            params.update({f"i{k}": v for k, v in enumerate(ids)})
-            params.update({f"t{k}": v for k, v in enumerate(types)})
-            rows = conn.execute(_list_jobs_stmt(len(ids), len(types)), params).all()
+        params: dict[str, Any] = {"account_id": account_id}
+        params.update({f"i{k}": v for k, v in enumerate(ids)})
+        params.update({f"t{k}": v for k, v in enumerate(types)})
+        rows = self.reader.all(_list_jobs_stmt(len(ids), len(types)), params)
         by_id = {r.id: r for r in rows}
         found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
         return found, [i for i in dict.fromkeys(ids) if i not in by_id]
