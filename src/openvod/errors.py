@@ -125,40 +125,7 @@ class VideoNotFound(VodError):
     message = "The video does not exist."
 
 
-class VideoDamaged(VodError):
-    code = "InvalidVideo.Damaged"
-    http_status = 400
-    message = "The video has been Damaged."
-
-
-class IllegalStatus(VodError):
-    code = "Forbidden.IllegalStatus"
-    http_status = 403
-
-    def __init__(self, status: str):
-        super().__init__(f"Status of the video is illegal. Current Status is {status}.")
-
-
 class TemplateNotFound(VodError):
     code = "InvalidAITemplate.NotFound"
     http_status = 404
     message = "The AI template does not exist."
-
-
-class AIImageNotFound(VodError):
-    code = "InvalidAIImageInfo.NotFound"
-    http_status = 404
-    message = "The AI image does not exist."
-
-
-class LimitExceeded(VodError):
-    http_status = 400
-
-    def __init__(self, name: str):
-        super().__init__(f'The input parameter "{name}" Exceed the limit.', code=f"LimitExceeded.{name}")
-
-
-class OperationDenied(VodError):
-    code = "Forbidden"
-    http_status = 403
-    message = "User not authorized to operate on the specified resource."

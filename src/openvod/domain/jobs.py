@@ -22,14 +22,14 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAIL: frozenset(),
 }
 
-TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAIL})
 
 AI_JOB_TYPES = ("AIVideoTag", "AIMediaDNA")  # SubmitAIJob / ListAIJob
 AI_IMAGE_TYPE = "AIImage"  # SubmitAIImageJob / GetAIImageJobs
 
 
-def can_move(src: JobStatus, dst: JobStatus) -> bool:
-    return dst in TRANSITIONS[src]
+def sources(dst: JobStatus) -> list[JobStatus]:
+    """The states a job may move to ``dst`` from (the WHERE of a compare-and-set)."""
+    return [src for src, dsts in TRANSITIONS.items() if dst in dsts]
 
 
 class JobFailed(Exception):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert, select
 
 from openvod.domain import userdata
-from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES, JobStatus
+from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
 from openvod.errors import InvalidParameter, VodError
 from openvod.store.fastread import FastReader
 from openvod.store.tables import jobs
@@ -248,6 +248,3 @@ class JobService:
                 )
             )
         return jid
-
-    def image_job_types(self) -> tuple[str, ...]:
-        return (AI_IMAGE_TYPE,)

@@ -20,19 +20,17 @@ class FastReader:
         self.engine = engine
         self.raw = engine.dialect.name == "sqlite"
         self._local = threading.local()
-        self._compiled: dict[int, tuple[str, tuple[str, ...], Any]] = {}
+        self._compiled: dict[Select, tuple[str, tuple[str, ...], Any]] = {}
         self._lock = threading.Lock()
 
     def _prepare(self, stmt: Select) -> tuple[str, tuple[str, ...], Any]:
-        key = id(stmt)
-        hit = self._compiled.get(key)
+        hit = self._compiled.get(stmt)
         if hit is None:
             compiled = stmt.compile(dialect=self.engine.dialect)
             row_type = namedtuple("Row", [c.key for c in stmt.selected_columns])  # type: ignore[misc]
             hit = (str(compiled), tuple(compiled.positiontup or ()), row_type)
             with self._lock:
-                self._compiled[key] = hit
-                self._compiled.setdefault(-key, stmt)  # keep stmt alive so id() stays unique
+                self._compiled[stmt] = hit
         return hit
 
     def all(self, stmt: Select, params: dict[str, Any]) -> list[Any]:

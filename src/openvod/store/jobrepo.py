@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
-from openvod.domain.jobs import JobStatus
+from openvod.domain.jobs import JobStatus, sources
 from openvod.store.tables import jobs
 from openvod.util import now
 
@@ -64,7 +64,7 @@ def finish(
     """
     cond = [jobs.c.id == job_id]
     if worker_id is None:
-        cond.append(jobs.c.status.in_([JobStatus.INIT, JobStatus.PROCESSING]))
+        cond.append(jobs.c.status.in_(sources(status)))
     else:
         cond += [jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id]
     n = conn.execute(
