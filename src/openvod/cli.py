@@ -1,14 +1,35 @@
-"""The ``openvod`` command."""
+"""The ``openvod`` command.
+
+Commands that read or change a server's data (``keys``, ``upload``, ``dna groups``, ``tag export``,
+``face``) refuse to run when the data folder does not exist, instead of creating an empty one
+wherever they are run: only ``serve`` and ``keys create`` create it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from openvod.config import Settings, load_settings
+
+
+class CliError(Exception):
+    """A user-facing error: printed as ``openvod: <message>``, exit status 2."""
+
+
+def version() -> str:
+    try:
+        from importlib.metadata import version as dist_version
+
+        return dist_version("openvod")
+    except Exception:  # not installed (run from a checkout with PYTHONPATH)
+        from openvod import __version__
+
+        return __version__
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -28,10 +49,30 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
-def _runtime(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _runtime(args: argparse.Namespace, create: bool = False):  # type: ignore[no-untyped-def]
+    """The runtime over the data folder; refuses a data folder that does not exist unless ``create``."""
     from openvod.runtime import Runtime
 
-    return Runtime(_settings(args))
+    s = _settings(args)
+    if not s.data_dir.is_dir():
+        if not create:
+            raise CliError(
+                f"no data folder at {s.data_dir.resolve()}: give the server's folder with --data-dir "
+                "(or OPENVOD_DATA_DIR), or run `openvod serve` there first to create it")
+        print(f"openvod: creating data folder {s.data_dir.resolve()}", file=sys.stderr)
+    return Runtime(s)
+
+
+def account_id(rt: Any, name: str, create: bool = False) -> str:
+    """The id of an existing account; an unknown name is refused unless ``create``."""
+    found = rt.accounts.find_account(name)
+    if found:
+        return str(found)
+    if not create:
+        known = sorted({k.account_name for k in rt.accounts.list_keys()})
+        raise CliError(f"no account named {name!r} (accounts: {', '.join(known) or 'none'}); "
+                       "check the spelling, or pass --create-account to create it")
+    return str(rt.accounts.ensure_account(name))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -42,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    rt = _runtime(args)
+    rt = _runtime(args, create=args.keys_cmd == "create")
     if args.keys_cmd == "create":
         k = rt.accounts.create_key(args.account)
         if args.json:
@@ -51,14 +92,18 @@ def cmd_keys(args: argparse.Namespace) -> int:
             print(f"account {k.account_name}\nAccessKeyId     {k.access_key_id}\nAccessKeySecret {k.secret}")
     elif args.keys_cmd == "list":
         keys = rt.accounts.list_keys(args.account)
+        if args.account and not keys and rt.accounts.find_account(args.account) is None:
+            raise CliError(f"no account named {args.account!r}")
         if args.json:
             print(json.dumps([
                 {"AccessKeyId": k.access_key_id, "AccessKeySecret": k.secret, "Account": k.account_name, "Status": k.status}
                 for k in keys
             ]))
         else:
+            if not keys:
+                print("no AccessKey pairs (create one with `openvod keys create --account NAME`)", file=sys.stderr)
             for k in keys:
-                print(f"{k.access_key_id}\t{k.account_name}\t{k.status}")
+                print(f"{k.access_key_id}\t{k.secret}\t{k.account_name}\t{k.status}")
     else:
         status = "Inactive" if args.keys_cmd == "disable" else "Active"
         if not rt.accounts.set_key_status(args.access_key_id, status):
@@ -73,30 +118,41 @@ def cmd_upload(args: argparse.Namespace) -> int:
     from openvod.services.media import validate_metadata
 
     rt = _runtime(args)
-    account_id = rt.accounts.ensure_account(args.account)
+    acc = account_id(rt, args.account, create=args.create_account)
     rc = 0
-    out = []
+    out: list[dict[str, Any]] = []
     for f in args.files:
         p = Path(f).expanduser().resolve()
+        if not p.exists():
+            out.append({"File": f, "Code": "InvalidFileURL.NotFound", "Error": f"no such file: {p}"})
+            rc = 1
+            continue
+        if not p.is_file():
+            out.append({"File": f, "Code": "InvalidFileURL.NotAFile", "Error": f"not a regular file: {p}"})
+            rc = 1
+            continue
         try:
             meta = validate_metadata({"FileURL": str(p), "Title": args.title or p.stem}, 0)
         except VodError as exc:
-            print(f"{f}: {exc.message}", file=sys.stderr)
+            out.append({"File": f, "Code": exc.code, "Error": exc.message})
             rc = 1
             continue
         # The operator names the file explicitly, so it may live anywhere on this machine.
         rt.settings.media.allowed_roots = [str(p.parent)]
-        done, failed = rt.media.register(account_id, [meta], template_group_id="VOD_NO_TRANSCODE")
+        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE")
         for r in done:
             out.append({"File": f, "MediaId": r.media_id, "NewRegister": r.new_register})
-        for _ in failed:
-            out.append({"File": f, "Error": "not a readable video"})
+        for fl in failed:
+            out.append({"File": f, "Code": fl.code, "Error": fl.message})
             rc = 1
     if args.json:
         print(json.dumps(out))
     else:
         for o in out:
-            print(f"{o['File']}\t{o.get('MediaId') or 'FAILED: ' + o['Error']}")
+            if "MediaId" in o:
+                print(f"{o['File']}\t{o['MediaId']}" + ("" if o["NewRegister"] else "\t(already registered)"))
+            else:
+                print(f"{o['File']}\tFAILED: {o['Error']}", file=sys.stderr)
     return rc
 
 
@@ -190,9 +246,16 @@ def cmd_cover(args: argparse.Namespace) -> int:
     return 0
 
 
+JSON_HELP = "print JSON instead of text"
+ACCOUNT_HELP = "account name (default: default)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="openvod", description="Self-hosted ApsaraVideo VOD AI server.")
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap = argparse.ArgumentParser(
+        prog="openvod", description="Self-hosted, wire-compatible ApsaraVideo VOD AI server.",
+        epilog="Run `openvod COMMAND --help` for a command's options. Settings: README.md.")
+    ap.add_argument("--version", action="version", version=f"openvod {version()}")
+    sub = ap.add_subparsers(dest="cmd", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", help="data folder (default ./openvod-data or OPENVOD_DATA_DIR)")
@@ -206,31 +269,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("keys", help="manage AccessKey pairs")
-    ks = p.add_subparsers(dest="keys_cmd", required=True)
+    ks = p.add_subparsers(dest="keys_cmd", required=True, metavar="create|list|disable|enable")
     c = ks.add_parser("create", help="create a key pair for an account (created if new)")
     common(c)
-    c.add_argument("--account", default="default")
-    c.add_argument("--json", action="store_true")
-    c = ks.add_parser("list", help="list key pairs")
+    c.add_argument("--account", default="default", help="account name, created if new (default: default)")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
+    c = ks.add_parser("list", help="list key pairs with their secrets")
     common(c)
-    c.add_argument("--account")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--account", help="only this account (default: all)")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     for name in ("disable", "enable"):
         c = ks.add_parser(name, help=f"{name} a key pair")
         common(c)
-        c.add_argument("access_key_id")
+        c.add_argument("access_key_id", help="the AccessKeyId")
     p.set_defaults(fn=cmd_keys)
 
     p = sub.add_parser("upload", help="register local video files (prints their MediaIds)")
     common(p)
-    p.add_argument("files", nargs="+")
-    p.add_argument("--account", default="default")
-    p.add_argument("--title")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("files", nargs="+", help="video files (anywhere on this machine)")
+    p.add_argument("--account", default="default", help=ACCOUNT_HELP + "; it must exist")
+    p.add_argument("--create-account", action="store_true", help="create the account if it does not exist")
+    p.add_argument("--title", help="video title (default: the file name without extension)")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(fn=cmd_upload)
 
     p = sub.add_parser("dna", help="video fingerprints: compare two files, report duplicate groups")
-    ds = p.add_subparsers(dest="dna_cmd", required=True)
+    ds = p.add_subparsers(dest="dna_cmd", required=True, metavar="compare|groups")
     c = ds.add_parser("compare", help="which segments of video A copy video B (no server needed)")
     common(c)
     c.add_argument("a", help="the input video")
@@ -239,15 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     c = ds.add_parser("groups", help="groups of library videos that copy each other")
     common(c)
     c.add_argument("--account", help="only this account (default: all)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(fn=cmd_dna)
 
     p = sub.add_parser("cover", help="pick cover images or GIF highlights of a local video (no server)")
-    p.add_argument("file")
-    p.add_argument("--format", choices=["png", "gif"], default="png")
+    p.add_argument("file", help="the video file")
+    p.add_argument("--format", choices=["png", "gif"], default="png", help="png covers or gif highlights (default png)")
     p.add_argument("--count", type=int, choices=range(1, 11), metavar="N", help="images to return (1-10)")
     p.add_argument("--out", help="folder to write the images to")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.add_argument("--config", help="TOML config file (or OPENVOD_CONFIG); its [aiimage] group applies")
     p.set_defaults(fn=cmd_cover)
 
@@ -258,8 +322,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.fn(args) or 0)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if getattr(args, "fn", None) is None:
+        ap.print_help()
+        return 0
+    try:
+        return int(args.fn(args) or 0)
+    except CliError as exc:
+        print(f"openvod: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`openvod … | head`): stop quietly, and keep Python from complaining
+        # again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,13 +28,26 @@ class ApiSettings(BaseModel):
     rate_limit_burst: int = 2000
     # HostId in error envelopes; empty = the request's Host header.
     host_id: str = ""
-    # Base URL used in signed blob URLs; empty = derived from the request's Host header.
+    # Base URL of signed blob URLs (CoverURL, FileURL, FaceUrl), e.g. "https://vod.example.com" behind
+    # a proxy; empty = http://<the request's Host header, validated> (or http://host:port off-request).
     public_url: str = ""
     # API processes sharing the port (SO_REUSEPORT). >1 uses a shared-memory nonce table; the rate
     # limit and the rpc request counters are then per process.
     processes: int = 1
     # Slots of the shared nonce table (16 bytes each) when processes > 1.
     nonce_slots: int = 4_000_000
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, v: str) -> str:
+        from urllib.parse import urlsplit
+
+        v = v.strip().rstrip("/")
+        if v:
+            u = urlsplit(v)
+            if u.scheme not in ("http", "https") or not u.hostname or v.count("://") != 1 or u.query or u.fragment:
+                raise ValueError(f"api.public_url must be http(s)://host[:port][/path], got {v!r}")
+        return v
 
 
 class EngineSettings(BaseModel):
@@ -185,6 +198,8 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty = sqlite file inside data_dir
     log_level: str = "INFO"
     log_json: bool = True
+    # One INFO line per RPC request (Action, AccessKeyId, status, ms, RequestId) on openvod.access.
+    log_access: bool = True
     # Extra analyzer plug-ins: "module:function" callables that receive the analyzer registry.
     plugins: list[str] = Field(default_factory=list)
     api: ApiSettings = Field(default_factory=ApiSettings)

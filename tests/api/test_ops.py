@@ -55,6 +55,7 @@ def test_upload_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
     good = make_video(tmp_path / "u.mp4", seconds=1.0)
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 100)
+    assert run_cli(tmp_path / "d", "keys", "create", "--json").returncode == 0  # creates the data folder
     r = run_cli(tmp_path / "d", "upload", str(good), str(bad), "--json")
     assert r.returncode == 1
     out = json.loads(r.stdout)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from openvod.runtime import Runtime
 
 log = logging.getLogger("openvod.api")
+access_log = logging.getLogger("openvod.access")
 
 API_VERSION = "2017-03-21"
 
@@ -74,6 +75,24 @@ def peek_action(query_string: bytes, headers: dict[str, list[str]]) -> str:
         return v[0]
     m = _ACTION_IN_QUERY.search(query_string)
     return m.group(1).decode() if m else ""
+
+
+# ---------------------------------------------------------------------------------------------- hosts
+# host[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address.
+_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?$")
+
+
+def clean_host(raw: str) -> str:
+    """``host[:port]`` from a Host header, or '' when it is not one.
+
+    Some clients put a whole URL there (an SDK endpoint given as ``http://127.0.0.1:8080`` is sent
+    as the Host header verbatim): the scheme and any path are dropped, so URLs built from it never
+    read ``http://http://…``."""
+    h = raw.strip()
+    if "://" in h:
+        h = h.split("://", 1)[1]
+    h = h.split("/", 1)[0].split("?", 1)[0]
+    return h if _HOST.match(h) else ""
 
 
 # ---------------------------------------------------------------------------------------------- request
@@ -141,6 +160,8 @@ class RpcApi:
         self.window = s.timestamp_window_s
         self.nonces: NonceStore = nonces if nonces is not None else MemoryNonceStore()
         self.limiter = RateLimiter(s.rate_limit_qps, s.rate_limit_burst)
+        self.access_log = rt.settings.log_access
+        self.fallback_host = f"{s.host}:{s.port}" if s.host not in ("0.0.0.0", "::", "") else f"127.0.0.1:{s.port}"
         from openvod.api import actions  # noqa: F401  (registers every Action)
 
     # ------------------------------------------------------------------ entry
@@ -148,10 +169,12 @@ class RpcApi:
         rid = request_id()
         want_json = True
         action_name = ""
+        access_key_id = ""
         t0 = time.perf_counter()
         try:
             parsed = self._parse(req)
             want_json, action_name = parsed.want_json, parsed.action
+            access_key_id = parsed.v3.access_key_id if parsed.v3 is not None else parsed.params.get("AccessKeyId", "")
             if not action_name:
                 raise errors.MissingParameter("Action")
             key = self._authenticate(req, parsed)
@@ -172,18 +195,19 @@ class RpcApi:
             log.exception("unhandled error", extra={"request_id": rid, "action": action_name})
             exc2 = errors.InternalError()
             status, body = exc2.http_status, self._error_body(req, rid, exc2)
-        if log.isEnabledFor(logging.DEBUG) or status >= 400:
-            log.log(
-                logging.DEBUG if status < 400 else logging.INFO,
-                "rpc",
-                extra={
+        if self.access_log:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("rpc", extra={
+                    "action": action_name, "access_key_id": access_key_id[:64], "status": status,
+                    "code": body.get("Code", ""), "ms": round((time.perf_counter() - t0) * 1000, 2),
                     "request_id": rid,
-                    "action": action_name,
-                    "status": status,
-                    "code": body.get("Code", ""),
-                    "ms": round((time.perf_counter() - t0) * 1000, 2),
-                },
-            )
+                })
+        elif status >= 400 and log.isEnabledFor(logging.INFO):
+            log.info("rpc", extra={
+                "action": action_name, "access_key_id": access_key_id[:64], "status": status,
+                "code": body.get("Code", ""), "ms": round((time.perf_counter() - t0) * 1000, 2),
+                "request_id": rid,
+            })
         if want_json:
             payload, ctype = to_json(body), JSON_TYPE
         else:
@@ -192,12 +216,13 @@ class RpcApi:
         return RawResponse(status, [("content-type", ctype), ("x-acs-request-id", rid)], payload, action_name)
 
     def _base_url(self, req: RawRequest) -> str:
-        return self.rt.settings.api.public_url or f"http://{req.header('host') or 'localhost'}"
+        """Where signed blob URLs point: api.public_url, else http:// + the validated Host header."""
+        return self.rt.settings.api.public_url or f"http://{clean_host(req.header('host')) or self.fallback_host}"
 
     def _error_body(self, req: RawRequest, rid: str, exc: errors.VodError) -> dict[str, Any]:
         return {
             "RequestId": rid,
-            "HostId": self.rt.settings.api.host_id or req.header("host") or "openvod",
+            "HostId": self.rt.settings.api.host_id or clean_host(req.header("host")) or self.fallback_host,
             "Code": exc.code,
             "Message": exc.message,
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={exc.code}&product=Vod&requestId={rid}",

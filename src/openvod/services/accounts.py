@@ -36,6 +36,12 @@ class AccountService:
         self._cache: dict[str, tuple[float, AccessKey | None]] = {}
         self._lock = threading.Lock()
 
+    def find_account(self, name: str) -> str | None:
+        """The id of the account called ``name``, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).first()
+        return str(row.id) if row else None
+
     def ensure_account(self, name: str) -> str:
         with self.engine.begin() as conn:
             row = conn.execute(select(accounts.c.id).where(accounts.c.name == name)).first()

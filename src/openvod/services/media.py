@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from openvod.errors import InvalidParameter, VideoNotFound
 from openvod.media.fetch import FetchError, fetched
 from openvod.media.probe import ProbeError, probe
+from openvod.net import UnsafeTarget
 from openvod.store.tables import ai_images, jobs, media
 from openvod.util import new_id, now, utc_iso
 
@@ -33,6 +35,71 @@ class Registered:
     media_id: str
     file_url: str
     new_register: bool
+
+
+@dataclass
+class Failure:
+    """One FailedFileURLReasons entry: why a FileURL was not registered."""
+
+    file_url: str
+    code: str
+    message: str
+
+    def wire(self) -> dict[str, str]:
+        return {"FileURL": self.file_url, "Code": self.code, "Message": self.message}
+
+
+# Codes of FailedFileURLReasons (openvod's; the cloud only lists FailedFileURLs).
+FAILURE_CODES = {
+    "InvalidFileURL.NotFound": "no such file (a relative path is resolved against the server's working directory)",
+    "InvalidFileURL.Forbidden": "outside media.allowed_roots, or an http(s) URL on a private/loopback address",
+    "InvalidFileURL.Unsupported": "not a path, file:// or http(s) URL, or malformed",
+    "InvalidFileURL.DownloadFailed": "the http(s) download failed, answered an error or was too large",
+    "InvalidFileURL.NotAFile": "the path is not a regular file",
+    "InvalidVideo.Damaged": "the file is not a readable video",
+}
+
+
+def failure_of(file_url: str, exc: Exception) -> Failure:
+    """The code and message for a FetchError / ProbeError."""
+    msg = str(exc)
+    if isinstance(exc, ProbeError):
+        code = "InvalidVideo.Damaged"
+    elif isinstance(exc.__cause__, UnsafeTarget):
+        code = "InvalidFileURL.Forbidden"
+    elif "outside the allowed media roots" in msg:
+        code = "InvalidFileURL.Forbidden"
+        msg += " (allow another folder with media.allowed_roots / OPENVOD_MEDIA__ALLOWED_ROOTS)"
+    elif msg.startswith("file not found") or "must name a local file" in msg:
+        code = "InvalidFileURL.NotFound"
+    elif "not a regular file" in msg:
+        code = "InvalidFileURL.NotAFile"
+    elif "scheme" in msg or "malformed" in msg:
+        code = "InvalidFileURL.Unsupported"
+    else:
+        code = "InvalidFileURL.DownloadFailed"
+    return Failure(file_url, code, msg)
+
+
+def canonical_file_url(file_url: str) -> str:
+    """The key that identifies a source file: for a path or file:// URL the resolved real path
+    (relative paths against the server's working directory, ``~`` expanded, symlinks followed), so
+    ``/x/a.mp4``, ``file:///x/a.mp4`` and ``a.mp4`` run in /x are one file; an http(s) URL as given."""
+    try:
+        parts = urlsplit(file_url)
+    except ValueError:
+        return file_url
+    if parts.scheme.lower() == "file" and parts.netloc in ("", "localhost"):
+        raw = unquote(parts.path)
+    elif parts.scheme == "":
+        raw = file_url
+    else:
+        return file_url
+    try:
+        p = Path(raw).expanduser()
+        return str((p if p.is_absolute() else Path.cwd() / p).resolve())
+    except (OSError, RuntimeError, ValueError):
+        return file_url
 
 
 def _utf8_len(s: str) -> int:
@@ -94,14 +161,24 @@ class MediaService:
     def register(
         self, account_id: str, entries: list[dict[str, Any]], template_group_id: str = "", user_data: str = ""
     ) -> tuple[list[Registered], list[str]]:
+        done, failures = self.register_detailed(account_id, entries, template_group_id, user_data)
+        return done, [f.file_url for f in failures]
+
+    def register_detailed(
+        self, account_id: str, entries: list[dict[str, Any]], template_group_id: str = "", user_data: str = "",
+        request_id: str = "",
+    ) -> tuple[list[Registered], list[Failure]]:
+        """Register each entry; the ones that fail come back with a code and a reason."""
         done: list[Registered] = []
-        failed: list[str] = []
+        failed: list[Failure] = []
         for e in entries:
             try:
                 done.append(self._register_one(account_id, e, template_group_id, user_data))
             except (FetchError, ProbeError) as exc:
-                log.info("register failed", extra={"file_url": e["file_url"], "reason": str(exc)})
-                failed.append(e["file_url"])
+                f = failure_of(e["file_url"], exc)
+                log.info("register failed", extra={"request_id": request_id, "action": "RegisterMedia",
+                                                   "file_url": f.file_url, "code": f.code, "reason": f.message})
+                failed.append(f)
         return done, failed
 
     def _existing(self, account_id: str, file_url: str) -> str | None:
@@ -113,7 +190,8 @@ class MediaService:
 
     def _register_one(self, account_id: str, e: dict[str, Any], template_group_id: str, user_data: str) -> Registered:
         url = e["file_url"]
-        existing = self._existing(account_id, url)
+        key = canonical_file_url(url)
+        existing = self._existing(account_id, key)
         if existing:
             return Registered(existing, url, False)
         s = self.rt.settings
@@ -135,7 +213,7 @@ class MediaService:
         row = {
             "id": media_id,
             "account_id": account_id,
-            "file_url": url,
+            "file_url": key,
             "title": e["title"],
             "description": e["description"],
             "tags": e["tags"],
@@ -165,7 +243,7 @@ class MediaService:
         except IntegrityError:
             # Registered concurrently by another request: keep theirs, drop our copy.
             self.rt.blobs.delete(blob_key)
-            existing = self._existing(account_id, url)
+            existing = self._existing(account_id, key)
             if existing:
                 return Registered(existing, url, False)
             raise

@@ -24,18 +24,20 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
     ts = p.add_subparsers(dest="tag_cmd", required=True)
     c = ts.add_parser("run", help="tag a local video file (no server, nothing stored)")
     common(c)
-    c.add_argument("file")
-    c.add_argument("--types", default="Face,ASR,OCR,Category,Annotation")
+    c.add_argument("file", help="the video file")
+    c.add_argument("--types", default="Face,ASR,OCR,Category,Annotation",
+                   help="comma-separated AnalyseTypes (default: all five)")
     c.add_argument("--srt", help="also write the transcript as SubRip here")
     c.add_argument("--vtt", help="also write the transcript as WebVTT here")
     c.add_argument("--json", action="store_true", help="print the detail as JSON")
     c.set_defaults(fn=lambda a: cmd_tag_run(a, settings(a)))
     c = ts.add_parser("export", help="a finished job's detail (json) or transcript (srt, vtt)")
     common(c)
-    c.add_argument("--account", default="default")
-    c.add_argument("--media-id", default="")
-    c.add_argument("--job-id", default="")
-    c.add_argument("--format", default="json", choices=("json", "srt", "vtt"))
+    c.add_argument("--account", default="default", help="account name (default: default)")
+    c.add_argument("--media-id", default="", help="the video's latest successful AIVideoTag job")
+    c.add_argument("--job-id", default="", help="this AIVideoTag job")
+    c.add_argument("--format", default="json", choices=("json", "srt", "vtt"),
+                   help="detail as JSON, or the transcript as SubRip / WebVTT (default json)")
     c.add_argument("-o", "--out", help="write here instead of standard output")
     c.set_defaults(fn=lambda a: cmd_tag_export(a, runtime(a)))
 
@@ -43,23 +45,23 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
     fs = p.add_subparsers(dest="face_cmd", required=True)
     c = fs.add_parser("add", help="add a named person from example photographs (one face each)")
     common(c)
-    c.add_argument("--account", default="default")
-    c.add_argument("--name", required=True)
-    c.add_argument("images", nargs="+")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--account", default="default", help="account name, created if new (default: default)")
+    c.add_argument("--name", required=True, help="the person's name (becomes the Person Tag)")
+    c.add_argument("images", nargs="+", help="photographs showing exactly one face each")
+    c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c = fs.add_parser("list", help="named and unknown people")
     common(c)
-    c.add_argument("--account", default="default")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--account", default="default", help="account name (default: default)")
+    c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c = fs.add_parser("name", help="give a person (e.g. an Unknown-… one) a name")
     common(c)
-    c.add_argument("--account", default="default")
-    c.add_argument("person_id")
-    c.add_argument("name")
+    c.add_argument("--account", default="default", help="account name (default: default)")
+    c.add_argument("person_id", help="the PersonId, or the Tag the results show (e.g. Unknown-d9168ae4)")
+    c.add_argument("name", help="the new name")
     c = fs.add_parser("remove", help="remove a person from the library")
     common(c)
-    c.add_argument("--account", default="default")
-    c.add_argument("person_id")
+    c.add_argument("--account", default="default", help="account name (default: default)")
+    c.add_argument("person_id", help="the PersonId, or the Tag the results show (e.g. Unknown-d9168ae4)")
     p.set_defaults(fn=lambda a: cmd_face(a, runtime(a)))
 
 
@@ -97,7 +99,7 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
         print(f"Person    #{f['Person']}  @ {spans} ms")
     for s in sentences:
         print(f"ASR       {s['StartTime']}-{s['EndTime']} ms  {s['Text']}")
-    print(f"seconds: {detail['Seconds']}")
+    print("seconds: " + json.dumps(detail["Seconds"]))
     return 0
 
 
@@ -105,7 +107,9 @@ def cmd_tag_export(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.export import export
     from openvod.errors import VodError
 
-    account_id = rt.accounts.ensure_account(args.account)
+    from openvod.cli import account_id as existing_account
+
+    account_id = existing_account(rt, args.account)
     try:
         out = export(rt, account_id, args.media_id, args.job_id, args.format)
     except VodError as exc:
@@ -142,7 +146,9 @@ def cmd_face(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.face import choose_backend
     from openvod.analyzers.tag.library import FaceLibrary, person_record
 
-    account_id = rt.accounts.ensure_account(args.account)
+    from openvod.cli import account_id as existing_account
+
+    account_id = existing_account(rt, args.account, create=args.face_cmd == "add")
     backend = choose_backend(rt.settings.tag.face_backend)
     lib = FaceLibrary(rt.engine, account_id, backend)
     if args.face_cmd == "add":
@@ -164,8 +170,27 @@ def cmd_face(args: argparse.Namespace, rt: Any) -> int:
             for p in people:
                 print(f"{p['PersonId']}\t{p['Tag']}\t{p['Source']}\t{p['Backend']}\tsamples={p['Samples']}")
         return 0
-    ok = lib.name_person(args.person_id, args.name) if args.face_cmd == "name" else lib.remove_person(args.person_id)
-    if not ok:
-        print(f"no such person: {args.person_id}", file=sys.stderr)
+    people = lib.people()
+    person = resolve_person(people, args.person_id)
+    if person is None:
+        shown = ", ".join(p.tag for p in people[:10]) or "none"
+        print(f"no such person: {args.person_id} (give a PersonId or Tag from `openvod face list`; "
+              f"people: {shown})", file=sys.stderr)
         return 1
+    if args.face_cmd == "name":
+        lib.name_person(person.id, args.name)
+        print(f"{person.id}\t{person.tag} -> {args.name.strip()}")
+    else:
+        lib.remove_person(person.id)
+        print(f"removed {person.id}\t{person.tag}")
     return 0
+
+
+def resolve_person(people: list[Any], ref: str) -> Any:
+    """The person a PersonId or a displayed Tag (a name or ``Unknown-<8 hex>``) refers to, if exactly one."""
+    ref = ref.strip()
+    by_id = [p for p in people if p.id == ref]
+    if by_id:
+        return by_id[0]
+    by_tag = [p for p in people if p.tag == ref] or [p for p in people if p.tag.lower() == ref.lower()]
+    return by_tag[0] if len(by_tag) == 1 else None

@@ -31,6 +31,7 @@ from openvod.analyzers.tag.face import (
     FaceTracker,
     PersonCluster,
     cluster_tracks,
+    detector_confidence,
 )
 from openvod.analyzers.tag.ocr import OcrEngine, OcrOptions, TextTrack, TextTracker
 from openvod.analyzers.tag.text import TextAnalyzer, TextOptions, TextSpan, TimedTag
@@ -297,8 +298,7 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
             res.persons = timer.timed("face", cluster_tracks, res.face_tracks, face_tracker.m.cluster_distance)
             res.stats["face"] = face_tracker.stats
         if annotator is not None:
-            extra = [LabelInterval("Person", t.start, t.end or t.start, round(t.score, 3), "face")
-                     for t in res.face_tracks]
+            extra = face_labels(res.face_tracks)
             extra += [LabelInterval("Text", t.start, t.end or t.start, round(t.confidence, 3), "ocr")
                       for t in res.text_tracks]
             res.labels = _merge_intervals(annotator.finish(end_t, extra))
@@ -339,6 +339,12 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
     res.stats["cpu_seconds"] = {k: round(v, 3) for k, v in timer.cpu.items()}
     res.seconds["total"] = round(time.monotonic() - t_start, 3)
     return res
+
+
+def face_labels(tracks: Sequence[FaceTrack]) -> list[LabelInterval]:
+    """Annotation ``Person`` intervals from face tracks, with the detector score as a 0-1 confidence."""
+    return [LabelInterval("Person", t.start, t.end or t.start, round(detector_confidence(t.score), 3), "face")
+            for t in tracks]
 
 
 def _throttled(fn: Callable[[], None], every_s: float) -> Callable[[], None]:

@@ -58,11 +58,12 @@ def detail_of(rt: Runtime, row: Any) -> dict[str, Any]:
     return detail
 
 
-def export(rt: Runtime, account_id: str, media_id: str = "", job_id: str = "", fmt: str = "json") -> dict[str, Any]:
+def export(rt: Runtime, account_id: str, media_id: str = "", job_id: str = "", fmt: str = "json",
+           param: str = "Format") -> dict[str, Any]:
     """{"JobId", "MediaId", "Format", and "Detail" (json) or "Subtitle" (srt, vtt)}."""
     fmt = (fmt or "json").lower()
     if fmt not in FORMATS:
-        raise InvalidParameter("Format", f"It must be one of {', '.join(FORMATS)}.")
+        raise InvalidParameter(param, f"It must be one of {', '.join(FORMATS)}.")
     row = find_job(rt, account_id, media_id, job_id)
     detail = detail_of(rt, row)
     out: dict[str, Any] = {"JobId": row.id, "MediaId": row.media_id, "Format": fmt}

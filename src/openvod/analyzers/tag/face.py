@@ -48,6 +48,21 @@ class FaceOptions:
     crop_size: int = 160
 
 
+def detector_confidence(score: float) -> float:
+    """A face detector score as a confidence in [0, 1].
+
+    dlib's HOG detector returns an SVM margin (0 at the decision boundary, often 1-3 for a clear
+    face, unbounded above), so it cannot be reported as a Confidence as it is: it is mapped by
+    1 - exp(-score), which is monotonic, 0 at the boundary and approaches 1 (score 0.3 -> 0.26,
+    1 -> 0.63, 2 -> 0.86). The OpenCV cascade reports no score (1.0, hence 0.63); the raw
+    score is kept in the detail as DetectorScore."""
+    import math
+
+    if not math.isfinite(score):
+        return 1.0 if score > 0 else 0.0
+    return min(1.0, max(0.0, 1.0 - math.exp(-max(0.0, score))))
+
+
 @dataclass
 class FaceTrack:
     """One continuous appearance of one face."""

@@ -1,6 +1,6 @@
 """AIVideoTag extras beyond the cloud's API: the full detail of a tagging job and the face library.
 
-``GetAIVideoTagDetail`` (MediaId or JobId; Format = json | srt | vtt) returns what the cloud's
+``GetAIVideoTagDetail`` (MediaId or JobId; OutputFormat = json | srt | vtt) returns what the cloud's
 result leaves out: word timings, text and face tracks with boxes, category evidence, per-analyzer
 seconds — or the transcript as subtitles. ``ListFaceLibrary`` lists the account's named and unknown
 people. Both are openvod additions (see docs/tag.md); the official SDKs can call them through their
@@ -14,13 +14,25 @@ from typing import Any
 from openvod.api.rpc import Ctx, action
 
 
+def detail_format(ctx: Ctx) -> str:
+    """OutputFormat (json | srt | vtt); ``Format`` is the RPC response format that SDKs set themselves
+    (the old SDK's CommonRequest overwrites it with JSON), so it is only read as a fallback when it
+    names a subtitle format."""
+    out = ctx.p.str("OutputFormat", max_bytes=8)
+    if out:
+        return out
+    legacy = ctx.p.str("Format").lower()
+    return legacy if legacy in ("srt", "vtt") else "json"
+
+
 @action("GetAIVideoTagDetail", read_only=True)
 def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
-    """The detail of the video's latest successful AIVideoTag job (or of JobId)."""
+    """The detail of the video's latest successful AIVideoTag job (or of JobId), or its transcript as
+    subtitles (OutputFormat=srt|vtt)."""
     from openvod.analyzers.tag.export import export
 
     return export(ctx.rt, ctx.account_id, ctx.p.str("MediaId", max_bytes=128), ctx.p.str("JobId", max_bytes=128),
-                  ctx.p.str("Format", default="json"))
+                  detail_format(ctx), param="OutputFormat")
 
 
 @action("ListFaceLibrary", read_only=True)

@@ -32,17 +32,20 @@ def register_media(ctx: Ctx) -> dict[str, Any]:
     if len(entries) > 10:
         raise InvalidParameter("RegisterMetadatas", "At most 10 entries are allowed.")
     metas = [validate_metadata(e, i) for i, e in enumerate(entries)]
-    done, failed = ctx.rt.media.register(
+    done, failed = ctx.rt.media.register_detailed(
         ctx.account_id,
         metas,
         template_group_id=ctx.p.str("TemplateGroupId", max_bytes=64),
         user_data=ctx.p.str("UserData", max_bytes=1024),
+        request_id=ctx.request_id,
     )
     return {
         "RegisteredMediaList": [
             {"MediaId": r.media_id, "FileURL": r.file_url, "NewRegister": r.new_register} for r in done
         ],
-        "FailedFileURLs": failed,
+        "FailedFileURLs": [f.file_url for f in failed],
+        # openvod extra (the SDK models ignore it): why each FailedFileURLs entry was refused.
+        "FailedFileURLReasons": [f.wire() for f in failed],
     }
 
 
