@@ -114,6 +114,18 @@ def full_job(tag_server: Server, key: Any, media: dict[str, Any]) -> dict[str, A
     return {"client": c, "media_id": mid, "job": job, "data": json.loads(job.data)}
 
 
+def test_every_confidence_is_between_0_and_1(tag_server: Server, key: Any, full_job: dict[str, Any]) -> None:
+    detail = v3_request(tag_server.url, key, "GetAIVideoTagDetail", {"MediaId": full_job["media_id"]}).json()
+
+    def confidences(x: Any) -> list[float]:
+        if isinstance(x, dict):
+            return [v for k, v in x.items() if k == "Confidence"] + [c for v in x.values() for c in confidences(v)]
+        return [c for v in x for c in confidences(v)] if isinstance(x, list) else []
+
+    found = confidences(full_job["data"]) + confidences(detail)
+    assert found and all(0.0 <= c <= 1.0 for c in found), found
+
+
 def test_person_with_fetchable_face_crop(full_job: dict[str, Any]) -> None:
     persons = full_job["data"]["Person"]
     assert len(persons) == 1, persons  # both appearances of the one face are one person
