@@ -28,7 +28,13 @@ def detail_format(ctx: Ctx) -> str:
 @action("GetAIVideoTagDetail", read_only=True)
 def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
     """The detail of the video's latest successful AIVideoTag job (or of JobId), or its transcript as
-    subtitles (OutputFormat=srt|vtt)."""
+    subtitles.
+
+    `OutputFormat` = json (default: `Detail`) | srt | vtt (`Subtitle`). `Format` is the common
+    response-format parameter, which SDKs set themselves (the old SDK's CommonRequest always sends
+    `Format=JSON`), so use `OutputFormat`; `Format=srt|vtt` is still honoured when a client can send
+    it. The response is JSON either way.
+    """
     from openvod.analyzers.tag.export import export
 
     return export(ctx.rt, ctx.account_id, ctx.p.str("MediaId", max_bytes=128), ctx.p.str("JobId", max_bytes=128),

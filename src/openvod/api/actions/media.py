@@ -21,7 +21,18 @@ def _video_id(ctx: Ctx) -> str:
 
 @action("RegisterMedia")
 def register_media(ctx: Ctx) -> dict[str, Any]:
-    """Register up to 10 local or http(s) files as videos."""
+    """Register up to 10 local or http(s) files as videos.
+
+    Each RegisterMetadatas entry is `{FileURL, Title, Description?, Tags?, CoverURL?, CateId?}`
+    (FileURL and CoverURL at most 1024 bytes, Title 128, Description 1024, at most 16 Tags of 32).
+    FileURL is an absolute path, a `file://` URL or a relative path (resolved against the server's
+    working directory) inside `media.allowed_roots`, or an http(s) URL on a public host. A file is
+    identified by its resolved real path, so every spelling of one file gets the same MediaId
+    (`NewRegister` false after the first). A refused entry is listed in `FailedFileURLs` and, with
+    why, in the extra `FailedFileURLReasons` `[{FileURL, Code, Message}]`; its codes:
+    `InvalidFileURL.NotFound`, `InvalidFileURL.Forbidden`, `InvalidFileURL.NotAFile`,
+    `InvalidFileURL.Unsupported`, `InvalidFileURL.DownloadFailed`, `InvalidVideo.Damaged`.
+    """
     raw = ctx.p.str("RegisterMetadatas", required=True)
     try:
         entries = loads(raw)
