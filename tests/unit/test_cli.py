@@ -131,3 +131,23 @@ def test_closed_pipe_is_not_a_traceback(data: Path) -> None:
     err = p.stderr.read().decode()
     p.wait(60)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_tag_run_prints_no_python_reprs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from openvod.analyzers.tag import engine
+    from openvod.analyzers.tag.category import CategoryScore
+
+    def fake_analyse(path, types, options, cache):  # type: ignore[no-untyped-def]
+        # what analyse returns for a short clip (the analysis itself is tested in tests/analyzers)
+        cat = CategoryScore("News", 0.8, 3.1, {"news": 2})
+        return engine.TagResult(types, 1.0, (320, 240), categories=[cat], category_scores=[cat],
+                                seconds={"category": 0.01, "total": 0.02})
+
+    monkeypatch.setattr(engine, "analyse", fake_analyse)
+    assert main(["tag", "run", str(tmp_path / "x.mp4"), "--types", "Category"]) == 0
+    out = capsys.readouterr().out
+    assert "Category  News  (0.8)" in out
+    seconds = next(x for x in out.splitlines() if x.startswith("seconds: "))
+    assert json.loads(seconds.removeprefix("seconds: ")) == {"category": 0.01, "total": 0.02}
+    assert "{'" not in out and "'}" not in out
