@@ -40,9 +40,9 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "actions.md"
 sys.path.insert(0, str(REPO / "src"))
 
+import openvod.api.actions  # noqa: E402,F401  (registers every Action)
 from openvod import errors  # noqa: E402
 from openvod.api import rpc  # noqa: E402
-import openvod.api.actions  # noqa: E402,F401  (registers every Action)
 
 pending_required: set[str] = set()
 TYPES = {"str": "String", "int": "Integer", "bool": "Boolean", "ids": "String (comma-separated ids)"}
@@ -318,7 +318,7 @@ def _is_standard(action: str, key: str) -> bool | None:
     if cls is None:
         return None
     parts = key.replace("[]", "").split(".")
-    for i, part in enumerate(parts):
+    for part in parts:
         fields = _sdk_fields(cls)
         if part not in fields:
             return False

@@ -236,3 +236,18 @@ def test_tag_detail_output_format_through_old_sdk(server, media_dir) -> None:  #
     assert r.json()["Format"] == "srt"
     bad = v1_request(server.url, k, "GetAIVideoTagDetail", {"JobId": mid, "OutputFormat": "docx"})
     assert bad.status_code == 400 and "OutputFormat" in bad.json()["Message"]
+
+
+def test_sdk_endpoint_with_scheme(server, key, media_dir) -> None:  # type: ignore[no-untyped-def]
+    """The common mistake endpoint="http://127.0.0.1:8080": calls work and URLs are still clean."""
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    video = make_video(media_dir / "scheme.mp4", seconds=0.5, seed=31)
+    c = new_client(f"http://{server.endpoint}", key)
+    mid = c.register_media(m.RegisterMediaRequest(register_metadatas=json.dumps(
+        [{"FileURL": str(video), "Title": "scheme"}]))).body.registered_media_list[0].media_id
+    url = c.get_mezzanine_info(m.GetMezzanineInfoRequest(video_id=mid)).body.mezzanine.file_url
+    assert url.startswith(f"http://{server.endpoint}/blobs/"), url
+    with pytest.raises(ClientException) as ei:
+        c.get_video_info(m.GetVideoInfoRequest(video_id="0" * 32))
+    assert ei.value.data["HostId"] == server.endpoint

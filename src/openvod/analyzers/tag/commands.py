@@ -105,9 +105,8 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
 def cmd_tag_export(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.export import export
-    from openvod.errors import VodError
-
     from openvod.cli import account_id as existing_account
+    from openvod.errors import VodError
 
     account_id = existing_account(rt, args.account)
     try:
@@ -145,7 +144,6 @@ def _embed_images(images: list[str], backend: str) -> list[tuple[str, Any]]:
 def cmd_face(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.face import choose_backend
     from openvod.analyzers.tag.library import FaceLibrary, person_record
-
     from openvod.cli import account_id as existing_account
 
     account_id = existing_account(rt, args.account, create=args.face_cmd == "add")
