@@ -59,6 +59,11 @@ class CallbackSettings(BaseModel):
     poll_interval_s: float = 0.5
     # Allow callback URLs that resolve to loopback/private/link-local addresses (tests, LANs).
     allow_private_targets: bool = False
+    # Concurrent sends (threads), and at most this many at once to one destination (scheme, host,
+    # port) and for one account, so one tenant's slow receiver never delays another tenant's callbacks.
+    concurrency: int = Field(default=16, ge=1)
+    per_destination: int = Field(default=2, ge=1)
+    per_account: int = Field(default=8, ge=1)
 
 
 class MediaSettings(BaseModel):
