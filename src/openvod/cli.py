@@ -29,9 +29,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _runtime(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from openvod.runtime import Runtime
+    from openvod.server import open_runtime
 
-    return Runtime(_settings(args))
+    return open_runtime(_settings(args))[0]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
