@@ -159,3 +159,70 @@ def test_resolve_errors_are_unsafe_target() -> None:
 def test_pinned_client_refuses_private_without_connecting() -> None:
     with pinned_client(False, 2) as c, pytest.raises(UnsafeTarget):
         c.get("http://127.0.0.1:9/x")
+
+
+def test_https_keeps_sni_and_verifies_the_name_not_the_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connecting to the vetted IP must still send the host name as SNI and check the certificate against it."""
+    import datetime
+    import ssl
+
+    import httpx
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from openvod.netconnect import PinnedTransport
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "good.example")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("good.example")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    seen_sni: list[str | None] = []
+
+    class H(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    sctx.sni_callback = lambda _s, n, _c: seen_sni.append(n)  # type: ignore[assignment,misc]
+    srv.socket = sctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    real = socket.getaddrinfo
+
+    def gai(host: Any, p: Any, *a: Any, **kw: Any) -> Any:
+        if host in ("good.example", "other.example"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", p))]
+        return real(host, p, *a, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", gai)
+    try:
+        verify = ssl.create_default_context(cafile=str(tmp_path / "c.pem"))
+        with httpx.Client(transport=PinnedTransport(True, verify=verify), trust_env=False, timeout=5) as c:
+            assert c.get(f"https://good.example:{port}/").text == "ok"
+            assert seen_sni == ["good.example"]
+            with pytest.raises(httpx.ConnectError, match="(?i)hostname|match"):
+                c.get(f"https://other.example:{port}/")  # same address, a name the certificate lacks
+    finally:
+        srv.shutdown()
+        srv.server_close()
