@@ -64,11 +64,12 @@ def test_no_child_outlives_a_killed_server(moment: str, tmp_path: Path) -> None:
     if moment == "api-processes":
         env["OPENVOD_API__PROCESSES"] = "2"
     srv = Server(tmp_path / "data", free_port(), env=env).start()
+    seen: set[int] = set()
     try:
         assert srv.proc is not None
         server_pid = srv.proc.pid
         wait_for(lambda: _started_workers(srv) >= 2, timeout=60)
-        seen = set(_children(server_pid))
+        seen |= set(_children(server_pid))
         if moment == "mid-job":
             c = new_client(srv.endpoint, srv.key("acme"))
             clip = make_video(tmp_path / "c.mp4", seconds=1.0)
@@ -100,3 +101,11 @@ def test_no_child_outlives_a_killed_server(moment: str, tmp_path: Path) -> None:
         assert not left, f"{moment}: children alive 10 s after the server was killed: {left}"
     finally:
         srv.stop()
+        for p in seen:  # never leave an orphan behind, even when the assertion failed
+            try:
+                with open(f"/proc/{p}/cmdline", "rb") as fh:
+                    ours = b"multiprocessing" in fh.read()
+                if ours and _alive(p):
+                    os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
