@@ -224,3 +224,53 @@ def test_full_tmpfs_gives_503_and_unhealthy_then_recovers(tmp_path: Path) -> Non
     finally:
         srv.stop()
         _umount(mnt)
+
+
+def test_result_that_cannot_be_stored_is_given_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose job result hits a full disk stays alive and gives the job back at once (it used
+    to die, or the job waited for its lease to expire); the next attempt succeeds."""
+    import multiprocessing as mp
+    import threading
+
+    from openvod.engine import inprocess, runner
+
+    s = Settings(data_dir=tmp_path / "data", media=MediaSettings(allowed_roots=[str(tmp_path)]),
+                 plugins=["tests.plugins:register"])
+    s.engine.lease_s = 3600  # a lease that would never expire during the test
+    s.engine.poll_interval_s = 0.05
+    rt = Runtime(s)
+    try:
+        acct = rt.accounts.ensure_account("acme")
+        clip = make_video(tmp_path / "v.mp4", seconds=0.5)
+        done, _ = rt.media.register(acct, [{"file_url": str(clip), "title": "v", "description": "", "tags": "",
+                                            "cover_url": "", "cate_id": None}])
+        jid = rt.jobs.create_jobs(acct, done[0].media_id, [{"type": "AIVideoTag", "config": "{}", "user_data": ""}])[0]
+        real = runner._succeed
+        calls: list[int] = []
+
+        def full_once(*a: Any, **kw: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 1:
+                _sqlite_full()
+            return real(*a, **kw)
+
+        monkeypatch.setattr(runner, "_succeed", full_once)
+        monkeypatch.setattr(inprocess.signal, "signal", lambda *a: None)  # not the main thread here
+        ctx = mp.get_context("spawn")
+        stop, wake = ctx.Event(), ctx.Event()
+        t = threading.Thread(target=inprocess._worker_main, args=(s.model_dump_json(), "worker:test:1", wake, stop),
+                             daemon=True)
+        t.start()
+
+        def status() -> Any:
+            with rt.engine.connect() as conn:
+                return conn.execute(select(jobs.c.status, jobs.c.attempts).where(jobs.c.id == jid)).one()
+
+        row = wait_for(lambda: (r := status()) and r.status in ("success", "fail") and r, timeout=60)
+        stop.set()
+        wake.set()
+        t.join(10)
+        assert (row.status, row.attempts) == ("success", 2)
+        assert len(calls) == 2
+    finally:
+        rt.close()

@@ -57,7 +57,11 @@ def _worker_main(
             try:
                 run_job(rt, job_id, worker_id, claimed=True, on_timeout=_exit_after_timeout)
             except Exception:  # e.g. the disk is full: the result cannot be written
-                log.exception("job run failed; the lease will expire and the job is re-leased", extra={"job_id": job_id})
+                log.exception("job run failed; giving the job back", extra={"job_id": job_id})
+                try:  # back to the queue, or JobAttemptsExhausted at the attempt limit
+                    Reaper(rt).release(jobrepo.expired(rt.engine, time.time(), worker_id), "its result could not be stored")
+                except Exception:  # still failing: the lease expires and the reaper re-queues it
+                    log.warning("could not give the job back; its lease will expire", extra={"job_id": job_id})
                 stop.wait(1.0)
             continue
         if wake.wait(settings.engine.poll_interval_s):
