@@ -73,3 +73,43 @@ def test_job_past_its_time_limit_fails_and_worker_is_replaced(tmp_path: Path) ->
         wait_for(lambda: srv.log_path.read_text().count('"worker started"') >= 2, timeout=60)
     finally:
         srv.stop()
+
+
+def test_pool_kills_a_worker_too_stuck_to_time_out_its_job(tmp_path: Path) -> None:
+    """The backstop: a worker whose heartbeat thread cannot run (an analyzer holding the GIL) never
+    fails its own job; past the limit plus a grace period the pool fails it and kills the worker."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from sqlalchemy import insert, select
+
+    from openvod.engine.inprocess import WorkerPool
+    from openvod.store.tables import jobs
+
+    s = Settings(data_dir=tmp_path / "d", engine=EngineSettings(
+        heartbeat_s=1, time_limits={"AIVideoTag": JobTimeLimit(base_s=10, per_media_s=0)}))
+    rt = Runtime(s, registry=AnalyzerRegistry())
+    stuck = subprocess.Popen(["sleep", "60"])
+    fine = subprocess.Popen(["sleep", "60"])
+    try:
+        t = time.time()
+        with rt.engine.begin() as conn:
+            for jid, wid, started in (("old", "worker:h:1:stuck", t - 100), ("new", "worker:h:2:fine", t - 1)):
+                conn.execute(insert(jobs).values(
+                    id=jid, account_id="a", media_id="m", type="AIVideoTag", status="processing", created_at=started,
+                    started_at=started, claimed_by=wid, lease_until=t + 3600, attempts=1))
+        pool = WorkerPool(rt, size=1)
+        pool.procs = {"worker:h:1:stuck": SimpleNamespace(pid=stuck.pid),  # type: ignore[dict-item]
+                      "worker:h:2:fine": SimpleNamespace(pid=fine.pid)}
+        assert pool.enforce_time_limits() == 1
+        assert stuck.wait(10) == -9
+        assert fine.poll() is None
+        with rt.engine.connect() as conn:
+            st = {r.id: (r.status, r.code) for r in conn.execute(select(jobs.c.id, jobs.c.status, jobs.c.code))}
+        assert st == {"old": ("fail", "JobTimeout"), "new": ("processing", "")}
+    finally:
+        for p in (stuck, fine):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        rt.close()

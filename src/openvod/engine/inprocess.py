@@ -17,10 +17,14 @@ import time
 from multiprocessing.synchronize import Event as MpEvent
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from openvod.config import Settings
+from openvod.domain.jobs import JobStatus
 from openvod.engine.liveness import bind_to_parent, parent_alive
-from openvod.engine.runner import fail_job, make_worker_id, run_job
+from openvod.engine.runner import fail_job, fail_job_if_holder, make_worker_id, run_job, time_limit
 from openvod.store import jobrepo
+from openvod.store.tables import jobs, media
 
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
@@ -126,6 +130,7 @@ class WorkerPool:
         self._started = threading.Event()
         self._threads: list[threading.Thread] = []
         self._pending_release: set[str] = set()  # dead workers whose jobs could not be released yet
+        self._next_limit_check = 0.0
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -183,6 +188,44 @@ class WorkerPool:
             self._pending_release.add(wid)
             self._spawn()
         self.retry_releases()
+        if time.monotonic() >= self._next_limit_check:
+            self._next_limit_check = time.monotonic() + 2.0
+            self.enforce_time_limits()
+
+    def enforce_time_limits(self) -> int:
+        """The backstop for a worker too stuck to enforce its own job's time limit (an analyzer holding
+        the GIL starves the heartbeat thread): past the limit plus a grace period, fail the job with
+        JobTimeout and kill the worker; the supervisor then replaces it."""
+        if not self.procs:
+            return 0
+        grace = max(5.0, 2 * self.rt.settings.engine.heartbeat_s)
+        now = time.time()
+        q = (
+            select(jobs.c.id, jobs.c.type, jobs.c.started_at, jobs.c.claimed_by, media.c.duration)
+            .select_from(jobs.outerjoin(media, media.c.id == jobs.c.media_id))
+            .where(jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by.in_(list(self.procs)))
+        )
+        with self.rt.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        n = 0
+        for r in rows:
+            limit = time_limit(self.rt, r.type, r.duration or 0.0)
+            if limit is None or r.started_at is None or now < r.started_at + limit[0] + grace:
+                continue
+            job = {"id": r.id, "type": r.type}
+            full = fail_job_if_holder(self.rt, r.id, r.claimed_by, "JobTimeout", limit[1])
+            if full is None:
+                continue  # it ended meanwhile
+            p = self.procs.get(r.claimed_by)
+            log.warning("job past its time limit on an unresponsive worker; killing the worker",
+                        extra={"job_id": job["id"], "worker_id": r.claimed_by})
+            if p is not None and p.pid:
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            n += 1
+        return n
 
     def retry_releases(self) -> None:
         for wid in sorted(self._pending_release):

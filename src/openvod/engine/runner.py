@@ -245,6 +245,14 @@ def _fail(rt: Runtime, job: dict[str, Any], worker_id: str | None, code: str, me
     return JobStatus.FAIL
 
 
+def fail_job_if_holder(rt: Runtime, job_id: str, worker_id: str, code: str, message: str) -> str | None:
+    """Fail a processing job only while ``worker_id`` still holds it (the pool's time-limit backstop)."""
+    job = _load(rt, job_id)
+    if job is None:
+        return None
+    return _fail(rt, job, worker_id, code, message)
+
+
 def fail_job(rt: Runtime, job_id: str, code: str, message: str) -> str | None:
     """Fail a queued or processing job regardless of lease holder (reaper at the attempt limit)."""
     job = _load(rt, job_id)
