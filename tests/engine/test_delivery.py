@@ -224,3 +224,45 @@ def test_destination_key() -> None:
     assert destination("https://Example.com/a") == "https://example.com:443"
     assert destination("http://example.com:8080/a?b") == "http://example.com:8080"
     assert destination("http://[::1").startswith("invalid:")
+
+
+def test_hanging_receiver_does_not_hide_the_same_accounts_other_receiver(tmp_path: Path) -> None:
+    """Per destination, not per account: A's events for a hanging receiver (older, more than the
+    account's candidate window) do not hold back A's event for a working receiver."""
+    rt = make_rt(tmp_path, timeout_s=3.0, per_destination=2, concurrency=8, per_account=4, backoff_initial_s=30)
+    slow = Hanging()
+    rx = Receiver()
+    d = OutboxDeliverer(rt)
+    try:
+        t0 = time.time() - 5
+        for i in range(30):
+            add_event(rt, "acct-a", slow.url + f"/{i}?x=1", f"a{i}", at=t0 + i * 0.01)
+        add_event(rt, "acct-a", rx.url, "a-good", at=t0 + 1)
+        d.start()
+        t = time.monotonic()
+        while not rx.requests and time.monotonic() < t + 2.5:
+            time.sleep(0.01)
+        assert [r[2]["JobId"] for r in rx.requests] == ["a-good"]
+        assert slow.max_open <= 2
+    finally:
+        d.stop()
+        slow.close()
+        rx.close()
+        rt.close()
+
+
+def test_destination_patterns_match_every_spelling() -> None:
+    from openvod.notify.delivery import _dest_patterns
+
+    pats = _dest_patterns([destination("http://Example.com/a"), destination("https://[::1]:8443/x")])
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+
+    def matches(url: str) -> bool:
+        return any(db.execute("select lower(?) like ? escape '\\'", (url, p)).fetchone()[0] for p in pats)
+
+    assert matches("http://example.com/cb") and matches("HTTP://EXAMPLE.COM:80/cb?x") and matches("http://example.com")
+    assert matches("https://[::1]:8443/cb")
+    assert not matches("http://example.com.evil/cb") and not matches("http://example.com:81/cb")
+    assert not matches("https://example.com/cb")

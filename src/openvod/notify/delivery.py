@@ -53,6 +53,25 @@ def destination(url: str) -> str:
         return "invalid:" + url
 
 
+def _dest_patterns(dests: list[str]) -> list[str]:
+    """LIKE patterns (on the lower-cased URL) matching every URL of these destinations."""
+    out: list[str] = []
+    for d in dests:
+        if d.startswith("invalid:"):
+            continue
+        scheme, _, hostport = d.partition("://")
+        host, _, port = hostport.rpartition(":")
+        esc = host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        netlocs = [f"{esc}:{port}"]
+        if (scheme, port) in (("http", "80"), ("https", "443")):
+            netlocs.append(esc)
+        if ":" in host:  # IPv6 literal: written in brackets
+            netlocs = [f"[{esc}]:{port}"] + ([f"[{esc}]"] if len(netlocs) > 1 else [])
+        for n in netlocs:
+            out += [f"{scheme}://{n}/%", f"{scheme}://{n}?%", f"{scheme}://{n}"]
+    return out
+
+
 @dataclass
 class _InFlight:
     account_id: str
@@ -117,13 +136,16 @@ class OutboxDeliverer:
     def _backoff(self, attempts: int) -> float:
         return min(self.cfg.backoff_max_s, self.cfg.backoff_initial_s * self.cfg.backoff_factor ** max(0, attempts - 1))
 
-    def _candidates(self, blocked_urls: list[str]) -> dict[str, deque[Any]]:
-        """Due pending events, at most a few per account (the oldest first), grouped by account."""
+    def _candidates(self, blocked_dests: list[str]) -> dict[str, deque[Any]]:
+        """Due pending events, at most a few per account (the oldest first), grouped by account.
+
+        Events for a destination already at its limit are left out in SQL, so an account's events
+        for a hanging receiver never hide its events for another receiver."""
         t = time.time()
         per_acct = self.per_account * 2 + self.per_destination
         cond = [outbox.c.status == "pending", outbox.c.next_attempt_at <= t]
-        if blocked_urls:
-            cond.append(outbox.c.url.notin_(blocked_urls))
+        for pattern in _dest_patterns(blocked_dests):
+            cond.append(func.lower(outbox.c.url).notlike(pattern, escape="\\"))
         rn = (
             func.row_number()
             .over(partition_by=outbox.c.account_id, order_by=(outbox.c.next_attempt_at, outbox.c.id))
@@ -148,7 +170,7 @@ class OutboxDeliverer:
             for f in self._inflight.values():
                 dest_count[f.dest] = dest_count.get(f.dest, 0) + 1
                 acct_count[f.account_id] = acct_count.get(f.account_id, 0) + 1
-            blocked = sorted({f.url for f in self._inflight.values() if dest_count[f.dest] >= self.per_destination})
+            blocked = sorted({f.dest for f in self._inflight.values() if dest_count[f.dest] >= self.per_destination})
             busy_ids = set(self._inflight)
         queues = self._candidates(blocked)
         if not queues:
