@@ -21,6 +21,7 @@ from openvod.api.nonces import NonceStore
 from openvod.api.rpc import READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
 from openvod.metrics import Metrics
 from openvod.storage.blobs import BlobKeyError
+from openvod.storage.health import disk_problems
 from openvod.storage.urls import BLOB_PREFIX
 
 if TYPE_CHECKING:
@@ -110,8 +111,11 @@ class OpenVodApp:
         try:
             with self.rt.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            body = {"status": "ok", "analyzers": self.rt.analyzers.types()}
-            code = 200
+            disk = disk_problems(self.rt.settings.data_dir, self.rt.settings.blobs.min_free_bytes)
+            if disk:  # a full or read-only data folder: writes would fail with 503 ServiceUnavailable
+                body, code = {"status": "error", "error": "; ".join(disk), "disk": disk}, 503
+            else:
+                body, code = {"status": "ok", "analyzers": self.rt.analyzers.types()}, 200
         except Exception as exc:  # report, never raise
             body, code = {"status": "error", "error": str(exc)}, 503
         return RawResponse(code, [("content-type", "application/json")], json.dumps(body).encode())

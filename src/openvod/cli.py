@@ -51,7 +51,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _runtime(args: argparse.Namespace, create: bool = False):  # type: ignore[no-untyped-def]
     """The runtime over the data folder; refuses a data folder that does not exist unless ``create``."""
-    from openvod.runtime import Runtime
+    from openvod.server import open_runtime
 
     s = _settings(args)
     if not s.data_dir.is_dir():
@@ -60,7 +60,7 @@ def _runtime(args: argparse.Namespace, create: bool = False):  # type: ignore[no
                 f"no data folder at {s.data_dir.resolve()}: give the server's folder with --data-dir "
                 "(or OPENVOD_DATA_DIR), or run `openvod serve` there first to create it")
         print(f"openvod: creating data folder {s.data_dir.resolve()}", file=sys.stderr)
-    return Runtime(s)
+    return open_runtime(s)[0]
 
 
 def account_id(rt: Any, name: str, create: bool = False) -> str:

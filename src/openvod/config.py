@@ -50,6 +50,22 @@ class ApiSettings(BaseModel):
         return v
 
 
+class JobTimeLimit(BaseModel):
+    """A job's time limit: ``base_s`` + ``per_media_s`` x the video's duration (both 0 = no limit)."""
+
+    base_s: float = Field(default=1800.0, ge=0)
+    per_media_s: float = Field(default=10.0, ge=0)
+
+
+# Built-in limits per job type (generous: several times the slowest CPU-only run measured; an
+# operator overrides a type with engine.time_limits, e.g. {"AIVideoTag": {"base_s": 600, "per_media_s": 4}}).
+DEFAULT_TIME_LIMITS: dict[str, JobTimeLimit] = {
+    "AIVideoTag": JobTimeLimit(base_s=1800.0, per_media_s=10.0),
+    "AIMediaDNA": JobTimeLimit(base_s=900.0, per_media_s=4.0),
+    "AIImage": JobTimeLimit(base_s=900.0, per_media_s=4.0),
+}
+
+
 class EngineSettings(BaseModel):
     """Job engine: in-process worker pool, leases and the reaper."""
 
@@ -59,6 +75,13 @@ class EngineSettings(BaseModel):
     reaper_interval_s: float = 5.0
     max_attempts: int = 3
     poll_interval_s: float = 0.5
+    # Per job type time limits overriding DEFAULT_TIME_LIMITS; a job past its limit ends `fail` with
+    # Code JobTimeout and the worker running it is replaced. Types not named anywhere use default_time_limit.
+    time_limits: dict[str, JobTimeLimit] = Field(default_factory=dict)
+    default_time_limit: JobTimeLimit = Field(default_factory=JobTimeLimit)
+
+    def time_limit(self, job_type: str) -> JobTimeLimit:
+        return self.time_limits.get(job_type) or DEFAULT_TIME_LIMITS.get(job_type) or self.default_time_limit
 
 
 class CallbackSettings(BaseModel):
@@ -72,6 +95,11 @@ class CallbackSettings(BaseModel):
     poll_interval_s: float = 0.5
     # Allow callback URLs that resolve to loopback/private/link-local addresses (tests, LANs).
     allow_private_targets: bool = False
+    # Concurrent sends (threads), and at most this many at once to one destination (scheme, host,
+    # port) and for one account, so one tenant's slow receiver never delays another tenant's callbacks.
+    concurrency: int = Field(default=16, ge=1)
+    per_destination: int = Field(default=2, ge=1)
+    per_account: int = Field(default=8, ge=1)
 
 
 class MediaSettings(BaseModel):
@@ -89,6 +117,8 @@ class BlobSettings(BaseModel):
     """Blob storage and signed URLs."""
 
     url_ttl_s: int = 3600
+    # /healthz reports an error when the data folder's disk has less free space than this.
+    min_free_bytes: int = Field(default=256 * 1024**2, ge=0)
 
 
 class AIImageSettings(BaseModel):

@@ -119,6 +119,14 @@ class InternalError(VodError):
     http_status = 500
 
 
+class ServiceUnavailable(VodError):
+    """A temporary condition of the server (e.g. its disk is full): the client may retry later."""
+
+    code = "ServiceUnavailable"
+    http_status = 503
+    message = "The request has failed due to a temporary failure of the server."
+
+
 class VideoNotFound(VodError):
     code = "InvalidVideo.NotFound"
     http_status = 404

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing as mp
+import os
 import signal
 import socket
 import sys
@@ -23,9 +24,11 @@ from openvod.api.nonces import MemoryNonceStore, NonceStore, SharedNonceStore
 from openvod.app import OpenVodApp
 from openvod.config import Settings
 from openvod.engine.inprocess import WorkerPool
+from openvod.engine.liveness import bind_to_parent
 from openvod.logs import setup_logging
 from openvod.notify.delivery import OutboxDeliverer
 from openvod.runtime import Runtime
+from openvod.storage.health import DataDirError, disk_fault, ensure_writable
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,12 @@ def _quiet_signals(stop_signals: list[int]) -> None:
         signal.signal(sig, lambda signum, _frame: stop_signals.append(signum))
 
 
-def _api_process_main(settings_json: str, nonce_args: tuple[str, int], nonce_lock: Any, wake: Any) -> None:
+def _api_process_main(
+    settings_json: str, nonce_args: tuple[str, int], nonce_lock: Any, wake: Any, alive: Any = None, parent_pid: int = 0
+) -> None:
     """An extra API process: its own socket on the shared port, the shared nonce table."""
+    if alive is not None:  # first of all: never outlive the main server process (engine/liveness.py)
+        bind_to_parent(alive, parent_pid, "API process")
     settings = Settings.model_validate_json(settings_json)
     setup_logging(settings.log_level, settings.log_json)
     rt = Runtime(settings, migrate=False)
@@ -76,30 +83,51 @@ def _api_process_main(settings_json: str, nonce_args: tuple[str, int], nonce_loc
 
 
 class ApiProcesses:
-    """The extra API processes, restarted if they die."""
+    """The extra API processes, restarted if they die.
+
+    They are started only from the supervisor thread, which lives until :meth:`stop` has finished
+    (their PR_SET_PDEATHSIG fires when the thread that started them exits).
+    """
 
     def __init__(self, settings: Settings, n: int, nonces: SharedNonceStore, lock: Any, wake: Any):
         self.ctx = mp.get_context("spawn")
         self.args = (settings.model_dump_json(), nonces.attach_args(), lock, wake)
         self.n = n
         self.procs: list[Any] = []
+        self._alive_w: list[Any] = []
         self._stop = threading.Event()
+        self._closed = threading.Event()
+        self._started = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def _spawn(self) -> Any:
-        p = self.ctx.Process(target=_api_process_main, args=self.args, name="openvod-api", daemon=True)
+    def _spawn(self) -> tuple[Any, Any]:
+        alive_r, alive_w = self.ctx.Pipe(duplex=False)
+        p = self.ctx.Process(
+            target=_api_process_main, args=(*self.args, alive_r, os.getpid()), name="openvod-api", daemon=True
+        )
         p.start()
-        return p
+        alive_r.close()
+        return p, alive_w
 
     def start(self) -> None:
-        self.procs = [self._spawn() for _ in range(self.n)]
-        threading.Thread(target=self._supervise, name="api-supervisor", daemon=True).start()
+        self._thread = threading.Thread(target=self._supervise, name="api-supervisor", daemon=True)
+        self._thread.start()
+        self._started.wait(120)
 
     def _supervise(self) -> None:
-        while not self._stop.wait(1.0):
+        try:
+            for _ in range(self.n):
+                p, w = self._spawn()
+                self.procs.append(p)
+                self._alive_w.append(w)
+        finally:
+            self._started.set()
+        while not self._closed.wait(1.0):
             for i, p in enumerate(self.procs):
                 if not p.is_alive() and not self._stop.is_set():
                     log.warning("API process died; restarting it", extra={"exitcode": p.exitcode})
-                    self.procs[i] = self._spawn()
+                    self._alive_w[i].close()
+                    self.procs[i], self._alive_w[i] = self._spawn()
 
     def stop(self) -> None:
         self._stop.set()
@@ -110,12 +138,31 @@ class ApiProcesses:
             p.join(10)
             if p.is_alive():
                 p.kill()
+        for w in self._alive_w:
+            w.close()
+        self._closed.set()
+        if self._thread:
+            self._thread.join(2)
+
+
+def open_runtime(settings: Settings, bootstrap: bool = False) -> tuple[Runtime, Any]:
+    """The runtime (and the first start's key), or exit with one line when the data folder cannot be written."""
+    try:
+        ensure_writable(settings.data_dir)
+        rt = Runtime(settings)
+        return rt, (rt.accounts.bootstrap() if bootstrap else None)
+    except DataDirError as exc:
+        raise SystemExit(f"openvod: {exc}") from None
+    except Exception as exc:
+        fault = disk_fault(exc)
+        if not fault:
+            raise
+        raise SystemExit(f"openvod: cannot use the data folder {settings.data_dir.resolve()}: {fault}") from None
 
 
 def serve(settings: Settings) -> None:
     setup_logging(settings.log_level, settings.log_json)
-    rt = Runtime(settings)
-    key = rt.accounts.bootstrap()
+    rt, key = open_runtime(settings, bootstrap=True)
     endpoint = f"{settings.api.host}:{settings.api.port}"
     if key:
         print(

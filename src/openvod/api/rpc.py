@@ -21,6 +21,7 @@ from openvod.api import signing
 from openvod.api.nonces import MemoryNonceStore, NonceStore
 from openvod.api.params import Params
 from openvod.api.render import JSON_TYPE, XML_TYPE, to_json, to_xml
+from openvod.storage.health import disk_fault
 from openvod.util import parse_utc_iso, request_id
 
 if TYPE_CHECKING:
@@ -191,9 +192,14 @@ class RpcApi:
             status = 200
         except errors.VodError as exc:
             status, body = exc.http_status, self._error_body(req, rid, exc)
-        except Exception:
-            log.exception("unhandled error", extra={"request_id": rid, "action": action_name})
-            exc2 = errors.InternalError()
+        except Exception as unexpected:
+            fault = disk_fault(unexpected)  # a full or read-only disk is temporary and the operator's: 503
+            if fault:
+                log.error("storage fault", extra={"request_id": rid, "action": action_name, "error": fault})
+                exc2: errors.VodError = errors.ServiceUnavailable()
+            else:
+                log.exception("unhandled error", extra={"request_id": rid, "action": action_name})
+                exc2 = errors.InternalError()
             status, body = exc2.http_status, self._error_body(req, rid, exc2)
         if self.access_log:
             if access_log.isEnabledFor(logging.INFO):

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -36,13 +37,33 @@ def make_worker_id(kind: str = "worker") -> str:
 
 
 class _Heartbeat(threading.Thread):
-    """Extends the lease while the handler runs; notices when the lease was lost."""
+    """Extends the lease while the handler runs; notices when the lease was lost; enforces the time limit.
 
-    def __init__(self, rt: Runtime, job_id: str, worker_id: str):
-        super().__init__(daemon=True, name=f"heartbeat-{job_id[:8]}")
-        self.rt, self.job_id, self.worker_id = rt, job_id, worker_id
+    At the job's deadline it fails the job with ``JobTimeout`` (a compare-and-set on the lease holder,
+    so a result that lands first wins) and calls ``on_timeout`` (a worker process exits there, so an
+    analyzer stuck anywhere is stopped and the pool replaces the worker). A result the handler
+    produces afterwards is discarded by the same compare-and-set.
+    """
+
+    def __init__(self, rt: Runtime, job: dict[str, Any], worker_id: str, on_timeout: Callable[[str], None] | None = None):
+        super().__init__(daemon=True, name=f"heartbeat-{job['id'][:8]}")
+        self.rt, self.job, self.job_id, self.worker_id = rt, job, job["id"], worker_id
+        self.on_timeout = on_timeout
         self.stop_event = threading.Event()
+        self._poke = threading.Event()
         self.lost = False
+        self.timed_out = False
+        self.deadline: float | None = None  # time.monotonic()
+        self.limit_message = ""
+
+    def set_time_limit(self, seconds: float, message: str) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.limit_message = message
+        self._poke.set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._poke.set()
 
     def beat(self) -> None:
         try:
@@ -51,9 +72,48 @@ class _Heartbeat(threading.Thread):
         except Exception:  # a locked database must not kill the job; the next beat retries
             log.warning("heartbeat failed", exc_info=True, extra={"job_id": self.job_id})
 
+    def _expire(self) -> bool:
+        """Fail the job for its time limit; True when done (or the job is no longer ours)."""
+        try:
+            status = _fail(self.rt, self.job, self.worker_id, "JobTimeout", self.limit_message)
+        except Exception:
+            log.warning("could not fail a job past its time limit; retrying", exc_info=True, extra={"job_id": self.job_id})
+            return False
+        self.timed_out = status is not None
+        if self.timed_out and self.on_timeout is not None:
+            self.on_timeout(self.job_id)
+        return True
+
     def run(self) -> None:
-        while not self.stop_event.wait(self.rt.settings.engine.heartbeat_s):
-            self.beat()
+        hb_s = self.rt.settings.engine.heartbeat_s
+        next_beat = time.monotonic() + hb_s
+        while not self.stop_event.is_set():
+            until = next_beat if self.deadline is None else min(next_beat, self.deadline)
+            self._poke.wait(max(0.0, until - time.monotonic()))
+            self._poke.clear()
+            if self.stop_event.is_set():
+                return
+            t = time.monotonic()
+            if self.deadline is not None and t >= self.deadline:
+                if self._expire():
+                    return
+                self.deadline = t + 1.0
+            if t >= next_beat:
+                self.beat()
+                next_beat = t + hb_s
+
+
+def time_limit(rt: Runtime, job_type: str, duration_s: float) -> tuple[float, str] | None:
+    """The job's time limit in seconds and the Message a timeout carries; None when unlimited."""
+    lim = rt.settings.engine.time_limit(job_type)
+    if lim.base_s <= 0 and lim.per_media_s <= 0:
+        return None
+    d = max(0.0, float(duration_s or 0.0))
+    total = lim.base_s + lim.per_media_s * d
+    return total, (
+        f"The job exceeded its time limit of {total:.0f} s ({lim.base_s:g} s + {lim.per_media_s:g} s per second "
+        f"of a {d:.1f} s video) and was stopped."
+    )
 
 
 def _load(rt: Runtime, job_id: str) -> dict[str, Any] | None:
@@ -62,15 +122,26 @@ def _load(rt: Runtime, job_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def run_job(rt: Runtime, job_id: str, worker_id: str | None = None, *, claimed: bool = False) -> str | None:
-    """Run one job to its end. Returns the final status, or None if this worker did not own it."""
+def run_job(
+    rt: Runtime,
+    job_id: str,
+    worker_id: str | None = None,
+    *,
+    claimed: bool = False,
+    on_timeout: Callable[[str], None] | None = None,
+) -> str | None:
+    """Run one job to its end. Returns the final status, or None if this worker did not own it.
+
+    ``on_timeout(job_id)`` is called (from the heartbeat thread) after the job was failed for its
+    time limit; a worker process exits there so the stuck analyzer stops with it.
+    """
     worker_id = worker_id or make_worker_id()
     if not claimed and not jobrepo.claim(rt.engine, job_id, worker_id, rt.settings.engine.lease_s):
         return None
     job = _load(rt, job_id)
     if job is None:
         return None
-    hb = _Heartbeat(rt, job_id, worker_id)
+    hb = _Heartbeat(rt, job, worker_id, on_timeout)
     hb.start()
     t0 = time.monotonic()
     log.info("job started", extra={"job_id": job_id, "type": job["type"], "attempt": job["attempts"]})
@@ -88,7 +159,9 @@ def run_job(rt: Runtime, job_id: str, worker_id: str | None = None, *, claimed: 
         log.exception("analyzer crashed", extra={"job_id": job_id})
         return _fail(rt, job, worker_id, "InternalError", f"The analyzer failed: {type(exc).__name__}: {exc}")
     finally:
-        hb.stop_event.set()
+        hb.stop()
+    if hb.timed_out:
+        return JobStatus.FAIL
     status = _succeed(rt, job, worker_id, out)
     log.info(
         "job finished",
@@ -108,6 +181,9 @@ def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
     path = rt.media.local_path(media_row)
     if not path.is_file():
         raise JobFailed("InvalidVideo.NoneStream", "The video's source file is missing from storage.")
+    limit = time_limit(rt, job["type"], media_row.get("duration") or 0.0)
+    if limit is not None:
+        hb.set_time_limit(*limit)
     ctx = JobContext(
         job_id=job["id"],
         account_id=job["account_id"],
@@ -167,6 +243,14 @@ def _fail(rt: Runtime, job: dict[str, Any], worker_id: str | None, code: str, me
         rt.callbacks.enqueue_job_event(conn, job, JobStatus.FAIL, code, message, "")
     log.info("job failed", extra={"job_id": job["id"], "code": code, "error": message})
     return JobStatus.FAIL
+
+
+def fail_job_if_holder(rt: Runtime, job_id: str, worker_id: str, code: str, message: str) -> str | None:
+    """Fail a processing job only while ``worker_id`` still holds it (the pool's time-limit backstop)."""
+    job = _load(rt, job_id)
+    if job is None:
+        return None
+    return _fail(rt, job, worker_id, code, message)
 
 
 def fail_job(rt: Runtime, job_id: str, code: str, message: str) -> str | None:

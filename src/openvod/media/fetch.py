@@ -12,7 +12,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from openvod.net import UnsafeTarget, check_http_target
+from openvod.net import UnsafeTarget
+from openvod.netconnect import pinned_client
 
 
 class FetchError(ValueError):
@@ -73,12 +74,10 @@ def fetched(
 
 
 def _download(url: str, out, *, allow_private: bool, max_bytes: int, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
-    with httpx.Client(follow_redirects=False, timeout=timeout_s) as client:
+    # Every hop (the first URL and each redirect) is resolved once, vetted and connected to the vetted
+    # address by the pinned transport, so DNS rebinding between check and connect is impossible.
+    with pinned_client(allow_private, timeout_s) as client:
         for _ in range(6):
-            try:
-                check_http_target(url, allow_private)
-            except UnsafeTarget as exc:
-                raise FetchError(str(exc)) from exc
             try:
                 with client.stream("GET", url) as resp:
                     if resp.is_redirect and resp.headers.get("location"):
@@ -93,6 +92,10 @@ def _download(url: str, out, *, allow_private: bool, max_bytes: int, timeout_s: 
                             raise FetchError(f"download exceeds {max_bytes} bytes")
                         out.write(chunk)
                     return
-            except httpx.HTTPError as exc:
+            except FetchError:
+                raise
+            except UnsafeTarget as exc:
+                raise FetchError(str(exc)) from exc
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 raise FetchError(f"GET {url} failed: {exc}") from exc
         raise FetchError("too many redirects")
