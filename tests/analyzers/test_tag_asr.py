@@ -170,3 +170,26 @@ def test_traditional_characters_become_simplified() -> None:
 
     assert to_simplified("市政府宣布新的地鐵線路將在下個月開通") == "市政府宣布新的地铁线路将在下个月开通"
     assert to_simplified("Hello, world.") == "Hello, world."
+
+
+# ---------------------------------------------------------------------------------------------- category
+def test_category_from_a_transcript_with_sentence_embeddings() -> None:
+    """all-MiniLM-L6-v2 (numpy, from its wheel) puts a transcript without any cue word in the right category."""
+    from openvod.analyzers.tag.category import CategoryOptions, categorise, semantic_scorer, top_categories
+    from openvod.models import minilm
+
+    if reason := minilm.missing():
+        pytest.skip(reason)
+    cache = ModelCache()
+    scorer = semantic_scorer(cache)
+    assert scorer is not None
+    # No word of this text is a cue of the taxonomy: only the embeddings can tell.
+    text = ["Stir the onions until they are golden, then add garlic and a pinch of salt.",
+            "Let the sauce simmer for ten minutes before you pour it over the pasta."]
+    assert categorise(text, {}, CategoryOptions(semantic=False)) == []
+    top = top_categories(categorise(text, {}, CategoryOptions(), scorer))
+    assert top and top[0].name == "Food" and "semantic" in top[0].cues
+    # The embeddings are the published model's: cosine of two paraphrases as in the SBERT docs.
+    e = minilm.load(cache).encode(["The new movie is awesome", "The new movie is so great"])
+    assert abs(float(e[0] @ e[1]) - 0.8939) < 2e-3
+    assert categorise([], {}, CategoryOptions(), scorer) == []  # no evidence, no category

@@ -23,7 +23,13 @@ from openvod.analyzers.tag import ocr as ocr_mod
 from openvod.analyzers.tag import text as text_mod
 from openvod.analyzers.tag.annotation import AnnotationOptions, Annotator, LabelInterval, shots
 from openvod.analyzers.tag.asr import AsrOptions, Transcriber, Transcript
-from openvod.analyzers.tag.category import CategoryOptions, CategoryScore, categorise, top_categories
+from openvod.analyzers.tag.category import (
+    CategoryOptions,
+    CategoryScore,
+    categorise,
+    semantic_scorer,
+    top_categories,
+)
 from openvod.analyzers.tag.face import (
     FaceModels,
     FaceOptions,
@@ -331,8 +337,14 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
         visual_seconds: dict[str, float] = {}
         for li in res.labels:
             visual_seconds[li.label] = visual_seconds.get(li.label, 0.0) + (li.end - li.start)
-        res.category_scores = categorise([s.text for s in spans], visual_seconds, options.category)
+        scorer = timer.timed("category_model", semantic_scorer, cache, options.category)
+        res.category_scores = timer.timed("category", categorise, [s.text for s in spans], visual_seconds,
+                                          options.category, scorer)
         res.categories = top_categories(res.category_scores, options.category)
+        if scorer is not None:
+            from openvod.models import minilm
+
+            res.models.append({"Analyzer": "Category", **minilm.spec().record()})
 
     res.models = _models(res, options, cache) + res.models
     res.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
