@@ -141,6 +141,26 @@ def test_mandarin_speech_gives_simplified_chinese_with_language_zh(transcriber, 
     assert 0.3 <= out.sentences[0].start <= 1.0  # times are on the input's clock
 
 
+@pytest.mark.slow
+def test_mixed_mandarin_and_english_each_in_its_language(transcriber, mandarin) -> None:  # type: ignore[no-untyped-def]
+    from bench.tag.media import espeak_available, synth_speech
+    from bench.tag.score import wer
+
+    if not espeak_available():
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    text, zh = mandarin
+    en_text = "The city council approved a new budget for public transport on Monday."
+    en = synth_speech(en_text)
+    gap = np.zeros(SR, np.float32)
+    out = transcriber.transcribe(np.concatenate([gap, zh, gap, en, gap]))
+    by_lang = {lang: [s for s in out.sentences if s.language == lang] for lang in ("zh", "en")}
+    assert by_lang["zh"] and by_lang["en"], out.sentences
+    assert _cer(text, "".join(s.text for s in by_lang["zh"])) <= 0.25
+    assert wer(en_text, " ".join(s.text for s in by_lang["en"])) <= 0.2
+    assert min(s.start for s in by_lang["en"]) > len(zh) / SR + 1.0  # English is where it was said
+    assert set(out.languages) == {"zh", "en"}
+
+
 def test_noise_and_music_give_no_words_and_a_reason(transcriber) -> None:  # type: ignore[no-untyped-def]
     from bench.tag.media import synth_music
 

@@ -333,6 +333,8 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
         analyzer = TextAnalyzer(options.text, cache)
         res.text_tags = timer.timed("text", analyzer.analyse, tagged)
         res.models += [{"Analyzer": "Keyword/Location/Time", **s.record()} for s in analyzer.specs()]
+        if (sem := analyzer.semantic_spec()) is not None:
+            res.models.append({"Analyzer": "Keyword ranking", **sem.record()})
     if "Category" in requested:
         visual_seconds: dict[str, float] = {}
         for li in res.labels:
