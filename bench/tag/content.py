@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--types", default=",".join(ALL))
     ap.add_argument("--asr-model", default="")
+    ap.add_argument("--beam", type=int, default=0, help="ASR beam size (default: the setting's)")
+    ap.add_argument("--english-model", default=None, help="decoder for English windows (tiny.en, or '' for base)")
     ap.add_argument("--kinds", default="")
     ap.add_argument("--data", type=Path, default=RESULTS / "content")
     ap.add_argument("--out", type=Path, default=None)
@@ -81,11 +83,18 @@ def main() -> None:
     videos = make(a.data, a.seeds)
     if a.kinds:
         videos = {k: v for k, v in videos.items() if v["kind"] in a.kinds.split(",")}
-    options = options_from_settings(TagSettings(whisper_model=a.asr_model))
+    settings = TagSettings(whisper_model=a.asr_model)
+    if a.beam:
+        settings.whisper_beam_size = a.beam
+    if a.english_model is not None:
+        settings.asr_english_model = a.english_model
+    options = options_from_settings(settings)
     cache = ModelCache()
-    first = next(iter(videos.values()))
     t0, c0 = time.monotonic(), _cpu()
-    analyse(first["path"], types, options, cache)  # warm-up: loads every model
+    for lang in ("en", "zh"):  # warm-up: loads every model (jieba with Chinese text)
+        first = next((v for v in videos.values() if v["lang"] == lang), None)
+        if first is not None:
+            analyse(first["path"], types, options, cache)
     warm = {"wall_s": round(time.monotonic() - t0, 2), "cpu_s": round(_cpu() - c0, 2), "models": cache.loaded()}
     rows = []
     for key, v in videos.items():
@@ -145,10 +154,11 @@ def main() -> None:
                 split[k] = split.get(k, 0.0) + x
         s["cpu_split_per_video_s"] = {k: round(x / dur, 3) for k, x in sorted(split.items())} if dur else {}
         summary[f"seed{seed}" + (" (tuning)" if seed == 1 else " (held-out)")] = s
-    report = {"types": types, "asr_model": a.asr_model or "base", "warmup": warm, "summary": summary, "rows": rows,
+    report = {"types": types, "asr_model": a.asr_model or "base", "beam": settings.whisper_beam_size,
+              "english_model": settings.asr_english_model, "warmup": warm, "summary": summary, "rows": rows,
               "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "python": platform.python_version()}}
     print(json.dumps(summary, indent=1, ensure_ascii=False))
-    out = a.out or RESULTS / f"content-{'-'.join(t.lower() for t in types) if types != ALL else 'all'}-{a.asr_model or 'base'}.json"
+    out = a.out or RESULTS / f"content-{'-'.join(t.lower() for t in types) if types != ALL else 'all'}-{a.asr_model or 'base'}-beam{settings.whisper_beam_size}-en{settings.asr_english_model or 'same'}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, ensure_ascii=False))
 

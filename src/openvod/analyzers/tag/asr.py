@@ -31,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -73,6 +74,9 @@ class AsrOptions:
     min_avg_logprob: float = -1.0  # ... or whose words it is unsure of
     max_compression_ratio: float = 2.4  # ... or that repeat themselves
     simplify_chinese: bool = True
+    # Windows detected as English are decoded with this model instead ("" = the main model);
+    # "tiny.en" is cheaper than base (see docs/tag.md for the measured trade).
+    english_model: str = ""
 
 
 @dataclass
@@ -218,8 +222,10 @@ class Transcriber:
             assemble(split, model_cache_dir(self.o.model_cache_dir or None))
         from faster_whisper import WhisperModel
 
-        return WhisperModel(spec.path, device="cpu", compute_type=self.o.compute_type,
-                            cpu_threads=self.o.threads, num_workers=1, local_files_only=True)
+        model = WhisperModel(spec.path, device="cpu", compute_type=self.o.compute_type,
+                             cpu_threads=self.o.threads, num_workers=1, local_files_only=True)
+        model.encode = _EncoderMemo(model.encode)  # language detection and decoding share one encoder pass
+        return model
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = SR) -> Transcript:
         """Transcribe mono float32 16 kHz audio whose sample 0 is at presentation time 0."""
@@ -227,6 +233,12 @@ class Transcriber:
         model = self.cache.get(spec, lambda: self._load(spec))
         duration = len(samples) / sample_rate
         record = {**spec.record(), "Engine": f"faster-whisper {_version('faster-whisper')}"}
+        self._en = None
+        if self.o.english_model and model.model.is_multilingual and not self.o.language:
+            sub = Transcriber(replace(self.o, model_path=self.o.english_model, english_model=""), self.cache)
+            en_spec = sub.spec()
+            self._en = self.cache.get(en_spec, lambda: sub._load(en_spec))
+            record["EnglishDecoder"] = en_spec.record()
         samples = samples.astype(np.float32, copy=False)
         if duration < 0.1 or float(np.abs(samples).max(initial=0.0)) < 1e-4:
             return Transcript([], self.o.language, 0.0, duration, 0.0, record, reason="silence")
@@ -247,7 +259,7 @@ class Transcriber:
             if forced:
                 windows.append((g, forced, 1.0))
                 continue
-            lang, prob, probs = model.detect_language(_concat(samples, g))
+            lang, prob, probs = _detect(model, _concat(samples, g))
             mixed = [lp for lp in probs[:3] if lp[0] in self.o.languages and lp[1] >= 0.15]
             if len(g) > 1 and prob < 0.8 and len(mixed) > 1:
                 windows += self._redetect(model, samples, g)
@@ -272,7 +284,7 @@ class Transcriber:
                 # Speech of another language inside a window decoded in the window's language comes
                 # out empty: such chunks are detected on their own and decoded in their language.
                 for sub in _uncovered(g, got):
-                    lang2, prob2, _ = model.detect_language(_concat(samples, sub))
+                    lang2, prob2, _ = _detect(model, _concat(samples, sub))
                     if lang2 == lang or lang2 not in self.o.languages or prob2 < self.o.min_language_probability:
                         continue
                     got2, rej2 = self._decode(model, samples, sub, lang2)
@@ -305,7 +317,7 @@ class Transcriber:
         """A window of mixed languages: detect each chunk's language and regroup runs of one language."""
         out: list[tuple[list[dict[str, int]], str, float]] = []
         for c in group:
-            lang, prob, _ = model.detect_language(_concat(samples, [c]))
+            lang, prob, _ = _detect(model, _concat(samples, [c]))
             if out and out[-1][1] == lang:
                 prev = out[-1]
                 out[-1] = (prev[0] + [c], lang, min(prev[2], float(prob)))
@@ -318,6 +330,8 @@ class Transcriber:
         from faster_whisper.vad import SpeechTimestampsMap
 
         tmap = SpeechTimestampsMap(group, SR)
+        if lang == "en" and getattr(self, "_en", None) is not None:
+            model = self._en
         segments, _ = model.transcribe(
             _concat(samples, group), language=lang, beam_size=self.o.beam_size, word_timestamps=True,
             vad_filter=False, condition_on_previous_text=False, temperature=0.0,
@@ -351,6 +365,40 @@ class Transcriber:
                 s.language = lang
             out += sents
         return out, rej
+
+
+class _EncoderMemo:
+    """The Whisper encoder with a one-entry memo per thread, keyed by the mel window's bytes.
+
+    A window's language is detected from the encoder output of its first 30 s, and decoding then
+    encodes the same 30 s again (faster-whisper has no public way to pass the output on). The
+    encoder is most of the cost of a short window (measured: 1.5 of 4.1 CPU-s for a 22 s window),
+    so the second call returns the first one's output when the input is byte-identical."""
+
+    def __init__(self, encode: Any):
+        self.encode = encode
+        self.local = threading.local()
+
+    def __call__(self, features: np.ndarray) -> Any:
+        f = np.ascontiguousarray(features)
+        key = (f.shape, hashlib.blake2b(f.tobytes(), digest_size=16).digest())
+        memo = getattr(self.local, "memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        out = self.encode(features)
+        self.local.memo = (key, out)
+        return out
+
+
+def _detect(model: Any, audio: np.ndarray) -> tuple[str, float, list[tuple[str, float]]]:
+    """Language of the first 30 s of ``audio``, from the very mel window decoding will encode first
+    (faster-whisper drops the last feature frame when it decodes), so the encoder memo is hit."""
+    from faster_whisper.audio import pad_or_trim
+
+    feats = model.feature_extractor(audio)
+    window = pad_or_trim(feats[:, : max(1, min(3000, feats.shape[-1] - 1))])
+    lang, prob, probs = model.detect_language(features=window)
+    return lang, float(prob), probs
 
 
 def _pack(chunks: list[dict[str, int]], window_s: float) -> list[list[dict[str, int]]]:
