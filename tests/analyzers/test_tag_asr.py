@@ -139,6 +139,18 @@ def test_mandarin_speech_gives_simplified_chinese_with_language_zh(transcriber, 
     assert "地铁" in hyp and "北京" in hyp, hyp
     assert _cer(text, hyp) <= 0.25, hyp
     assert 0.3 <= out.sentences[0].start <= 1.0  # times are on the input's clock
+    # The detail says so, and the Chinese tags come from that simplified text.
+    from openvod.analyzers.tag.engine import TagResult
+    from openvod.analyzers.tag.text import TextAnalyzer, TextOptions, TextSpan
+    from openvod.analyzers.tag.wire import build_detail
+
+    detail = build_detail(TagResult(["ASR"], out.duration, transcript=out), {}, "test")["ASR"]
+    assert detail["Language"] == "zh" and {s["Language"] for s in detail["Sentences"]} == {"zh"}
+    assert detail["NoTextReason"] == "" and detail["Rejected"] == []
+    tags = TextAnalyzer(TextOptions(), ModelCache()).analyse(
+        [TextSpan(s.text, s.start, s.end, "asr", [(w.text, w.start) for w in s.words]) for s in out.sentences])
+    assert "北京" in [t.tag for t in tags["location"]]
+    assert "地铁" in [t.tag for t in tags["keyword"]] or "地铁线路" in [t.tag for t in tags["keyword"]], tags["keyword"]
 
 
 @pytest.mark.slow
