@@ -155,7 +155,7 @@ class TagSettings(BaseModel):
     asr_min_language_probability: float = Field(default=0.5, ge=0, le=1)
     asr_english_model: str = ""  # decode windows detected as English with this model ("" = the main one)
     whisper_compute_type: str = "int8"
-    whisper_beam_size: int = Field(default=1, ge=1, le=10)
+    whisper_beam_size: int = Field(default=5, ge=1, le=10)
     asr_threads: int = Field(default=1, ge=1)
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     # OCR (RapidOCR): detector input size, confidence, throttling in continuous motion.

@@ -61,7 +61,7 @@ class AsrOptions:
     model_path: str = ""
     model_cache_dir: str = ""  # where split models are reassembled ("" = OPENVOD_MODEL_CACHE or ~/.cache)
     compute_type: str = "int8"
-    beam_size: int = 1
+    beam_size: int = 5
     language: str = ""  # "" = detect per window (multilingual model); else force this language
     languages: tuple[str, ...] = ("zh", "en")  # languages given text; other detected languages give none
     min_language_probability: float = 0.5
