@@ -222,10 +222,10 @@ class TextAnalyzer:
                 ModelSpec.of("GeoNames gazetteer", "places.json (min population 250000)", str(PLACES_FILE))]
 
     def semantic_spec(self) -> ModelSpec | None:
-        """The keyphrase-ranking model, when used."""
+        """The keyphrase-ranking model, when the last analysis used it."""
         from openvod.models import minilm
 
-        return minilm.spec() if self.o.semantic and not minilm.missing() else None
+        return minilm.spec() if getattr(self, "_semantic_used", False) else None
 
     def _jieba(self) -> Any:
         def load() -> Any:
@@ -332,6 +332,7 @@ class TextAnalyzer:
         if not docs:
             return found
         model = minilm.load(self.cache)
+        self._semantic_used = True
         doc = model.encode(docs).mean(0)
         doc /= max(float((doc**2).sum()) ** 0.5, 1e-9)
         sims = model.encode([kw for _, kw in latin]) @ doc
