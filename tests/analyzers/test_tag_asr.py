@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openvod.models.assemble import SplitModel, assemble
 from openvod.models.cache import ModelCache, ModelUnavailable
@@ -225,3 +227,30 @@ def test_category_from_a_transcript_with_sentence_embeddings() -> None:
     e = minilm.load(cache).encode(["The new movie is awesome", "The new movie is so great"])
     assert abs(float(e[0] @ e[1]) - 0.8939) < 2e-3
     assert categorise([], {}, CategoryOptions(), scorer) == []  # no evidence, no category
+
+
+# ---------------------------------------------------------------------------------------------- windows
+@given(st.lists(st.tuples(st.integers(0, 3 * SR), st.integers(SR // 10, 4 * SR)), min_size=1, max_size=6),
+       st.data())
+@settings(max_examples=60, deadline=None)
+def test_window_times_map_back_to_the_input_clock(layout: list[tuple[int, int]], data: st.DataObject) -> None:
+    """Speech chunks joined with pauses: every instant of a chunk maps back to where it was said."""
+    from openvod.analyzers.tag.asr import GAP, _original_time, _window
+
+    chunks, pos = [], 0
+    for silence, length in layout:
+        chunks.append({"start": pos + silence, "end": pos + silence + length})
+        pos += silence + length
+    samples = np.arange(pos, dtype=np.float32)  # each sample holds its own index
+    audio, offsets = _window(samples, chunks)
+    assert len(audio) == sum(c["end"] - c["start"] for c in chunks) + GAP * (len(chunks) - 1)
+    k = data.draw(st.integers(0, len(chunks) - 1))
+    c = chunks[k]
+    i = data.draw(st.integers(0, c["end"] - c["start"] - 1))
+    w = offsets[k][0] + i / SR  # that instant in the joined window
+    assert audio[int(round(w * SR))] == c["start"] + i
+    assert abs(_original_time(w, offsets) - (c["start"] + i) / SR) <= 1e-3
+    if k + 1 < len(chunks):  # inside the pause after chunk k
+        gap_t = offsets[k][0] + offsets[k][2] + 0.5 * GAP / SR
+        assert _original_time(gap_t, offsets, end=True) == round(c["end"] / SR, 3)
+        assert _original_time(gap_t, offsets) == round(chunks[k + 1]["start"] / SR, 3)

@@ -50,6 +50,7 @@ SENTENCE_END = re.compile(r"[.!?。！？]+[\"'”’)]*$")
 NON_SPEECH = re.compile(r"^\s*(?:[\[(（【][^\])）】]*[\])）】]\s*|[♪♫*#~\-\s]+)+$")
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 SR = 16000
+GAP = int(0.4 * SR)  # silence put between two speech chunks of one window
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class AsrOptions:
     languages: tuple[str, ...] = ("zh", "en")  # languages given text; other detected languages give none
     min_language_probability: float = 0.5
     threads: int = 1
-    window_s: float = 28.0  # speech per decoding window
+    window_s: float = 29.0  # audio per decoding window (speech + pauses between its chunks; Whisper reads 30 s)
     vad_threshold: float = 0.5
     vad_min_silence_ms: int = 500
     vad_speech_pad_ms: int = 200
@@ -327,18 +328,16 @@ class Transcriber:
 
     def _decode(self, model: Any, samples: np.ndarray, group: list[dict[str, int]],
                 lang: str) -> tuple[list[Sentence], list[Rejected]]:
-        from faster_whisper.vad import SpeechTimestampsMap
-
-        tmap = SpeechTimestampsMap(group, SR)
+        audio, offsets = _window(samples, group)
         if lang == "en" and getattr(self, "_en", None) is not None:
             model = self._en
         segments, _ = model.transcribe(
-            _concat(samples, group), language=lang, beam_size=self.o.beam_size, word_timestamps=True,
+            audio, language=lang, beam_size=self.o.beam_size, word_timestamps=True,
             vad_filter=False, condition_on_previous_text=False, temperature=0.0,
             log_prob_threshold=None, compression_ratio_threshold=None, no_speech_threshold=None)
 
         def t(x: float, end: bool = False) -> float:
-            return float(tmap.get_original_time(x, is_end=end))
+            return _original_time(x, offsets, end)
 
         out: list[Sentence] = []
         rej: list[Rejected] = []
@@ -407,7 +406,7 @@ def _pack(chunks: list[dict[str, int]], window_s: float) -> list[list[dict[str, 
     cur: list[dict[str, int]] = []
     n = 0
     for c in chunks:
-        d = c["end"] - c["start"]
+        d = c["end"] - c["start"] + GAP
         if cur and n + d > window_s * SR:
             groups.append(cur)
             cur, n = [], 0
@@ -435,8 +434,42 @@ def _uncovered(group: list[dict[str, int]], sentences: list[Sentence], min_s: fl
     return runs
 
 
+def _window(samples: np.ndarray, chunks: list[dict[str, int]]) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
+    """The chunks' audio joined with ``GAP`` samples of silence between them (so that the decoder
+    still hears the pause between two sentences), and (window start, original start, length) of
+    each chunk in seconds."""
+    parts: list[np.ndarray] = []
+    offsets: list[tuple[float, float, float]] = []
+    pos = 0
+    gap = np.zeros(GAP, np.float32)
+    for i, c in enumerate(chunks):
+        if i:
+            parts.append(gap)
+            pos += GAP
+        piece = samples[c["start"] : c["end"]]
+        parts.append(piece)
+        offsets.append((pos / SR, int(c["start"]) / SR, len(piece) / SR))
+        pos += len(piece)
+    return np.concatenate(parts).astype(np.float32, copy=False), offsets
+
+
+def _original_time(x: float, offsets: list[tuple[float, float, float]], end: bool = False) -> float:
+    """A time of the joined window on the input's clock (a time inside a gap goes to the nearer
+    chunk edge: the end of the previous chunk for an end time, the start of the next for a start)."""
+    k = 0
+    for i, (w0, _, _) in enumerate(offsets):
+        if w0 <= x + 1e-9:
+            k = i
+    w0, o0, n = offsets[k]
+    if x - w0 > n:  # inside the gap after chunk k
+        if end or k + 1 == len(offsets):
+            return float(round(o0 + n, 3))
+        return float(round(offsets[k + 1][1], 3))
+    return float(round(o0 + max(0.0, x - w0), 3))
+
+
 def _concat(samples: np.ndarray, chunks: list[dict[str, int]]) -> np.ndarray:
-    return np.concatenate([samples[c["start"] : c["end"]] for c in chunks]).astype(np.float32, copy=False)
+    return _window(samples, chunks)[0]
 
 
 def _version(dist: str) -> str:
