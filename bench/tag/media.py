@@ -159,7 +159,12 @@ def mix_audio(spec: ClipSpec, sr: int = 48000) -> tuple[np.ndarray, list[dict[st
     track = np.zeros(int(spec.duration * sr), np.float32)
     truth = []
     for s in spec.speech:
-        pcm = synth_speech(s.text, s.voice, s.rate, sr)
+        if s.voice == "zh":  # neural Mandarin (bench/tag/zhvoice.py)
+            from bench.tag.zhvoice import synth_mandarin
+
+            pcm = synth_mandarin(s.text, sr)
+        else:
+            pcm = synth_speech(s.text, s.voice, s.rate, sr)
         i = int(s.start * sr)
         pcm = pcm[: max(0, len(track) - i)]
         track[i : i + len(pcm)] += 0.8 * pcm

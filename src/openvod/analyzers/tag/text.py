@@ -205,6 +205,8 @@ class TextOptions:
     max_keywords: int = 20
     max_words: int = 2  # longest English keyphrase
     min_chars: int = 3
+    semantic: bool = True  # rank English keyphrases by closeness to the text's meaning (all-MiniLM-L6-v2)
+    semantic_share: float = 0.5  # weight of that closeness against the statistical score
 
 
 class TextAnalyzer:
@@ -218,6 +220,12 @@ class TextAnalyzer:
         return [ModelSpec.of("yake", _ver("yake"), max_words=self.o.max_words),
                 ModelSpec.of("jieba (dict + idf)", _ver("jieba")),
                 ModelSpec.of("GeoNames gazetteer", "places.json (min population 250000)", str(PLACES_FILE))]
+
+    def semantic_spec(self) -> ModelSpec | None:
+        """The keyphrase-ranking model, when the last analysis used it."""
+        from openvod.models import minilm
+
+        return minilm.spec() if getattr(self, "_semantic_used", False) else None
 
     def _jieba(self) -> Any:
         def load() -> Any:
@@ -293,6 +301,7 @@ class TextAnalyzer:
             for w, weight in tags:
                 if len(w) >= 2 and w.lower() not in excluded:
                     found.append((w, round(float(weight) / top, 3)))
+        found = self._semantic_rank(found, spans)
         found.sort(key=lambda x: -x[1])
         seen: set[str] = set()
         out = []
@@ -307,6 +316,32 @@ class TextAnalyzer:
             seen.add(low)
             out.append((kw, score))
         return out[: self.o.max_keywords]
+
+
+    def _semantic_rank(self, found: list[tuple[str, float]], spans: list[TextSpan]) -> list[tuple[str, float]]:
+        """English keyphrases re-scored by cosine similarity to the text (KeyBERT-style), when the
+        embedding model is installed; Chinese ones keep their jieba score (the model is English)."""
+        from openvod.models import minilm
+
+        latin = [(i, kw) for i, (kw, _) in enumerate(found) if not has_cjk(kw)]
+        if not self.o.semantic or len(latin) < 2 or minilm.missing():
+            return found
+        from openvod.analyzers.tag.category import passages
+
+        docs = passages([s.text for s in spans], 60)
+        if not docs:
+            return found
+        model = minilm.load(self.cache)
+        self._semantic_used = True
+        doc = model.encode(docs).mean(0)
+        doc /= max(float((doc**2).sum()) ** 0.5, 1e-9)
+        sims = model.encode([kw for _, kw in latin]) @ doc
+        top = max(float(sims.max()), 1e-6)
+        out = list(found)
+        a = self.o.semantic_share
+        for (i, kw), sim in zip(latin, sims, strict=True):
+            out[i] = (kw, round((1 - a) * found[i][1] + a * max(0.0, float(sim)) / top, 3))
+        return out
 
 
 def _occurrences(text: str, phrase: str) -> list[int]:

@@ -170,9 +170,13 @@ def build_detail(res: TagResult, people: dict[int, PersonIdentity], analyzer: st
             "LanguageProbability": round(tr.language_probability, 3),
             "DurationMs": ms(tr.duration),
             "SpeechMs": ms(tr.speech_seconds),
+            "Languages": {k: ms(v) for k, v in tr.languages.items()},  # ms of speech given text
+            "NoTextReason": tr.reason,
+            "Rejected": [{"StartTime": ms(r.start), "EndTime": ms(r.end), "Reason": r.reason}
+                         for r in tr.rejected],
             "Sentences": [
                 {"StartTime": ms(s.start), "EndTime": ms(s.end), "Text": s.text, "ChannelId": s.channel,
-                 "SpeechRate": s.speech_rate, "Confidence": round(s.confidence, 3),
+                 "Language": s.language, "SpeechRate": s.speech_rate, "Confidence": round(s.confidence, 3),
                  "Words": [{"Word": wd.text.strip(), "StartTime": ms(wd.start), "EndTime": ms(wd.end),
                             "Confidence": round(wd.probability, 3)} for wd in s.words]}
                 for s in tr.sentences
