@@ -26,6 +26,8 @@ def up_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(root / "data", free_port(), env={
         "OPENVOD_UPLOAD__MAX_PUT_BYTES": str(MAX_PUT),
         "OPENVOD_UPLOAD__MAX_PART_BYTES": str(MAX_PART),
+        "OPENVOD_PLUGINS": '["tests.plugins:register", "tests.upload.plugins:register"]',
+        "OPENVOD_TEST_TRANSCRIPTS": str(root / "transcripts.json"),
     }).start()
     yield srv
     srv.stop()

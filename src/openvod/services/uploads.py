@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -392,6 +392,10 @@ class UploadService:
         try:
             info = probe(path)
         except ProbeError as exc:
+            audio = probe_audio(path)
+            if audio is not None:  # an audio-only upload: playable as audio (MediaType audio)
+                self._audio_committed(up, audio)
+                return
             log.info("uploaded file is not playable media", extra={"media_id": mid, "reason": str(exc)})
             with self.rt.engine.begin() as conn:
                 conn.execute(update(media).where(media.c.id == mid).values(status="UploadFail", modified_at=now()))
@@ -411,6 +415,17 @@ class UploadService:
                 "VideoId": mid, "Status": "success", "Size": info.size, "Duration": f"{info.duration:.3f}",
                 "Width": str(info.width), "Height": str(info.height), "Bitrate": f"{info.bitrate_kbps:.3f}",
                 "Fps": f"{info.fps:g}"})
+
+    def _audio_committed(self, up: dict[str, Any], a: dict[str, Any]) -> None:
+        mid = up["media_id"]
+        with self.rt.engine.begin() as conn:
+            conn.execute(update(media).where(media.c.id == mid).values(
+                status="Normal", size=a["size"], md5=a["md5"], duration=a["duration"], bitrate=a["bitrate"],
+                probe=dumps({"Format": a["format"], "Video": [], "Audio": a["streams"]}), modified_at=now()))
+            conn.execute(update(uploads).where(uploads.c.media_id == mid).values(status="Normal"))
+            self.enqueue_event(conn, up["account_id"], up["app_id"], up["user_data"], "VideoAnalysisComplete", {
+                "VideoId": mid, "Status": "success", "Size": a["size"], "Duration": f"{a['duration']:.3f}",
+                "Bitrate": f"{a['bitrate']:.3f}"})
 
     def _item_committed(self, up: dict[str, Any], blob_key: str, size: int, ip: str, t: float) -> None:
         width = height = 0
@@ -461,3 +476,32 @@ class UploadService:
         ))
         return True
 
+
+def probe_audio(path: Path) -> dict[str, Any] | None:
+    """Describe an audio-only file (the media probe requires video); None if it has no decodable audio."""
+    import hashlib
+
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as c:
+            if list(c.streams.video) or not list(c.streams.audio):
+                return None
+            a = c.streams.audio[0]
+            got = any(True for _ in c.decode(audio=0))
+            if not got:
+                return None
+            duration = c.duration / 1_000_000 if c.duration else float((a.duration or 0) * (a.time_base or 0))
+            size = path.stat().st_size
+            streams = [{"Index": str(a.index), "CodecName": a.codec_context.name or "",
+                        "SampleRate": str(a.codec_context.sample_rate or ""),
+                        "Channels": str(a.codec_context.channels or ""), "Duration": f"{duration:.3f}"}]
+            fmt = c.format.name or ""
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
+        return None
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return {"size": size, "md5": h.hexdigest(), "duration": duration, "format": fmt, "streams": streams,
+            "bitrate": (size * 8 / duration / 1000) if duration else 0.0}
