@@ -55,12 +55,13 @@ def bucket_for(address: dict[str, Any], auth: dict[str, Any], **kw: Any) -> Any:
 
 
 def expire_credential(server: Server, access_key_id: str) -> None:
-    """Move a credential's expiry into the past (as if its lifetime had run out)."""
+    """Make a credential expire now (as if its lifetime had just run out)."""
     engine = make_engine(f"sqlite:///{(server.data_dir / 'openvod.db').resolve()}")
     with engine.begin() as conn:
         conn.execute(update(upload_credentials).where(upload_credentials.c.access_key_id == access_key_id)
-                     .values(expires_at=time.time() - 1))
+                     .values(expires_at=time.time() - 0.01))
     engine.dispose()
+    time.sleep(0.02)
 
 
 def write_random(path: Path, size: int, seed: int = 0) -> Path:
