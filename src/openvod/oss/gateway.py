@@ -152,7 +152,7 @@ class OssGateway:
             log.exception("object endpoint failure", extra={"method": req.method, "key": req.key})
             err = OssError(500, "InternalError", "We encountered an internal error. Please try again.")
             resp = OssResponse(500, [("content-type", "application/xml")], err.xml(rid, req.host or "openvod"))
-        resp.headers += [("x-oss-request-id", rid), ("date", formatdate(usegmt=True)), ("server", "AliyunOSS")]
+        resp.headers.append(("x-oss-request-id", rid))  # (uvicorn adds Date and Server)
         return resp
 
     def _dispatch(self, req: OssRequest) -> OssResponse:
