@@ -23,6 +23,7 @@ class Runtime:
         from openvod.services.media import MediaService
         from openvod.services.templates import TemplateService
         from openvod.services.uploads import UploadService
+        from openvod.services.url_uploads import URLUploadService
 
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,7 @@ class Runtime:
         self.callbacks = CallbackService(self)
         self.uploads = UploadService(self)
         self.library = LibraryService(self)
+        self.url_uploads = URLUploadService(self)
         # Set by the dispatcher so a submit wakes idle workers at once.
         self.wake: Callable[[], None] = lambda: None
 

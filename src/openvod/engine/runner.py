@@ -106,7 +106,8 @@ def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
     except Exception:
         raise JobFailed("InvalidVideo.NotFound", "The video does not exist.") from None
     path = rt.media.local_path(media_row)
-    if not path.is_file():
+    # A URL upload job makes the source file itself (services/url_uploads.py).
+    if not path.is_file() and getattr(handler, "needs_media_file", True):
         raise JobFailed("InvalidVideo.NoneStream", "The video's source file is missing from storage.")
     ctx = JobContext(
         job_id=job["id"],

@@ -296,7 +296,7 @@ class _Library:
         self.rt.media.get_row(account_id, media_id)
         with self.rt.engine.connect() as conn:
             rows = conn.execute(select(jobs.c.id, jobs.c.status, jobs.c.created_at, jobs.c.completed_at).where(
-                jobs.c.account_id == account_id, jobs.c.media_id == media_id,
+                jobs.c.account_id == account_id, jobs.c.media_id == media_id, jobs.c.type != "URLUpload",
                 jobs.c.created_at >= now() - 183 * 86400).order_by(jobs.c.created_at.desc())).all()
         return [{"JobId": r.id, "Status": str(r.status), "CreateTime": utc_iso(r.created_at),
                  "CompleteTime": utc_iso(r.completed_at)} for r in rows]
@@ -308,8 +308,7 @@ class _Library:
              .select_from(jobs.join(media, media.c.id == jobs.c.media_id, isouter=True))
              .where(jobs.c.account_id == account_id, jobs.c.status == "success",
                     jobs.c.completed_at >= start, jobs.c.completed_at < end))
-        if ai_types:
-            q = q.where(jobs.c.type.in_(ai_types))
+        q = q.where(jobs.c.type.in_(ai_types)) if ai_types else q.where(jobs.c.type != "URLUpload")
         buckets: dict[int, dict[str, float]] = {}
         with self.rt.engine.connect() as conn:
             for r in conn.execute(q):

@@ -127,3 +127,53 @@ def delete_multipart_upload(ctx: Ctx) -> dict[str, Any]:
         raise InvalidParameter("MediaType", "Allowed value: video.")
     ctx.rt.uploads.abort_all(ctx.account_id, media_id)
     return {}
+
+
+@action("UploadMediaByURL")
+def upload_media_by_url(ctx: Ctx) -> dict[str, Any]:
+    """Pull up to 20 files from http(s) URLs, one URLUpload job each (plain array UploadJobs)."""
+    from openvod.services.url_uploads import split_urls
+    from openvod.util import loads
+
+    urls = split_urls(ctx.p.str("UploadURLs", required=True), 20)
+    if not urls:
+        raise MissingParameter("UploadURLs")
+    metas: list[dict[str, Any]] = []
+    raw = ctx.p.str("UploadMetadatas")
+    if raw:
+        try:
+            metas = loads(raw)
+        except ValueError:
+            raise InvalidParameter("UploadMetadatas", "It must be a JSON array.") from None
+        if not isinstance(metas, list) or not all(isinstance(x, dict) for x in metas):
+            raise InvalidParameter("UploadMetadatas", "It must be a JSON array of objects.")
+    c = _common(ctx)
+    jobs = ctx.rt.url_uploads.submit(ctx.account_id, urls, metas, ctx.p.str("TemplateGroupId", max_bytes=64),
+                                     c["app_id"], c["user_data"])
+    return {"UploadJobs": jobs}
+
+
+def _job_or_urls(ctx: Ctx) -> tuple[list[str], list[str]]:
+    from openvod.services.url_uploads import split_urls
+
+    ids = ctx.p.ids("JobIds", max_items=10)
+    urls = [] if ids else split_urls(ctx.p.str("UploadURLs"), 10)
+    if not ids and not urls:
+        raise MissingParameter("JobIds")
+    return ids, urls
+
+
+@action("GetURLUploadInfos", read_only=True)
+def get_url_upload_infos(ctx: Ctx) -> dict[str, Any]:
+    """State of URL upload jobs by JobIds (wins) or UploadURLs (plain arrays)."""
+    ids, urls = _job_or_urls(ctx)
+    infos, missing = ctx.rt.url_uploads.infos(ctx.account_id, ids, urls)
+    return {"URLUploadInfoList": infos, "NonExists": missing}
+
+
+@action("CancelUrlUploadJobs")
+def cancel_url_upload_jobs(ctx: Ctx) -> dict[str, Any]:
+    """Cancel URL upload jobs that have not started (plain arrays CanceledJobs, NonExists)."""
+    ids, urls = _job_or_urls(ctx)
+    canceled, missing = ctx.rt.url_uploads.cancel(ctx.account_id, ids, urls)
+    return {"CanceledJobs": canceled, "NonExists": missing}
