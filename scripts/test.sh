@@ -8,6 +8,9 @@ if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-test ]; th
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade "pip>=23"
   .venv/bin/python -m pip install -q -e ".[test,tag]"
+  # The VOD upload SDK declares aliyun-python-sdk-core-v3, which ships the same aliyunsdkcore package as
+  # aliyun-python-sdk-core and would overwrite it: install it alone (tests/upload/test_voduploadsdk.py).
+  .venv/bin/python -m pip install -q --no-deps "voduploadsdk==1.0.2"
   touch .venv/.installed-test
 fi
 # AIVideoTag tests synthesise speech with espeak-ng and draw Chinese captions with Noto CJK; both are
