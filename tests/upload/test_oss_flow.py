@@ -159,13 +159,18 @@ def test_reference_id_unique_per_account(client: Any, up_server: Server, up_othe
     create(other, "r.mp4", reference_id="dup-ref-01")  # another account may use the same one
 
 
-def test_resumable_multipart_interrupted_and_resumed(client: Any, media_root: Path, tmp_path: Path) -> None:
-    src = make_noise_video(media_root / "multi.mp4", 24 * 1024 * 1024, seed=1)
+@pytest.mark.parametrize("mb,part_kb", [
+    pytest.param(24, 1024, id="24MB"),
+    pytest.param(120, 4096, id="120MB", marks=pytest.mark.slow),
+])
+def test_resumable_multipart_interrupted_and_resumed(client: Any, media_root: Path, tmp_path: Path, mb: int,
+                                                     part_kb: int) -> None:
+    src = make_noise_video(media_root / f"multi{mb}.mp4", mb * 1024 * 1024, seed=1)
     size = src.stat().st_size
-    vid, addr, auth = create(client, "multi.mp4", file_size=size)
+    vid, addr, auth = create(client, src.name, file_size=size)
     bucket = bucket_for(addr, auth)
     store = oss2.ResumableStore(root=str(tmp_path))
-    part = 1024 * 1024
+    part = part_kb * 1024
     n_parts = (size + part - 1) // part
 
     class Stop(Exception):
