@@ -159,6 +159,7 @@ def test_update_video_info_and_play_refusals(client: Any, up_server: Server, man
     # not uploaded yet: the cloud's status error; audio only: no stream to play
     assert "Forbidden.IllegalStatus" in _err(lambda: client.get_play_info(m.GetPlayInfoRequest(video_id=vid)))
     media = up_server.data_dir.parent / "media"
+    media.mkdir(exist_ok=True)
     audio = _make_audio(media / "tone.m4a")
     avid, addr, auth = _create(client, "tone.m4a")
     bucket_for(addr, auth).put_object_from_file(addr["FileName"], str(audio))
@@ -209,3 +210,27 @@ def test_images(client: Any) -> None:
     assert "InvalidImage.NotFound" in _err(lambda: client.get_image_info(m.GetImageInfoRequest(image_id="nope")))
     r = client.search_media(m.SearchMediaRequest(search_type="image", match="Tags = 'x'")).body
     assert [x.media_id for x in r.media_list] == [body.image_id] and r.media_list[0].image.url
+
+
+def test_reference_ids_ai_refusal_and_delete(client: Any, up_server: Server) -> None:
+    body = client.create_upload_video(m.CreateUploadVideoRequest(title="r", file_name="r.mp4",
+                                                                 reference_id="lib-ref-001")).body
+    vid, addr, auth = body.video_id, decode(body.upload_address), decode(body.upload_auth)
+    assert client.get_video_info(m.GetVideoInfoRequest(reference_id="lib-ref-001")).body.video.video_id == vid
+    r = client.get_video_infos(m.GetVideoInfosRequest(reference_ids="lib-ref-001,lib-ref-none")).body
+    assert [v.video_id for v in r.video_list] == [vid] and r.non_exist_reference_ids == ["lib-ref-none"]
+    # no AI job before the bytes are there
+    assert "Forbidden.IllegalStatus" in _err(lambda: client.submit_aijob(
+        m.SubmitAIJobRequest(media_id=vid, types="AIVideoTag")))
+    # UpdateVideoInfo moves the ReferenceId
+    client.update_video_info(m.UpdateVideoInfoRequest(video_id=vid, reference_id="lib-ref-002"))
+    assert client.get_video_info(m.GetVideoInfoRequest(reference_id="lib-ref-002")).body.video.video_id == vid
+    assert "InvalidVideo.NotFound" in _err(lambda: client.get_video_info(m.GetVideoInfoRequest(reference_id="lib-ref-001")))
+    # DeleteVideo also retires its upload credential and ReferenceId
+    client.delete_video(m.DeleteVideoRequest(video_ids=vid))
+    import oss2
+
+    with pytest.raises(oss2.exceptions.OssError) as ei:
+        bucket_for(addr, auth).put_object(addr["FileName"], b"late bytes")
+    assert ei.value.code == "InvalidAccessKeyId"
+    client.create_upload_video(m.CreateUploadVideoRequest(title="r2", file_name="r.mp4", reference_id="lib-ref-002"))

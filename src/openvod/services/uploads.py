@@ -27,6 +27,7 @@ from openvod.store.tables import (
     media_refs,
     multipart_parts,
     multipart_uploads,
+    oss_objects,
     outbox,
     upload_credentials,
     uploads,
@@ -363,6 +364,24 @@ class UploadService:
                 conn.execute(update(multipart_uploads).where(multipart_uploads.c.id.in_(ids))
                              .values(status="aborted", completed_at=now()))
                 conn.execute(delete(multipart_parts).where(multipart_parts.c.upload_id.in_(ids)))
+        for i in ids:
+            self.parts.remove(i)
+
+    def forget(self, account_id: str, media_id: str) -> None:
+        """Drop everything upload-related of a deleted video (its blobs go with the video's)."""
+        with self.rt.engine.begin() as conn:
+            if conn.execute(select(uploads.c.media_id).where(uploads.c.media_id == media_id,
+                                                             uploads.c.account_id == account_id)).first() is None:
+                return
+            ids = [r.id for r in conn.execute(select(multipart_uploads.c.id).where(
+                multipart_uploads.c.media_id == media_id))]
+            if ids:
+                conn.execute(delete(multipart_parts).where(multipart_parts.c.upload_id.in_(ids)))
+                conn.execute(delete(multipart_uploads).where(multipart_uploads.c.id.in_(ids)))
+            conn.execute(delete(oss_objects).where(oss_objects.c.media_id == media_id))
+            conn.execute(delete(upload_credentials).where(upload_credentials.c.media_id == media_id))
+            conn.execute(delete(media_refs).where(media_refs.c.media_id == media_id))
+            conn.execute(delete(uploads).where(uploads.c.media_id == media_id))
         for i in ids:
             self.parts.remove(i)
 

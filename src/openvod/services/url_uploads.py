@@ -180,6 +180,11 @@ class URLUploadHandler(JobHandler):
         self._report(rt, ctx, up, "success", "", "")
         return JobOutput(data={"SourceURL": url, "MediaId": ctx.media_id, "FileSize": str(size)})
 
+    def on_media_deleted(self, rt: Runtime, account_id: str, media_id: str) -> None:
+        """DeleteVideo's hook (MediaService.delete calls it on every handler): the video's upload rows,
+        credentials, objects and unfinished parts go with it, so its credential stops working."""
+        rt.uploads.forget(account_id, media_id)
+
     @staticmethod
     def _report(rt: Runtime, ctx: JobContext, up: dict[str, Any], status: str, code: str, message: str) -> None:
         with rt.engine.begin() as conn:
