@@ -192,3 +192,16 @@ def test_object_endpoint_wire(up_server: Server, key: Key, uploaded: dict[str, A
     url = bucket.sign_url("GET", uploaded["addr"]["FileName"], 60)
     got = httpx.get(url)
     assert got.status_code == 200 and got.headers["x-oss-hash-crc64ecma"] == put.headers["x-oss-hash-crc64ecma"]
+
+
+def test_api_on_a_host_named_like_the_bucket(up_server: Server, key: Key) -> None:
+    """An API deployed as openvod.example.com keeps its RPC, health and blob routes."""
+    from tests.sdk import v1_params
+    from openvod.api import signing
+
+    host = {"host": f"openvod.example.com:{up_server.port}"}
+    assert httpx.get(up_server.url + "/healthz", headers=host).status_code == 200
+    p = v1_params(key, "GetVideoList", {})
+    p["Signature"] = signing.v1_sign(key.secret, signing.v1_string_to_sign("GET", p))
+    r = httpx.get(up_server.url + "/", params=p, headers=host)
+    assert r.status_code == 200 and "VideoList" in r.json()

@@ -31,12 +31,23 @@ class OssAsgi:
     def route(self, scope: dict[str, Any]) -> tuple[str, str] | None:
         """(bucket, key) when the request is for the object endpoint, else None."""
         path: str = scope["path"]
-        host = ""
+        host = auth = ctype = ""
         for k, v in scope["headers"]:
             if k == b"host":
                 host = v.decode("latin-1").lower()
-                break
+            elif k == b"authorization":
+                auth = v.decode("latin-1")
+            elif k == b"content-type":
+                ctype = v.decode("latin-1").lower()
         if host.startswith(self.bucket + "."):
+            # Virtual-host style. The API itself may live on a name that starts the same way
+            # (openvod.example.com): its own routes and unsigned-by-OSS RPC calls on / stay the API's.
+            if path in ("/healthz", "/metrics") or path.startswith("/blobs/"):
+                return None
+            rpc_like = path == "/" and scope["method"] in ("GET", "POST") and not auth.startswith("OSS ")
+            if rpc_like and not ctype.startswith("multipart/form-data") and b"OSSAccessKeyId" not in scope.get(
+                    "query_string", b""):
+                return None
             return self.bucket, path[1:]
         prefix = "/" + self.bucket
         if path == prefix or path.startswith(prefix + "/"):
