@@ -205,3 +205,27 @@ def test_api_on_a_host_named_like_the_bucket(up_server: Server, key: Key) -> Non
     p["Signature"] = signing.v1_sign(key.secret, signing.v1_string_to_sign("GET", p))
     r = httpx.get(up_server.url + "/", params=p, headers=host)
     assert r.status_code == 200 and "VideoList" in r.json()
+
+
+def test_url_upload_shapes(up_server: Server, key: Key) -> None:
+    from urllib.parse import quote
+
+    url = "http://127.0.0.1:9/never.mp4"  # nothing listens on the discard port: the job ends DOWNLOAD_FAIL
+    r = call(up_server, key, "UploadMediaByURL", {"UploadURLs": quote(url, safe="")})
+    assert list(r) == ["RequestId", "UploadJobs"] and list(r["UploadJobs"][0]) == ["JobId", "SourceURL"]
+    job = r["UploadJobs"][0]["JobId"]
+    info = call(up_server, key, "GetURLUploadInfos", {"JobIds": f"{job},nope"})
+    assert list(info) == ["RequestId", "URLUploadInfoList", "NonExists"] and info["NonExists"] == ["nope"]
+    assert list(info["URLUploadInfoList"][0]) == ["JobId", "UploadURL", "MediaId", "Status", "ErrorCode",
+                                                  "ErrorMessage", "FileSize", "CreationTime", "CompleteTime",
+                                                  "UserData"]
+    assert isinstance(info["URLUploadInfoList"][0]["FileSize"], str)
+    xml = ET.fromstring(call(up_server, key, "GetURLUploadInfos", {"JobIds": "a,b"}, fmt="XML").content)
+    assert [e.text for e in xml.findall("NonExists")] == ["a", "b"]
+    c = call(up_server, key, "CancelUrlUploadJobs", {"JobIds": "nope"})
+    assert list(c) == ["RequestId", "CanceledJobs", "NonExists"] and c["NonExists"] == ["nope"]
+    err(up_server, key, "UploadMediaByURL", {"UploadURLs": quote("file:///etc/passwd.mp4", safe="")}, 400,
+        "InvalidParameter.UploadURLs")
+    err(up_server, key, "GetURLUploadInfos", {}, 400, "MissingParameter")
+    err(up_server, key, "UploadMediaByURL", {"UploadURLs": quote(url, safe=""), "UploadMetadatas": "{"}, 400,
+        "InvalidParameter")
