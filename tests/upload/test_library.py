@@ -234,3 +234,21 @@ def test_reference_ids_ai_refusal_and_delete(client: Any, up_server: Server) -> 
         bucket_for(addr, auth).put_object(addr["FileName"], b"late bytes")
     assert ei.value.code == "InvalidAccessKeyId"
     client.create_upload_video(m.CreateUploadVideoRequest(title="r2", file_name="r.mp4", reference_id="lib-ref-002"))
+
+
+def test_ai_cover_as_image(client: Any, up_server: Server, tmp_path: Path) -> None:
+    """AI covers and GIFs of an uploaded video answer GetImageInfo under their AIImageInfoId."""
+    src = make_video(tmp_path / "cov.mp4", seconds=1.0, seed=21)
+    vid, addr, auth = _create(client, "cov.mp4")
+    bucket_for(addr, auth).put_object_from_file(addr["FileName"], str(src))
+    tid = client.add_aitemplate(m.AddAITemplateRequest(template_name="c", template_type="AIImage",
+                                                       template_config='{"Format":"png","SetDefaultCover":"false"}')).body.template_id
+    job_id = client.submit_aiimage_job(m.SubmitAIImageJobRequest(video_id=vid, aitemplate_id=tid)).body.job_id
+    wait_for(lambda: (client.get_aiimage_jobs(m.GetAIImageJobsRequest(job_ids=job_id)).body.aiimage_job_list or
+                      [None])[0] is not None and client.get_aiimage_jobs(m.GetAIImageJobsRequest(job_ids=job_id))
+             .body.aiimage_job_list[0].status == "success", timeout=90)
+    infos = client.list_aiimage_info(m.ListAIImageInfoRequest(video_id=vid)).body.aiimage_info_list
+    assert infos
+    img = client.get_image_info(m.GetImageInfoRequest(image_id=infos[0].aiimage_info_id)).body.image_info
+    assert (img.image_type, img.status, img.mezzanine.width, img.mezzanine.height) == ("cover", "Normal", 320, 240)
+    assert int(img.mezzanine.file_size) > 0 and img.url
