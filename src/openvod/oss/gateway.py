@@ -32,7 +32,7 @@ from openvod.oss.errors import OssError
 from openvod.oss.store import Incomplete, TooLarge, Written, concatenate, stream_to_file
 from openvod.services.uploads import Credential
 from openvod.storage.blobs import BlobKeyError
-from openvod.store.tables import multipart_parts, multipart_uploads, oss_objects
+from openvod.store.tables import multipart_parts, multipart_uploads, oss_objects, upload_credentials
 from openvod.util import new_id, now
 
 if TYPE_CHECKING:
@@ -134,6 +134,42 @@ class OssGateway:
         self.uploads = rt.uploads
         self.parts = rt.uploads.parts
         self.tmp = rt.settings.data_dir / "oss-tmp"
+        self._next_sweep = 0.0
+
+    # ------------------------------------------------------------------ housekeeping
+    def sweep(self, at: float | None = None) -> int:
+        """Abort multipart uploads left open past ``upload.multipart_grace_s`` (their parts go), drop
+        credentials expired longer than that, and temporary files a crashed request left behind.
+        Returns how many uploads were aborted."""
+        t = at if at is not None else now()
+        cutoff = t - self.s.multipart_grace_s
+        with self.rt.engine.begin() as conn:
+            stale = [r.id for r in conn.execute(select(multipart_uploads.c.id).where(
+                multipart_uploads.c.status == "open", multipart_uploads.c.created_at < cutoff))]
+            if stale:
+                conn.execute(update(multipart_uploads).where(multipart_uploads.c.id.in_(stale))
+                             .values(status="aborted", completed_at=t))
+                conn.execute(delete(multipart_parts).where(multipart_parts.c.upload_id.in_(stale)))
+            conn.execute(delete(upload_credentials).where(upload_credentials.c.expires_at < cutoff))
+        for upload_id in stale:
+            self.parts.remove(upload_id)
+        if self.tmp.is_dir():
+            for f in self.tmp.glob(".up-*"):
+                try:
+                    if f.stat().st_mtime < t - 86400:
+                        f.unlink()
+                except OSError:
+                    pass
+        return len(stale)
+
+    def _maybe_sweep(self) -> None:
+        t = time.monotonic()
+        if t >= self._next_sweep:
+            self._next_sweep = t + 3600
+            try:
+                self.sweep()
+            except Exception:  # housekeeping must never fail an upload
+                log.warning("upload sweep failed", exc_info=True)
 
     # ------------------------------------------------------------------ entry
     def handle(self, req: OssRequest) -> OssResponse:
@@ -315,6 +351,7 @@ class OssGateway:
     # ------------------------------------------------------------------ multipart
     def initiate(self, req: OssRequest) -> OssResponse:
         cred = self.authenticate(req)
+        self._maybe_sweep()
         upload_id = new_id().upper()
         with self.rt.engine.begin() as conn:
             conn.execute(insert(multipart_uploads).values(
