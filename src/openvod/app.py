@@ -17,9 +17,11 @@ from urllib.parse import parse_qs, unquote
 
 from sqlalchemy import text
 
+from openvod.api.actions import upload_progress
 from openvod.api.nonces import NonceStore
 from openvod.api.rpc import READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
 from openvod.metrics import Metrics
+from openvod.oss.asgi import OssAsgi
 from openvod.storage.blobs import BlobKeyError
 from openvod.storage.health import disk_problems
 from openvod.storage.urls import BLOB_PREFIX
@@ -41,6 +43,7 @@ class OpenVodApp:
         self.rpc = RpcApi(rt, nonces)
         self.metrics = Metrics(rt)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
+        self.oss = OssAsgi(rt)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -50,6 +53,7 @@ class OpenVodApp:
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
                     self.pool.shutdown(wait=False)
+                    self.oss.pool.shutdown(wait=False)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -57,6 +61,10 @@ class OpenVodApp:
         path = scope["path"]
         method = scope["method"]
         loop = asyncio.get_running_loop()
+        oss_route = self.oss.route(scope)
+        if oss_route is not None:  # the OSS-compatible object endpoint (docs/upload.md)
+            await self.oss(scope, receive, send, *oss_route)
+            return
         if path == "/":
             body = await self._read_body(receive)
             if body is None:
@@ -66,7 +74,9 @@ class OpenVodApp:
             for k, v in scope["headers"]:
                 headers.setdefault(k.decode("latin-1").lower(), []).append(v.decode("latin-1"))
             req = RawRequest(method, scope.get("query_string", b""), headers, body, path)
-            if method not in ("GET", "POST"):
+            if upload_progress.wanted(req):  # the upload SDKs' unsigned telemetry
+                resp = await loop.run_in_executor(self.pool, upload_progress.handle, self.rt, req, scope)
+            elif method not in ("GET", "POST"):
                 resp = RawResponse(405, [("content-type", "text/plain"), ("allow", "GET, POST")], b"method not allowed")
             elif peek_action(req.query_string, headers) in READ_ONLY:
                 # Short indexed reads (WAL readers never wait for writers): cheaper inline than a thread hop.

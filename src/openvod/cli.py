@@ -114,6 +114,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
+    if getattr(args, "endpoint", None):  # over the wire: CreateUploadVideo + the OSS dialect (cli_upload.py)
+        from openvod.cli_upload import run
+
+        return run(args)
     from openvod.errors import VodError
     from openvod.services.media import validate_metadata
 
@@ -284,13 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("access_key_id", help="the AccessKeyId")
     p.set_defaults(fn=cmd_keys)
 
-    p = sub.add_parser("upload", help="register local video files (prints their MediaIds)")
+    p = sub.add_parser("upload", help="register local video files, or upload them to a server with --endpoint")
     common(p)
     p.add_argument("files", nargs="+", help="video files (anywhere on this machine)")
     p.add_argument("--account", default="default", help=ACCOUNT_HELP + "; it must exist")
     p.add_argument("--create-account", action="store_true", help="create the account if it does not exist")
     p.add_argument("--title", help="video title (default: the file name without extension)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
+    from openvod.cli_upload import add_arguments as add_upload_arguments
+
+    add_upload_arguments(p)
     p.set_defaults(fn=cmd_upload)
 
     p = sub.add_parser("dna", help="video fingerprints: compare two files, report duplicate groups")

@@ -121,6 +121,30 @@ class BlobSettings(BaseModel):
     min_free_bytes: int = Field(default=256 * 1024**2, ge=0)
 
 
+class UploadSettings(BaseModel):
+    """CreateUpload* credentials and the OSS-compatible object endpoint (docs/upload.md)."""
+
+    # Bucket name handed out in UploadAddress; path-style requests go to /<bucket>/<key>.
+    bucket: str = "openvod"
+    # Endpoint handed out in UploadAddress ("" = the RPC request's scheme and Host, or api.public_url).
+    # An IP or localhost endpoint makes oss2 use path style; a DNS name needs wildcard DNS (virtual host).
+    endpoint: str = ""
+    region: str = "cn-shanghai"
+    # Lifetime of the temporary upload credentials (the cloud's is 3000 s).
+    credential_ttl_s: int = Field(default=3000, ge=60)
+    # A multipart upload initiated with a valid credential may finish within this time, even after
+    # the credential itself has expired.
+    multipart_grace_s: int = Field(default=7 * 86400, ge=0)
+    # Size limits (bytes): one PutObject / PostObject body, one part, a whole object.
+    max_put_bytes: int = 5 * 1024**3
+    max_part_bytes: int = 5 * 1024**3
+    min_part_bytes: int = 100 * 1024
+    max_object_bytes: int = 48 * 1024**4
+    max_parts: int = 10000
+    # Lifetime of GetPlayInfo URLs when the request gives no AuthTimeout.
+    play_url_ttl_s: int = Field(default=3600, ge=1)
+
+
 class AIImageSettings(BaseModel):
     """AIImage jobs (smart covers and GIF highlights); see docs/aiimage.md."""
 
@@ -242,6 +266,7 @@ class Settings(BaseSettings):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     blobs: BlobSettings = Field(default_factory=BlobSettings)
+    upload: UploadSettings = Field(default_factory=UploadSettings)
     aiimage: AIImageSettings = Field(default_factory=AIImageSettings)
     dna: DNASettings = Field(default_factory=DNASettings)
     tag: TagSettings = Field(default_factory=TagSettings)

@@ -19,8 +19,11 @@ class Runtime:
         from openvod.services.ai_images import AIImageService
         from openvod.services.ai_jobs import JobService
         from openvod.services.callbacks import CallbackService
+        from openvod.services.library import LibraryService
         from openvod.services.media import MediaService
         from openvod.services.templates import TemplateService
+        from openvod.services.uploads import UploadService
+        from openvod.services.url_uploads import URLUploadService
 
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -36,6 +39,9 @@ class Runtime:
         self.templates = TemplateService(self)
         self.images = AIImageService(self)
         self.callbacks = CallbackService(self)
+        self.uploads = UploadService(self)
+        self.library = LibraryService(self)
+        self.url_uploads = URLUploadService(self)
         # Set by the dispatcher so a submit wakes idle workers at once.
         self.wake: Callable[[], None] = lambda: None
 

@@ -16,6 +16,8 @@ BUILTIN_HANDLERS: list[tuple[str, str]] = [
     ("openvod.analyzers.image.handler", "SmartCoverHandler"),
     ("openvod.analyzers.dna.handler", "MediaDNAHandler"),
     ("openvod.analyzers.tag.handler", "VideoTagHandler"),
+    # not an analyzer: UploadMediaByURL's fetch, run by the same job engine
+    ("openvod.services.url_uploads", "URLUploadHandler"),
 ]
 
 

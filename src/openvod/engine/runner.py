@@ -179,7 +179,8 @@ def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
     except Exception:
         raise JobFailed("InvalidVideo.NotFound", "The video does not exist.") from None
     path = rt.media.local_path(media_row)
-    if not path.is_file():
+    # A URL upload job makes the source file itself (services/url_uploads.py).
+    if not path.is_file() and getattr(handler, "needs_media_file", True):
         raise JobFailed("InvalidVideo.NoneStream", "The video's source file is missing from storage.")
     limit = time_limit(rt, job["type"], media_row.get("duration") or 0.0)
     if limit is not None:

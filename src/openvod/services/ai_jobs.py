@@ -173,7 +173,11 @@ class JobService:
         userdata.parse(user_data)
         for t in types:
             configs[t] = self.check_type_available(t, "Types").validate_config(configs[t])
-        self.rt.media.get_row(account_id, media_id)
+        row = self.rt.media.get_row(account_id, media_id)
+        if row["status"] in ("Uploading", "UploadFail"):  # CreateUploadVideo before (or without) the bytes
+            from openvod.services.uploads import IllegalStatus
+
+            raise IllegalStatus(row["status"])
         specs = [{"type": t, "config": dumps(configs[t]), "user_data": user_data} for t in types]
         ids = self.create_jobs(account_id, media_id, specs)
         return [{"JobId": jid, "MediaId": media_id, "Type": t} for jid, t in zip(ids, types, strict=True)]

@@ -55,6 +55,18 @@ class LocalBlobStore:
             raise
         return dest.stat().st_size
 
+    def adopt(self, key: str, src: Path) -> int:
+        """Move a finished temporary file in as ``key`` (a rename on the same file system, else a copy)."""
+        dest = self.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(src, dest)
+        except OSError:
+            size = self.put_file(key, src)
+            Path(src).unlink(missing_ok=True)
+            return size
+        return dest.stat().st_size
+
     def exists(self, key: str) -> bool:
         try:
             return self.path(key).is_file()

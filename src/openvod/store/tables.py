@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -207,5 +208,113 @@ face_examples = Table(
     Column("backend", String(32), nullable=False),
     Column("embedding", LargeBinary, nullable=False),  # float32
     Column("source", String(512), nullable=False, default=""),  # file name or media id it came from
+    Column("created_at", Float, nullable=False),
+)
+
+# ---------------------------------------------------------------------------------------------- uploads
+# One upload target per CreateUploadVideo / CreateUploadImage / CreateUploadAttachedMedia. Videos also
+# have a ``media`` row (status Uploading until the object is committed); images and attached media live
+# here only. ``status`` is the wire Status of images / attached media; the upload_* columns are the
+# progress that GetUploadDetails reports (fed by the object endpoint and ReportUploadProgress).
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("media_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # video | image | attached
+    Column("bucket", String(64), nullable=False),
+    Column("object_key", String(1024), nullable=False),
+    Column("object_prefix", String(1024), nullable=False, default=""),  # m3u8: slices go under it
+    Column("blob_key", String(512), nullable=False),
+    Column("file_name", String(512), nullable=False, default=""),  # the caller's original name
+    Column("file_size", BigInteger, nullable=False, default=0),  # declared by the caller
+    Column("title", String(256), nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", String(1024), nullable=False, default=""),
+    Column("cate_id", Integer, nullable=True),
+    Column("sub_type", String(32), nullable=False, default=""),  # ImageType | BusinessType
+    Column("ext", String(16), nullable=False, default=""),
+    Column("app_id", String(64), nullable=False, default="app-1000000"),
+    Column("user_data", Text, nullable=False, default=""),
+    Column("status", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("width", Integer, nullable=False, default=0),
+    Column("height", Integer, nullable=False, default=0),
+    Column("upload_size", BigInteger, nullable=False, default=0),
+    Column("upload_ip", String(64), nullable=False, default=""),
+    Column("upload_source", String(64), nullable=False, default=""),
+    Column("device_model", String(128), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+    UniqueConstraint("bucket", "object_key", name="uq_uploads_object"),
+    Index("ix_uploads_account_kind", "account_id", "kind", "created_at"),
+)
+
+# ReferenceId of a video, unique per account.
+media_refs = Table(
+    "media_refs",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("reference_id", String(64), primary_key=True),
+    Column("media_id", String(32), nullable=False, unique=True),
+)
+
+# Temporary credentials (STS-like) scoped to one object or one prefix of one upload.
+upload_credentials = Table(
+    "upload_credentials",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("token", String(256), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    Column("media_id", String(32), nullable=False, index=True),
+    Column("bucket", String(64), nullable=False),
+    Column("object_key", String(1024), nullable=False),
+    Column("object_prefix", String(1024), nullable=False, default=""),
+    Column("expires_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# Committed objects of the OSS-compatible endpoint, mapped onto blobs.
+oss_objects = Table(
+    "oss_objects",
+    metadata,
+    Column("bucket", String(64), primary_key=True),
+    Column("object_key", String(1024), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("media_id", String(32), nullable=False, index=True),
+    Column("blob_key", String(512), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("crc64", String(24), nullable=False),  # unsigned 64-bit, decimal
+    Column("content_type", String(128), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+)
+
+multipart_uploads = Table(
+    "multipart_uploads",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the UploadId
+    Column("bucket", String(64), nullable=False),
+    Column("object_key", String(1024), nullable=False),
+    Column("account_id", String(32), nullable=False),
+    Column("media_id", String(32), nullable=False, index=True),
+    Column("access_key_id", String(64), nullable=False),
+    Column("content_type", String(128), nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # open | completed | aborted
+    Column("created_at", Float, nullable=False),
+    Column("completed_at", Float, nullable=True),
+)
+
+multipart_parts = Table(
+    "multipart_parts",
+    metadata,
+    Column("upload_id", String(32), primary_key=True),
+    Column("part_number", Integer, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("crc64", String(24), nullable=False),
     Column("created_at", Float, nullable=False),
 )

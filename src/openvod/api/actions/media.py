@@ -13,8 +13,12 @@ from openvod.util import loads
 def _video_id(ctx: Ctx) -> str:
     vid = ctx.p.str("VideoId")
     if not vid:
-        if ctx.p.str("ReferenceId"):
-            raise VideoNotFound("openvod does not assign ReferenceIds; use VideoId.")
+        ref = ctx.p.str("ReferenceId")
+        if ref:  # set by CreateUploadVideo / UpdateVideoInfo (services/uploads.py)
+            vid = ctx.rt.uploads.media_by_reference(ctx.account_id, ref) or ""
+            if not vid:
+                raise VideoNotFound()
+            return vid
         raise MissingParameter("VideoId")
     return vid
 
@@ -74,11 +78,13 @@ def get_video_infos(ctx: Ctx) -> dict[str, Any]:
     refs = ctx.p.ids("ReferenceIds", max_items=20)
     if not ids and not refs:
         raise MissingParameter("VideoIds")
-    rows = ctx.rt.media.find_rows(ctx.account_id, ids)
+    by_ref = {r: ctx.rt.uploads.media_by_reference(ctx.account_id, r) for r in ([] if ids else refs)}
+    wanted = ids or [v for v in by_ref.values() if v]
+    rows = ctx.rt.media.find_rows(ctx.account_id, wanted)
     return {
-        "VideoList": [{**ctx.rt.media.video_fields(rows[i], ctx.base_url), "Snapshots": []} for i in ids if i in rows],
+        "VideoList": [{**ctx.rt.media.video_fields(rows[i], ctx.base_url), "Snapshots": []} for i in wanted if i in rows],
         "NonExistVideoIds": [i for i in ids if i not in rows],
-        "NonExistReferenceIds": refs,
+        "NonExistReferenceIds": [r for r, v in by_ref.items() if not v or v not in rows],
     }
 
 
