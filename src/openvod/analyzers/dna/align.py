@@ -335,12 +335,15 @@ def find_segments(
     inside a copy does not split it.
     """
     nq, nr = sim.shape
-    q_valid = np.ones(nq, bool) if q_valid is None else q_valid
-    r_valid = np.ones(nr, bool) if r_valid is None else r_valid
-    if nq == 0 or nr == 0:
+    if nq == 0 or nr == 0 or tq.shape[0] != nq or tr.shape[0] != nr:
         return []
-    step_q = float(np.median(np.diff(tq))) if nq > 1 else 0.25
-    step_r = float(np.median(np.diff(tr))) if nr > 1 else 0.25
+    q_valid = np.ones(nq, bool) if q_valid is None else np.asarray(q_valid, bool)
+    r_valid = np.ones(nr, bool) if r_valid is None else np.asarray(r_valid, bool)
+    # Total on any input: non-finite similarities count as "no match", times as float64.
+    sim = np.nan_to_num(np.asarray(sim, np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    tq, tr = np.asarray(tq, np.float64), np.asarray(tr, np.float64)
+    step_q = _step(tq)
+    step_r = _step(tr)
     ij, w = _hits(sim, p.hit_similarity)
     if ij.shape[0] == 0:
         return []
@@ -390,10 +393,20 @@ def find_segments(
     return suppress_duplicates(segments, p.min_segment_s)
 
 
+def _step(t: np.ndarray) -> float:
+    """Typical time between samples (never zero: duplicate timestamps of a VFR file must not divide by 0)."""
+    if t.size < 2:
+        return 0.25
+    return max(float(np.median(np.diff(t))), 1e-2)
+
+
 def _fit_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, a0: float, b0: float, p: AlignParams) -> tuple[float, float]:
     if x.size < 4 or np.ptp(x) < 1.0:
         return a0, float(np.average(y - a0 * x, weights=w))
-    a, b = np.polyfit(x, y, 1, w=np.sqrt(w))
+    try:
+        a, b = np.polyfit(x, y, 1, w=np.sqrt(w))
+    except (np.linalg.LinAlgError, ValueError):
+        a, b = a0, b0
     # The vote already knows the slope to ~2 %: a fit far from it is two pieces pulled together
     # (a cut-and-reorder edit with a small jump), not a different speed.
     if not (p.min_slope <= a <= p.max_slope) or abs(a / a0 - 1.0) > 0.04:
@@ -478,7 +491,9 @@ def _pieces(sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, idx: np.ndarray, a:
         x.append(float(tq[i]))
         y.append(float(tr[lo_i + j]))
         w.append(max(float(row[j]), 0.0) + 1e-3)
-    xa, ya, wa = np.array(x), np.array(y), np.array(w)
+    xa, ya, wa = np.array(x, np.float64), np.array(y, np.float64), np.array(w, np.float64)
+    if xa.size < 12:  # too few distinctive samples to tell where a jump would be (a still shot): keep the run
+        return [(idx, a, b)]
     # Weighted least squares of every prefix and suffix at once (running sums).
     cw, cx, cy = np.cumsum(wa), np.cumsum(wa * xa), np.cumsum(wa * ya)
     cxx, cxy, cyy = np.cumsum(wa * xa * xa), np.cumsum(wa * xa * ya), np.cumsum(wa * ya * ya)
