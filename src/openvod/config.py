@@ -128,8 +128,8 @@ class DNASettings(BaseModel):
     segment_similarity: float = 0.6
     min_segment_s: float = 4.0
     max_gap_s: float = 2.0
-    min_speed: float = 0.7
-    max_speed: float = 1.45
+    min_speed: float = 0.45  # 0.5x slow motion, with margin
+    max_speed: float = 2.2  # 2x fast forward, with margin
     max_segments_per_video: int = 32
     # Results.
     max_results: int = 100  # VideoDNA entries per job

@@ -34,12 +34,12 @@ class AlignParams:
     segment_similarity: float = 0.6  # a segment's mean frame similarity must reach this
     min_segment_s: float = 4.0
     max_gap_s: float = 2.0
-    min_slope: float = 0.7
-    max_slope: float = 1.45
+    min_slope: float = 0.45
+    max_slope: float = 2.2
     max_segments: int = 32
-    min_query_area: float = 0.45  # the shared region covers at least this share of the query picture
+    min_query_area: float = 0.2  # the shared region covers at least this share of the query picture (PiP at 25 %)
     min_reference_area: float = 0.5  # ... and of the library picture
-    min_scale: float = 0.6  # picture-in-picture down to ~0.7 of the frame, with margin
+    min_scale: float = 0.45  # picture-in-picture down to 0.5 of the frame (25 % of its area), with margin
     max_scale: float = 1.45  # crops down to ~0.8 of the frame, with margin
     max_transforms: int = 3
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
@@ -81,6 +81,12 @@ class Segment:
     slope: float
     evidence: list[tuple[float, float, float]] = field(default_factory=list)  # (q time, r time, similarity)
     transform: Transform | None = None
+    reversed: bool = False  # the query plays the reference backwards: q0 shows r1, q1 shows r0
+
+    @property
+    def speed(self) -> float:
+        """Reference seconds per query second; negative for reversed playback."""
+        return -self.slope if self.reversed else self.slope
 
     @property
     def duration(self) -> float:
@@ -151,7 +157,8 @@ def _on_a_line(tq: np.ndarray, tr: np.ndarray, qframe: np.ndarray, p: AlignParam
         return np.ones(tq.size, bool)
     best, keep = -1, np.ones(tq.size, bool)
     _, fidx = np.unique(qframe, return_inverse=True)
-    for a in np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), 15)):
+    slopes = np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), 25))
+    for a in np.concatenate([slopes, -slopes]):  # negative: reversed playback
         off = tr - a * tq
         for shift in (0.0, 0.75):
             bins = np.floor((off + shift) / 1.5).astype(np.int64)
@@ -350,7 +357,8 @@ def find_segments(
     hq, hr = tq[ij[:, 0]].astype(np.float64), tr[ij[:, 1]].astype(np.float64)
     hw = (w - p.hit_similarity + 0.05).astype(np.float64)
     alive = np.ones(ij.shape[0], bool)
-    slopes = np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), 41))
+    n_slopes = int(math.ceil(math.log(p.max_slope / p.min_slope) / 0.018)) + 1  # ~1.8 % apart
+    slopes = np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), max(2, n_slopes)))
     bin_s = max(0.25, step_r)  # narrow: two pieces with a small jump must not share a line
     tol = max(0.45, 1.5 * step_r)
     min_frames = max(3, int(p.min_segment_s / step_q * 0.5))
@@ -442,6 +450,15 @@ def _refine_line(
         sc = _line_scores(sim, tq, tr, aa, cc - aa * qc, rows)
         k = int(np.argmax(sc + 1e-6 * (np.abs(aa - 1.0) < 1e-9)))
         a, c = float(aa[k]), float(cc[k])
+    # Unchanged speed is by far the most common: take it when it explains the copy as well (sampling
+    # instants of two videos never coincide, so a slightly wrong slope can score a hair higher).
+    if abs(a - 1.0) < 0.04 and p.min_slope <= 1.0 <= p.max_slope:
+        best = float(_line_scores(sim, tq, tr, np.array([a]), np.array([c - a * qc]), rows)[0])
+        kc = c + np.arange(-8, 9) * 0.05
+        one = _line_scores(sim, tq, tr, np.ones(kc.size), kc - qc, rows)
+        k = int(np.argmax(one))
+        if one[k] >= 0.995 * best:
+            a, c = 1.0, float(kc[k])
     return a, c - a * qc
 
 
@@ -628,3 +645,75 @@ def suppress_duplicates(segments: list[Segment], min_segment_s: float = 0.0) -> 
                         [e for e in s.evidence if a <= e[0] <= b], s.transform)
         keep.append(s)
     return sorted(keep, key=lambda s: (s.q0, s.r0))
+
+
+def find_all_segments(
+    sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
+    q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
+) -> list[Segment]:
+    """Copied segments played forwards and, on the query moments left over, backwards.
+
+    Reversed playback is a line of negative slope: the matrix is read with the query's time axis
+    mirrored (t -> q_dur - t), searched like a forward copy, and mapped back (``Segment.reversed``).
+    Collinear pieces of one copy separated by frames that did not match (a shot that does not
+    survive the transform) are joined first, so a segment follows the copy, not its shots.
+    """
+    nq = sim.shape[0]
+    fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
+    if not reverse or nq < 2:
+        return fwd
+    claimed = np.zeros(nq, bool)
+    for s in fwd:
+        claimed |= (tq >= s.q0) & (tq <= s.q1)
+    if claimed.all():
+        return fwd
+    rsim = np.array(sim[::-1], np.float32, copy=True)
+    rsim[claimed[::-1]] = 0.0
+    rtq = (q_dur - np.asarray(tq, np.float64))[::-1]
+    qv = None if q_valid is None else np.asarray(q_valid)[::-1]
+    back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
+    out = list(fwd)
+    for s in back:
+        out.append(Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
+                           sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True))
+    return suppress_duplicates(out, p.min_segment_s)
+
+
+def merge_collinear(segments: list[Segment], sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, p: AlignParams,
+                    max_bridge_s: float = 30.0) -> list[Segment]:
+    """Join consecutive segments that lie on one line (same speed, same offset) when nothing in
+    between contradicts it: no query sample of the gap matches another moment of the reference
+    better than the line does. A shot that does not survive the copy (noise-like automata, a
+    flash) then no longer cuts one copy into several segments."""
+    if len(segments) < 2:
+        return segments
+    segs = sorted(segments, key=lambda s: s.q0)
+    out = [segs[0]]
+    tq = np.asarray(tq, np.float64)
+    tr = np.asarray(tr, np.float64)
+    for s in segs[1:]:
+        a = out[-1]
+        gap = s.q0 - a.q1
+        slope = 0.5 * (a.slope + s.slope)
+        off_a = a.r0 - a.slope * a.q0
+        off_s = s.r0 - s.slope * s.q0
+        if (gap > max_bridge_s or gap < -1.0 or abs(a.slope - s.slope) > 0.03 * slope
+                or abs((off_s + s.slope * s.q0) - (off_a + a.slope * s.q0)) > 0.5 or s.r0 < a.r1 - 1.0):
+            out.append(s)
+            continue
+        rows = np.nonzero((tq > a.q1) & (tq < s.q0))[0]
+        if rows.size and tr.size:
+            expect = a.slope * tq[rows] + off_a
+            j = np.clip(np.searchsorted(tr, expect), 0, tr.size - 1)
+            on_line = sim[rows, j]
+            best = sim[rows].max(axis=1)
+            # A gap sample that clearly matches elsewhere (a cut to another part of the reference) breaks the copy.
+            if np.any((best >= p.hit_similarity) & (best > on_line + p.best_match_margin)):
+                out.append(s)
+                continue
+        qa, qb = a.q1 - a.q0, s.q1 - s.q0
+        sim_m = (a.similarity * qa + s.similarity * qb) / max(qa + qb, 1e-9)
+        slope = (s.r1 - a.r0) / max(s.q1 - a.q0, 1e-9) if abs(a.slope - s.slope) > 1e-9 else a.slope
+        out[-1] = Segment(a.q0, s.q1, a.r0, max(a.r1, s.r1), sim_m, float(np.clip(slope, p.min_slope, p.max_slope)),
+                          a.evidence + s.evidence, a.transform, a.reversed)
+    return out

@@ -22,7 +22,7 @@ from openvod.analyzers.dna.align import (
     RegionDescriptors,
     Segment,
     Transform,
-    find_segments,
+    find_all_segments,
     hit_transforms,
     refine,
     region_descriptors,
@@ -68,6 +68,7 @@ class PairMatch:
     segments: list[Segment]
     candidate_support: int = 0
     reference: Fingerprint | None = None
+    rotation: int = 0  # degrees counter-clockwise: the input shows the library picture (mirrored if Flip) rotated so
 
     @property
     def transform(self) -> Transform:
@@ -135,11 +136,11 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs)."""
     k = max(1, math.ceil(math.sqrt(q.n * r.n / MAX_SIMILARITY_CELLS)))
     if k == 1:
-        return find_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
-                             desc.q_valid, desc.r_valid)
+        return find_all_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
+                                 desc.q_valid, desc.r_valid)
     sub = RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
-    return find_segments(sub.similarity(), q.times[::k], r.times[::k], q.duration, r.duration, params.align,
-                         sub.q_valid, sub.r_valid)
+    return find_all_segments(sub.similarity(), q.times[::k], r.times[::k], q.duration, r.duration, params.align,
+                             sub.q_valid, sub.r_valid)
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
@@ -189,10 +190,54 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
     return PairMatch(key, float(min(1.0, max(0.0, similarity))), segments, reference=r)
 
 
+ROTATIONS = (90, 180, 270)
+MIN_ROTATED_SUPPORT = 4  # query samples with hits before a rotated reading of the query is verified
+MAX_ROTATED_CANDIDATES = 4  # per rotation
+
+
+def rotated(q: Fingerprint, degrees: int) -> Fingerprint:
+    """The query read rotated back by ``degrees`` (clockwise), with global codes only.
+
+    Thumbnails are squashed to a square, so the thumbnail of a rotated video is the rotated
+    thumbnail of the original: a copy rotated by 90/180/270 degrees (counter-clockwise) reads like
+    the original through this view. Local codes need the working pictures (not kept), so only the
+    whole-picture codes are searched; with the mirrored twins this covers all eight flips and
+    rotations (a vertical flip is a mirrored copy rotated by 180)."""
+    k = (degrees // 90) % 4
+    thumbs = np.ascontiguousarray(np.rot90(q.thumbs, k=-k, axes=(1, 2)))
+    every = np.nonzero(~q.flat)[0]
+    t = thumbs[every].astype(np.float32)
+    f = t.shape[-1] // 16
+    win = t[:, : 16 * f, : 16 * f].reshape(-1, 16, f, 16, f).mean(axis=(2, 4)) if every.size else np.zeros((0, 16, 16), np.float32)
+    codes, codes_flip = ft.hash_windows(win)
+    w, h = (q.height, q.width) if k % 2 else (q.width, q.height)
+    return Fingerprint(times=q.times, thumbs=thumbs, flat=q.flat, code_frame=every.astype(np.int32),
+                       code_geom=np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1)),
+                       codes=codes, codes_flip=codes_flip, duration=q.duration, width=w, height=h, box=(0.0, 0.0, 1.0, 1.0),
+                       options_key=q.options_key, info={**q.info, "rotation": 90 * k})
+
+
+def _better(a: PairMatch | None, b: PairMatch | None) -> PairMatch | None:
+    if a is None or b is None:
+        return a or b
+    da, db = sum(s.duration for s in a.segments), sum(s.duration for s in b.segments)
+    return a if da * a.similarity >= db * b.similarity else b
+
+
 def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -> PairMatch | None:
-    """Compare two fingerprints directly (no index)."""
+    """Compare two fingerprints directly (no index), in every orientation."""
     params = params or MatchParams()
-    return verify(q, r, pair_hits(q, r, params), params)
+    best = verify(q, r, pair_hits(q, r, params), params)
+    for deg in ROTATIONS:
+        qr = rotated(q, deg)
+        hits = pair_hits(qr, r, params)
+        if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
+            continue
+        m = verify(qr, r, hits, params)
+        if m is not None:
+            m.rotation = deg
+        best = _better(best, m)
+    return best
 
 
 def candidates(
@@ -237,7 +282,8 @@ def search(
     ``load(video)`` returns (key, fingerprint) of a library video, or None if it vanished.
     """
     params = params or MatchParams()
-    out = []
+    found: dict[int, PairMatch] = {}
+    exclude = set(exclude)
     for vid, support, hits in candidates(q, index, params, exclude):
         loaded = load(vid)
         if loaded is None:
@@ -246,6 +292,20 @@ def search(
         m = verify(q, ref, hits, params, key)
         if m is not None:
             m.candidate_support = support
-            out.append(m)
+            found[vid] = m
+    # Rotated copies: the query's whole-picture codes read in the three other orientations.
+    for deg in ROTATIONS:
+        qr = rotated(q, deg)
+        cands = [c for c in candidates(qr, index, params, exclude | set(found)) if c[1] >= MIN_ROTATED_SUPPORT]
+        for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
+            loaded = load(vid)
+            if loaded is None:
+                continue
+            key, ref = loaded
+            m = verify(qr, ref, hits, params, key)
+            if m is not None:
+                m.candidate_support, m.rotation = support, deg
+                found[vid] = m
+    out = list(found.values())
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out
