@@ -175,6 +175,16 @@ def _overlay(img: np.ndarray, t: float, sp: dict[str, Any]) -> np.ndarray:
     return np.asarray(Image.alpha_composite(im, layer).convert("RGB"))
 
 
+def _write_once(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write through a temporary name; a file already there is kept (a rerun resumes: every random
+    choice is drawn before rendering, so the same seed gives the same specs)."""
+    if path.exists():
+        return
+    tmp = path.with_name(path.stem + ".partial.mp4")
+    write(tmp)
+    tmp.rename(path)
+
+
 # ----------------------------------------------------------------------------- dataset
 class Builder:
     def __init__(self, out: Path, seed: int, n_library: int):
@@ -210,7 +220,7 @@ class Builder:
                 prog.shots.insert(0, Shot("bars", 2.0))
                 prog.shots.insert(1, Shot("black", 1.0))
             path = self.out / "library" / f"{lid}.mp4"
-            write_video(path, render(prog, size, fps), fps, crf=20)
+            _write_once(path, lambda p: write_video(p, render(prog, size, fps), fps, crf=20))
             self.library.append({"id": lid, "file": str(path.relative_to(self.out)), "duration": prog.duration, "fps": fps,
                                  "size": list(size), "shots": [s.kind if s.kind != "lavfi" else s.params["source"] for s in prog.shots]})
 
@@ -363,7 +373,7 @@ class Builder:
                            "r": [round(p.r0, 4), round(p.r0 + p.duration * p.speed, 4)]})
             t += p.duration
         path = self.out / "queries" / f"{q.qid}.mp4"
-        write_video(path, self._frames(q, lib_by_id), q.fps, crf=q.crf)
+        _write_once(path, lambda p: write_video(p, self._frames(q, lib_by_id), q.fps, crf=q.crf))
         copies = [p for p in q.pieces if p.ref]
         self.queries.append({"id": q.qid, "class": q.cls, "file": str(path.relative_to(self.out)), "duration": t,
                              "fps": q.fps, "gt": gt, "embedded": q.embedded,

@@ -126,7 +126,7 @@ class DNASettings(BaseModel):
     walk_similarity: float = 0.45
     best_match_margin: float = 0.1
     segment_similarity: float = 0.6
-    min_segment_s: float = 4.0
+    min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin
     max_speed: float = 2.2  # 2x fast forward, with margin

@@ -32,7 +32,7 @@ class AlignParams:
     walk_similarity: float = 0.45  # along a line, a frame this similar counts as copied
     best_match_margin: float = 0.1  # ... if no other moment of the reference matches it better by more than this
     segment_similarity: float = 0.6  # a segment's mean frame similarity must reach this
-    min_segment_s: float = 4.0
+    min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_slope: float = 0.45
     max_slope: float = 2.2
