@@ -81,9 +81,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 class _Ctx:
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, data_dir: Path) -> None:
         self.handler = MediaDNAHandler()
-        self.runtime = SimpleNamespace(settings=SimpleNamespace(dna=DNASettings()), engine=engine)
+        self.runtime = SimpleNamespace(settings=SimpleNamespace(dna=DNASettings(), data_dir=data_dir), engine=engine)
 
     def run(self, name: str, path: Path, **config: Any) -> dict[str, Any]:
         ctx = JobContext(job_id=f"job-{name}", account_id="acc", job_type="AIMediaDNA", media_id=name, media_path=path,
@@ -97,7 +97,7 @@ class _Ctx:
 def test_every_edge_case_video_ends_with_a_result(tmp_path: Path, matrix: dict[str, Path]) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     init_schema(engine)
-    jobs = _Ctx(engine)
+    jobs = _Ctx(engine, tmp_path)
     # The first job searches an empty library, the second a library of one video, and so on; every
     # video is searched against all the degenerate ones added before it.
     results = {name: jobs.run(name, path) for name, path in matrix.items() if name != "repro_q"}
@@ -133,7 +133,7 @@ def test_undecodable_files_fail_with_a_media_error(tmp_path: Path, matrix: dict[
 
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     init_schema(engine)
-    jobs = _Ctx(engine)
+    jobs = _Ctx(engine, tmp_path)
     for name, path in make_bad_files(tmp_path / "bad", matrix["moving"]).items():
         if name == "image":  # a still picture is a one-frame video: fingerprinted, never an error
             assert jobs.run(name, path)["VideoDNA"] == []
