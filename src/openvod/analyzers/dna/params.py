@@ -27,6 +27,9 @@ def match_params(s: DNASettings) -> MatchParams:
         min_transform_score=s.min_transform_score,
         max_hits_per_code=s.max_hits_per_code,
         max_hits_per_pair=s.max_hits_per_pair,
+        min_similarity=s.min_similarity,
+        min_motion=s.min_motion,
+        min_contrast=s.min_contrast,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,

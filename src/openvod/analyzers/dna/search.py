@@ -56,6 +56,9 @@ class MatchParams:
     min_transform_score: float = 0.35  # mean region similarity of the hit frames after refinement
     max_hits_per_code: int = 64  # a query code hitting more library codes than this is too generic to count
     max_hits_per_pair: int = 512  # hits kept per candidate (spread over the query's samples)
+    min_similarity: float = 0.0  # the decision threshold: a pair whose Similarity is below it is not reported
+    min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
+    min_contrast: float = 0.0  # a segment must be this much more similar than the rest of the library video
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -133,14 +136,46 @@ MAX_SIMILARITY_CELLS = 16_000_000  # 64 MB of float32: beyond, long pairs are al
 
 
 def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: MatchParams) -> list[Segment]:
-    """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs)."""
+    """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs), then
+    the evidence checks of ``_evidence_ok``."""
     k = max(1, math.ceil(math.sqrt(q.n * r.n / MAX_SIMILARITY_CELLS)))
-    if k == 1:
-        return find_all_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
-                                 desc.q_valid, desc.r_valid)
-    sub = RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
-    return find_all_segments(sub.similarity(), q.times[::k], r.times[::k], q.duration, r.duration, params.align,
-                             sub.q_valid, sub.r_valid)
+    sub = desc if k == 1 else RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
+    tq, tr = q.times[::k], r.times[::k]
+    sim = sub.similarity()
+    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
+    return [s for s in found if _evidence_ok(s, sim, sub, tq, tr, params)]
+
+
+def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:
+    """(motion, contrast) of a segment.
+
+    * motion: how much the query picture changes over the segment (1 - the lowest cosine of a
+      sample to the segment's mean picture). Colour bars, slates and other still pictures are the
+      same in every video that has them: a segment without motion is no evidence of a copy.
+    * contrast: the segment's similarity minus the mean similarity of the same query samples to
+      library moments at least 2 s away from the copy. Look-alike footage (two zooms into one
+      fractal, decks on one template) is similar everywhere; a copy is similar where it copies.
+    """
+    rows = np.nonzero((tq >= s.q0) & (tq <= s.q1) & desc.q_valid)[0]
+    if rows.size < 2:
+        return 0.0, 0.0
+    d = desc.q[rows]
+    c = d.mean(axis=0)
+    c /= max(float(np.linalg.norm(c)), 1e-9)
+    motion = float(1.0 - np.min(d @ c))
+    tq_r = tq[rows].astype(np.float64)
+    expect = (s.r1 - s.slope * (tq_r - s.q0)) if s.reversed else (s.r0 + s.slope * (tq_r - s.q0))
+    far = (np.abs(tr.astype(np.float64)[None, :] - expect[:, None]) > 2.0) & desc.r_valid[None, :]
+    sr = sim[rows]
+    back = float((np.where(far, sr, 0.0).sum()) / max(1, int(far.sum())))
+    return motion, float(s.similarity - back)
+
+
+def _evidence_ok(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, params: MatchParams) -> bool:
+    if params.min_motion <= 0 and params.min_contrast <= 0:
+        return True
+    motion, contrast = segment_evidence(s, sim, desc, tq, tr)
+    return motion >= params.min_motion and contrast >= params.min_contrast
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
@@ -186,8 +221,10 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
         return None
     segments = suppress_duplicates(segments, params.align.min_segment_s)
     total = sum(s.duration for s in segments)
-    similarity = sum(s.similarity * s.duration for s in segments) / max(total, 1e-6)
-    return PairMatch(key, float(min(1.0, max(0.0, similarity))), segments, reference=r)
+    similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in segments) / max(total, 1e-6))))
+    if not segments or similarity < params.min_similarity:
+        return None
+    return PairMatch(key, similarity, segments, reference=r)
 
 
 ROTATIONS = (90, 180, 270)
