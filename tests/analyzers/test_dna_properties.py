@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openvod.analyzers.dna import align
-from openvod.analyzers.dna.align import AlignParams, Segment, find_segments, hit_transforms
+from openvod.analyzers.dna.align import AlignParams, Segment, find_all_segments, find_segments, hit_transforms
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex
 from openvod.analyzers.dna.search import MatchParams, compare, search, verify
@@ -89,6 +89,29 @@ def test_find_segments_is_total(m: tuple[np.ndarray, ...]) -> None:
     r_dur = float(tr[-1]) + 0.25 if tr.size else 0.25
     segs = find_segments(sim, tq, tr, q_dur, r_dur, P, qv, rv)
     check_segments(segs, q_dur, r_dur)
+    both = find_all_segments(sim, tq, tr, q_dur, r_dur, P, qv, rv)  # forwards, backwards, joined
+    check_segments(both, q_dur, r_dur)
+    assert all(s.speed < 0 for s in both if s.reversed) and all(s.speed > 0 for s in both if not s.reversed)
+
+
+@SETTINGS
+@given(st.integers(0, 2**31), st.floats(0.5, 2.0), st.booleans())
+def test_a_planted_line_is_found_with_its_speed_and_direction(seed: int, speed: float, backwards: bool) -> None:
+    """A clean copy (a line of high similarity over a noisy matrix) comes back as one segment."""
+    rng = np.random.default_rng(seed)
+    tq = np.arange(0, 12, 0.25)
+    tr = np.arange(0, 40, 0.25)
+    sim = rng.uniform(-0.2, 0.3, (tq.size, tr.size)).astype(np.float32)
+    r0 = float(rng.uniform(0, 40 - 12 * speed - 0.5))
+    for i, t in enumerate(tq):
+        rt = r0 + ((tq[-1] - t) if backwards else t) * speed
+        sim[i, int(np.argmin(np.abs(tr - rt)))] = 0.95
+    segs = find_all_segments(sim, tq, tr, 12.0, 40.0, P)
+    check_segments(segs, 12.0, 40.0)
+    assert len(segs) == 1, segs
+    s = segs[0]
+    assert s.reversed == backwards and abs(abs(s.speed) / speed - 1) < 0.05, s
+    assert s.q1 - s.q0 > 10.5 and abs(s.r0 - r0) < 1.0, s
 
 
 @SETTINGS

@@ -82,6 +82,8 @@ class Segment:
     evidence: list[tuple[float, float, float]] = field(default_factory=list)  # (q time, r time, similarity)
     transform: Transform | None = None
     reversed: bool = False  # the query plays the reference backwards: q0 shows r1, q1 shows r0
+    motion: float = -1.0  # evidence measures (search.segment_evidence); -1: not measured
+    contrast: float = -1.0
 
     @property
     def speed(self) -> float:
@@ -641,8 +643,12 @@ def suppress_duplicates(segments: list[Segment], min_segment_s: float = 0.0) -> 
         if b - a < max(min_segment_s, 1e-6):
             continue
         if (a, b) != (s.q0, s.q1):
-            s = Segment(a, b, s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope, s.similarity, s.slope,
-                        [e for e in s.evidence if a <= e[0] <= b], s.transform)
+            if s.reversed:  # r runs down as q runs up
+                r0, r1 = s.r1 - (b - s.q0) * s.slope, s.r1 - (a - s.q0) * s.slope
+            else:
+                r0, r1 = s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope
+            s = Segment(a, b, r0, r1, s.similarity, s.slope, [e for e in s.evidence if a <= e[0] <= b], s.transform,
+                        s.reversed, s.motion, s.contrast)
         keep.append(s)
     return sorted(keep, key=lambda s: (s.q0, s.r0))
 

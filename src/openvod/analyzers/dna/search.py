@@ -172,10 +172,8 @@ def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
 
 
 def _evidence_ok(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, params: MatchParams) -> bool:
-    if params.min_motion <= 0 and params.min_contrast <= 0:
-        return True
-    motion, contrast = segment_evidence(s, sim, desc, tq, tr)
-    return motion >= params.min_motion and contrast >= params.min_contrast
+    s.motion, s.contrast = segment_evidence(s, sim, desc, tq, tr)
+    return s.motion >= params.min_motion and s.contrast >= params.min_contrast
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
