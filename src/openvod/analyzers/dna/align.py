@@ -666,6 +666,7 @@ def find_all_segments(
     """
     nq = sim.shape[0]
     fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
+    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid)
     if not reverse or nq < 2:
         return fwd
     claimed = np.zeros(nq, bool)
@@ -678,6 +679,7 @@ def find_all_segments(
     rtq = (q_dur - np.asarray(tq, np.float64))[::-1]
     qv = None if q_valid is None else np.asarray(q_valid)[::-1]
     back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
+    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid)
     out = list(fwd)
     for s in back:
         out.append(Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
@@ -722,4 +724,48 @@ def merge_collinear(segments: list[Segment], sim: np.ndarray, tq: np.ndarray, tr
         slope = (s.r1 - a.r0) / max(s.q1 - a.q0, 1e-9) if abs(a.slope - s.slope) > 1e-9 else a.slope
         out[-1] = Segment(a.q0, s.q1, a.r0, max(a.r1, s.r1), sim_m, float(np.clip(slope, p.min_slope, p.max_slope)),
                           a.evidence + s.evidence, a.transform, a.reversed)
+    return out
+
+
+def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float,
+                      q_valid: np.ndarray | None, r_valid: np.ndarray | None) -> list[Segment]:
+    """Stretch each segment along its line over the samples just before and after it where *both*
+    videos are blank (flat: black, a fade, a featureless shot) at the same moment: the copy goes on
+    there, it just cannot be seen. Stops at the first sample where either side has structure, and
+    never runs into the next segment."""
+    if not segments or q_valid is None or r_valid is None or tq.size < 2 or tr.size < 1:
+        return segments
+    tq = np.asarray(tq, np.float64)
+    tr = np.asarray(tr, np.float64)
+    step = _step(tq)
+    segs = sorted(segments, key=lambda s: s.q0)
+    out = []
+    for k, s in enumerate(segs):
+        lo = segs[k - 1].q1 if k else 0.0
+        hi = segs[k + 1].q0 if k + 1 < len(segs) else q_dur
+        b = s.r0 - s.slope * s.q0
+
+        def blank(i: int, s: Segment = s, b: float = b) -> bool:
+            rt = s.slope * tq[i] + b
+            if rt < -0.5 or rt > r_dur + 0.5:
+                return False
+            j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
+            j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
+            return not q_valid[i] and not r_valid[j]
+
+        i0 = int(np.searchsorted(tq, s.q0 + 1e-6)) - 1
+        q0 = s.q0
+        while i0 >= 0 and tq[i0] > lo and blank(i0):
+            q0 = float(tq[i0]) - 0.5 * step
+            i0 -= 1
+        i1 = int(np.searchsorted(tq, s.q1 - 1e-6))
+        q1 = s.q1
+        while i1 < tq.size and tq[i1] < hi and blank(i1):
+            q1 = float(tq[i1]) + 0.5 * step
+            i1 += 1
+        q0, q1 = max(q0, lo, 0.0, -b / s.slope), min(q1, hi, q_dur, (r_dur - b) / s.slope)
+        if q0 < s.q0 - 1e-9 or q1 > s.q1 + 1e-9:
+            s = Segment(min(q0, s.q0), max(q1, s.q1), s.slope * min(q0, s.q0) + b, s.slope * max(q1, s.q1) + b, s.similarity,
+                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.contrast)
+        out.append(s)
     return out

@@ -29,7 +29,7 @@ from PIL import Image
 from openvod.analyzers.dna import features as ft
 
 FORMAT_VERSION = 1  # serialisation layout
-ALGORITHM_VERSION = 6  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 7  # bump when the same options would give different fingerprints
 # Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
 _LUMA8 = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
@@ -316,8 +316,12 @@ def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, 
     a, b = max(0, a - 1), min(n, b + 1)  # the band's own edge rows
     if not (min_share * n <= b - a <= max_share * n):
         return 0, n
-    outside = np.concatenate([energy[:a], energy[b:]])
-    if outside.size == 0 or float(outside.mean()) * ratio > float(energy[a:b].mean()):
+    # A surround is on both sides (a picture centred over its blurred copy); one smooth side is just
+    # smooth content (sky, a wall) next to text or detail.
+    if a < 0.05 * n or b > 0.95 * n:
+        return 0, n
+    inside = float(energy[a:b].mean())
+    if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
         return 0, n
     return a, b
 
