@@ -745,24 +745,29 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
         hi = segs[k + 1].q0 if k + 1 < len(segs) else q_dur
         b = s.r0 - s.slope * s.q0
 
-        def blank(i: int, s: Segment = s, b: float = b) -> bool:
+        def blank(i: int, s: Segment = s, b: float = b) -> int:
+            """2: both videos blank here; 1: one of them (a fade that a transform shifted a little); 0: no."""
             rt = s.slope * tq[i] + b
             if rt < -0.5 or rt > r_dur + 0.5:
-                return False
+                return 0
             j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
             j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
-            return not q_valid[i] and not r_valid[j]
+            return int(not q_valid[i]) + int(not r_valid[j])
 
-        i0 = int(np.searchsorted(tq, s.q0 + 1e-6)) - 1
-        q0 = s.q0
-        while i0 >= 0 and tq[i0] > lo and blank(i0):
-            q0 = float(tq[i0]) - 0.5 * step
-            i0 -= 1
-        i1 = int(np.searchsorted(tq, s.q1 - 1e-6))
-        q1 = s.q1
-        while i1 < tq.size and tq[i1] < hi and blank(i1):
-            q1 = float(tq[i1]) + 0.5 * step
-            i1 += 1
+        def walk(i: int, d: int, limit: float, edge: float) -> float:
+            half = 0  # one-sided samples since the last both-blank one (at most 2 tolerated)
+            while 0 <= i < tq.size and (tq[i] > limit if d < 0 else tq[i] < limit):
+                k = blank(i)
+                if k == 0 or (k == 1 and half >= 2):
+                    break
+                half = half + 1 if k == 1 else 0
+                if k == 2:
+                    edge = float(tq[i]) + 0.5 * step * d
+                i += d
+            return edge
+
+        q0 = walk(int(np.searchsorted(tq, s.q0 + 1e-6)) - 1, -1, lo, s.q0)
+        q1 = walk(int(np.searchsorted(tq, s.q1 - 1e-6)), 1, hi, s.q1)
         q0, q1 = max(q0, lo, 0.0, -b / s.slope), min(q1, hi, q_dur, (r_dur - b) / s.slope)
         if q0 < s.q0 - 1e-9 or q1 > s.q1 + 1e-9:
             s = Segment(min(q0, s.q0), max(q1, s.q1), s.slope * min(q0, s.q0) + b, s.slope * max(q1, s.q1) + b, s.similarity,
