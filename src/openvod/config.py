@@ -128,7 +128,8 @@ class DNASettings(BaseModel):
     segment_similarity: float = 0.6
     min_similarity: float = 0.0  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
     min_motion: float = 0.0  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
-    min_contrast: float = 0.0  # a segment must be this much more similar than the rest of the library video
+    min_pair_correlation: float = 0.0  # the same over all of a pair's segments (duration-weighted)
+    min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

@@ -83,7 +83,7 @@ class Segment:
     transform: Transform | None = None
     reversed: bool = False  # the query plays the reference backwards: q0 shows r1, q1 shows r0
     motion: float = -1.0  # evidence measures (search.segment_evidence); -1: not measured
-    contrast: float = -1.0
+    correlation: float = -1.0
 
     @property
     def speed(self) -> float:
@@ -648,7 +648,7 @@ def suppress_duplicates(segments: list[Segment], min_segment_s: float = 0.0) -> 
             else:
                 r0, r1 = s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope
             s = Segment(a, b, r0, r1, s.similarity, s.slope, [e for e in s.evidence if a <= e[0] <= b], s.transform,
-                        s.reversed, s.motion, s.contrast)
+                        s.reversed, s.motion, s.correlation)
         keep.append(s)
     return sorted(keep, key=lambda s: (s.q0, s.r0))
 
@@ -771,6 +771,6 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
         q0, q1 = max(q0, lo, 0.0, -b / s.slope), min(q1, hi, q_dur, (r_dur - b) / s.slope)
         if q0 < s.q0 - 1e-9 or q1 > s.q1 + 1e-9:
             s = Segment(min(q0, s.q0), max(q1, s.q1), s.slope * min(q0, s.q0) + b, s.slope * max(q1, s.q1) + b, s.similarity,
-                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.contrast)
+                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.correlation)
         out.append(s)
     return out

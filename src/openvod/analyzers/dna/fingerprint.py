@@ -29,7 +29,7 @@ from PIL import Image
 from openvod.analyzers.dna import features as ft
 
 FORMAT_VERSION = 1  # serialisation layout
-ALGORITHM_VERSION = 7  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 8  # bump when the same options would give different fingerprints
 # Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
 _LUMA8 = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",

@@ -29,7 +29,8 @@ def match_params(s: DNASettings) -> MatchParams:
         max_hits_per_pair=s.max_hits_per_pair,
         min_similarity=s.min_similarity,
         min_motion=s.min_motion,
-        min_contrast=s.min_contrast,
+        min_correlation=s.min_correlation,
+        min_pair_correlation=s.min_pair_correlation,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,

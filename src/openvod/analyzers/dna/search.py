@@ -58,7 +58,8 @@ class MatchParams:
     max_hits_per_pair: int = 512  # hits kept per candidate (spread over the query's samples)
     min_similarity: float = 0.0  # the decision threshold: a pair whose Similarity is below it is not reported
     min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
-    min_contrast: float = 0.0  # a segment must be this much more similar than the rest of the library video
+    min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
+    min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -137,27 +138,36 @@ MAX_SIMILARITY_CELLS = 16_000_000  # 64 MB of float32: beyond, long pairs are al
 
 def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: MatchParams) -> list[Segment]:
     """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs), then
-    the evidence checks of ``_evidence_ok``."""
+    the evidence checks (``segment_evidence``; thresholds in ``MatchParams``)."""
     k = max(1, math.ceil(math.sqrt(q.n * r.n / MAX_SIMILARITY_CELLS)))
     sub = desc if k == 1 else RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
     tq, tr = q.times[::k], r.times[::k]
     sim = sub.similarity()
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
-    return [s for s in found if _evidence_ok(s, sim, sub, tq, tr, params)]
+    for s in found:
+        s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
+    # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
+    # short one that happens to correlate; a copy's segments correlate throughout.
+    total = sum(s.duration for s in found)
+    if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
+        return []
+    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation]
 
 
 def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:
-    """(motion, contrast) of a segment.
+    """(motion, correlation) of a segment.
 
-    * motion: how much the query picture changes over the segment (1 - the lowest cosine of a
+    * motion: how much the input picture changes over the segment (1 - the lowest cosine of a
       sample to the segment's mean picture). Colour bars, slates and other still pictures are the
       same in every video that has them: a segment without motion is no evidence of a copy.
-    * contrast: the segment's similarity minus the mean similarity of the same query samples to
-      library moments at least 2 s away from the copy. Look-alike footage (two zooms into one
-      fractal, decks on one template) is similar everywhere; a copy is similar where it copies.
+    * correlation: of the two pictures' *changes* over the segment: each side's descriptors minus
+      their mean over the segment, then one cosine over all aligned pairs (a Pearson correlation
+      over time). What the segment shares throughout (a slide template, a fractal's palette and
+      texture, a studio set) cancels out; a copy still changes the way its source does, look-alike
+      footage does not.
     """
     rows = np.nonzero((tq >= s.q0) & (tq <= s.q1) & desc.q_valid)[0]
-    if rows.size < 2:
+    if rows.size < 3:
         return 0.0, 0.0
     d = desc.q[rows]
     c = d.mean(axis=0)
@@ -165,15 +175,17 @@ def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
     motion = float(1.0 - np.min(d @ c))
     tq_r = tq[rows].astype(np.float64)
     expect = (s.r1 - s.slope * (tq_r - s.q0)) if s.reversed else (s.r0 + s.slope * (tq_r - s.q0))
-    far = (np.abs(tr.astype(np.float64)[None, :] - expect[:, None]) > 2.0) & desc.r_valid[None, :]
-    sr = sim[rows]
-    back = float((np.where(far, sr, 0.0).sum()) / max(1, int(far.sum())))
-    return motion, float(s.similarity - back)
-
-
-def _evidence_ok(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, params: MatchParams) -> bool:
-    s.motion, s.contrast = segment_evidence(s, sim, desc, tq, tr)
-    return s.motion >= params.min_motion and s.contrast >= params.min_contrast
+    trf = tr.astype(np.float64)
+    j = np.clip(np.searchsorted(trf, expect), 0, trf.size - 1)
+    j = np.where((j > 0) & (np.abs(trf[np.maximum(j - 1, 0)] - expect) < np.abs(trf[j] - expect)), j - 1, j)
+    ok = desc.r_valid[j]
+    if ok.sum() < 3:
+        return motion, 0.0
+    qd, rd = d[ok].astype(np.float64), desc.r[j[ok]].astype(np.float64)
+    qd -= qd.mean(axis=0)
+    rd -= rd.mean(axis=0)
+    den = float(np.linalg.norm(qd) * np.linalg.norm(rd))
+    return motion, (float(np.sum(qd * rd)) / den if den > 1e-9 else 0.0)
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
