@@ -126,10 +126,10 @@ class DNASettings(BaseModel):
     walk_similarity: float = 0.45
     best_match_margin: float = 0.1
     segment_similarity: float = 0.6
-    min_similarity: float = 0.0  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
-    min_motion: float = 0.0  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
-    min_pair_correlation: float = 0.0  # the same over all of a pair's segments (duration-weighted)
-    min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
+    min_similarity: float = 0.6  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
+    min_motion: float = 0.04  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
+    min_pair_correlation: float = 0.55  # the same over all of a pair's segments (duration-weighted)
+    min_correlation: float = 0.45  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

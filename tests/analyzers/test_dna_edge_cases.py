@@ -50,11 +50,20 @@ def write_vfr(path: Path, frames: list[np.ndarray], times: list[float]) -> Path:
     return path
 
 
+def slow_pan(n: int, size: tuple[int, int] = (320, 180)) -> list[np.ndarray]:
+    """A photograph under a very slow Ken Burns pan: neighbouring seconds look all but the same."""
+    import skimage.data
+
+    img = Image.fromarray(skimage.data.coffee())  # 600x400
+    w, h = 480, 270
+    return [np.asarray(img.resize(size, Image.Resampling.BILINEAR, box=(20 + 0.25 * i, 40 + 0.1 * i, 20 + 0.25 * i + w, 40 + 0.1 * i + h)))
+            for i in range(n)]
+
+
 def reproducer(d: Path) -> tuple[Path, Path]:
-    """A multi-shot reference with a still shot at 4-16 s; the query is 10 s from 5 s (inside the still shot:
-    no sample has a distinctive match), mirrored, 426x240, no audio."""
-    still = _photo((320, 180))
-    ref = encode(d / "repro_ref.mp4", draw_frames(4, 15, 3) + [still] * (12 * 15) + draw_frames(6, 15, 4), 15)
+    """A multi-shot reference with a slow pan over a photograph at 4-16 s; the query is 10 s from 5 s
+    (inside that shot: no sample has a distinctive match), mirrored, 426x240, no audio."""
+    ref = encode(d / "repro_ref.mp4", draw_frames(4, 15, 3) + slow_pan(12 * 15) + draw_frames(6, 15, 4), 15)
     q = [np.asarray(Image.fromarray(f[:, ::-1]).resize((426, 240))) for t, f in decode(ref) if 5 <= t < 15]
     return ref, encode(d / "repro_q.mp4", q, 15)
 
