@@ -29,7 +29,7 @@ from PIL import Image
 from openvod.analyzers.dna import features as ft
 
 FORMAT_VERSION = 1  # serialisation layout
-ALGORITHM_VERSION = 8  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 9  # bump when the same options would give different fingerprints
 # Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
 _LUMA8 = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
@@ -318,7 +318,7 @@ def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, 
         return 0, n
     # A surround is on both sides (a picture centred over its blurred copy); one smooth side is just
     # smooth content (sky, a wall) next to text or detail.
-    if a < 0.05 * n or b > 0.95 * n:
+    if a < 0.1 * n or b > 0.9 * n:
         return 0, n
     inside = float(energy[a:b].mean())
     if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
