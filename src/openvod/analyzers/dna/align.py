@@ -42,6 +42,7 @@ class AlignParams:
     min_scale: float = 0.45  # picture-in-picture down to 0.5 of the frame (25 % of its area), with margin
     max_scale: float = 1.45  # crops down to ~0.8 of the frame, with margin
     max_transforms: int = 3
+    pip_search_below: float = 0.75  # a coarse geometry score below this also tries a grid of picture-in-picture boxes
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
     flat_std: float = 4.0  # a shared region with less luma variation is uninformative (bridged, never matched)
 
@@ -284,6 +285,17 @@ def refine(q: Fingerprint, r: Fingerprint, t: Transform, pairs: np.ndarray, p: A
     k = int(np.argmax(sc))
     best = cands[k]
     best.score = float(sc[k])
+    if best.score < p.pip_search_below:
+        # Few, scattered code hits (a small picture-in-picture over busy footage) give a poor
+        # geometry but still the right moments: look for the picture on a grid of places and sizes.
+        grid = [Transform(t.flip, sz, sz, float(x), float(y), t.support)
+                for sz in (0.5, 0.58, 0.67, 0.77, 0.88)
+                for y in np.linspace(0.0, 1.0 - sz, 5) for x in np.linspace(0.0, 1.0 - sz, 5)]
+        gs = _scores(q, r, grid, qf, rf, p, COARSE)
+        g = int(np.argmax(gs))
+        if gs[g] > best.score:
+            best = grid[g]
+            best.score = float(gs[g])
     if best.score < p.refine_floor:
         return best  # nothing like a copy here: do not spend a search on it
     best = _descend(q, r, best, qf, rf, p, (0.06, 0.03), COARSE)
