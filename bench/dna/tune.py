@@ -24,12 +24,14 @@ from bench.dna.score import score
 
 
 def apply(details: dict[str, list[dict[str, Any]]], motion: float, corr: float, pair_corr: float,
-          min_sim: float) -> dict[str, list[dict[str, Any]]]:
+          min_sim: float, short_s: float = 0.0, short_corr: float = 0.0) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for qid, matches in details.items():
         preds = []
         for m in matches:
-            segs = m["segments"]
+            segs = [s for s in m["segments"] if s["q"][1] - s["q"][0] >= short_s or s["correlation"] >= short_corr]
+            if not segs:
+                continue
             dur = sum(s["q"][1] - s["q"][0] for s in segs)
             if dur <= 0 or sum(s["correlation"] * (s["q"][1] - s["q"][0]) for s in segs) / dur < pair_corr:
                 continue
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", type=Path)
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--slack", type=float, default=0.005)
+    ap.add_argument("--short-s", type=float, default=4.5, help="short_segment_s (chosen as below, by hand: 4 / 4.5 / 5 / 6 s x 0.85 / 0.9)")
+    ap.add_argument("--short-corr", type=float, default=0.85, help="min_short_correlation")
     args = ap.parse_args(argv)
     manifest = json.loads(args.manifest.read_text())
     if manifest.get("split") == "heldout":
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     grid = itertools.product([0.0, 0.01, 0.02, 0.04], [-1.0, 0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7],
                              [-1.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7], [0.0, 0.6, 0.7, 0.75, 0.8])
     for mo, co, pc, ms in grid:
-        preds = apply(details, mo, co, pc, ms)
+        preds = apply(details, mo, co, pc, ms, args.short_s, args.short_corr)
         res = score(manifest, preds)
         fp = len(false_pairs(manifest, preds))
         worst = min(v["segment_f1"] for k, v in res.items() if k not in ("overall", "negative"))

@@ -31,6 +31,8 @@ def match_params(s: DNASettings) -> MatchParams:
         min_motion=s.min_motion,
         min_correlation=s.min_correlation,
         min_pair_correlation=s.min_pair_correlation,
+        short_segment_s=s.short_segment_s,
+        min_short_correlation=s.min_short_correlation,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,

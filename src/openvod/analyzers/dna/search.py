@@ -60,6 +60,8 @@ class MatchParams:
     min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
     min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
     min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
+    short_segment_s: float = 0.0  # segments shorter than this ...
+    min_short_correlation: float = 0.0  # ... must correlate at least this much
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -146,6 +148,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
     for s in found:
         s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
+    # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more.
+    found = [s for s in found if s.duration >= params.short_segment_s or s.correlation >= params.min_short_correlation]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
     # short one that happens to correlate; a copy's segments correlate throughout.
     total = sum(s.duration for s in found)
