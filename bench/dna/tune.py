@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", type=Path)
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--slack", type=float, default=0.005)
-    ap.add_argument("--short-s", type=float, default=4.5, help="short_segment_s (chosen as below, by hand: 4 / 4.5 / 5 / 6 s x 0.85 / 0.9)")
+    ap.add_argument("--short-s", type=float, default=0.0, help="short_segment_s (0: off)")
     ap.add_argument("--short-corr", type=float, default=0.85, help="min_short_correlation")
     args = ap.parse_args(argv)
     manifest = json.loads(args.manifest.read_text())
