@@ -768,10 +768,10 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
             return int(not q_valid[i]) + int(not r_valid[j])
 
         def walk(i: int, d: int, limit: float, edge: float) -> float:
-            half = 0  # one-sided samples since the last both-blank one (at most 2 tolerated)
+            half = 0  # one-sided samples since the last both-blank one (at most 12, 3 s, tolerated)
             while 0 <= i < tq.size and (tq[i] > limit if d < 0 else tq[i] < limit):
                 k = blank(i)
-                if k == 0 or (k == 1 and half >= 2):
+                if k == 0 or (k == 1 and half >= 12):
                     break
                 half = half + 1 if k == 1 else 0
                 if k == 2:
