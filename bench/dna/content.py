@@ -86,26 +86,43 @@ class ContentPool:
         self.photos = list(photos)
         self.seed = int(rng.integers(1, 1 << 30))
         self.used_once: set[str] = set() if allow_once_kinds else set(ONCE_KINDS)
+        self.exclude_lavfi: set[str] = set()
+        self.template = int(rng.integers(0, 1 << 30))  # the slide template every deck of this pool shares
+        self.caption_rate = 0.0  # share of shots that get burnt-in captions
 
     def _next_seed(self) -> int:
         self.seed += 7919
         return self.seed
 
-    def shot(self, duration: float, allow_photo: bool = True) -> Shot:
-        kinds = ["drawn", "lavfi"] + (["photo", "photo"] if allow_photo and self.photos else [])
-        kind = str(self.rng.choice(kinds))
+    def shot(self, duration: float, allow_photo: bool = True, kind: str | None = None) -> Shot:
+        kinds = ["drawn", "lavfi", "lavfi"] + (["photo", "photo", "photo"] if allow_photo and self.photos else [])
+        kind = kind or str(self.rng.choice(kinds))
         seed = self._next_seed()
+        if kind == "photo" and not self.photos:
+            kind = "drawn"
+        if kind in ("slides", "bars", "black", "mandelbrot"):
+            params: dict[str, Any] = {"seed": seed}
+            if kind == "slides":
+                params["template"] = self.template
+            if kind == "mandelbrot":  # a zoom of the one fractal, at a random place: a family of look-alikes
+                return Shot("lavfi", duration, {"source": "mandelbrot", "seed": seed, "hue": float(self.rng.uniform(0, 360))})
+            return Shot(kind, duration, params)
         if kind == "photo":
             name = self.photos.pop(0)
             img = load_photo(name)
             return Shot("photo", duration, {"photo": name, **_pan(self.rng, img.size)})
         if kind == "lavfi":
-            choices = [k for k in LAVFI_KINDS if k not in self.used_once]
+            choices = [k for k in LAVFI_KINDS if k not in self.used_once and k not in self.exclude_lavfi]
             lk = str(self.rng.choice(choices))
             if lk in ONCE_KINDS:
                 self.used_once.add(lk)
             return Shot("lavfi", duration, {"source": lk, "seed": seed, "hue": float(self.rng.uniform(0, 360))})
         return Shot("drawn", duration, {"seed": seed})
+
+    def captioned(self, shot: Shot) -> Shot:
+        if self.rng.random() < self.caption_rate:
+            shot.params["caption"] = int(self.rng.integers(0, 1 << 30))
+        return shot
 
     def program(self, duration: float, shot_range: tuple[float, float] = (2.0, 6.0), photos: int = 1) -> Program:
         shots: list[Shot] = []
@@ -116,7 +133,7 @@ class ContentPool:
             if d < 1.0 and shots:
                 shots[-1].duration += d
                 break
-            s = self.shot(d, allow_photo=photo_shots < photos)
+            s = self.captioned(self.shot(d, allow_photo=photo_shots < photos))
             photo_shots += s.kind == "photo"
             shots.append(s)
             total += d
@@ -158,11 +175,89 @@ def _render_shot(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Itera
     if n <= 0:
         return
     if shot.kind == "photo":
-        yield from _render_photo(shot, size, n)
+        frames = _render_photo(shot, size, n)
     elif shot.kind == "lavfi":
-        yield from _render_lavfi(shot, size, fps, n)
+        frames = _render_lavfi(shot, size, fps, n)
+    elif shot.kind == "slides":
+        frames = _render_slides(shot, size, fps, n)
+    elif shot.kind == "bars":
+        frames = _render_bars(size, n)
+    elif shot.kind == "black":
+        frames = (np.zeros((size[1], size[0], 3), np.uint8) for _ in range(n))
     else:
-        yield from _render_drawn(shot, size, n)
+        frames = _render_drawn(shot, size, n)
+    if "caption" in shot.params:
+        frames = _captions(frames, shot.params["caption"], size, fps)
+    yield from frames
+
+
+WORDS = ("the", "city", "river", "night", "market", "report", "today", "new", "season", "after", "before", "team",
+         "wins", "storm", "light", "people", "world", "music", "history", "inside", "story", "secret", "open", "road")
+
+
+def _sentence(rng: np.random.Generator, k: int) -> str:
+    return " ".join(str(w) for w in rng.choice(WORDS, k)).capitalize()
+
+
+def _captions(frames: Iterator[np.ndarray], seed: int, size: tuple[int, int], fps: float) -> Iterator[np.ndarray]:
+    """Burnt-in subtitles: a new line every 1.5-3 s at the bottom of the picture."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    fnt = font(max(10, int(h * 0.06)))
+    line, until = "", -1.0
+    for i, arr in enumerate(frames):
+        t = i / fps
+        if t >= until:
+            line, until = _sentence(rng, int(rng.integers(3, 7))), t + float(rng.uniform(1.5, 3.0))
+        im = Image.fromarray(arr)
+        ImageDraw.Draw(im).text((w * 0.06, h * 0.86), line, fill=(255, 255, 255), font=fnt, stroke_width=2, stroke_fill=(0, 0, 0))
+        yield np.asarray(im)
+
+
+def _render_slides(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Iterator[np.ndarray]:
+    """A slide deck: one shared template (title bar, colours, logo block, footer) with per-deck text;
+    a new slide every 2-4 s, bullets appearing one by one."""
+    w, h = size
+    tr = np.random.default_rng(shot.params["template"])
+    bg = tuple(int(c) for c in tr.integers(180, 256, 3))
+    bar = tuple(int(c) for c in tr.integers(0, 120, 3))
+    accent = tuple(int(c) for c in tr.integers(0, 256, 3))
+    rng = np.random.default_rng(shot.params["seed"])
+    title_f, body_f = font(max(10, int(h * 0.08))), font(max(8, int(h * 0.055)))
+    slide_start, slide_len, title, bullets = -1.0, 0.0, "", []
+    for i in range(n):
+        t = i / fps
+        if t >= slide_start + slide_len:
+            slide_start, slide_len = t, float(rng.uniform(2.0, 4.0))
+            title = _sentence(rng, int(rng.integers(2, 5)))
+            bullets = [_sentence(rng, int(rng.integers(3, 7))) for _ in range(int(rng.integers(2, 5)))]
+        im = Image.new("RGB", size, bg)
+        d = ImageDraw.Draw(im)
+        d.rectangle([0, 0, w, int(h * 0.16)], fill=bar)
+        d.rectangle([int(w * 0.88), int(h * 0.03), int(w * 0.97), int(h * 0.13)], fill=accent)  # the logo block
+        d.rectangle([0, int(h * 0.94), w, h], fill=bar)
+        d.text((w * 0.04, h * 0.03), title, fill=(255, 255, 255), font=title_f)
+        shown = 1 + int((t - slide_start) / 0.8)
+        for k, b in enumerate(bullets[:shown]):
+            y = h * (0.24 + 0.14 * k)
+            d.ellipse([w * 0.05, y + h * 0.02, w * 0.07, y + h * 0.05], fill=accent)
+            d.text((w * 0.09, y), b, fill=(20, 20, 20), font=body_f)
+        yield np.asarray(im)
+
+
+def _render_bars(size: tuple[int, int], n: int) -> Iterator[np.ndarray]:
+    """SMPTE-like colour bars (every bars shot is the same picture)."""
+    w, h = size
+    cols = [(192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0), (192, 0, 192), (192, 0, 0), (0, 0, 192)]
+    im = Image.new("RGB", size)
+    d = ImageDraw.Draw(im)
+    for k, c in enumerate(cols):
+        d.rectangle([k * w // 7, 0, (k + 1) * w // 7, int(h * 0.7)], fill=c)
+    for k in range(4):
+        d.rectangle([k * w // 4, int(h * 0.75), (k + 1) * w // 4, h], fill=(16 + 60 * k,) * 3)
+    arr = np.asarray(im)
+    for _ in range(n):
+        yield arr
 
 
 def _render_photo(shot: Shot, size: tuple[int, int], n: int) -> Iterator[np.ndarray]:

@@ -21,14 +21,21 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from bench.dna.content import PHOTOS, ContentPool, Program, font, load_photo, render
+from bench.dna.content import PHOTOS, ContentPool, Program, Shot, font, load_photo, render
 from bench.dna.videoio import read_range, write_video
 
-W, H = 480, 270
+W, H = 480, 270  # the frame every copy is transformed in (library videos are rescaled to it first)
 CLASSES = [
-    "reencode", "scale", "crop", "letterbox", "photometric", "grayscale", "blur_noise", "overlay",
-    "flip", "speed", "framerate", "pip", "combined", "partial", "splice", "reorder",
+    "reencode", "scale", "crop", "letterbox", "vertical", "photometric", "grayscale", "blur_noise", "overlay",
+    "flip", "vflip", "rotate", "speed", "reverse", "framerate", "pip", "combined", "partial", "whole", "splice",
+    "reorder",
 ]
+NEGATIVE_KINDS = ["filler", "fractal", "slides", "bars"]
+# The seeds: parameters (thresholds) are chosen on TUNING only; HELDOUT is scored, never tuned on.
+SPLITS = {"tuning": 7, "heldout": 20261203}
+LIB_SIZES = [(480, 270), (640, 360), (426, 240), (512, 288)]
+LIB_FPS = [24.0, 25.0, 30.0, 30.0, 50.0]
+COMBO_PARTS = ["crop", "flip", "speed", "photometric", "scale", "overlay", "blur", "framerate", "grayscale"]
 
 
 @dataclass
@@ -40,6 +47,7 @@ class Piece:
     ref: str = ""  # copy: library id
     r0: float = 0.0
     speed: float = 1.0
+    reverse: bool = False  # the copy plays backwards
 
 
 @dataclass
@@ -51,6 +59,7 @@ class QuerySpec:
     crf: int = 26
     spatial: dict[str, Any] = field(default_factory=dict)
     background: Program | None = None  # for picture-in-picture
+    embedded: bool = True  # unrelated footage around the copy (else the query is the copy alone)
 
 
 # ----------------------------------------------------------------------------- spatial transforms
@@ -71,20 +80,24 @@ def spatial_fn(sp: dict[str, Any]) -> Callable[[np.ndarray, float, np.ndarray | 
             img = np.asarray(Image.fromarray(img[y0 : y0 + int(round(h * H)), x0 : x0 + int(round(w * W))]).resize((W, H), Image.Resampling.BILINEAR))
         if sp.get("flip"):
             img = img[:, ::-1]
-        if kind == "photometric":
-            x = img.astype(np.float32)
-            x = (x - 128.0) * sp["contrast"] + 128.0 + sp["brightness"]
-            img = _gamma(np.clip(x, 0, 255).astype(np.uint8), sp["gamma"])
-        elif kind == "grayscale":
+        if sp.get("vflip"):
+            img = img[::-1]
+        if sp.get("photometric"):
+            img = _photometric(img, sp["photometric"])
+        if sp.get("gray"):
             g = (img @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
             img = np.repeat(g[:, :, None], 3, axis=2)
-        elif kind == "blur_noise":
-            im = Image.fromarray(img).filter(ImageFilter.GaussianBlur(sp["blur"]))
+        if sp.get("blur"):
+            img = np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(sp["blur"])))
+        if sp.get("logo"):
+            img = _overlay(img, t, sp)
+        if kind == "blur_noise":
+            im = Image.fromarray(img)
             rng = np.random.default_rng(int(t * 1000) + sp["seed"])
             x = np.asarray(im).astype(np.float32) + rng.normal(0, sp["noise"], img.shape)
             img = np.clip(x, 0, 255).astype(np.uint8)
-        elif kind == "overlay":
-            img = _overlay(img, t, sp)
+        elif kind == "vertical":
+            img = _vertical(img, sp)
         elif kind == "letterbox":
             img = _letterbox(img, sp)
         elif kind == "pip":
@@ -97,11 +110,37 @@ def spatial_fn(sp: dict[str, Any]) -> Callable[[np.ndarray, float, np.ndarray | 
                 ImageDraw.Draw(out).rectangle([int(px * W) - 3, int(py * H) - 3, int(px * W) + iw + 2, int(py * H) + ih + 2], fill=(240, 240, 240))
             out.paste(inner, (int(round(px * W)), int(round(py * H))))
             img = np.asarray(out)
+        if sp.get("rotate"):
+            img = np.ascontiguousarray(np.rot90(img, k=sp["rotate"] // 90))
         if sp.get("size") and tuple(sp["size"]) != (img.shape[1], img.shape[0]):
             img = np.asarray(Image.fromarray(img).resize(tuple(sp["size"]), Image.Resampling.BILINEAR))
         return img
 
     return f
+
+
+def _photometric(img: np.ndarray, ph: dict[str, float]) -> np.ndarray:
+    x = img.astype(np.float32)
+    x = (x - 128.0) * ph["contrast"] + 128.0 + ph["brightness"]
+    return _gamma(np.clip(x, 0, 255).astype(np.uint8), ph["gamma"])
+
+
+def _vertical(img: np.ndarray, sp: dict[str, Any]) -> np.ndarray:
+    """A 9:16 vertical frame: the 16:9 picture across its width, over a blurred, enlarged copy of itself
+    (or a solid colour)."""
+    vw, vh = 270, 480
+    src = Image.fromarray(img)
+    if sp["background"] == "blur":
+        bh = vh
+        bw = int(round(W * bh / H))
+        canvas = src.resize((bw, bh), Image.Resampling.BILINEAR).crop(((bw - vw) // 2, 0, (bw - vw) // 2 + vw, vh))
+        canvas = canvas.filter(ImageFilter.GaussianBlur(sp.get("radius", 14)))
+        canvas = Image.fromarray((np.asarray(canvas).astype(np.float32) * 0.7).astype(np.uint8))
+    else:
+        canvas = Image.new("RGB", (vw, vh), tuple(sp["color"]))
+    ih = int(round(vw * H / W))
+    canvas.paste(src.resize((vw, ih), Image.Resampling.BILINEAR), (0, int((vh - ih) * sp.get("y", 0.5))))
+    return np.asarray(canvas)
 
 
 def _letterbox(img: np.ndarray, sp: dict[str, Any]) -> np.ndarray:
@@ -136,6 +175,16 @@ def _overlay(img: np.ndarray, t: float, sp: dict[str, Any]) -> np.ndarray:
     return np.asarray(Image.alpha_composite(im, layer).convert("RGB"))
 
 
+def _write_once(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write through a temporary name; a file already there is kept (a rerun resumes: every random
+    choice is drawn before rendering, so the same seed gives the same specs)."""
+    if path.exists():
+        return
+    tmp = path.with_name(path.stem + ".partial.mp4")
+    write(tmp)
+    tmp.rename(path)
+
+
 # ----------------------------------------------------------------------------- dataset
 class Builder:
     def __init__(self, out: Path, seed: int, n_library: int):
@@ -146,26 +195,42 @@ class Builder:
         n_lib_photos = min(len(photos) - 6, n_library)
         self.lib_pool = ContentPool(self.rng, photos[:n_lib_photos])
         self.fill_pool = ContentPool(self.rng, photos[n_lib_photos:], allow_once_kinds=False)
+        self.template = int(self.rng.integers(0, 1 << 30))
+        self.lib_pool.caption_rate = 0.3
+        self.fill_pool.caption_rate = 0.3
         self.library: list[dict[str, Any]] = []
         self.queries: list[dict[str, Any]] = []
 
     # -------------------------------------------------------------- library
-    def make_library(self, n: int) -> None:
+    def make_library(self, n: int, duration: tuple[float, float] = (30.0, 65.0)) -> None:
+        """Programs of 2-15 s shots with hard cuts, at varied sizes and frame rates. Two videos are
+        mostly fractal zooms (different centres: near-identical families), one is a slide deck (the
+        template the same-template negatives share), some carry colour bars and black."""
         for i in range(n):
             lid = f"lib{i:03d}"
-            dur = float(self.rng.uniform(20, 30))
-            fps = float(self.rng.choice([24.0, 25.0, 30.0]))
-            prog = self.lib_pool.program(dur)
+            dur = float(self.rng.uniform(*duration))
+            fps = float(self.rng.choice(LIB_FPS))
+            size = LIB_SIZES[int(self.rng.integers(0, len(LIB_SIZES)))]
+            prog = self.lib_pool.program(dur, shot_range=(2.0, 15.0), photos=3)
+            if i in (0, 1):  # fractal zoom families
+                prog.shots[0] = Shot("lavfi", max(prog.shots[0].duration, 8.0), {"source": "mandelbrot", "seed": 1000 + i, "hue": 30.0 * i})
+            if i == 2:
+                prog.shots[-1] = Shot("slides", max(prog.shots[-1].duration, 10.0), {"template": self.template, "seed": 77})
+            if i % 5 == 3:  # colour bars and black leaders, as broadcast masters have
+                prog.shots.insert(0, Shot("bars", 2.0))
+                prog.shots.insert(1, Shot("black", 1.0))
             path = self.out / "library" / f"{lid}.mp4"
-            write_video(path, render(prog, (W, H), fps), fps, crf=20)
+            _write_once(path, lambda p: write_video(p, render(prog, size, fps), fps, crf=20))
             self.library.append({"id": lid, "file": str(path.relative_to(self.out)), "duration": prog.duration, "fps": fps,
-                                 "shots": [s.kind for s in prog.shots]})
+                                 "size": list(size), "shots": [s.kind if s.kind != "lavfi" else s.params["source"] for s in prog.shots]})
 
     # -------------------------------------------------------------- queries
     def filler(self, dur: float) -> Piece:
         return Piece(dur, program=self.fill_pool.program(dur, photos=1))
 
-    def copy_piece(self, lib: dict[str, Any], length: float, speed: float = 1.0) -> Piece:
+    def copy_piece(self, lib: dict[str, Any], length: float, speed: float = 1.0, whole: bool = False) -> Piece:
+        if whole:
+            return Piece(lib["duration"] / speed, ref=lib["id"], r0=0.0, speed=speed)
         length = min(length, lib["duration"] - 0.5)
         r0 = float(self.rng.uniform(0.0, lib["duration"] - length))
         return Piece(length / speed, ref=lib["id"], r0=r0, speed=speed)
@@ -175,82 +240,128 @@ class Builder:
         return [self.library[int(i)] for i in idx]
 
     def spec(self, cls: str, k: int) -> QuerySpec:
+        """Query k of a class: even k embedded in unrelated footage, odd k bare (the copy only)."""
         r = self.rng
         qid = f"q_{cls}_{k}"
+        embedded = k % 2 == 0
         lib = self.pick()[0]
         sp: dict[str, Any] = {"kind": cls}
         fps, crf = float(r.choice([25.0, 30.0])), 26
         speed = 1.0
+        reverse = False
         length = float(r.uniform(8, 15))
+        parts = [str(x) for x in r.choice(COMBO_PARTS, 3, replace=False)] if cls == "combined" else []
+        if cls == "combined":
+            sp["parts"] = parts
         if cls == "reencode":
             sp["size"] = [320, 180]
             crf = 44
         elif cls == "scale":
-            sp["size"] = [int(x) for x in [[640, 360], [256, 144], [320, 180]][int(r.integers(0, 3))]]
-        elif cls == "crop":
-            kw, kh = r.uniform(0.8, 0.95), r.uniform(0.8, 0.95)
+            sp["size"] = [int(x) for x in [[640, 360], [256, 144], [320, 180], [854, 480]][int(r.integers(0, 4))]]
+        if cls == "crop" or "crop" in parts:
+            lo = 0.8 if cls == "crop" else 0.85
+            kw, kh = r.uniform(lo, 0.95), r.uniform(lo, 0.95)
             sp["crop"] = [float(r.uniform(0, 1 - kw)), float(r.uniform(0, 1 - kh)), float(kw), float(kh)]
-        elif cls == "letterbox":
+            sp["kind"] = "crop"
+        if cls == "letterbox":
             sp["mode"] = str(r.choice(["letterbox", "pillarbox", "padding"]))
-            sp["color"] = [0, 0, 0] if r.random() < 0.6 else [int(c) for c in r.integers(0, 255, 3)]
+            sp["color"] = [0, 0, 0] if r.random() < 0.5 else [int(c) for c in r.integers(0, 255, 3)]
             sp["scale"] = float(r.uniform(0.7, 0.9))
-        elif cls == "photometric":
-            sp.update(brightness=float(r.uniform(-40, 40)), contrast=float(r.uniform(0.6, 1.5)), gamma=float(r.uniform(0.6, 1.6)))
-        elif cls == "blur_noise":
+        elif cls == "vertical":
+            sp["background"] = "blur" if r.random() < 0.6 else "color"
+            sp["color"] = [int(c) for c in r.integers(0, 255, 3)]
+            sp["y"] = float(r.uniform(0.35, 0.65))
+        if cls == "photometric" or "photometric" in parts:
+            sp["photometric"] = {"brightness": float(r.uniform(-40, 40)), "contrast": float(r.uniform(0.6, 1.5)),
+                                 "gamma": float(r.uniform(0.6, 1.6))}
+            if cls == "photometric":
+                sp["kind"] = "none"
+        if cls == "grayscale" or "grayscale" in parts:
+            sp["gray"] = True
+        if cls == "blur_noise":
             sp.update(blur=float(r.uniform(1.0, 2.5)), noise=float(r.uniform(6, 15)), seed=int(r.integers(0, 1000)))
-        elif cls == "overlay":
+        if "blur" in parts:
+            sp["blur"] = float(r.uniform(1.0, 2.0))
+        if cls == "overlay" or "overlay" in parts:
             sp.update(logo=str(r.choice(PHOTOS)), logo_size=float(r.uniform(0.12, 0.2)), corner=str(r.choice(["tl", "tr", "bl", "br"])),
                       subs=["Breaking news at eleven", "Subscribe for more videos", "www.example.com/watch", "Exclusive footage"],
                       watermark="SAMPLE")
-        elif cls == "flip":
+        if cls == "flip" or "flip" in parts:
             sp["flip"] = True
-        elif cls == "speed":
-            speed = float(r.choice([r.uniform(0.75, 0.9), r.uniform(1.1, 1.33)]))
-        elif cls == "framerate":
-            fps = float(r.choice([12.0, 15.0, 50.0, 60.0]))
-        elif cls == "pip":
-            s = float(r.uniform(0.72, 0.85))
-            sp["pip"] = [float(r.uniform(0, 1 - s)), float(r.uniform(0, 1 - s)), s, s]
+        if cls == "vflip":
+            sp["vflip"] = True
+        if cls == "rotate":
+            sp["rotate"] = int(r.choice([90, 180, 270]))
+        if cls == "speed":
+            speed = float(r.choice([r.uniform(0.5, 0.8), r.uniform(1.25, 2.0)]))
+        if "speed" in parts:
+            speed = float(r.choice([r.uniform(0.75, 0.9), r.uniform(1.1, 1.4)]))
+        if cls == "reverse":
+            reverse = True
+        if cls == "framerate" or "framerate" in parts:
+            fps = float(r.choice([12.0, 15.0, 24.0, 50.0, 60.0]))
+            sp["size"] = [int(x) for x in [[480, 270], [640, 360], [320, 180]][int(r.integers(0, 3))]]
+        if "scale" in parts:
+            sp["size"] = [int(x) for x in [[640, 360], [320, 180]][int(r.integers(0, 2))]]
+        if cls == "pip":
+            sc = float(r.uniform(0.5, 0.75))  # linear: 25-56 % of the frame area
+            sp["pip"] = [float(r.uniform(0, 1 - sc)), float(r.uniform(0, 1 - sc)), sc, sc]
             sp["border"] = bool(r.random() < 0.5)
-        elif cls == "combined":
-            kw = r.uniform(0.85, 0.95)
-            sp["crop"] = [float(r.uniform(0, 1 - kw)), float(r.uniform(0, 1 - kw)), float(kw), float(kw)]
-            sp["flip"] = True
-            speed = float(r.choice([r.uniform(0.8, 0.9), r.uniform(1.1, 1.25)]))
-            crf = 36
+        if cls == "combined":
+            crf = 32
         pieces: list[Piece]
-        if cls == "partial":
-            length = float(r.uniform(5, 7))
-            before = float(r.uniform(15, 30))
-            pieces = [self.filler(before), self.copy_piece(lib, length), self.filler(float(r.uniform(15, 25)))]
+        if cls == "partial":  # a short copy inside a long video
+            length = float(r.uniform(3, 5))
+            pieces = [self.filler(float(r.uniform(15, 30))), self.copy_piece(lib, length), self.filler(float(r.uniform(15, 25)))]
+            if not embedded:  # a long video made of the library one, the copy inside it: 3-5 s alone
+                pieces = [self.copy_piece(lib, length)]
+        elif cls == "whole":
+            pieces = [self.copy_piece(lib, lib["duration"], 1.0, whole=True)]
+            fps = float(r.choice([24.0, 25.0, 30.0]))
+            sp["size"] = [int(x) for x in [[480, 270], [640, 360], [426, 240]][int(r.integers(0, 3))]]
+            if embedded:
+                pieces = [self.filler(float(r.uniform(2, 6)))] + pieces + [self.filler(float(r.uniform(2, 6)))]
         elif cls == "splice":
-            libs = self.pick(3)
-            pieces = [self.filler(float(r.uniform(0, 2)))]
+            libs = self.pick(2 if r.random() < 0.5 else 3)
+            pieces = [self.filler(float(r.uniform(1, 3)))] if embedded else []
             for lb in libs:
-                pieces.append(self.copy_piece(lb, float(r.uniform(5, 8))))
-                if r.random() < 0.5:
+                pieces.append(self.copy_piece(lb, float(r.uniform(5, 9))))
+                if embedded and r.random() < 0.5:
                     pieces.append(self.filler(float(r.uniform(1, 3))))
         elif cls == "reorder":
             n = 3
-            seg = min(float(r.uniform(5, 7)), (lib["duration"] - 1) / n)
+            seg = min(float(r.uniform(5, 8)), (lib["duration"] - 1) / n)
             starts = [0.5 + i * (lib["duration"] - 1) / n for i in range(n)]
             order = [2, 0, 1] if r.random() < 0.5 else [1, 2, 0]
-            pieces = [self.filler(float(r.uniform(1, 3)))]
+            pieces = [self.filler(float(r.uniform(1, 3)))] if embedded else []
             for o in order:
                 pieces.append(Piece(seg, ref=lib["id"], r0=float(starts[o] + r.uniform(0, (lib["duration"] - 1) / n - seg))))
         else:
-            pieces = [self.filler(float(r.uniform(1, 5))), self.copy_piece(lib, length, speed), self.filler(float(r.uniform(1, 5)))]
+            copy = self.copy_piece(lib, length, speed)
+            copy.reverse = reverse
+            pieces = [self.filler(float(r.uniform(2, 6))), copy, self.filler(float(r.uniform(2, 6)))] if embedded else [copy]
         # Pieces start on the query's frame grid so ground truth is exact.
         for p in pieces:
             p.duration = max(1.0 / fps, round(p.duration * fps) / fps)
         bg = None
         if cls == "pip":
             bg = self.fill_pool.program(sum(p.duration for p in pieces) + 1.0, photos=1)
-        return QuerySpec(qid, cls, pieces, fps, crf, sp, bg)
+        return QuerySpec(qid, cls, pieces, fps, crf, sp, bg, embedded)
 
     def negative(self, k: int) -> QuerySpec:
+        """Copy-free queries, most of them look-alikes of library content."""
+        kind = NEGATIVE_KINDS[k % len(NEGATIVE_KINDS)]
         dur = float(self.rng.uniform(15, 30))
-        return QuerySpec(f"q_negative_{k}", "negative", [self.filler(dur)], float(self.rng.choice([25.0, 30.0])), 26, {"kind": "none"})
+        fps = float(self.rng.choice([25.0, 30.0]))
+        if kind == "fractal":  # another zoom into the same fractal (as two library videos are)
+            prog = Program([Shot("lavfi", dur, {"source": "mandelbrot", "seed": 5000 + k, "hue": float(self.rng.uniform(0, 360))})])
+        elif kind == "slides":  # a deck on the library deck's template, with other text
+            prog = Program([Shot("slides", dur, {"template": self.template, "seed": 9000 + k})])
+        elif kind == "bars":  # colour bars, black and flat colour around unrelated footage
+            prog = Program([Shot("bars", 3.0), Shot("black", 2.0)] + self.fill_pool.program(dur - 5.0, photos=1).shots)
+        else:
+            prog = self.fill_pool.program(dur, photos=1)
+        return QuerySpec(f"q_negative_{k}", "negative", [Piece(prog.duration, program=prog)], fps, 26, {"kind": "none", "negative": kind})
 
     def make_query(self, q: QuerySpec) -> None:
         lib_by_id = {x["id"]: x for x in self.library}
@@ -262,9 +373,12 @@ class Builder:
                            "r": [round(p.r0, 4), round(p.r0 + p.duration * p.speed, 4)]})
             t += p.duration
         path = self.out / "queries" / f"{q.qid}.mp4"
-        write_video(path, self._frames(q, lib_by_id), q.fps, crf=q.crf)
+        _write_once(path, lambda p: write_video(p, self._frames(q, lib_by_id), q.fps, crf=q.crf))
+        copies = [p for p in q.pieces if p.ref]
         self.queries.append({"id": q.qid, "class": q.cls, "file": str(path.relative_to(self.out)), "duration": t,
-                             "fps": q.fps, "gt": gt, "transform": {**q.spatial, "speed": q.pieces[1].speed if len(q.pieces) > 1 else 1.0}})
+                             "fps": q.fps, "gt": gt, "embedded": q.embedded,
+                             "transform": {**q.spatial, "speed": copies[0].speed if copies else 1.0,
+                                           "reverse": bool(copies and copies[0].reverse)}})
 
     def _frames(self, q: QuerySpec, lib_by_id: dict[str, Any]) -> Iterator[np.ndarray]:
         f = spatial_fn(q.spatial)
@@ -285,10 +399,13 @@ class Builder:
                 frames = read_range(self.out / lib["file"], p.r0 - 0.2, p.r0 + p.duration * p.speed + 0.2)
                 times = np.array([x[0] for x in frames])
                 for i in range(n):
-                    ts = p.r0 + (i / q.fps) * p.speed
+                    ts = p.r0 + ((n - 1 - i if p.reverse else i) / q.fps) * p.speed
                     j = max(0, int(np.searchsorted(times, ts + 1e-4, side="right")) - 1)
                     bg = next(bg_iter) if bg_iter is not None else None
-                    yield f(frames[j][1], (k + i) / q.fps, bg)
+                    img = frames[j][1]
+                    if img.shape[:2] != (H, W):
+                        img = np.asarray(Image.fromarray(img).resize((W, H), Image.Resampling.BILINEAR))
+                    yield f(img, (k + i) / q.fps, bg)
             k += n
             t_piece += p.duration
 
@@ -296,14 +413,17 @@ class Builder:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench/dna/results/data"))
-    ap.add_argument("--library", type=int, default=30)
+    ap.add_argument("--split", choices=sorted(SPLITS), help="tuning or heldout: sets the seed")
+    ap.add_argument("--seed", type=int, help="any other seed (default: the tuning seed)")
+    ap.add_argument("--library", type=int, default=20)
     ap.add_argument("--per-class", type=int, default=4)
-    ap.add_argument("--negatives", type=int, default=8)
+    ap.add_argument("--negatives", type=int, default=12)
     ap.add_argument("--classes", default=",".join(CLASSES))
-    ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
+    seed = args.seed if args.seed is not None else SPLITS[args.split or "tuning"]
+    split = args.split or next((k for k, v in SPLITS.items() if v == seed), "custom")
     t0 = time.time()
-    b = Builder(args.out, args.seed, args.library)
+    b = Builder(args.out, seed, args.library)
     b.make_library(args.library)
     print(f"library: {len(b.library)} videos ({time.time() - t0:.0f}s)", flush=True)
     for cls in [c for c in args.classes.split(",") if c]:
@@ -312,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {cls}: {args.per_class} queries ({time.time() - t0:.0f}s)", flush=True)
     for k in range(args.negatives):
         b.make_query(b.negative(k))
-    manifest = {"seed": args.seed, "library": b.library, "queries": b.queries}
+    manifest = {"seed": seed, "split": split, "library": b.library, "queries": b.queries}
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     print(f"wrote {args.out / 'manifest.json'}: {len(b.library)} library videos, {len(b.queries)} queries "
           f"({time.time() - t0:.0f}s)")

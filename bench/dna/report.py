@@ -20,6 +20,46 @@ from bench.dna.score import score, table
 TARGET_OVERALL, TARGET_CLASS = 0.90, 0.80
 
 
+def false_pairs(manifest: dict[str, Any], predictions: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
+    """(query, library video) pairs predicted without any copy between them."""
+    out = []
+    for q in manifest["queries"]:
+        gt = {g["ref"] for g in q["gt"]}
+        for ref in sorted({p["ref"] for p in predictions.get(q["id"], [])} - gt):
+            out.append((q["id"], ref))
+    return out
+
+
+def calibration(manifest: dict[str, Any], details: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """What a reported Similarity means: share of true pairs among the pairs reported at or above it."""
+    gt = {q["id"]: {g["ref"] for g in q["gt"]} for q in manifest["queries"]}
+    n_true = sum(len(v) for v in gt.values())
+    pairs = [(float(m["similarity"]), m["ref"] in gt.get(qid, set())) for qid, ms in details.items() for m in ms]
+    lines = ["| Similarity at least | pairs reported | of them true copies | share of all true pairs found |", "|---|---|---|---|"]
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+        sel = [ok for s, ok in pairs if s >= t]
+        lines.append(f"| {t:.2f} | {len(sel)} | {sum(sel)} ({(sum(sel) / len(sel) if sel else 1.0):.3f}) | "
+                     f"{sum(sel) / max(1, n_true):.3f} |")
+    sims = sorted(s for s, ok in pairs if ok)
+    if sims:
+        lines.append("")
+        lines.append(f"True pairs' Similarity: min {sims[0]:.2f}, median {sims[len(sims) // 2]:.2f}, max {sims[-1]:.2f}; "
+                     f"false pairs': {', '.join(f'{s:.2f}' for s, ok in sorted(pairs) if not ok) or 'none'}.")
+    return lines
+
+
+def _openvod_extra(manifest: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    fp = false_pairs(manifest, run["predictions"])
+    failed = run.get("failed", {})
+    lines = ["## openvod: false pairs, failed jobs, calibration", "",
+             f"* false pairs (a library video reported for a query that copies nothing of it): {len(fp)}"
+             + (": " + ", ".join(f"{q}→{r}" for q, r in fp) if fp else ""),
+             f"* failed queries: {len(failed)}" + (": " + ", ".join(failed) if failed else ""), ""]
+    if "details" in run:
+        lines += ["Similarity calibration (pairs reported by openvod):", ""] + calibration(manifest, run["details"]) + [""]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", type=Path)
@@ -50,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     neg = {m: r.get("negative", {}).get("negative_queries_with_a_match") for m, r in results.items()}
     lines += ["## Negatives (queries with no copy) that got any match", "",
               "| method | negatives matched |", "|---|---|"] + [f"| {m} | {v} |" for m, v in neg.items()] + [""]
+    if "openvod" in runs:
+        lines += _openvod_extra(manifest, runs["openvod"])
     if "openvod" in results:
         ov = results["openvod"]
         classes = [c for c in ov if c not in ("overall", "negative")]

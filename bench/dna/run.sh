@@ -1,38 +1,43 @@
 #!/usr/bin/env bash
 # The whole DNA benchmark: data, openvod, baselines (FFmpeg signature, vPDQ), report, speed, latency.
 #
-#   bench/dna/run.sh                      # default size: 30 library videos, 4 queries per class, 8 negatives
-#   bench/dna/run.sh --library 12 --per-class 2 --negatives 4      # a quick run
+#   SPLIT=tuning bench/dna/run.sh          # default size: 20 library videos, 4 queries per class, 12 negatives
+#   SPLIT=heldout bench/dna/run.sh --library 16 --per-class 2 --negatives 8     # smaller
 #
-# Arguments go to the generator. Everything is written under $OUT (default bench/dna/results,
-# git-ignored). Needs root for apt-get the first time: Debian's ffmpeg (the signature filter is not in
+# SPLIT (tuning | heldout) picks the generator's seed; thresholds are chosen on tuning only. Other
+# arguments go to the generator. Everything is written under $OUT (default bench/dna/results/$SPLIT,
+# git-ignored). SKIP_BASELINES=1 skips FFmpeg signature and vPDQ (slow).
+# Needs root for apt-get the first time: Debian's ffmpeg (the signature filter is not in
 # PyAV's FFmpeg) and the libav*-dev/cmake/pkg-config packages vPDQ compiles against. vPDQ is built in
 # its own virtual environment: it is a baseline, never an openvod dependency.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-bench/dna/results}
+SPLIT=${SPLIT:-tuning}
+OUT=${OUT:-bench/dna/results/$SPLIT}
 PY=${PY:-.venv/bin/python}
 DATA=$OUT/data
 mkdir -p "$OUT"
 
-if ! command -v ffmpeg >/dev/null || ! dpkg -s libavcodec-dev >/dev/null 2>&1; then
+if [ -z "${SKIP_BASELINES:-}" ] && { ! command -v ffmpeg >/dev/null || ! dpkg -s libavcodec-dev >/dev/null 2>&1; }; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends ffmpeg libavcodec-dev libavformat-dev libavdevice-dev \
     libavutil-dev libswscale-dev libswresample-dev libavfilter-dev cmake pkg-config g++ >/dev/null
 fi
 VPDQ=$OUT/.venv-vpdq
-if ! "$VPDQ/bin/python" -c "import vpdq, numpy" 2>/dev/null; then
+if [ -z "${SKIP_BASELINES:-}" ] && ! "$VPDQ/bin/python" -c "import vpdq, numpy" 2>/dev/null; then
   python3 -m venv "$VPDQ"
   "$VPDQ/bin/pip" install -q vpdq numpy
 fi
 
-[ -f "$DATA/manifest.json" ] || "$PY" -m bench.dna.generate --out "$DATA" "$@"
+[ -f "$DATA/manifest.json" ] || "$PY" -m bench.dna.generate --split "$SPLIT" --out "$DATA" "$@"
 echo "== openvod"
 "$PY" -m bench.dna.run_openvod "$DATA" --out "$OUT/openvod.json"
-echo "== ffmpeg signature"
-"$PY" -m bench.dna.baselines signature "$DATA" --out "$OUT/signature.json"
-echo "== vpdq"
-PYTHONPATH=. "$VPDQ/bin/python" -m bench.dna.baselines vpdq "$DATA" --out "$OUT/vpdq.json"
+if [ -z "${SKIP_BASELINES:-}" ]; then
+  echo "== ffmpeg signature"
+  "$PY" -m bench.dna.baselines signature "$DATA" --out "$OUT/signature.json"
+  echo "== vpdq"
+  PYTHONPATH=. "$VPDQ/bin/python" -m bench.dna.baselines vpdq "$DATA" --out "$OUT/vpdq.json"
+fi
 echo "== report"
 "$PY" -m bench.dna.report "$OUT"
 echo "== fingerprint time vs pure decode"

@@ -49,9 +49,11 @@ def _main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--only", help="comma-separated query ids or classes")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a DNASettings field (tuning; choose values on the tuning split only)")
     args = ap.parse_args(argv)
     manifest = json.loads((args.data / "manifest.json").read_text())
-    settings = DNASettings()
+    settings = DNASettings(**{k: json.loads(v) for k, v in (x.split("=", 1) for x in args.set)})
     opts = fingerprint_options(settings)
     params = match_params(settings)
     cache = None if args.no_cache else args.data / "fp-cache"
@@ -69,24 +71,34 @@ def _main(argv: list[str] | None = None) -> int:
     predictions: dict[str, list[dict[str, Any]]] = {}
     details: dict[str, Any] = {}
     latencies = []
+    failed: dict[str, str] = {}
     for q in manifest["queries"]:
         if only and q["id"] not in only and q["class"] not in only:
             continue
-        fp, _ = load_fp(args.data / q["file"], cache, opts)
         t = time.perf_counter()
-        matches = search(fp, index, lambda v: lib.get(v), params)
+        try:
+            fp, _ = load_fp(args.data / q["file"], cache, opts)
+            t = time.perf_counter()
+            matches = search(fp, index, lambda v: lib.get(v), params)
+        except Exception as exc:  # a failed job: counted, never hidden
+            failed[q["id"]] = f"{type(exc).__name__}: {exc}"
+            print(f"  FAILED {q['id']}: {failed[q['id']]}", flush=True)
+            continue
         latencies.append(time.perf_counter() - t)
         predictions[q["id"]] = [
             {"ref": m.key, "q": [s.q0, s.q1], "r": [s.r0, s.r1]} for m in matches for s in m.segments
         ]
         details[q["id"]] = [
             {"ref": m.key, "similarity": round(m.similarity, 3),
+             "rotation": m.rotation,
              "segments": [{"q": [round(s.q0, 2), round(s.q1, 2)], "r": [round(s.r0, 2), round(s.r1, 2)],
-                           "sim": round(s.similarity, 3), "slope": round(s.slope, 3)} for s in m.segments],
+                           "sim": round(s.similarity, 3), "speed": round(s.speed, 3),
+                           "motion": round(s.motion, 3), "correlation": round(s.correlation, 3)} for s in m.segments],
              "transform": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(m.transform).items()}}
             for m in matches
         ]
-    out = {"method": "openvod", "predictions": predictions, "details": details,
+    out = {"method": "openvod", "settings": settings.model_dump(), "predictions": predictions, "details": details,
+           "failed": failed,
            "query_latency_s": {"mean": sum(latencies) / max(1, len(latencies)), "max": max(latencies, default=0.0)}}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

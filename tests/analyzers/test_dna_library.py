@@ -143,3 +143,33 @@ def test_code_index_bulk_add_matches_one_by_one() -> None:
     a, b = one.search(q, 0), bulk.search(q, 0)
     assert sorted(zip(a[0].tolist(), a[1].tolist(), a[2].tolist(), strict=True)) == \
         sorted(zip(b[0].tolist(), b[1].tolist(), b[2].tolist(), strict=True))
+
+
+def test_a_fresh_worker_loads_the_saved_index(engine, prints: dict[str, Fingerprint], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An IVF index is saved once built; a new Library (a fresh worker) loads it instead of training,
+    then reads only what changed in the store since."""
+    def lib() -> Library:
+        return Library(engine, "acc1", "", FingerprintOptions(), MatchParams(), flat_limit=50, nprobe=64,
+                       index_dir=tmp_path / "idx")
+
+    first = lib()
+    first.add("m-src", prints["src"])
+    first.add("m-other", prints["other"])
+    before = [(m.key, [(s.q0, s.r0) for s in m.segments]) for m in first.search(prints["copy"])]
+    assert first.index.kind == "ivf" and first.index_path is not None and first.index_path.exists()
+    assert [k for k, _ in before] == ["m-src"]
+
+    fresh = lib()
+    after = [(m.key, [(s.q0, s.r0) for s in m.segments]) for m in fresh.search(prints["copy"])]
+    assert after == before
+    assert fresh.index.builds == 0 and fresh.index.kind == "ivf"  # loaded, not trained again
+    # A video deleted and one added by another worker after the save are both seen.
+    assert delete_video(engine, "acc1", "m-src", "") == 1
+    first.add("m-copy", prints["copy"])
+    later = lib()
+    assert [m.key for m in later.search(prints["src"])] == ["m-copy"]
+    assert later.index.builds == 0 and set(later.media_ids().values()) == {"m-other", "m-copy"}
+    # A damaged file is ignored: the index is rebuilt from the store.
+    assert later.index_path is not None
+    later.index_path.write_bytes(b"not an index")
+    assert [m.key for m in lib().search(prints["src"])] == ["m-copy"]

@@ -32,16 +32,17 @@ class AlignParams:
     walk_similarity: float = 0.45  # along a line, a frame this similar counts as copied
     best_match_margin: float = 0.1  # ... if no other moment of the reference matches it better by more than this
     segment_similarity: float = 0.6  # a segment's mean frame similarity must reach this
-    min_segment_s: float = 4.0
+    min_segment_s: float = 2.5
     max_gap_s: float = 2.0
-    min_slope: float = 0.7
-    max_slope: float = 1.45
+    min_slope: float = 0.45
+    max_slope: float = 2.2
     max_segments: int = 32
-    min_query_area: float = 0.45  # the shared region covers at least this share of the query picture
+    min_query_area: float = 0.2  # the shared region covers at least this share of the query picture (PiP at 25 %)
     min_reference_area: float = 0.5  # ... and of the library picture
-    min_scale: float = 0.6  # picture-in-picture down to ~0.7 of the frame, with margin
+    min_scale: float = 0.45  # picture-in-picture down to 0.5 of the frame (25 % of its area), with margin
     max_scale: float = 1.45  # crops down to ~0.8 of the frame, with margin
     max_transforms: int = 3
+    pip_search_below: float = 0.75  # a coarse geometry score below this also tries a grid of picture-in-picture boxes
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
     flat_std: float = 4.0  # a shared region with less luma variation is uninformative (bridged, never matched)
 
@@ -81,6 +82,14 @@ class Segment:
     slope: float
     evidence: list[tuple[float, float, float]] = field(default_factory=list)  # (q time, r time, similarity)
     transform: Transform | None = None
+    reversed: bool = False  # the query plays the reference backwards: q0 shows r1, q1 shows r0
+    motion: float = -1.0  # evidence measures (search.segment_evidence); -1: not measured
+    correlation: float = -1.0
+
+    @property
+    def speed(self) -> float:
+        """Reference seconds per query second; negative for reversed playback."""
+        return -self.slope if self.reversed else self.slope
 
     @property
     def duration(self) -> float:
@@ -151,7 +160,8 @@ def _on_a_line(tq: np.ndarray, tr: np.ndarray, qframe: np.ndarray, p: AlignParam
         return np.ones(tq.size, bool)
     best, keep = -1, np.ones(tq.size, bool)
     _, fidx = np.unique(qframe, return_inverse=True)
-    for a in np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), 15)):
+    slopes = np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), 25))
+    for a in np.concatenate([slopes, -slopes]):  # negative: reversed playback
         off = tr - a * tq
         for shift in (0.0, 0.75):
             bins = np.floor((off + shift) / 1.5).astype(np.int64)
@@ -275,6 +285,17 @@ def refine(q: Fingerprint, r: Fingerprint, t: Transform, pairs: np.ndarray, p: A
     k = int(np.argmax(sc))
     best = cands[k]
     best.score = float(sc[k])
+    if best.score < p.pip_search_below:
+        # Few, scattered code hits (a small picture-in-picture over busy footage) give a poor
+        # geometry but still the right moments: look for the picture on a grid of places and sizes.
+        grid = [Transform(t.flip, sz, sz, float(x), float(y), t.support)
+                for sz in (0.5, 0.58, 0.67, 0.77, 0.88)
+                for y in np.linspace(0.0, 1.0 - sz, 5) for x in np.linspace(0.0, 1.0 - sz, 5)]
+        gs = _scores(q, r, grid, qf, rf, p, COARSE)
+        g = int(np.argmax(gs))
+        if gs[g] > best.score:
+            best = grid[g]
+            best.score = float(gs[g])
     if best.score < p.refine_floor:
         return best  # nothing like a copy here: do not spend a search on it
     best = _descend(q, r, best, qf, rf, p, (0.06, 0.03), COARSE)
@@ -335,19 +356,23 @@ def find_segments(
     inside a copy does not split it.
     """
     nq, nr = sim.shape
-    q_valid = np.ones(nq, bool) if q_valid is None else q_valid
-    r_valid = np.ones(nr, bool) if r_valid is None else r_valid
-    if nq == 0 or nr == 0:
+    if nq == 0 or nr == 0 or tq.shape[0] != nq or tr.shape[0] != nr:
         return []
-    step_q = float(np.median(np.diff(tq))) if nq > 1 else 0.25
-    step_r = float(np.median(np.diff(tr))) if nr > 1 else 0.25
+    q_valid = np.ones(nq, bool) if q_valid is None else np.asarray(q_valid, bool)
+    r_valid = np.ones(nr, bool) if r_valid is None else np.asarray(r_valid, bool)
+    # Total on any input: non-finite similarities count as "no match", times as float64.
+    sim = np.nan_to_num(np.asarray(sim, np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    tq, tr = np.asarray(tq, np.float64), np.asarray(tr, np.float64)
+    step_q = _step(tq)
+    step_r = _step(tr)
     ij, w = _hits(sim, p.hit_similarity)
     if ij.shape[0] == 0:
         return []
     hq, hr = tq[ij[:, 0]].astype(np.float64), tr[ij[:, 1]].astype(np.float64)
     hw = (w - p.hit_similarity + 0.05).astype(np.float64)
     alive = np.ones(ij.shape[0], bool)
-    slopes = np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), 41))
+    n_slopes = int(math.ceil(math.log(p.max_slope / p.min_slope) / 0.018)) + 1  # ~1.8 % apart
+    slopes = np.exp(np.linspace(math.log(p.min_slope), math.log(p.max_slope), max(2, n_slopes)))
     bin_s = max(0.25, step_r)  # narrow: two pieces with a small jump must not share a line
     tol = max(0.45, 1.5 * step_r)
     min_frames = max(3, int(p.min_segment_s / step_q * 0.5))
@@ -390,10 +415,20 @@ def find_segments(
     return suppress_duplicates(segments, p.min_segment_s)
 
 
+def _step(t: np.ndarray) -> float:
+    """Typical time between samples (never zero: duplicate timestamps of a VFR file must not divide by 0)."""
+    if t.size < 2:
+        return 0.25
+    return max(float(np.median(np.diff(t))), 1e-2)
+
+
 def _fit_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, a0: float, b0: float, p: AlignParams) -> tuple[float, float]:
     if x.size < 4 or np.ptp(x) < 1.0:
         return a0, float(np.average(y - a0 * x, weights=w))
-    a, b = np.polyfit(x, y, 1, w=np.sqrt(w))
+    try:
+        a, b = np.polyfit(x, y, 1, w=np.sqrt(w))
+    except (np.linalg.LinAlgError, ValueError):
+        a, b = a0, b0
     # The vote already knows the slope to ~2 %: a fit far from it is two pieces pulled together
     # (a cut-and-reorder edit with a small jump), not a different speed.
     if not (p.min_slope <= a <= p.max_slope) or abs(a / a0 - 1.0) > 0.04:
@@ -429,6 +464,15 @@ def _refine_line(
         sc = _line_scores(sim, tq, tr, aa, cc - aa * qc, rows)
         k = int(np.argmax(sc + 1e-6 * (np.abs(aa - 1.0) < 1e-9)))
         a, c = float(aa[k]), float(cc[k])
+    # Unchanged speed is by far the most common: take it when it explains the copy as well (sampling
+    # instants of two videos never coincide, so a slightly wrong slope can score a hair higher).
+    if abs(a - 1.0) < 0.04 and p.min_slope <= 1.0 <= p.max_slope:
+        best = float(_line_scores(sim, tq, tr, np.array([a]), np.array([c - a * qc]), rows)[0])
+        kc = c + np.arange(-8, 9) * 0.05
+        one = _line_scores(sim, tq, tr, np.ones(kc.size), kc - qc, rows)
+        k = int(np.argmax(one))
+        if one[k] >= 0.995 * best:
+            a, c = 1.0, float(kc[k])
     return a, c - a * qc
 
 
@@ -478,14 +522,17 @@ def _pieces(sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, idx: np.ndarray, a:
         x.append(float(tq[i]))
         y.append(float(tr[lo_i + j]))
         w.append(max(float(row[j]), 0.0) + 1e-3)
-    xa, ya, wa = np.array(x), np.array(y), np.array(w)
+    xa, ya, wa = np.array(x, np.float64), np.array(y, np.float64), np.array(w, np.float64)
+    if xa.size < 12:  # too few distinctive samples to tell where a jump would be (a still shot): keep the run
+        return [(idx, a, b)]
     # Weighted least squares of every prefix and suffix at once (running sums).
     cw, cx, cy = np.cumsum(wa), np.cumsum(wa * xa), np.cumsum(wa * ya)
     cxx, cxy, cyy = np.cumsum(wa * xa * xa), np.cumsum(wa * xa * ya), np.cumsum(wa * ya * ya)
 
     def fit(sw: np.ndarray, sx: np.ndarray, sy: np.ndarray, sxx: np.ndarray, sxy: np.ndarray, syy: np.ndarray):  # type: ignore[no-untyped-def]
         den = np.maximum(sw * sxx - sx * sx, 1e-9)
-        aa = np.clip((sw * sxy - sx * sy) / den, p.min_slope, p.max_slope)
+        # An edit cuts and reorders; it does not change the speed: pieces keep the run's slope (within 5 %).
+        aa = np.clip((sw * sxy - sx * sy) / den, max(p.min_slope, a * 0.95), min(p.max_slope, a * 1.05))
         bb = (sy - aa * sx) / np.maximum(sw, 1e-9)
         sse = syy - 2 * aa * sxy - 2 * bb * sy + aa * aa * sxx + 2 * aa * bb * sx + bb * bb * sw
         return aa, bb, np.maximum(sse, 0.0)
@@ -609,7 +656,134 @@ def suppress_duplicates(segments: list[Segment], min_segment_s: float = 0.0) -> 
         if b - a < max(min_segment_s, 1e-6):
             continue
         if (a, b) != (s.q0, s.q1):
-            s = Segment(a, b, s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope, s.similarity, s.slope,
-                        [e for e in s.evidence if a <= e[0] <= b], s.transform)
+            if s.reversed:  # r runs down as q runs up
+                r0, r1 = s.r1 - (b - s.q0) * s.slope, s.r1 - (a - s.q0) * s.slope
+            else:
+                r0, r1 = s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope
+            s = Segment(a, b, r0, r1, s.similarity, s.slope, [e for e in s.evidence if a <= e[0] <= b], s.transform,
+                        s.reversed, s.motion, s.correlation)
         keep.append(s)
     return sorted(keep, key=lambda s: (s.q0, s.r0))
+
+
+def find_all_segments(
+    sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
+    q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
+) -> list[Segment]:
+    """Copied segments played forwards and, on the query moments left over, backwards.
+
+    Reversed playback is a line of negative slope: the matrix is read with the query's time axis
+    mirrored (t -> q_dur - t), searched like a forward copy, and mapped back (``Segment.reversed``).
+    Collinear pieces of one copy separated by frames that did not match (a shot that does not
+    survive the transform) are joined first, so a segment follows the copy, not its shots.
+    """
+    nq = sim.shape[0]
+    fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
+    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid)
+    if not reverse or nq < 2:
+        return fwd
+    claimed = np.zeros(nq, bool)
+    for s in fwd:
+        claimed |= (tq >= s.q0) & (tq <= s.q1)
+    if claimed.all():
+        return fwd
+    rsim = np.array(sim[::-1], np.float32, copy=True)
+    rsim[claimed[::-1]] = 0.0
+    rtq = (q_dur - np.asarray(tq, np.float64))[::-1]
+    qv = None if q_valid is None else np.asarray(q_valid)[::-1]
+    back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
+    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid)
+    out = list(fwd)
+    for s in back:
+        out.append(Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
+                           sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True))
+    return suppress_duplicates(out, p.min_segment_s)
+
+
+def merge_collinear(segments: list[Segment], sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, p: AlignParams,
+                    max_bridge_s: float = 30.0) -> list[Segment]:
+    """Join consecutive segments that lie on one line (same speed, same offset) when nothing in
+    between contradicts it: no query sample of the gap matches another moment of the reference
+    better than the line does. A shot that does not survive the copy (noise-like automata, a
+    flash) then no longer cuts one copy into several segments."""
+    if len(segments) < 2:
+        return segments
+    segs = sorted(segments, key=lambda s: s.q0)
+    out = [segs[0]]
+    tq = np.asarray(tq, np.float64)
+    tr = np.asarray(tr, np.float64)
+    for s in segs[1:]:
+        a = out[-1]
+        gap = s.q0 - a.q1
+        slope = 0.5 * (a.slope + s.slope)
+        off_a = a.r0 - a.slope * a.q0
+        off_s = s.r0 - s.slope * s.q0
+        if (gap > max_bridge_s or gap < -1.0 or abs(a.slope - s.slope) > 0.03 * slope
+                or abs((off_s + s.slope * s.q0) - (off_a + a.slope * s.q0)) > 0.5 or s.r0 < a.r1 - 1.0):
+            out.append(s)
+            continue
+        rows = np.nonzero((tq > a.q1) & (tq < s.q0))[0]
+        if rows.size and tr.size:
+            expect = a.slope * tq[rows] + off_a
+            j = np.clip(np.searchsorted(tr, expect), 0, tr.size - 1)
+            on_line = sim[rows, j]
+            best = sim[rows].max(axis=1)
+            # A gap sample that clearly matches elsewhere (a cut to another part of the reference) breaks the copy.
+            if np.any((best >= p.hit_similarity) & (best > on_line + p.best_match_margin)):
+                out.append(s)
+                continue
+        qa, qb = a.q1 - a.q0, s.q1 - s.q0
+        sim_m = (a.similarity * qa + s.similarity * qb) / max(qa + qb, 1e-9)
+        slope = (s.r1 - a.r0) / max(s.q1 - a.q0, 1e-9) if abs(a.slope - s.slope) > 1e-9 else a.slope
+        out[-1] = Segment(a.q0, s.q1, a.r0, max(a.r1, s.r1), sim_m, float(np.clip(slope, p.min_slope, p.max_slope)),
+                          a.evidence + s.evidence, a.transform, a.reversed)
+    return out
+
+
+def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float,
+                      q_valid: np.ndarray | None, r_valid: np.ndarray | None) -> list[Segment]:
+    """Stretch each segment along its line over the samples just before and after it where *both*
+    videos are blank (flat: black, a fade, a featureless shot) at the same moment: the copy goes on
+    there, it just cannot be seen. Stops at the first sample where either side has structure, and
+    never runs into the next segment."""
+    if not segments or q_valid is None or r_valid is None or tq.size < 2 or tr.size < 1:
+        return segments
+    tq = np.asarray(tq, np.float64)
+    tr = np.asarray(tr, np.float64)
+    step = _step(tq)
+    segs = sorted(segments, key=lambda s: s.q0)
+    out = []
+    for k, s in enumerate(segs):
+        lo = segs[k - 1].q1 if k else 0.0
+        hi = segs[k + 1].q0 if k + 1 < len(segs) else q_dur
+        b = s.r0 - s.slope * s.q0
+
+        def blank(i: int, s: Segment = s, b: float = b) -> int:
+            """2: both videos blank here; 1: one of them (a fade that a transform shifted a little); 0: no."""
+            rt = s.slope * tq[i] + b
+            if rt < -0.5 or rt > r_dur + 0.5:
+                return 0
+            j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
+            j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
+            return int(not q_valid[i]) + int(not r_valid[j])
+
+        def walk(i: int, d: int, limit: float, edge: float) -> float:
+            half = 0  # one-sided samples since the last both-blank one (at most 12, 3 s, tolerated)
+            while 0 <= i < tq.size and (tq[i] > limit if d < 0 else tq[i] < limit):
+                k = blank(i)
+                if k == 0 or (k == 1 and half >= 12):
+                    break
+                half = half + 1 if k == 1 else 0
+                if k == 2:
+                    edge = float(tq[i]) + 0.5 * step * d
+                i += d
+            return edge
+
+        q0 = walk(int(np.searchsorted(tq, s.q0 + 1e-6)) - 1, -1, lo, s.q0)
+        q1 = walk(int(np.searchsorted(tq, s.q1 - 1e-6)), 1, hi, s.q1)
+        q0, q1 = max(q0, lo, 0.0, -b / s.slope), min(q1, hi, q_dur, (r_dur - b) / s.slope)
+        if q0 < s.q0 - 1e-9 or q1 > s.q1 + 1e-9:
+            s = Segment(min(q0, s.q0), max(q1, s.q1), s.slope * min(q0, s.q0) + b, s.slope * max(q1, s.q1) + b, s.similarity,
+                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.correlation)
+        out.append(s)
+    return out

@@ -29,7 +29,7 @@ from PIL import Image
 from openvod.analyzers.dna import features as ft
 
 FORMAT_VERSION = 1  # serialisation layout
-ALGORITHM_VERSION = 5  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 9  # bump when the same options would give different fingerprints
 # Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
 _LUMA8 = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
@@ -163,13 +163,13 @@ class Samples:
     corrupt_packets: int
 
 
-def _luma_picture(frame: av.VideoFrame, size: int) -> Image.Image:
+def _luma_picture(frame: av.VideoFrame, size: tuple[int, int]) -> Image.Image:
     if frame.format.name in _LUMA8:
         plane = frame.planes[0]
         img = Image.frombuffer("L", (frame.width, frame.height), memoryview(plane), "raw", "L", plane.line_size, 1)  # type: ignore[arg-type]
     else:
         img = Image.fromarray(frame.to_ndarray(format="gray"))
-    return img.resize((size, size), Image.Resampling.BOX)
+    return img.resize(size, Image.Resampling.BOX)
 
 
 def iter_frames(path: Path, opts: FingerprintOptions, counters: dict[str, int]) -> Iterator[tuple[float, av.VideoFrame]]:
@@ -219,6 +219,7 @@ def decode_samples(
     times: list[float] = []
     pics: list[np.ndarray] = []
     width = height = 0
+    size: tuple[int, int] | None = None
     step = 1.0 / opts.sample_fps
     next_t = 0.0
     last_t = 0.0
@@ -228,8 +229,11 @@ def decode_samples(
             if t + 1e-6 < next_t:
                 continue
             width, height = frame.width, frame.height
+            if size is None:  # portrait video: twice the rows, so a 16:9 band inside it keeps its detail
+                ws = opts.work_size
+                size = (ws, 2 * ws) if height > 1.2 * width else (ws, ws)
             times.append(t)
-            pics.append(np.asarray(_luma_picture(frame, opts.work_size)))
+            pics.append(np.asarray(_luma_picture(frame, size)))
             next_t = (math.floor(t / step + 1e-6) + 1) * step
             if progress is not None and len(times) % 256 == 0:
                 progress()
@@ -253,11 +257,13 @@ def decode_samples(
 
 
 # ----------------------------------------------------------------------------- active box
-def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.4) -> tuple[int, int, int, int]:
+def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.48) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` pixels of the picture area that is not letterbox or padding.
 
     An edge row (column) is padding when, in every sample, it is flat along its length and its
     level never changes over time. Trimming stops at the first row that is not, and at ``max_cut``.
+    Then a *blurred* surround is cut too (a 16:9 picture in a 9:16 frame over a blurred, enlarged
+    copy of itself): see ``sharp_band``.
     """
     n, h, w = pictures.shape
     p = pictures.astype(np.float32)
@@ -277,7 +283,47 @@ def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.4
     x0, x1 = cuts(p[:, y0:y1, :].std(axis=1), p[:, y0:y1, :].mean(axis=1), w)
     if x1 - x0 < w // 4 or y1 - y0 < h // 4:  # a (nearly) blank video: keep the whole frame
         return 0, 0, w, h
-    return x0, y0, x1, y1
+    inner = p[:: max(1, n // 64), y0:y1, x0:x1]  # a whole-video statistic: 64 samples spread over it suffice
+    b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)))  # rows: horizontal detail
+    c0, c1 = sharp_band(np.abs(np.diff(inner[:, b0:b1, :], axis=1)).mean(axis=(0, 1)))  # columns
+    return x0 + c0, y0 + b0, x0 + c1, y0 + b1
+
+
+def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, max_share: float = 0.85) -> tuple[int, int]:
+    """The central run of rows (or columns) with detail, when everything outside it is much smoother.
+
+    ``energy``: mean absolute gradient per row over the whole video. A blurred background keeps
+    its colours and motion but loses its detail; the picture itself has edges somewhere in most of
+    its shots. Returns ``(0, len)`` unless both sides are at least ``ratio`` times smoother.
+    """
+    n = energy.size
+    if n < 8:
+        return 0, n
+    mid = energy[int(n * 0.4) : int(n * 0.6) + 1]
+    level = float(np.median(mid))
+    if level <= 1e-6:
+        return 0, n
+    sharp = energy >= level / ratio
+    c = n // 2
+    if not sharp[c]:
+        return 0, n
+    a = c
+    while a > 0 and sharp[a - 1]:
+        a -= 1
+    b = c + 1
+    while b < n and sharp[b]:
+        b += 1
+    a, b = max(0, a - 1), min(n, b + 1)  # the band's own edge rows
+    if not (min_share * n <= b - a <= max_share * n):
+        return 0, n
+    # A surround is on both sides (a picture centred over its blurred copy); one smooth side is just
+    # smooth content (sky, a wall) next to text or detail.
+    if a < 0.1 * n or b > 0.9 * n:
+        return 0, n
+    inside = float(energy[a:b].mean())
+    if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
+        return 0, n
+    return a, b
 
 
 # ----------------------------------------------------------------------------- fingerprint
@@ -310,7 +356,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
     codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts)
-    ws = float(opts.work_size)
+    ph, pw = s.pictures.shape[1:]
     return Fingerprint(
         times=s.times.astype(np.float32),
         thumbs=thumbs,
@@ -322,7 +368,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
         duration=s.duration,
         width=s.width,
         height=s.height,
-        box=(x0 / ws, y0 / ws, (x1 - x0) / ws, (y1 - y0) / ws),
+        box=(x0 / pw, y0 / ph, (x1 - x0) / pw, (y1 - y0) / ph),
         options_key=opts.key(),
         info={"frames_decoded": s.frames_decoded, "corrupt_packets": s.corrupt_packets},
     )

@@ -55,7 +55,8 @@ class MediaDNAHandler(JobHandler):
         if self._cache is None:
             self._cache = LibraryCache(s.max_cached_libraries)
         return self._cache.get(rt.engine, account_id, db_id, fingerprint_options(s), match_params(s),
-                               flat_limit=s.index_flat_limit, nprobe=s.index_nprobe)
+                               flat_limit=s.index_flat_limit, nprobe=s.index_nprobe,
+                               index_dir=rt.settings.data_dir / "dna-index")
 
     # ------------------------------------------------------------------ job
     def run(self, ctx: JobContext) -> JobOutput:

@@ -4,13 +4,18 @@ Codes are addressed by (video number, code row) packed into one int64 id, so rem
 one range removal. Small libraries use an exact ``IndexBinaryFlat``; past ``flat_limit`` codes the
 index is rebuilt as ``IndexBinaryIVF`` (trained on an evenly spaced, deterministic sample, with
 ``nlist`` ~ 4 sqrt(N)), which keeps a query sub-linear in the library size. The index is a cache:
-the store holds every code, and any worker rebuilds it from there.
+the store holds every code, and any worker rebuilds it from there. A built IVF index is also
+saved to one file (``save``/``load``) so a fresh worker loads it instead of training it again.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +51,7 @@ class CodeIndex:
         self._index = None
         self._ivf = False
         self._trained_at = 0
+        self.builds = 0  # full (re)builds so far: a persisted copy is worth refreshing after one
         self._lock = threading.Lock()
         self.ntotal = 0
 
@@ -115,6 +121,7 @@ class CodeIndex:
     def _rebuild_locked(self) -> None:
         faiss = _faiss()
         vids = sorted(self._codes)
+        self.builds += 1
         self._ivf = self.ntotal > self.flat_limit
         if self._ivf:
             nlist = int(2 ** round(math.log2(4 * math.sqrt(self.ntotal))))
@@ -140,6 +147,50 @@ class CodeIndex:
     @property
     def kind(self) -> str:
         return "ivf" if self._ivf else "flat"
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Path, meta: dict[str, Any]) -> None:
+        """Write the built index, its codes and ``meta`` to one file (atomically: temp file + rename)."""
+        faiss = _faiss()
+        with self._lock:
+            if self._index is None:
+                return
+            vids = np.array(sorted(self._codes), np.int64)
+            counts = np.array([self._codes[int(v)].shape[0] for v in vids], np.int64)
+            codes = np.concatenate([self._codes[int(v)] for v in vids]) if vids.size else np.zeros((0, CODE_BYTES), np.uint8)
+            blob = faiss.serialize_index_binary(self._index)
+            info = {**meta, "ivf": self._ivf, "trained_at": self._trained_at, "nprobe": self.nprobe,
+                    "flat_limit": self.flat_limit, "format": 1}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, index=blob, vids=vids, counts=counts, codes=codes,
+                     meta=np.frombuffer(json.dumps(info).encode(), np.uint8))
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> dict[str, Any] | None:
+        """Replace this index by a saved one; returns the saved ``meta`` (None if unreadable or of
+        other settings: the caller then rebuilds from the store)."""
+        faiss = _faiss()
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                info = json.loads(bytes(z["meta"]).decode())
+                if info.get("format") != 1 or info.get("flat_limit") != self.flat_limit:
+                    return None
+                index = faiss.deserialize_index_binary(z["index"])
+                vids, counts, codes = z["vids"], z["counts"], z["codes"]
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError, json.JSONDecodeError):
+            return None
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        with self._lock:
+            self._codes = {int(v): codes[bounds[i] : bounds[i + 1]] for i, v in enumerate(vids)}
+            self.ntotal = int(counts.sum())
+            self._ivf = bool(info["ivf"])
+            self._trained_at = int(info["trained_at"])
+            if self._ivf:
+                index.nprobe = self.nprobe
+            self._index = index
+        return info  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ search
     def search(self, queries: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

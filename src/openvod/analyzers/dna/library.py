@@ -5,6 +5,8 @@ with its codes and its full fingerprint. Each worker process keeps, per library 
 ``CodeIndex`` built lazily from the rows and brought up to date before every query by a cheap
 aggregate (count, max id, sum of ids): rows added by other workers are loaded, rows deleted
 anywhere are dropped. Nothing here is shared between processes, so any worker can serve any query.
+A large (IVF) index is also saved under ``index_dir`` after it is built: a fresh worker loads it and
+reads only the rows added or deleted since, instead of training and filling it again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +41,8 @@ class Library:
     """One (account, DNADBId) library: store access plus this process's index over it."""
 
     def __init__(self, engine: Engine, account_id: str, db_id: str, opts: FingerprintOptions, params: MatchParams,
-                 *, flat_limit: int = 250_000, nprobe: int = 16, fingerprint_cache: int = 64):
+                 *, flat_limit: int = 250_000, nprobe: int = 16, fingerprint_cache: int = 64,
+                 index_dir: Path | None = None):
         self.engine = engine
         self.account_id = account_id
         self.db_id = db_id
@@ -50,6 +55,9 @@ class Library:
         self._fps: OrderedDict[int, Fingerprint] = OrderedDict()
         self._fp_cache = fingerprint_cache
         self._lock = threading.RLock()
+        key = hashlib.sha1(f"{account_id}\0{db_id}\0{self.version}".encode()).hexdigest()[:24]
+        self.index_path = None if index_dir is None else Path(index_dir) / f"{key}.npz"
+        self._saved = (-1, -1)  # (index builds, videos) when the index file was last written or read
 
     def _where(self) -> list[Any]:
         return [dna_videos.c.account_id == self.account_id, dna_videos.c.db_id == self.db_id,
@@ -65,6 +73,8 @@ class Library:
             sig = (int(sig_row[0] or 0), int(sig_row[1] or 0), int(sig_row[2] or 0))
             if sig == self._signature:
                 return
+            if self._signature is None and not self._media:
+                self._load_saved()
             rows = conn.execute(select(dna_videos.c.id, dna_videos.c.media_id).where(*self._where())).all()
             live = {int(r.id): str(r.media_id) for r in rows}
             for vid in set(self._media) - set(live):
@@ -81,6 +91,36 @@ class Library:
             for vid in batch:
                 self._media[vid] = live[vid]
             self._signature = sig
+            self._maybe_save()
+
+    # ------------------------------------------------------------------ persisted index
+    def _load_saved(self) -> None:
+        """A fresh worker: start from the saved index (then only the difference is read from the store)."""
+        if self.index_path is None or not self.index_path.exists():
+            return
+        t = time.perf_counter()
+        info = self.index.load(self.index_path)
+        if info is None or info.get("version") != self.version:
+            self.index = CodeIndex(flat_limit=self.index.flat_limit, nprobe=self.index.nprobe)
+            return
+        self._media = {int(k): str(v) for k, v in info["media"].items()}
+        self._saved = (self.index.builds, len(self._media))
+        log.info("DNA library %s/%s: loaded the saved index (%d videos) in %.2fs", self.account_id, self.db_id,
+                 len(self._media), time.perf_counter() - t)
+
+    def _maybe_save(self) -> None:
+        """Write the index after a (re)build, or once the library grew or shrank by 2 % since it was
+        last written. Small (exact, flat) indexes are rebuilt faster than they are read: not saved."""
+        if self.index_path is None or self.index.kind != "ivf":
+            return
+        builds, n = self._saved
+        if self.index.builds == builds and abs(len(self._media) - n) < max(64, 0.02 * n):
+            return
+        try:
+            self.index.save(self.index_path, {"version": self.version, "media": {str(k): v for k, v in self._media.items()}})
+            self._saved = (self.index.builds, len(self._media))
+        except OSError as exc:  # a cache: the next worker rebuilds
+            log.warning("DNA library %s/%s: cannot save the index: %s", self.account_id, self.db_id, exc)
 
     def load(self, vid: int) -> tuple[str, Fingerprint] | None:
         """(media id, fingerprint) of a library row, or None if it is gone."""

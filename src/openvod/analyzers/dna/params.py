@@ -27,6 +27,12 @@ def match_params(s: DNASettings) -> MatchParams:
         min_transform_score=s.min_transform_score,
         max_hits_per_code=s.max_hits_per_code,
         max_hits_per_pair=s.max_hits_per_pair,
+        min_similarity=s.min_similarity,
+        min_motion=s.min_motion,
+        min_correlation=s.min_correlation,
+        min_pair_correlation=s.min_pair_correlation,
+        short_segment_s=s.short_segment_s,
+        min_short_correlation=s.min_short_correlation,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,

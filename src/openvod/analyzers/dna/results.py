@@ -58,7 +58,7 @@ def _detail(s: Segment) -> dict[str, Any]:
         "Input": {"Start": seconds(s.q0), "Duration": seconds(s.q1 - s.q0)},
         "Duplication": {"Start": seconds(s.r0), "Duration": seconds(s.r1 - s.r0)},
         "Similarity": ratio(s.similarity),
-        "Speed": f"{s.slope:.3f}",
+        "Speed": f"{s.speed:.3f}",
     }
 
 
@@ -86,7 +86,13 @@ def video_dna(matches: list[PairMatch], query: Fingerprint, evidence: int = 3, m
         }
         ref = m.reference
         if ref is not None:
-            entry["Transform"] = transform_info(longest.transform or Transform(), query, ref, longest.slope)
+            entry["Transform"] = transform_info(longest.transform or Transform(), query, ref, longest.speed)
+            entry["Transform"]["Reversed"] = bool(longest.reversed)
+            tr = entry["Transform"]
+            tr["Rotation"] = int(m.rotation)
+            tr["VFlip"] = False
+            if m.rotation == 180 and tr["Flip"]:  # a mirrored picture turned upside down is a vertical flip
+                tr["Flip"], tr["Rotation"], tr["VFlip"] = False, 0, True
         entry["Evidence"] = _evidence(m, evidence)
         entry["MatchedDuration"] = seconds(sum(s.duration for s in m.segments))
         entries.append(entry)

@@ -22,7 +22,7 @@ from openvod.analyzers.dna.align import (
     RegionDescriptors,
     Segment,
     Transform,
-    find_segments,
+    find_all_segments,
     hit_transforms,
     refine,
     region_descriptors,
@@ -56,6 +56,12 @@ class MatchParams:
     min_transform_score: float = 0.35  # mean region similarity of the hit frames after refinement
     max_hits_per_code: int = 64  # a query code hitting more library codes than this is too generic to count
     max_hits_per_pair: int = 512  # hits kept per candidate (spread over the query's samples)
+    min_similarity: float = 0.0  # the decision threshold: a pair whose Similarity is below it is not reported
+    min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
+    min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
+    min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
+    short_segment_s: float = 0.0  # segments shorter than this ...
+    min_short_correlation: float = 0.0  # ... must correlate at least this much
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -68,6 +74,7 @@ class PairMatch:
     segments: list[Segment]
     candidate_support: int = 0
     reference: Fingerprint | None = None
+    rotation: int = 0  # degrees counter-clockwise: the input shows the library picture (mirrored if Flip) rotated so
 
     @property
     def transform(self) -> Transform:
@@ -132,14 +139,57 @@ MAX_SIMILARITY_CELLS = 16_000_000  # 64 MB of float32: beyond, long pairs are al
 
 
 def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: MatchParams) -> list[Segment]:
-    """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs)."""
+    """Temporal alignment on the frame-similarity matrix (time-decimated for very long pairs), then
+    the evidence checks (``segment_evidence``; thresholds in ``MatchParams``)."""
     k = max(1, math.ceil(math.sqrt(q.n * r.n / MAX_SIMILARITY_CELLS)))
-    if k == 1:
-        return find_segments(desc.similarity(), q.times, r.times, q.duration, r.duration, params.align,
-                             desc.q_valid, desc.r_valid)
-    sub = RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
-    return find_segments(sub.similarity(), q.times[::k], r.times[::k], q.duration, r.duration, params.align,
-                         sub.q_valid, sub.r_valid)
+    sub = desc if k == 1 else RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
+    tq, tr = q.times[::k], r.times[::k]
+    sim = sub.similarity()
+    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
+    for s in found:
+        s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
+    # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more.
+    found = [s for s in found if s.duration >= params.short_segment_s or s.correlation >= params.min_short_correlation]
+    # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
+    # short one that happens to correlate; a copy's segments correlate throughout.
+    total = sum(s.duration for s in found)
+    if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
+        return []
+    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation]
+
+
+def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:
+    """(motion, correlation) of a segment.
+
+    * motion: how much the input picture changes over the segment (1 - the lowest cosine of a
+      sample to the segment's mean picture). Colour bars, slates and other still pictures are the
+      same in every video that has them: a segment without motion is no evidence of a copy.
+    * correlation: of the two pictures' *changes* over the segment: each side's descriptors minus
+      their mean over the segment, then one cosine over all aligned pairs (a Pearson correlation
+      over time). What the segment shares throughout (a slide template, a fractal's palette and
+      texture, a studio set) cancels out; a copy still changes the way its source does, look-alike
+      footage does not.
+    """
+    rows = np.nonzero((tq >= s.q0) & (tq <= s.q1) & desc.q_valid)[0]
+    if rows.size < 3:
+        return 0.0, 0.0
+    d = desc.q[rows]
+    c = d.mean(axis=0)
+    c /= max(float(np.linalg.norm(c)), 1e-9)
+    motion = float(1.0 - np.min(d @ c))
+    tq_r = tq[rows].astype(np.float64)
+    expect = (s.r1 - s.slope * (tq_r - s.q0)) if s.reversed else (s.r0 + s.slope * (tq_r - s.q0))
+    trf = tr.astype(np.float64)
+    j = np.clip(np.searchsorted(trf, expect), 0, trf.size - 1)
+    j = np.where((j > 0) & (np.abs(trf[np.maximum(j - 1, 0)] - expect) < np.abs(trf[j] - expect)), j - 1, j)
+    ok = desc.r_valid[j]
+    if ok.sum() < 3:
+        return motion, 0.0
+    qd, rd = d[ok].astype(np.float64), desc.r[j[ok]].astype(np.float64)
+    qd -= qd.mean(axis=0)
+    rd -= rd.mean(axis=0)
+    den = float(np.linalg.norm(qd) * np.linalg.norm(rd))
+    return motion, (float(np.sum(qd * rd)) / den if den > 1e-9 else 0.0)
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
@@ -185,14 +235,60 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
         return None
     segments = suppress_duplicates(segments, params.align.min_segment_s)
     total = sum(s.duration for s in segments)
-    similarity = sum(s.similarity * s.duration for s in segments) / max(total, 1e-6)
-    return PairMatch(key, float(min(1.0, max(0.0, similarity))), segments, reference=r)
+    similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in segments) / max(total, 1e-6))))
+    if not segments or similarity < params.min_similarity:
+        return None
+    return PairMatch(key, similarity, segments, reference=r)
+
+
+ROTATIONS = (90, 180, 270)
+MIN_ROTATED_SUPPORT = 4  # query samples with hits before a rotated reading of the query is verified
+MAX_ROTATED_CANDIDATES = 4  # per rotation
+
+
+def rotated(q: Fingerprint, degrees: int) -> Fingerprint:
+    """The query read rotated back by ``degrees`` (clockwise), with global codes only.
+
+    Thumbnails are squashed to a square, so the thumbnail of a rotated video is the rotated
+    thumbnail of the original: a copy rotated by 90/180/270 degrees (counter-clockwise) reads like
+    the original through this view. Local codes need the working pictures (not kept), so only the
+    whole-picture codes are searched; with the mirrored twins this covers all eight flips and
+    rotations (a vertical flip is a mirrored copy rotated by 180)."""
+    k = (degrees // 90) % 4
+    thumbs = np.ascontiguousarray(np.rot90(q.thumbs, k=-k, axes=(1, 2)))
+    every = np.nonzero(~q.flat)[0]
+    t = thumbs[every].astype(np.float32)
+    f = t.shape[-1] // 16
+    win = t[:, : 16 * f, : 16 * f].reshape(-1, 16, f, 16, f).mean(axis=(2, 4)) if every.size else np.zeros((0, 16, 16), np.float32)
+    codes, codes_flip = ft.hash_windows(win)
+    w, h = (q.height, q.width) if k % 2 else (q.width, q.height)
+    return Fingerprint(times=q.times, thumbs=thumbs, flat=q.flat, code_frame=every.astype(np.int32),
+                       code_geom=np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1)),
+                       codes=codes, codes_flip=codes_flip, duration=q.duration, width=w, height=h, box=(0.0, 0.0, 1.0, 1.0),
+                       options_key=q.options_key, info={**q.info, "rotation": 90 * k})
+
+
+def _better(a: PairMatch | None, b: PairMatch | None) -> PairMatch | None:
+    if a is None or b is None:
+        return a or b
+    da, db = sum(s.duration for s in a.segments), sum(s.duration for s in b.segments)
+    return a if da * a.similarity >= db * b.similarity else b
 
 
 def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -> PairMatch | None:
-    """Compare two fingerprints directly (no index)."""
+    """Compare two fingerprints directly (no index), in every orientation."""
     params = params or MatchParams()
-    return verify(q, r, pair_hits(q, r, params), params)
+    best = verify(q, r, pair_hits(q, r, params), params)
+    for deg in ROTATIONS:
+        qr = rotated(q, deg)
+        hits = pair_hits(qr, r, params)
+        if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
+            continue
+        m = verify(qr, r, hits, params)
+        if m is not None:
+            m.rotation = deg
+        best = _better(best, m)
+    return best
 
 
 def candidates(
@@ -237,7 +333,8 @@ def search(
     ``load(video)`` returns (key, fingerprint) of a library video, or None if it vanished.
     """
     params = params or MatchParams()
-    out = []
+    found: dict[int, PairMatch] = {}
+    exclude = set(exclude)
     for vid, support, hits in candidates(q, index, params, exclude):
         loaded = load(vid)
         if loaded is None:
@@ -246,6 +343,20 @@ def search(
         m = verify(q, ref, hits, params, key)
         if m is not None:
             m.candidate_support = support
-            out.append(m)
+            found[vid] = m
+    # Rotated copies: the query's whole-picture codes read in the three other orientations.
+    for deg in ROTATIONS:
+        qr = rotated(q, deg)
+        cands = [c for c in candidates(qr, index, params, exclude | set(found)) if c[1] >= MIN_ROTATED_SUPPORT]
+        for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
+            loaded = load(vid)
+            if loaded is None:
+                continue
+            key, ref = loaded
+            m = verify(qr, ref, hits, params, key)
+            if m is not None:
+                m.candidate_support, m.rotation = support, deg
+                found[vid] = m
+    out = list(found.values())
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out

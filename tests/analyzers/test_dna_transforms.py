@@ -1,0 +1,166 @@
+"""One test per transform class: a copy of a generated multi-shot clip (hard cuts every 3 s) is found,
+localised within 1 s on both timelines, and reported with the right ``Transform`` keys.
+
+Each copy sits between unrelated filler. The cheaper classes run by default; a few more variants of
+the same classes are marked slow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from openvod.analyzers.dna.fingerprint import Fingerprint, fingerprint_file
+from openvod.analyzers.dna.results import video_dna
+from openvod.analyzers.dna.search import compare, single_threaded_blas
+from tests.analyzers.test_dna_clips import SIZE, decode, draw_frames, encode
+
+Frame = np.ndarray
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    d = tmp_path_factory.mktemp("dna-tf")
+    path = encode(d / "source.mp4", draw_frames(18.0, 15, 31, shot_s=3.0), 15)
+    return {"dir": d, "path": path, "frames": decode(path), "fp": fingerprint_file(path)}
+
+
+def make(src: dict[str, Any], name: str, r0: float, r1: float, *, fn: Callable[[Frame, int], Frame] | None = None,
+         speed: float = 1.0, fps: int = 15, reverse: bool = False, before: float = 2.0, after: float = 2.0,
+         filler_seed: int = 500) -> tuple[Fingerprint, tuple[float, float, float, float]]:
+    """Filler + transformed copy of source[r0, r1) + filler; returns the fingerprint and (q0, q1, r0, r1)."""
+    frames = src["frames"]
+    times = np.array([t for t, _ in frames])
+    fn = fn or (lambda f, i: f)
+    n_copy = int(round((r1 - r0) / speed * fps))
+    copy = []
+    for k in range(n_copy):
+        kk = n_copy - 1 - k if reverse else k
+        j = max(0, int(np.searchsorted(times, r0 + kk / fps * speed + 1e-4, side="right")) - 1)
+        copy.append(frames[j][1])
+    pre = draw_frames(before, fps, filler_seed) if before else []
+    post = draw_frames(after, fps, filler_seed + 1) if after else []
+    out = [fn(f, i) for i, f in enumerate(pre + copy + post)]
+    path = encode(src["dir"] / f"{name}.mp4", out, fps, crf=28)
+    q0 = len(pre) / fps
+    return fingerprint_file(path), (q0, q0 + n_copy / fps, r0, r0 + n_copy / fps * speed)
+
+
+def check(src: dict[str, Any], q: Fingerprint, truth: tuple[float, float, float, float], tol: float = 1.0) -> dict[str, Any]:
+    with single_threaded_blas():
+        m = compare(q, src["fp"])
+    assert m is not None, "not found"
+    assert len(m.segments) == 1, m.segments
+    s = m.segments[0]
+    q0, q1, r0, r1 = truth
+    got = (s.q0, s.q1, s.r0, s.r1)
+    assert all(abs(a - b) <= tol for a, b in zip(got, truth, strict=True)), (got, truth)
+    entry = video_dna([m], q)["VideoDNA"][0]
+    return {"entry": entry, "match": m, "segment": s}
+
+
+def _resize(f: Frame, size: tuple[int, int]) -> Frame:
+    return np.asarray(Image.fromarray(f).resize(size, Image.Resampling.BILINEAR))
+
+
+def test_copy_across_shot_cuts_is_one_segment(source: dict[str, Any]) -> None:
+    q, truth = make(source, "cuts", 1.5, 14.5)  # spans four hard cuts
+    r = check(source, q, truth, tol=0.6)
+    assert r["entry"]["Transform"]["Speed"] == "1.000"
+
+
+def test_whole_duplicate_is_localised_end_to_end(source: dict[str, Any]) -> None:
+    q, truth = make(source, "whole", 0.0, 18.0, before=0.0, after=0.0, fps=24, fn=lambda f, i: _resize(f, (256, 144)))
+    r = check(source, q, truth, tol=0.6)
+    assert r["segment"].q1 - r["segment"].q0 > 17.0
+
+
+def test_vertical_flip(source: dict[str, Any]) -> None:
+    q, truth = make(source, "vflip", 3.0, 12.0, fn=lambda f, i: f[::-1])
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert tr["VFlip"] is True and tr["Flip"] is False and tr["Rotation"] == 0
+
+
+@pytest.mark.parametrize("deg", [90, pytest.param(180, marks=pytest.mark.slow), pytest.param(270, marks=pytest.mark.slow)])
+def test_rotation(source: dict[str, Any], deg: int) -> None:
+    q, truth = make(source, f"rot{deg}", 3.0, 12.0, fn=lambda f, i: np.ascontiguousarray(np.rot90(f, deg // 90)))
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert tr["Rotation"] == deg and tr["Flip"] is False
+
+
+def test_reversed_playback(source: dict[str, Any]) -> None:
+    q, truth = make(source, "reverse", 4.0, 13.0, reverse=True)
+    r = check(source, q, truth)
+    tr = r["entry"]["Transform"]
+    assert tr["Reversed"] is True and abs(float(tr["Speed"]) + 1.0) < 0.05
+    assert float(r["entry"]["Detail"][0]["Speed"]) < 0
+
+
+@pytest.mark.parametrize("speed", [0.5, 2.0, pytest.param(0.75, marks=pytest.mark.slow), pytest.param(1.5, marks=pytest.mark.slow)])
+def test_speed(source: dict[str, Any], speed: float) -> None:
+    q, truth = make(source, f"speed{speed}", 2.0, 2.0 + (6.0 if speed < 1 else 14.0), speed=speed)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert abs(float(tr["Speed"]) / speed - 1.0) < 0.04, tr
+
+
+@pytest.mark.parametrize("fps", [12, pytest.param(60, marks=pytest.mark.slow)])
+def test_frame_rate(source: dict[str, Any], fps: int) -> None:
+    q, truth = make(source, f"fps{fps}", 3.0, 12.0, fps=fps)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert tr["Speed"] == "1.000"
+
+
+def test_picture_in_picture_at_a_quarter_of_the_area(source: dict[str, Any]) -> None:
+    bg = draw_frames(14.0, 15, 777, shot_s=5.0)
+    w, h = SIZE
+
+    def pip(f: Frame, i: int) -> Frame:
+        out = Image.fromarray(bg[min(i, len(bg) - 1)])
+        out.paste(Image.fromarray(f).resize((w // 2, h // 2)), (int(w * 0.42), int(h * 0.1)))
+        return np.asarray(out)
+
+    q, truth = make(source, "pip", 3.0, 12.0, fn=pip)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    box = tr["PiPBox"]
+    assert abs(float(box["Width"]) - 0.5) < 0.08 and abs(float(box["X"]) - 0.42) < 0.08, box
+
+
+@pytest.mark.parametrize("background", ["blur", pytest.param("colour", marks=pytest.mark.slow)])
+def test_vertical_9_16_frame(source: dict[str, Any], background: str) -> None:
+    vw, vh = 180, 320
+    ih = int(vw * SIZE[1] / SIZE[0])
+
+    def vertical(f: Frame, i: int) -> Frame:
+        src = Image.fromarray(f)
+        if background == "blur":
+            bw = int(SIZE[0] * vh / SIZE[1])
+            canvas = src.resize((bw, vh)).crop(((bw - vw) // 2, 0, (bw - vw) // 2 + vw, vh)).filter(ImageFilter.GaussianBlur(10))
+        else:
+            canvas = Image.new("RGB", (vw, vh), (30, 90, 200))
+        canvas.paste(src.resize((vw, ih)), (0, (vh - ih) // 2))
+        return np.asarray(canvas)
+
+    q, truth = make(source, f"vertical-{background}", 3.0, 12.0, fn=vertical)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert "Padding" in tr and abs(float(tr["Padding"]["Height"]) - ih / vh) < 0.08, tr
+
+
+def test_three_second_copy_inside_a_long_video(source: dict[str, Any]) -> None:
+    q, truth = make(source, "short", 7.0, 10.0, before=12.0, after=10.0)
+    check(source, q, truth)
+
+
+def test_three_transforms_at_once(source: dict[str, Any]) -> None:
+    """Vertical flip + 1.25x speed + grayscale, re-encoded at 20 fps."""
+    def fn(f: Frame, i: int) -> Frame:
+        g = (f[::-1] @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+        return np.repeat(g[:, :, None], 3, axis=2)
+
+    q, truth = make(source, "combo", 2.0, 14.0, fn=fn, speed=1.25, fps=20)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert tr["VFlip"] is True and abs(float(tr["Speed"]) - 1.25) < 0.05
