@@ -14,7 +14,7 @@ from typing import Any
 from openvod.api.rpc import Ctx, action
 
 
-@action("GetAIVideoTagDetail", read_only=True)
+@action("GetAIVideoTagDetail")  # results can be large: on the thread pool, off the event loop
 def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
     """The detail of the video's latest successful AIVideoTag job (or of JobId)."""
     from openvod.analyzers.tag.export import export
@@ -23,7 +23,7 @@ def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
                   ctx.p.str("Format", default="json"))
 
 
-@action("ListFaceLibrary", read_only=True)
+@action("ListFaceLibrary")  # results can be large: on the thread pool, off the event loop
 def list_face_library(ctx: Ctx) -> dict[str, Any]:
     """The account's face library: named people and unknown people seen in its videos."""
     from openvod.analyzers.tag.library import FaceLibrary, person_record
