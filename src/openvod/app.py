@@ -48,6 +48,7 @@ class OpenVodApp:
                 if msg["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
+                    self.rpc.close()
                     self.pool.shutdown(wait=False)
                     await send({"type": "lifespan.shutdown.complete"})
                     return

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from openvod import errors
 from openvod.api import signing
-from openvod.api.nonces import MemoryNonceStore, NonceStore
+from openvod.api.nonces import DurableNonces, MemoryNonceStore, NonceStore
 from openvod.api.params import Params
 from openvod.api.render import JSON_TYPE, XML_TYPE, to_json, to_xml
 from openvod.util import parse_utc_iso, request_id
@@ -140,6 +140,7 @@ class RpcApi:
         s = rt.settings.api
         self.window = s.timestamp_window_s
         self.nonces: NonceStore = nonces if nonces is not None else MemoryNonceStore()
+        self.durable = DurableNonces(rt.engine, self.window) if s.durable_nonces else None
         self.limiter = RateLimiter(s.rate_limit_qps, s.rate_limit_burst)
         from openvod.api import actions  # noqa: F401  (registers every Action)
 
@@ -281,8 +282,7 @@ class RpcApi:
         sts = signing.v1_string_to_sign(req.method, signed)
         if not signing.signatures_equal(signing.v1_sign(key.secret, sts), p["Signature"]):
             raise errors.SignatureDoesNotMatch(sts)
-        if not self.nonces.use(key.access_key_id, p["SignatureNonce"], remember_until):
-            raise errors.SignatureNonceUsed()
+        self._use_nonce(key.access_key_id, p["SignatureNonce"], remember_until, parsed.action)
         return key
 
     def _authenticate_v3(self, req: RawRequest, parsed: _Parsed, auth: signing.V3Authorization) -> Any:
@@ -306,6 +306,19 @@ class RpcApi:
         sts = signing.v3_string_to_sign(creq)
         if not signing.signatures_equal(signing.v3_sign(key.secret, sts), auth.signature.lower()):
             raise errors.SignatureDoesNotMatch(sts)
-        if not self.nonces.use(key.access_key_id, req.header("x-acs-signature-nonce"), remember_until):
-            raise errors.SignatureNonceUsed()
+        self._use_nonce(key.access_key_id, req.header("x-acs-signature-nonce"), remember_until, parsed.action)
         return key
+
+    def _use_nonce(self, key_id: str, nonce: str, remember_until: float, action_name: str) -> None:
+        """Refuse a nonce seen in this window: memory first, then the database (across restarts)."""
+        if not self.nonces.use(key_id, nonce, remember_until):
+            raise errors.SignatureNonceUsed()
+        if self.durable is not None and not self.durable.use(
+            key_id, nonce, remember_until, sync=action_name not in READ_ONLY
+        ):
+            raise errors.SignatureNonceUsed()
+
+    def close(self) -> None:
+        """Write the nonces still batched (on shutdown)."""
+        if self.durable is not None:
+            self.durable.close()

@@ -209,3 +209,12 @@ face_examples = Table(
     Column("source", String(512), nullable=False, default=""),  # file name or media id it came from
     Column("created_at", Float, nullable=False),
 )
+
+# Replay protection that survives a restart: every signed request's (AccessKeyId, SignatureNonce),
+# as a 128-bit digest, kept until its timestamp leaves the signature window (api.timestamp_window_s).
+request_nonces = Table(
+    "request_nonces",
+    metadata,
+    Column("digest", String(32), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
+)
