@@ -250,3 +250,36 @@ def test_only_bounded_reads_run_on_the_event_loop() -> None:
     for slow in ("ListAITemplate", "GetAIVideoTagResult", "GetMediaDNAResult", "GetAIVideoTagDetail",
                  "ListFaceLibrary", "ListAIImageInfo", "RegisterMedia"):
         assert slow not in READ_ONLY
+
+
+def test_big_template_account_answers_are_bounded(server: Server, key: Key) -> None:
+    """The functional half of the fairness check (bench/security/fairness.py measures the latency): an
+    account with 3,000 templates gets pages of at most 100, and another account sees none of them."""
+    import sqlite3
+    import time
+    import uuid
+
+    big = server.key("big-templates")
+    ok(call(server, big, "ListAITemplate", {"TemplateType": "AIImage"}))  # the account exists now
+    with sqlite3.connect(server.data_dir / "openvod.db", timeout=30) as db:
+        acc = db.execute("SELECT a.id FROM accounts a JOIN access_keys k ON k.account_id = a.id WHERE k.id = ?",
+                         (big.id,)).fetchone()[0]
+        t = time.time()
+        db.executemany(
+            "INSERT INTO ai_templates (id, account_id, name, type, config, source, is_default, created_at, modified_at)"
+            " VALUES (?, ?, ?, 'AIImage', '{\"Format\":\"png\",\"SetDefaultCover\":\"false\"}', 'Custom', 0, ?, ?)",
+            [(uuid.uuid4().hex, acc, "t" * 100, t + i * 1e-6, t) for i in range(3000)],
+        )
+    r = call(server, big, "ListAITemplate", {"TemplateType": "AIImage"})
+    body = ok(r)
+    assert body["Total"] == 3000 and len(body["TemplateInfoList"]) == 100
+    assert len(r.content) < 64 * 1024
+    last = ok(call(server, big, "ListAITemplate", {"TemplateType": "AIImage", "PageNo": "30"}))
+    assert len(last["TemplateInfoList"]) == 100
+    assert ok(call(server, big, "ListAITemplate", {"TemplateType": "AIImage", "PageNo": "31"}))["TemplateInfoList"] == []
+    # Over the cap: no more templates for this account.
+    cfg = json.dumps({"Format": "png", "SetDefaultCover": "false"})
+    refused(call(server, big, "AddAITemplate", {"TemplateName": "one more", "TemplateType": "AIImage",
+                                                "TemplateConfig": cfg}), code="QuotaExceeded.AITemplate")
+    mine = ok(call(server, key, "ListAITemplate", {"TemplateType": "AIImage"}))
+    assert all(t["TemplateName"] != "t" * 100 for t in mine["TemplateInfoList"])

@@ -127,6 +127,7 @@ def test_huge_resolution_file_costs_little_memory(own_server: Server, tmp_path: 
         assert r.status_code == 200, r.text
         assert r.json()["RegisteredMediaList"] == [] and len(r.json()["FailedFileURLs"]) == 1
     peak = _peak_rss_mb(srv.proc.pid)
+    print(f"server peak RSS: {before:.0f} MB before registering, {peak:.0f} MB after 4 huge files at once")
     log = srv.log_path.read_text() if srv.log_path else ""
     assert "15000x15000" in log and "media.max_pixels" in log
     assert peak < 300, f"peak RSS {peak:.0f} MB (before registering: {before:.0f} MB)"
