@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote
 from sqlalchemy import text
 
 from openvod.api.nonces import NonceStore
-from openvod.api.rpc import READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
+from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
 from openvod.metrics import Metrics
 from openvod.storage.blobs import BlobKeyError
 from openvod.storage.urls import BLOB_PREFIX
@@ -40,6 +40,8 @@ class OpenVodApp:
         self.rpc = RpcApi(rt, nonces)
         self.metrics = Metrics(rt)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
+        # Registrations (download, probe, copy) wait here, not in the pool every other request uses.
+        self.heavy_pool = ThreadPoolExecutor(max_workers=max(2, threads // 2), thread_name_prefix="rpc-heavy")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -50,6 +52,7 @@ class OpenVodApp:
                 elif msg["type"] == "lifespan.shutdown":
                     self.rpc.close()
                     self.pool.shutdown(wait=False)
+                    self.heavy_pool.shutdown(wait=False)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -68,9 +71,11 @@ class OpenVodApp:
             req = RawRequest(method, scope.get("query_string", b""), headers, body, path)
             if method not in ("GET", "POST"):
                 resp = RawResponse(405, [("content-type", "text/plain"), ("allow", "GET, POST")], b"method not allowed")
-            elif peek_action(req.query_string, headers) in READ_ONLY:
+            elif (name := peek_action(req.query_string, headers) or peek_action(body, {})) in READ_ONLY:
                 # Short indexed reads (WAL readers never wait for writers): cheaper inline than a thread hop.
                 resp = self.rpc.handle(req)
+            elif name in HEAVY:
+                resp = await loop.run_in_executor(self.heavy_pool, self.rpc.handle, req)
             else:
                 resp = await loop.run_in_executor(self.pool, self.rpc.handle, req)
             self.metrics.requests.labels(resp.action or "-", str(resp.status)).inc()

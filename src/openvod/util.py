@@ -69,6 +69,11 @@ class JsonLimitError(ValueError):
     """JSON beyond the size or nesting caps (a ValueError, like a syntax error)."""
 
 
+def json_problem(exc: Exception, default: str) -> str:
+    """The message for a JSON parameter that ``loads`` refused: the limit it broke, else ``default``."""
+    return f"{default} ({exc})" if isinstance(exc, JsonLimitError) else default
+
+
 def json_depth(raw: str) -> int:
     """The deepest bracket nesting of JSON text (brackets inside strings do not count)."""
     brackets = _JSON_NOT_BRACKET.sub("", _JSON_STRING.sub("", raw))

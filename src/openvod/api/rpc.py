@@ -48,9 +48,12 @@ Handler = Callable[[Ctx], dict[str, Any]]
 ACTIONS: dict[str, Handler] = {}
 # Actions that only read, quickly: the ASGI layer may run them on the event loop without a thread hop.
 READ_ONLY: set[str] = set()
+# Actions that may take long (downloads, probing): the ASGI layer runs them on their own thread pool,
+# so they never hold the threads every other request needs.
+HEAVY: set[str] = set()
 
 
-def action(name: str, *, read_only: bool = False) -> Callable[[Handler], Handler]:
+def action(name: str, *, read_only: bool = False, heavy: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler under its exact wire name."""
 
     def deco(fn: Handler) -> Handler:
@@ -59,6 +62,8 @@ def action(name: str, *, read_only: bool = False) -> Callable[[Handler], Handler
         ACTIONS[name] = fn
         if read_only:
             READ_ONLY.add(name)
+        if heavy:
+            HEAVY.add(name)
         return fn
 
     return deco

@@ -10,7 +10,7 @@ from typing import Any
 
 from openvod.errors import InvalidParameter
 from openvod.urlsyntax import BadUrl, parse_http_url
-from openvod.util import dumps, loads
+from openvod.util import dumps, json_problem, loads
 
 MAX_BYTES = 512
 
@@ -32,8 +32,8 @@ def parse(raw: str, name: str = "UserData") -> dict[str, Any] | None:
         raise InvalidParameter(name, f"It must not exceed {MAX_BYTES} bytes.")
     try:
         obj = loads(raw)
-    except ValueError:
-        raise InvalidParameter(name, "It must be a JSON object.") from None
+    except ValueError as exc:
+        raise InvalidParameter(name, json_problem(exc, "It must be a JSON object.")) from None
     if not isinstance(obj, dict):
         raise InvalidParameter(name, "It must be a JSON object.")
     if "MessageCallback" in obj:

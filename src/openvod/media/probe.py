@@ -207,7 +207,7 @@ def _describe(container: Any, path: Path, size: int, max_pixels: int) -> MediaIn
         )
 
 
-def _limit_memory() -> None:  # runs in the child before exec
+def _limit_memory() -> None:  # the child limits itself (no preexec_fn in a threaded server)
     resource.setrlimit(resource.RLIMIT_AS, (_CHILD_MEMORY_BYTES, _CHILD_MEMORY_BYTES))
 
 
@@ -216,7 +216,7 @@ def _probe_in_child(path: Path, max_pixels: int) -> MediaInfo:
     try:
         r = subprocess.run(
             [sys.executable, "-m", "openvod.media.probe", str(path), str(max_pixels)],
-            capture_output=True, timeout=120, preexec_fn=_limit_memory, env={**os.environ, "OMP_NUM_THREADS": "1"},
+            capture_output=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"},
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -235,6 +235,7 @@ def _probe_in_child(path: Path, max_pixels: int) -> MediaInfo:
 def _child_main(argv: list[str]) -> int:
     from dataclasses import asdict
 
+    _limit_memory()
     path, max_pixels = Path(argv[0]), int(argv[1])
     try:
         container = av.open(str(path), metadata_errors="ignore")

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from openvod.errors import InvalidParameter, TemplateNotFound, VodError
 from openvod.store.tables import ai_templates
-from openvod.util import dumps, loads, new_id, now, utc_iso
+from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
@@ -47,8 +47,8 @@ def validate_config(ttype: str, raw: str) -> str:
     """Validate TemplateConfig for its type; returns the normalised JSON string."""
     try:
         cfg = loads(raw)
-    except ValueError:
-        raise InvalidParameter("TemplateConfig", "It must be a JSON object.") from None
+    except ValueError as exc:
+        raise InvalidParameter("TemplateConfig", json_problem(exc, "It must be a JSON object.")) from None
     if not isinstance(cfg, dict):
         raise InvalidParameter("TemplateConfig", "It must be a JSON object.")
     if ttype == "AIImage":
