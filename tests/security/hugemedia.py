@@ -145,3 +145,22 @@ def make_huge_h264(path: Path, width: int = 15000, height: int = 15000, frames: 
         out += b"\x00\x00\x01" + nal + trail
     path.write_bytes(bytes(out))
     return path
+
+
+def make_huge_flv(path: Path, width: int = 15000, height: int = 15000) -> Path:
+    """The same stream in FLV, a container whose streams appear only while packets are read."""
+    raw = make_huge_h264(path.with_suffix(".tmp.h264"), width, height)
+    src = av.open(str(raw), stream_options=[{"skip_frame": "all"}])
+    out = av.open(str(path), "w", format="flv")
+    ost = out.add_stream_from_template(src.streams.video[0])
+    for k, p in enumerate(src.demux(src.streams.video[0])):
+        if not p.size:
+            continue
+        p.pts = p.dts = k * 40
+        p.time_base = Fraction(1, 1000)
+        p.stream = ost
+        out.mux(p)
+    out.close()
+    src.close()
+    raw.unlink()
+    return path

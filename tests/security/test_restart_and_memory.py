@@ -20,7 +20,7 @@ from openvod.media.probe import ProbeError, probe
 from tests.conftest import Server, free_port
 from tests.media import make_video
 from tests.sdk import v1_params, v1_request
-from tests.security.hugemedia import make_huge_h264
+from tests.security.hugemedia import make_huge_flv, make_huge_h264
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -142,3 +142,14 @@ def test_probe_bounds_decode_size(tmp_path: Path) -> None:
     huge = make_huge_h264(tmp_path / "h.h264", 4096, 4096)
     with pytest.raises(ProbeError, match="4096x4096"):
         probe(huge, max_pixels=4000 * 4000)
+
+
+def test_probe_of_lazy_stream_container_runs_in_a_limited_child(tmp_path: Path) -> None:
+    """FLV exposes its streams only while FFmpeg reads packets (decoder limits cannot be set first):
+    it is probed in a child process under a memory limit, and the huge one is still refused."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ProbeError, match="15000x15000|memory limit"):
+        probe(make_huge_flv(tmp_path / "h.flv"))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KB: this process stayed small

@@ -57,7 +57,7 @@ _slots: dict[int, threading.BoundedSemaphore] = {}
 # Formats whose streams appear only while FFmpeg reads packets (MPEG-PS, FLV): per-stream decoder
 # options cannot be set before FFmpeg decodes frames to describe them, so they are opened in a
 # child process under a memory limit instead.
-_CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
+_CHILD_MEMORY_BYTES = 512 * 1024 * 1024
 
 
 def _slot(n: int) -> threading.BoundedSemaphore:
