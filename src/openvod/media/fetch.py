@@ -48,10 +48,6 @@ class MediaGuard:
             raise FetchError(f"{raw} is inside openvod's data folder, which is not a media root (use its incoming/ folder)")
 
 
-def _inside(p: Path, folder: Path) -> bool:
-    return p == folder or folder in p.parents
-
-
 def local_path(file_url: str, roots: list[Path], guard: MediaGuard | None = None) -> Path:
     """Map a path or file:// URL to a real file inside one of ``roots`` and allowed by ``guard``
     (symlinks are resolved before every check)."""
