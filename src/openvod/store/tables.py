@@ -77,6 +77,8 @@ ai_templates = Table(
     Column("is_default", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
     Column("modified_at", Float, nullable=False),
+    # ListAITemplate pages in creation order without sorting the account's templates.
+    Index("ix_ai_templates_account_type_created", "account_id", "type", "created_at", "id"),
 )
 
 jobs = Table(
