@@ -2,8 +2,9 @@
 
 Starts ``openvod serve`` (SQLite, test plug-ins), gives account A 3,000 AI templates, then measures
 account B's ListAIJob latency (one client polling back to back) in alternating phases:
-``quiet`` (nobody else) and ``loaded`` (A's clients list their templates back to back: the default
-page and pages of 100). Phases alternate ``--rounds`` times so drift on a shared machine hits both;
+``quiet`` (nobody else), ``loaded`` (A's clients list their templates back to back: the default
+page and pages of 100) and ``control`` (A's clients poll ListAIJob instead: the same request rate
+without A's data, to separate "A's data is big" from "A sends many requests on 2 cores"). Phases alternate ``--rounds`` times so drift on a shared machine hits both;
 the report gives B's p50/p99 per phase and the loaded/quiet ratios of the medians across rounds.
 
     nice -n 15 .venv/bin/python -m bench.security.fairness [--templates 3000] [--polls 300] [--rounds 3] [--a-clients 4]
@@ -72,15 +73,19 @@ def poll_b(url: str, key, n: int) -> list[float]:  # type: ignore[no-untyped-def
     return out
 
 
-def hammer_a(url: str, key, stop, count, bytes_) -> None:  # type: ignore[no-untyped-def]
-    """One of A's clients (its own process, so B's poller does not share its interpreter)."""
+def hammer_a(url: str, key, stop, count, bytes_, cheap: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """One of A's clients (its own process, so B's poller does not share its interpreter). ``cheap``:
+    poll ListAIJob instead (the control: same request rate, no big data)."""
     with httpx.Client(timeout=60) as c:
         page = 1
         while not stop.is_set():
             params = {"TemplateType": "AIImage"}
             if page % 2 == 0:
                 params.update(PageNo=str(page % 30 + 1), PageSize="100")
-            r = signed_get(c, url, key, "ListAITemplate", params)
+            if cheap:
+                r = signed_get(c, url, key, "ListAIJob", {"JobIds": uuid.uuid4().hex})
+            else:
+                r = signed_get(c, url, key, "ListAITemplate", params)
             assert r.status_code == 200, r.text
             with count.get_lock():
                 count.value += 1
@@ -108,23 +113,25 @@ def main() -> None:
         total = first.get("Total", len(first["TemplateInfoList"]))
         assert total == args.templates, total
         poll_b(srv.url, b, 50)  # warm-up
-        phases: dict[str, list[dict[str, float]]] = {"quiet": [], "loaded": []}
+        phases: dict[str, list[dict[str, float]]] = {"quiet": [], "loaded": [], "control": []}
         ctx = mp.get_context("fork")
-        a_requests, a_bytes = ctx.Value("q", 0), ctx.Value("q", 0)
+        a_requests, a_bytes, junk = ctx.Value("q", 0), ctx.Value("q", 0), ctx.Value("q", 0)
         for _ in range(args.rounds):
             lat = poll_b(srv.url, b, args.polls)
             phases["quiet"].append({"p50": pct(lat, 0.5), "p99": pct(lat, 0.99)})
-            stop = ctx.Event()
-            procs = [ctx.Process(target=hammer_a, args=(srv.url, a, stop, a_requests, a_bytes))
-                     for _ in range(args.a_clients)]
-            for p in procs:
-                p.start()
-            time.sleep(1.0)
-            lat = poll_b(srv.url, b, args.polls)
-            stop.set()
-            for p in procs:
-                p.join()
-            phases["loaded"].append({"p50": pct(lat, 0.5), "p99": pct(lat, 0.99)})
+            for phase, cheap in (("loaded", False), ("control", True)):
+                stop = ctx.Event()
+                procs = [ctx.Process(target=hammer_a, args=(srv.url, a, stop, junk if cheap else a_requests,
+                                                            junk if cheap else a_bytes, cheap))
+                         for _ in range(args.a_clients)]
+                for p in procs:
+                    p.start()
+                time.sleep(1.0)
+                lat = poll_b(srv.url, b, args.polls)
+                stop.set()
+                for p in procs:
+                    p.join()
+                phases[phase].append({"p50": pct(lat, 0.5), "p99": pct(lat, 0.99)})
         a_requests, a_bytes = [a_requests.value], [a_bytes.value]
         med = {ph: {q: statistics.median(r[q] for r in rs) for q in ("p50", "p99")} for ph, rs in phases.items()}
         result = {
@@ -137,6 +144,10 @@ def main() -> None:
         print(f"B ListAIJob loaded p50 {med['loaded']['p50']:.1f} ms  p99 {med['loaded']['p99']:.1f} ms "
               f"(A: {args.a_clients} clients, {a_requests[0]} ListAITemplate, largest answer {a_bytes[0]} B)")
         print(f"ratio loaded/quiet: p50 {result['ratio_p50']:.2f}x  p99 {result['ratio_p99']:.2f}x")
+        result["ratio_control_p99"] = med["control"]["p99"] / med["quiet"]["p99"]
+        result["ratio_loaded_vs_control_p99"] = med["loaded"]["p99"] / med["control"]["p99"]
+        print(f"control (A polls ListAIJob at the same concurrency) p50 {med['control']['p50']:.1f} ms  "
+              f"p99 {med['control']['p99']:.1f} ms; loaded/control p99 {result['ratio_loaded_vs_control_p99']:.2f}x")
         out = Path(__file__).with_name("results")
         out.mkdir(exist_ok=True)
         (out / "fairness.json").write_text(json.dumps(result, indent=1))
