@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from openvod.api.actions import upload_progress
 from openvod.api.nonces import NonceStore
-from openvod.api.rpc import READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
+from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
 from openvod.metrics import Metrics
 from openvod.oss.asgi import OssAsgi
 from openvod.storage.blobs import BlobKeyError
@@ -44,6 +44,8 @@ class OpenVodApp:
         self.metrics = Metrics(rt)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
         self.oss = OssAsgi(rt)
+        # Registrations (download, probe, copy) wait here, not in the pool every other request uses.
+        self.heavy_pool = ThreadPoolExecutor(max_workers=max(2, threads // 2), thread_name_prefix="rpc-heavy")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -52,8 +54,10 @@ class OpenVodApp:
                 if msg["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
+                    self.rpc.close()
                     self.pool.shutdown(wait=False)
                     self.oss.pool.shutdown(wait=False)
+                    self.heavy_pool.shutdown(wait=False)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":
@@ -78,9 +82,11 @@ class OpenVodApp:
                 resp = await loop.run_in_executor(self.pool, upload_progress.handle, self.rt, req, scope)
             elif method not in ("GET", "POST"):
                 resp = RawResponse(405, [("content-type", "text/plain"), ("allow", "GET, POST")], b"method not allowed")
-            elif peek_action(req.query_string, headers) in READ_ONLY:
+            elif (name := peek_action(req.query_string, headers) or peek_action(body, {})) in READ_ONLY:
                 # Short indexed reads (WAL readers never wait for writers): cheaper inline than a thread hop.
                 resp = self.rpc.handle(req)
+            elif name in HEAVY:
+                resp = await loop.run_in_executor(self.heavy_pool, self.rpc.handle, req)
             else:
                 resp = await loop.run_in_executor(self.pool, self.rpc.handle, req)
             self.metrics.requests.labels(resp.action or "-", str(resp.status)).inc()

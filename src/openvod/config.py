@@ -36,6 +36,13 @@ class ApiSettings(BaseModel):
     processes: int = 1
     # Slots of the shared nonce table (16 bytes each) when processes > 1.
     nonce_slots: int = 4_000_000
+    # Replay protection across restarts: nonces are also kept in the database for the timestamp
+    # window (writes of read-only Actions are batched; see docs/security.md).
+    durable_nonces: bool = True
+    # Per-account limits on stored objects, and list paging.
+    max_templates_per_account: int = Field(default=1000, ge=1)
+    list_page_size: int = Field(default=100, ge=1, le=1000)
+    list_max_page_size: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("public_url")
     @classmethod
@@ -103,14 +110,21 @@ class CallbackSettings(BaseModel):
 
 
 class MediaSettings(BaseModel):
-    """Where RegisterMedia may read files from."""
+    """Where RegisterMedia may read files from, and how much a probe may cost."""
 
-    # Local roots a FileURL (path or file://) may point into. Empty = data dir + current directory.
+    # Local roots a FileURL (path or file://) may point into. Empty = <data_dir>/incoming only.
+    # Whatever is listed, nothing inside the data folder but its incoming/ folder is ever read (the
+    # blob store holds every account's files).
     allowed_roots: list[str] = Field(default_factory=list)
     # Allow http(s) FileURLs that resolve to loopback/private/link-local addresses.
     allow_private_urls: bool = False
     max_download_bytes: int = 20 * 1024**3
     download_timeout_s: float = 600.0
+    # Largest video frame (width x height) RegisterMedia accepts; the decoder refuses to allocate a
+    # bigger one, so a tiny file that claims a huge resolution costs no memory. Default: 8K UHD.
+    max_pixels: int = Field(default=7680 * 4320, ge=64 * 64)
+    # Probes (open + first frame) running at once in one API process; others wait their turn.
+    max_concurrent_probes: int = Field(default=2, ge=1)
 
 
 class BlobSettings(BaseModel):
@@ -285,8 +299,13 @@ class Settings(BaseSettings):
     def blob_dir(self) -> Path:
         return (self.data_dir / "blobs").resolve()
 
+    @property
+    def incoming_dir(self) -> Path:
+        """The default media root: files an operator drops here can be registered by any account."""
+        return (self.data_dir / "incoming").resolve()
+
     def media_roots(self) -> list[Path]:
-        roots = self.media.allowed_roots or [str(self.data_dir), os.getcwd()]
+        roots = self.media.allowed_roots or [str(self.incoming_dir)]
         return [Path(r).expanduser().resolve() for r in roots]
 
 

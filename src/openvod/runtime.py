@@ -27,6 +27,7 @@ class Runtime:
 
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.incoming_dir.mkdir(exist_ok=True)
         self.engine = make_engine(settings.db_url)
         if migrate:  # child processes of a server skip this: the server migrated before starting them
             init_schema(self.engine)

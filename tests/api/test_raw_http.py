@@ -661,11 +661,19 @@ def test_v1_duplicate_param_cannot_override_signed_value(server: Server, key: Ke
 
 
 # ---------------------------------------------------------------------------------------------- hostile input
-@pytest.mark.parametrize("url", ["/tmp/a\x00b.mp4", "file:///tmp/%00x", "http://[::1", "http://a b/x.mp4",
-                                 "~nobody/x.mp4", "http://127.0.0.1:1/x.mp4"])
-def test_register_malformed_urls(server: Server, key: Key, url: str) -> None:
+@pytest.mark.parametrize("url", ["/tmp/a\x00b.mp4", "file:///tmp/%00x", "~nobody/x.mp4", "http://127.0.0.1:1/x.mp4"])
+def test_register_unreadable_urls(server: Server, key: Key, url: str) -> None:
     body = register(server, key, url)
     assert body["RegisteredMediaList"] == [] and body["FailedFileURLs"] == [url]
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://a b/x.mp4", "http://h:99999/x.mp4", "http://h:abc/x.mp4",
+                                 "http://h:-1/x.mp4", "https://a..b/x.mp4", "http://[zz]/x.mp4"])
+def test_register_malformed_http_urls_refused(server: Server, key: Key, url: str) -> None:
+    """A FileURL that claims http(s) but is not a valid URL is a 400 (it used to be a 500 for ports)."""
+    metas = [{"FileURL": url, "Title": "t"}]
+    r = call(server, key, "RegisterMedia", {"RegisterMetadatas": json.dumps(metas)})
+    assert err(r, 400, "InvalidParameter")["Message"].find("FileURL") > 0
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from openvod import errors
 from openvod.api import signing
-from openvod.api.nonces import MemoryNonceStore, NonceStore
+from openvod.api.nonces import DurableNonces, MemoryNonceStore, NonceStore
 from openvod.api.params import Params
 from openvod.api.render import JSON_TYPE, XML_TYPE, to_json, to_xml
 from openvod.storage.health import disk_fault
@@ -50,9 +50,12 @@ Handler = Callable[[Ctx], dict[str, Any]]
 ACTIONS: dict[str, Handler] = {}
 # Actions that only read, quickly: the ASGI layer may run them on the event loop without a thread hop.
 READ_ONLY: set[str] = set()
+# Actions that may take long (downloads, probing): the ASGI layer runs them on their own thread pool,
+# so they never hold the threads every other request needs.
+HEAVY: set[str] = set()
 
 
-def action(name: str, *, read_only: bool = False) -> Callable[[Handler], Handler]:
+def action(name: str, *, read_only: bool = False, heavy: bool = False) -> Callable[[Handler], Handler]:
     """Register a handler under its exact wire name."""
 
     def deco(fn: Handler) -> Handler:
@@ -61,6 +64,8 @@ def action(name: str, *, read_only: bool = False) -> Callable[[Handler], Handler
         ACTIONS[name] = fn
         if read_only:
             READ_ONLY.add(name)
+        if heavy:
+            HEAVY.add(name)
         return fn
 
     return deco
@@ -160,6 +165,7 @@ class RpcApi:
         s = rt.settings.api
         self.window = s.timestamp_window_s
         self.nonces: NonceStore = nonces if nonces is not None else MemoryNonceStore()
+        self.durable = DurableNonces(rt.engine, self.window) if s.durable_nonces else None
         self.limiter = RateLimiter(s.rate_limit_qps, s.rate_limit_burst)
         self.access_log = rt.settings.log_access
         self.fallback_host = f"{s.host}:{s.port}" if s.host not in ("0.0.0.0", "::", "") else f"127.0.0.1:{s.port}"
@@ -312,8 +318,7 @@ class RpcApi:
         sts = signing.v1_string_to_sign(req.method, signed)
         if not signing.signatures_equal(signing.v1_sign(key.secret, sts), p["Signature"]):
             raise errors.SignatureDoesNotMatch(sts)
-        if not self.nonces.use(key.access_key_id, p["SignatureNonce"], remember_until):
-            raise errors.SignatureNonceUsed()
+        self._use_nonce(key.access_key_id, p["SignatureNonce"], remember_until, parsed.action)
         return key
 
     def _authenticate_v3(self, req: RawRequest, parsed: _Parsed, auth: signing.V3Authorization) -> Any:
@@ -337,6 +342,19 @@ class RpcApi:
         sts = signing.v3_string_to_sign(creq)
         if not signing.signatures_equal(signing.v3_sign(key.secret, sts), auth.signature.lower()):
             raise errors.SignatureDoesNotMatch(sts)
-        if not self.nonces.use(key.access_key_id, req.header("x-acs-signature-nonce"), remember_until):
-            raise errors.SignatureNonceUsed()
+        self._use_nonce(key.access_key_id, req.header("x-acs-signature-nonce"), remember_until, parsed.action)
         return key
+
+    def _use_nonce(self, key_id: str, nonce: str, remember_until: float, action_name: str) -> None:
+        """Refuse a nonce seen in this window: memory first, then the database (across restarts)."""
+        if not self.nonces.use(key_id, nonce, remember_until):
+            raise errors.SignatureNonceUsed()
+        if self.durable is not None and not self.durable.use(
+            key_id, nonce, remember_until, sync=action_name not in READ_ONLY
+        ):
+            raise errors.SignatureNonceUsed()
+
+    def close(self) -> None:
+        """Write the nonces still batched (on shutdown)."""
+        if self.durable is not None:
+            self.durable.close()

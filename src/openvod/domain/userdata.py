@@ -7,10 +7,10 @@ Extend are themselves JSON strings.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from openvod.errors import InvalidParameter
-from openvod.util import dumps, loads
+from openvod.urlsyntax import BadUrl, parse_http_url
+from openvod.util import dumps, json_problem, loads
 
 MAX_BYTES = 512
 
@@ -32,17 +32,20 @@ def parse(raw: str, name: str = "UserData") -> dict[str, Any] | None:
         raise InvalidParameter(name, f"It must not exceed {MAX_BYTES} bytes.")
     try:
         obj = loads(raw)
-    except ValueError:
-        raise InvalidParameter(name, "It must be a JSON object.") from None
+    except ValueError as exc:
+        raise InvalidParameter(name, json_problem(exc, "It must be a JSON object.")) from None
     if not isinstance(obj, dict):
         raise InvalidParameter(name, "It must be a JSON object.")
     if "MessageCallback" in obj:
         mc = _maybe_json(obj["MessageCallback"])
         if not isinstance(mc, dict) or not isinstance(mc.get("CallbackURL"), str):
             raise InvalidParameter(name, "MessageCallback must be an object with a CallbackURL.")
-        parts = urlsplit(mc["CallbackURL"])
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidParameter(name, "MessageCallback.CallbackURL must be an http(s) URL.")
+        try:
+            parse_http_url(mc["CallbackURL"])
+        except BadUrl as exc:
+            raise InvalidParameter(
+                name, f"MessageCallback.CallbackURL must be a valid http(s) URL: {exc}.", code="InvalidParameter.CallbackURL"
+            ) from None
         ctype = str(mc.get("CallbackType", "http")).lower()
         if ctype != "http":
             raise InvalidParameter(name, "MessageCallback.CallbackType supports only http.")

@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -14,14 +15,43 @@ import httpx
 
 from openvod.net import UnsafeTarget
 from openvod.netconnect import pinned_client
+from openvod.urlsyntax import BadUrl, parse_http_url
 
 
 class FetchError(ValueError):
     """The FileURL cannot be read."""
 
 
-def local_path(file_url: str, roots: list[Path]) -> Path:
-    """Map a path or file:// URL to a real file inside one of ``roots``."""
+def _inside(p: Path, folder: Path) -> bool:
+    return p == folder or folder in p.parents
+
+
+@dataclass(frozen=True)
+class MediaGuard:
+    """Folders a FileURL may never point into, whatever ``media.allowed_roots`` says.
+
+    ``never``: refused outright (the blob store: every account's files). ``private``: refused except
+    inside one of ``exceptions`` (the data folder, except its incoming/ folder).
+    """
+
+    never: tuple[Path, ...] = ()
+    private: tuple[Path, ...] = ()
+    exceptions: tuple[Path, ...] = ()
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, blob_dir: Path, incoming: Path) -> MediaGuard:
+        return cls((blob_dir.resolve(),), (data_dir.resolve(),), (incoming.resolve(),))
+
+    def check(self, real: Path, raw: str) -> None:
+        if any(_inside(real, f) for f in self.never):
+            raise FetchError(f"{raw} is inside openvod's blob store, which is never a media root")
+        if any(_inside(real, f) for f in self.private) and not any(_inside(real, f) for f in self.exceptions):
+            raise FetchError(f"{raw} is inside openvod's data folder, which is not a media root (use its incoming/ folder)")
+
+
+def local_path(file_url: str, roots: list[Path], guard: MediaGuard | None = None) -> Path:
+    """Map a path or file:// URL to a real file inside one of ``roots`` and allowed by ``guard``
+    (symlinks are resolved before every check)."""
     if file_url.startswith("file://"):
         parts = urlsplit(file_url)
         if parts.netloc not in ("", "localhost"):
@@ -36,8 +66,10 @@ def local_path(file_url: str, roots: list[Path]) -> Path:
         real = p.resolve(strict=True)
     except (OSError, RuntimeError, ValueError) as exc:  # ValueError: an embedded NUL byte
         raise FetchError(f"file not found: {raw}") from exc
-    if not any(real == r or r in real.parents for r in roots):
+    if not any(_inside(real, r) for r in roots):
         raise FetchError(f"{raw} is outside the allowed media roots")
+    if guard is not None:
+        guard.check(real, raw)
     if not real.is_file():
         raise FetchError(f"{raw} is not a regular file")
     return real
@@ -52,6 +84,7 @@ def fetched(
     allow_private: bool,
     max_bytes: int,
     timeout_s: float,
+    guard: MediaGuard | None = None,
 ) -> Iterator[Path]:
     """Yield a local path for ``file_url``; downloaded copies are removed afterwards."""
     try:
@@ -68,7 +101,7 @@ def fetched(
         finally:
             Path(tmp).unlink(missing_ok=True)
     elif scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
-        yield local_path(file_url, roots)
+        yield local_path(file_url, roots, guard)
     else:
         raise FetchError(f"unsupported URL scheme {scheme!r}")
 
@@ -78,6 +111,10 @@ def _download(url: str, out, *, allow_private: bool, max_bytes: int, timeout_s: 
     # address by the pinned transport, so DNS rebinding between check and connect is impossible.
     with pinned_client(allow_private, timeout_s) as client:
         for _ in range(6):
+            try:
+                parse_http_url(url)
+            except BadUrl as exc:
+                raise FetchError(f"bad URL: {exc}") from exc
             try:
                 with client.stream("GET", url) as resp:
                     if resp.is_redirect and resp.headers.get("location"):

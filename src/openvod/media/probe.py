@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -43,15 +49,73 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def probe(path: Path) -> MediaInfo:
-    """Open the file, require a decodable video stream, and describe it. Raises ProbeError."""
+DEFAULT_MAX_PIXELS = 7680 * 4320
+# Streams that get the bounded decoder options (formats with more streams are not media we accept).
+_MAX_STREAMS = 64
+_slots_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
+# Formats whose streams appear only while FFmpeg reads packets (MPEG-PS, FLV): per-stream decoder
+# options cannot be set before FFmpeg decodes frames to describe them, so they are opened in a
+# child process under a memory limit instead.
+_CHILD_MEMORY_BYTES = 512 * 1024 * 1024
+
+
+def _slot(n: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if n not in _slots:
+            _slots[n] = threading.BoundedSemaphore(n)
+        return _slots[n]
+
+
+def probe(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, concurrency: int = 2) -> MediaInfo:
+    """Open the file, require a decodable video stream, and describe it. Raises ProbeError.
+
+    Memory is bounded: FFmpeg's decoders get ``max_pixels`` (they refuse to allocate a bigger frame,
+    also while the container is being analysed) and one thread; a video whose declared size exceeds
+    ``max_pixels`` is refused before any frame is decoded; at most ``concurrency`` probes run at once
+    in this process.
+    """
     size = path.stat().st_size
     if size == 0:
         raise ProbeError("the file is empty")
+    with _slot(concurrency):
+        return _probe(path, size, max_pixels)
+
+
+def _open(path: Path, max_pixels: int, header_only: bool = False) -> Any:
+    opts = {"max_pixels": str(max_pixels), "threads": "1"}
+    if header_only:
+        opts["skip_frame"] = "all"  # describe the streams without decoding a frame
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        return av.open(str(path), metadata_errors="ignore", stream_options=[opts] * _MAX_STREAMS)
+    except ValueError as exc:
+        if "stream_options" in str(exc):
+            return None  # streams appear only while reading: probe in a child process
+        raise ProbeError(f"not a media file: {exc}") from exc
     except (av.FFmpegError, UnicodeDecodeError, OSError) as exc:
         raise ProbeError(f"not a media file: {exc}") from exc
+
+
+def _probe(path: Path, size: int, max_pixels: int) -> MediaInfo:
+    header = _open(path, max_pixels, header_only=True)
+    if header is None:
+        return _probe_in_child(path, max_pixels)
+    with header:
+        # The declared size, read without decoding: most huge files stop here, at a few MB.
+        for v in header.streams.video[:1]:
+            if v.codec_context is not None:
+                _check_size(v.codec_context, max_pixels)
+    container = _open(path, max_pixels)
+    return _describe(container, path, size, max_pixels)
+
+
+def _check_size(cc: Any, max_pixels: int) -> None:
+    w, h = int(cc.width or 0), int(cc.height or 0)
+    if w * h > max_pixels:
+        raise ProbeError(f"the video is {w}x{h}; at most {max_pixels} pixels a frame are accepted (media.max_pixels)")
+
+
+def _describe(container: Any, path: Path, size: int, max_pixels: int) -> MediaInfo:
     with container:
         # A still image (PNG, JPEG, …) opens as a one-frame "video"; it is not a video file.
         fmt = container.format.name or ""
@@ -63,7 +127,10 @@ def probe(path: Path) -> MediaInfo:
         v = vstreams[0]
         if v.codec_context is None or not v.codec_context.name:
             raise ProbeError("the video stream has no decodable codec")
-        # Prove the stream decodes: at least one frame.
+        _check_size(v.codec_context, max_pixels)
+        # Prove the stream decodes: at least one frame, with the same bounded decoder options.
+        v.codec_context.options = {"max_pixels": str(max_pixels)}
+        v.thread_count = 1
         try:
             got = False
             for frame in container.decode(video=0):
@@ -138,3 +205,47 @@ def probe(path: Path) -> MediaInfo:
             video_streams=vinfo,
             audio_streams=ainfo,
         )
+
+
+def _limit_memory() -> None:  # the child limits itself (no preexec_fn in a threaded server)
+    resource.setrlimit(resource.RLIMIT_AS, (_CHILD_MEMORY_BYTES, _CHILD_MEMORY_BYTES))
+
+
+def _probe_in_child(path: Path, max_pixels: int) -> MediaInfo:
+    """Probe in a fresh interpreter limited to ``_CHILD_MEMORY_BYTES`` of address space."""
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "openvod.media.probe", str(path), str(max_pixels)],
+            capture_output=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProbeError("probing the file took too long") from None
+    try:
+        out = json.loads(r.stdout.decode() or "null")
+    except ValueError:
+        out = None
+    if not isinstance(out, dict):
+        raise ProbeError("the file could not be probed within the memory limit")
+    if "error" in out:
+        raise ProbeError(str(out["error"]))
+    return MediaInfo(**out)
+
+
+def _child_main(argv: list[str]) -> int:
+    from dataclasses import asdict
+
+    _limit_memory()
+    path, max_pixels = Path(argv[0]), int(argv[1])
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+        print(json.dumps(asdict(_describe(container, path, path.stat().st_size, max_pixels))))
+    except ProbeError as exc:
+        print(json.dumps({"error": str(exc)}))
+    except (av.FFmpegError, UnicodeDecodeError, OSError, MemoryError) as exc:
+        print(json.dumps({"error": f"not a media file: {exc}"}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child_main(sys.argv[1:]))

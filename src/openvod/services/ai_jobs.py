@@ -13,7 +13,7 @@ from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
 from openvod.errors import InvalidParameter, VodError
 from openvod.store.fastread import FastReader
 from openvod.store.tables import jobs
-from openvod.util import dumps, loads, new_id, now, utc_iso
+from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
@@ -45,8 +45,8 @@ def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
     else:
         try:
             cfg = loads(raw)
-        except ValueError:
-            raise InvalidParameter("Config", "It must be a JSON object.") from None
+        except ValueError as exc:
+            raise InvalidParameter("Config", json_problem(exc, "It must be a JSON object.")) from None
         if not isinstance(cfg, dict):
             raise InvalidParameter("Config", "It must be a JSON object.")
     known = {k for keys in CONFIG_KEYS.values() for k in keys} | {"DNADBId"}

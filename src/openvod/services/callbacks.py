@@ -13,6 +13,7 @@ from openvod.domain.jobs import JobStatus
 from openvod.errors import InvalidParameter
 from openvod.net import UnsafeTarget, check_http_target
 from openvod.store.tables import callback_settings, outbox
+from openvod.urlsyntax import BadUrl, parse_http_url
 from openvod.util import dumps, now, utc_iso
 
 if TYPE_CHECKING:
@@ -65,6 +66,10 @@ class CallbackService:
         if callback_url:
             if len(callback_url.encode()) > 256:
                 raise InvalidParameter("CallbackURL", "It must not exceed 256 bytes.")
+            try:
+                parse_http_url(callback_url)
+            except BadUrl as exc:
+                raise InvalidParameter("CallbackURL", f"{exc}.", code="InvalidParameter.CallbackURL") from None
             try:
                 check_http_target(callback_url, self.rt.settings.callbacks.allow_private_targets)
             except UnsafeTarget as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,10 +15,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from openvod.errors import InvalidParameter, VideoNotFound
-from openvod.media.fetch import FetchError, fetched
+from openvod.media.fetch import FetchError, MediaGuard, fetched
 from openvod.media.probe import ProbeError, probe
 from openvod.net import UnsafeTarget
 from openvod.store.tables import ai_images, jobs, media
+from openvod.urlsyntax import BadUrl, is_http_like, parse_http_url
 from openvod.util import new_id, now, utc_iso
 
 if TYPE_CHECKING:
@@ -106,6 +109,31 @@ def _utf8_len(s: str) -> int:
     return len(s.encode())
 
 
+INT64_MAX = 2**63 - 1
+_INT_TEXT = re.compile(r"^-?[0-9]{1,19}$")
+_IMAGE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _cate_id(value: Any, index: int) -> int | None:
+    """CateId: an integer (number or decimal string) that fits a signed 64-bit column; None when absent."""
+    if value is None or value == "":
+        return None
+    n: int | None = None
+    if isinstance(value, bool):
+        n = None
+    elif isinstance(value, int):
+        n = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        n = int(value)
+    elif isinstance(value, str) and _INT_TEXT.match(value.strip()):
+        n = int(value.strip())
+    if n is None:
+        raise InvalidParameter("RegisterMetadatas", f"Entry {index}: CateId must be an integer.")
+    if not -INT64_MAX - 1 <= n <= INT64_MAX:
+        raise InvalidParameter("RegisterMetadatas", f"Entry {index}: CateId must fit in a signed 64-bit integer.")
+    return n
+
+
 def validate_metadata(entry: Any, index: int) -> dict[str, Any]:
     """Check one RegisterMetadatas entry; raise InvalidParameter naming the field."""
     name = "RegisterMetadatas"
@@ -133,16 +161,22 @@ def validate_metadata(entry: Any, index: int) -> dict[str, Any]:
     cover = entry.get("CoverURL", "") or ""
     if not isinstance(cover, str) or _utf8_len(cover) > 1024:
         raise InvalidParameter(name, f"Entry {index}: CoverURL must be at most 1024 bytes.")
-    cate = entry.get("CateId")
-    if cate is not None and cate != "":
+    if cover and not _IMAGE_ID.match(cover):
+        # An http(s) URL or an AI image id of the same account (checked at registration); never an
+        # internal "blob:" key or a path, which would make openvod sign another account's file.
         try:
-            cate = int(cate)
-        except (TypeError, ValueError):
-            raise InvalidParameter(name, f"Entry {index}: CateId must be an integer.") from None
-    else:
-        cate = None
+            parse_http_url(cover, max_bytes=1024)
+        except BadUrl as exc:
+            raise InvalidParameter(name, f"Entry {index}: CoverURL must be an http(s) URL: {exc}.") from None
+    url = url.strip()
+    if is_http_like(url):
+        try:
+            parse_http_url(url, max_bytes=1024)
+        except BadUrl as exc:
+            raise InvalidParameter(name, f"Entry {index}: FileURL is not a valid URL: {exc}.") from None
+    cate = _cate_id(entry.get("CateId"), index)
     return {
-        "file_url": url.strip(),
+        "file_url": url,
         "title": title,
         "description": desc,
         "tags": ",".join(tag_list),
@@ -171,6 +205,9 @@ class MediaService:
         """Register each entry; the ones that fail come back with a code and a reason."""
         done: list[Registered] = []
         failed: list[Failure] = []
+        # Resolve every CoverURL first, so a bad one refuses the request before anything is registered.
+        entries = [{**e, "cover_url": self._cover_value(account_id, e["cover_url"]) if e["cover_url"] else ""}
+                   for e in entries]
         for e in entries:
             try:
                 done.append(self._register_one(account_id, e, template_group_id, user_data))
@@ -203,8 +240,9 @@ class MediaService:
             allow_private=s.media.allow_private_urls,
             max_bytes=s.media.max_download_bytes,
             timeout_s=s.media.download_timeout_s,
+            guard=MediaGuard.for_data_dir(s.data_dir, s.blob_dir, s.incoming_dir),
         ) as path:
-            info = probe(path)
+            info = probe(path, max_pixels=s.media.max_pixels, concurrency=s.media.max_concurrent_probes)
             suffix = (Path(path.name).suffix or Path(url.split("?")[0]).suffix or ".mp4").lower()[:8]
             file_name = Path(url.split("?")[0]).name or f"source{suffix}"
             blob_key = f"media/{account_id}/{media_id}/source{suffix if suffix.isascii() else '.bin'}"
@@ -279,8 +317,26 @@ class MediaService:
         cover = row["cover_url"] or ""
         if cover.startswith(INTERNAL_COVER_PREFIX):
             key = cover[len(INTERNAL_COVER_PREFIX) :]
+            # Only this account's AI images are ever signed as a cover (rows written before CoverURL
+            # was validated may hold any key).
+            if not key.startswith(f"aiimage/{row['account_id']}/") or "/../" in f"/{key}/":
+                return ""
             return self.rt.urls.sign(base_url, key) if self.rt.blobs.exists(key) else ""
+        if not cover.lower().startswith(("http://", "https://")):
+            return ""
         return cover
+
+    def _cover_value(self, account_id: str, cover: str) -> str:
+        """What the media row stores for a client's CoverURL: the URL, or the blob of an AI image id."""
+        if not _IMAGE_ID.match(cover):
+            return cover
+        with self.rt.engine.connect() as conn:
+            row = conn.execute(
+                select(ai_images.c.blob_key).where(ai_images.c.id == cover, ai_images.c.account_id == account_id)
+            ).first()
+        if row is None:
+            raise InvalidParameter("RegisterMetadatas", "CoverURL names no AI image of this account.")
+        return INTERNAL_COVER_PREFIX + str(row.blob_key)
 
     def video_fields(self, row: dict[str, Any], base_url: str) -> dict[str, Any]:
         """The Video object of GetVideoInfo (Snapshots added by the caller in its list style)."""

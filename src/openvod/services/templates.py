@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from openvod.errors import InvalidParameter, TemplateNotFound, VodError
 from openvod.store.tables import ai_templates
-from openvod.util import dumps, loads, new_id, now, utc_iso
+from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
@@ -22,6 +22,12 @@ TEMPLATE_TYPES = ("AIMediaAudit", "AIImage")
 AUDIT_ITEMS = {"terrorism", "porn", "ad", "logo", "live", "audio"}
 AUDIT_RANGES = {"video", "image-cover", "text-title"}
 AUDIT_CONTENT = {"screen"}
+
+
+class TemplateQuotaExceeded(VodError):
+    code = "QuotaExceeded.AITemplate"
+    http_status = 400
+    message = "The account has reached its limit of AI templates (api.max_templates_per_account)."
 
 
 class DefaultTemplateProtected(VodError):
@@ -41,8 +47,8 @@ def validate_config(ttype: str, raw: str) -> str:
     """Validate TemplateConfig for its type; returns the normalised JSON string."""
     try:
         cfg = loads(raw)
-    except ValueError:
-        raise InvalidParameter("TemplateConfig", "It must be a JSON object.") from None
+    except ValueError as exc:
+        raise InvalidParameter("TemplateConfig", json_problem(exc, "It must be a JSON object.")) from None
     if not isinstance(cfg, dict):
         raise InvalidParameter("TemplateConfig", "It must be a JSON object.")
     if ttype == "AIImage":
@@ -63,7 +69,7 @@ def _image_config(cfg: dict[str, Any]) -> dict[str, Any]:
     # openvod extension: how many images a job returns (1-10).
     if "Count" in cfg:
         count = cfg["Count"]
-        if isinstance(count, str) and count.isdigit():
+        if isinstance(count, str) and count.isascii() and count.isdigit() and len(count) <= 3:
             count = int(count)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
             raise InvalidParameter("TemplateConfig", "Count must be an integer from 1 to 10.")
@@ -129,7 +135,15 @@ class TemplateService:
         cfg = validate_config(ttype, config)
         tid = new_id()
         t = now()
+        cap = self.rt.settings.api.max_templates_per_account
         with self.rt.engine.begin() as conn:
+            n = conn.execute(
+                select(func.count()).select_from(ai_templates).where(ai_templates.c.account_id == account_id)
+            ).scalar_one()
+            if n >= cap:
+                raise TemplateQuotaExceeded(
+                    f"The account has {n} AI templates, the limit (api.max_templates_per_account is {cap})."
+                )
             conn.execute(
                 insert(ai_templates).values(
                     id=tid, account_id=account_id, name=check_name(name), type=ttype, config=cfg,
@@ -147,16 +161,23 @@ class TemplateService:
             raise TemplateNotFound()
         return r
 
-    def list(self, account_id: str, ttype: str) -> list[Any]:
+    def list(self, account_id: str, ttype: str, page_no: int = 1, page_size: int | None = None) -> tuple[list[Any], int]:
+        """One page of the account's templates of a type (oldest first) and the total count."""
         ttype = template_type(ttype)
+        size = page_size or self.rt.settings.api.list_page_size
+        where = (ai_templates.c.account_id == account_id, ai_templates.c.type == ttype)
         with self.rt.engine.connect() as conn:
-            return list(
+            total = conn.execute(select(func.count()).select_from(ai_templates).where(*where)).scalar_one()
+            rows = list(
                 conn.execute(
                     select(ai_templates)
-                    .where(ai_templates.c.account_id == account_id, ai_templates.c.type == ttype)
-                    .order_by(ai_templates.c.created_at)
+                    .where(*where)
+                    .order_by(ai_templates.c.created_at, ai_templates.c.id)
+                    .limit(size)
+                    .offset((page_no - 1) * size)
                 ).all()
             )
+        return rows, int(total)
 
     def update(self, account_id: str, template_id: str, name: str, config: str) -> str:
         r = self.get(account_id, template_id)

@@ -78,6 +78,8 @@ ai_templates = Table(
     Column("is_default", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
     Column("modified_at", Float, nullable=False),
+    # ListAITemplate pages in creation order without sorting the account's templates.
+    Index("ix_ai_templates_account_type_created", "account_id", "type", "created_at", "id"),
 )
 
 jobs = Table(
@@ -317,4 +319,13 @@ multipart_parts = Table(
     Column("md5", String(32), nullable=False),
     Column("crc64", String(24), nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# Replay protection that survives a restart: every signed request's (AccessKeyId, SignatureNonce),
+# as a 128-bit digest, kept until its timestamp leaves the signature window (api.timestamp_window_s).
+request_nonces = Table(
+    "request_nonces",
+    metadata,
+    Column("digest", String(32), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
 )

@@ -33,13 +33,13 @@ def list_ai_job(ctx: Ctx) -> dict[str, Any]:
     return {"AIJobList": {"AIJob": [job_wire(r) for r in found]}, "NonExistAIJobIds": {"String": missing}}
 
 
-@action("GetAIVideoTagResult", read_only=True)
+@action("GetAIVideoTagResult")  # results can be large: on the thread pool, off the event loop
 def get_ai_video_tag_result(ctx: Ctx) -> dict[str, Any]:
     """The latest smart-tag result of a video (without OrigASRData)."""
     return {"VideoTagResult": ctx.rt.jobs.video_tag_result(ctx.account_id, ctx.p.str("MediaId", required=True))}
 
 
-@action("GetMediaDNAResult", read_only=True)
+@action("GetMediaDNAResult")  # results can be large: on the thread pool, off the event loop
 def get_media_dna_result(ctx: Ctx) -> dict[str, Any]:
     """The latest fingerprint result of a video."""
     return {"DNAResult": ctx.rt.jobs.dna_result(ctx.account_id, ctx.p.str("MediaId", required=True))}

@@ -25,7 +25,7 @@ def detail_format(ctx: Ctx) -> str:
     return legacy if legacy in ("srt", "vtt") else "json"
 
 
-@action("GetAIVideoTagDetail", read_only=True)
+@action("GetAIVideoTagDetail")  # results can be large: on the thread pool, off the event loop
 def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
     """The detail of the video's latest successful AIVideoTag job (or of JobId), or its transcript as
     subtitles.
@@ -41,7 +41,7 @@ def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
                   detail_format(ctx), param="OutputFormat")
 
 
-@action("ListFaceLibrary", read_only=True)
+@action("ListFaceLibrary")  # results can be large: on the thread pool, off the event loop
 def list_face_library(ctx: Ctx) -> dict[str, Any]:
     """The account's face library: named people and unknown people seen in its videos."""
     from openvod.analyzers.tag.library import FaceLibrary, person_record

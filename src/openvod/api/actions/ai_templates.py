@@ -26,11 +26,22 @@ def get_ai_template(ctx: Ctx) -> dict[str, Any]:
     return {"TemplateInfo": template_wire(ctx.rt.templates.get(ctx.account_id, ctx.p.str("TemplateId", required=True)))}
 
 
-@action("ListAITemplate", read_only=True)
+@action("ListAITemplate")
 def list_ai_template(ctx: Ctx) -> dict[str, Any]:
-    """Templates of one type (plain array)."""
-    rows = ctx.rt.templates.list(ctx.account_id, ctx.p.str("TemplateType", required=True))
-    return {"TemplateInfoList": [template_wire(r) for r in rows]}
+    """Templates of one type (plain array), one page: PageNo (from 1) and PageSize (openvod additions;
+    default api.list_page_size, at most api.list_max_page_size). Total counts them all. Runs on the
+    thread pool, never on the event loop."""
+    s = ctx.rt.settings.api
+    ttype = ctx.p.str("TemplateType", required=True)
+    page_no = ctx.p.int("PageNo", default=1, min_value=1, max_value=1_000_000) or 1
+    page_size = ctx.p.int("PageSize", default=s.list_page_size, min_value=1, max_value=s.list_max_page_size)
+    rows, total = ctx.rt.templates.list(ctx.account_id, ttype, page_no, page_size)
+    return {
+        "TemplateInfoList": [template_wire(r) for r in rows],
+        "Total": total,
+        "PageNo": page_no,
+        "PageSize": page_size,
+    }
 
 
 @action("UpdateAITemplate")

@@ -7,7 +7,7 @@ from typing import Any
 from openvod.api.rpc import Ctx, action
 from openvod.errors import InvalidParameter, MissingParameter, VideoNotFound
 from openvod.services.media import validate_metadata
-from openvod.util import loads
+from openvod.util import json_problem, loads
 
 
 def _video_id(ctx: Ctx) -> str:
@@ -23,7 +23,7 @@ def _video_id(ctx: Ctx) -> str:
     return vid
 
 
-@action("RegisterMedia")
+@action("RegisterMedia", heavy=True)
 def register_media(ctx: Ctx) -> dict[str, Any]:
     """Register up to 10 local or http(s) files as videos.
 
@@ -40,8 +40,8 @@ def register_media(ctx: Ctx) -> dict[str, Any]:
     raw = ctx.p.str("RegisterMetadatas", required=True)
     try:
         entries = loads(raw)
-    except ValueError:
-        raise InvalidParameter("RegisterMetadatas", "It must be a JSON array.") from None
+    except ValueError as exc:
+        raise InvalidParameter("RegisterMetadatas", json_problem(exc, "It must be a JSON array.")) from None
     if not isinstance(entries, list) or not entries:
         raise InvalidParameter("RegisterMetadatas", "It must be a non-empty JSON array.")
     if len(entries) > 10:
