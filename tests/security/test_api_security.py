@@ -245,10 +245,11 @@ def test_only_bounded_reads_run_on_the_event_loop() -> None:
     can grow with an account's data (lists, full results) goes to the thread pool."""
     assert READ_ONLY <= {
         "ListAIJob", "GetAIImageJobs", "GetJobDetail", "GetAITemplate", "GetDefaultAITemplate",
-        "GetMessageCallback", "GetVideoInfo", "GetVideoInfos",
+        "GetMessageCallback", "GetVideoInfo", "GetVideoInfos", "GetPlayInfo", "GetImageInfo",
     }
     for slow in ("ListAITemplate", "GetAIVideoTagResult", "GetMediaDNAResult", "GetAIVideoTagDetail",
-                 "ListFaceLibrary", "ListAIImageInfo", "RegisterMedia"):
+                 "ListFaceLibrary", "ListAIImageInfo", "RegisterMedia", "GetVideoList", "SearchMedia",
+                 "ListJobInfo", "DescribeVodAIData"):
         assert slow not in READ_ONLY
 
 

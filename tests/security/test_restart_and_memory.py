@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -70,6 +71,15 @@ def test_replay_refused_after_restart(own_server: Server, tmp_path: Path) -> Non
     assert post(srv, poll).status_code == 200
     for body in (submit, poll):  # same process: refused by the in-memory store
         assert post(srv, body).json()["Code"] == "SignatureNonceUsed"
+
+    # Read-only nonces are written in 0.2 s batches (a crash may lose the last batch, by design): wait
+    # until that batch is in the database, so that the loaded machine's scheduling decides nothing here.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with sqlite3.connect(srv.data_dir / "openvod.db") as db:
+            if db.execute("SELECT count(*) FROM request_nonces").fetchone()[0] >= 3:  # register, submit, poll
+                break
+        time.sleep(0.1)
 
     # A crash: the mutating request's nonce was written before it ran, so it survives kill -9.
     kill_hard(srv)

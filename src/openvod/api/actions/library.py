@@ -34,7 +34,7 @@ def _video(ctx: Ctx, row: dict[str, Any], refs: dict[str, str]) -> dict[str, Any
         "ReferenceId": refs.get(row["id"], ""), "UserData": v["UserData"]}
 
 
-@action("GetVideoList", read_only=True)
+@action("GetVideoList")  # grows with the account's data: on the thread pool
 def get_video_list(ctx: Ctx) -> dict[str, Any]:
     """Videos of the account, filtered, sorted by CreationTime, paged (wrapper VideoList.Video)."""
     statuses = [s.strip() for s in ctx.p.str("Status").split(",") if s.strip()]
@@ -50,7 +50,7 @@ def get_video_list(ctx: Ctx) -> dict[str, Any]:
     return {"Total": total, "VideoList": {"Video": videos}}
 
 
-@action("SearchMedia", read_only=True)
+@action("SearchMedia")  # grows with the account's data: on the thread pool
 def search_media(ctx: Ctx) -> dict[str, Any]:
     """Search by the Match protocol, with AiData (labels and on-screen text with From/To) on request."""
     search_type = ctx.p.str("SearchType", default="video").lower()
@@ -170,7 +170,7 @@ def get_image_info(ctx: Ctx) -> dict[str, Any]:
     return {"ImageInfo": infos[image_id]}
 
 
-@action("GetImageInfos", read_only=True)
+@action("GetImageInfos")  # grows with the account's data: on the thread pool
 def get_image_infos(ctx: Ctx) -> dict[str, Any]:
     """Up to 20 images (plain arrays ImageInfo[] and NonExistImageIds[])."""
     ids = ctx.p.ids("ImageIds", required=True, max_items=20)
@@ -178,7 +178,7 @@ def get_image_infos(ctx: Ctx) -> dict[str, Any]:
     return {"ImageInfo": [infos[i] for i in ids if i in infos], "NonExistImageIds": [i for i in ids if i not in infos]}
 
 
-@action("ListJobInfo", read_only=True)
+@action("ListJobInfo")  # grows with the account's data: on the thread pool
 def list_job_info(ctx: Ctx) -> dict[str, Any]:
     """Jobs of one media of the last six months (JobType ai; openvod runs no transcode/snapshot jobs)."""
     job_type = ctx.p.str("JobType", required=True)
@@ -191,7 +191,7 @@ def list_job_info(ctx: Ctx) -> dict[str, Any]:
     return {"JobType": job_type, "MediaId": media_id, "JobInfoList": infos}
 
 
-@action("DescribeVodAIData", read_only=True)
+@action("DescribeVodAIData")  # grows with the account's data: on the thread pool
 def describe_vod_ai_data(ctx: Ctx) -> dict[str, Any]:
     """AI usage (seconds of video analysed) per hour or day, from the job table."""
     start_raw, end_raw = ctx.p.str("StartTime", required=True), ctx.p.str("EndTime", required=True)

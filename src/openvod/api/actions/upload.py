@@ -108,7 +108,7 @@ def create_upload_attached_media(ctx: Ctx) -> dict[str, Any]:
             "UploadAddress": r["UploadAddress"], "UploadAuth": r["UploadAuth"]}
 
 
-@action("GetUploadDetails", read_only=True)
+@action("GetUploadDetails")  # grows with the account's data: on the thread pool
 def get_upload_details(ctx: Ctx) -> dict[str, Any]:
     """Upload progress of up to 20 videos (plain arrays)."""
     ids = ctx.p.ids("MediaIds", required=True, max_items=20)
@@ -163,7 +163,7 @@ def _job_or_urls(ctx: Ctx) -> tuple[list[str], list[str]]:
     return ids, urls
 
 
-@action("GetURLUploadInfos", read_only=True)
+@action("GetURLUploadInfos")  # grows with the account's data: on the thread pool
 def get_url_upload_infos(ctx: Ctx) -> dict[str, Any]:
     """State of URL upload jobs by JobIds (wins) or UploadURLs (plain arrays)."""
     ids, urls = _job_or_urls(ctx)
