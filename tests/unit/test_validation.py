@@ -443,3 +443,19 @@ def test_blob_store_roundtrip(tmp_path: Path) -> None:
     assert not store.exists("a/b/c.bin")
     store.delete_prefix("a")
     assert not store.exists("a/d.bin")
+
+
+def test_stored_userdata_with_a_url_no_longer_valid_never_raises_at_job_end() -> None:
+    """callback_url runs in a job's final transaction on values an older version accepted: a URL that
+    today's submit-time check refuses comes back as it is (the sender fails it as an attempt)."""
+    import json
+
+    from openvod.domain import userdata
+
+    bad = json.dumps({"MessageCallback": {"CallbackURL": "http://[::1"}})
+    assert userdata.callback_url(bad) == "http://[::1"
+    legacy = json.dumps({"MessageCallback": json.dumps({"CallbackURL": "http://h:99999/x"})})
+    assert userdata.callback_url(legacy) == "http://h:99999/x"
+    assert userdata.callback_url("not json") is None
+    assert userdata.callback_url(json.dumps({"Extend": "x"})) is None
+    assert userdata.callback_url(json.dumps({"MessageCallback": {"CallbackURL": 5}})) is None

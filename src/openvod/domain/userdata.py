@@ -53,11 +53,20 @@ def parse(raw: str, name: str = "UserData") -> dict[str, Any] | None:
 
 
 def callback_url(raw: str) -> str | None:
-    """The per-job callback URL, if UserData carries one."""
-    obj = parse(raw) if raw else None
-    if not obj or "MessageCallback" not in obj:
+    """The per-job callback URL, if the stored UserData carries one.
+
+    Lenient on purpose: it runs inside a job's final transaction on values accepted earlier, perhaps
+    by an older version with looser rules. A URL that is no longer valid is returned as it is: the
+    sender counts it as a failed attempt, and the event ends dead; it never blocks the job's end."""
+    try:
+        obj = loads(raw) if raw else None
+    except ValueError:
         return None
-    return str(_maybe_json(obj["MessageCallback"])["CallbackURL"])
+    if not isinstance(obj, dict) or "MessageCallback" not in obj:
+        return None
+    mc = _maybe_json(obj["MessageCallback"])
+    url = mc.get("CallbackURL") if isinstance(mc, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def extend(raw: str) -> str | None:
