@@ -28,6 +28,7 @@ from openvod.engine.liveness import bind_to_parent
 from openvod.logs import setup_logging
 from openvod.notify.delivery import OutboxDeliverer
 from openvod.runtime import Runtime
+from openvod.services.ai_images import WILDCARD_HOSTS
 from openvod.storage.health import DataDirError, disk_fault, ensure_writable
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,13 @@ def serve(settings: Settings) -> None:
         f"analyzers: {', '.join(rt.analyzers.types()) or 'none installed'}",
         flush=True,
     )
+    if settings.api.host in WILDCARD_HOSTS and not settings.api.public_url:
+        print(
+            f"openvod: note: listening on {settings.api.host or 'all addresses'} without api.public_url: URLs "
+            "that jobs write into results (FaceUrl, AI image URLs) use 127.0.0.1; set OPENVOD_API__PUBLIC_URL "
+            "to the address clients reach",
+            flush=True,
+        )
     pool = WorkerPool(rt)
     rt.wake = pool.wake
     pool.start()

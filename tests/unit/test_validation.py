@@ -459,3 +459,14 @@ def test_stored_userdata_with_a_url_no_longer_valid_never_raises_at_job_end() ->
     assert userdata.callback_url("not json") is None
     assert userdata.callback_url(json.dumps({"Extend": "x"})) is None
     assert userdata.callback_url(json.dumps({"MessageCallback": {"CallbackURL": 5}})) is None
+
+
+def test_urls_written_by_workers_never_name_a_wildcard_address() -> None:
+    """`serve --host 0.0.0.0` must not give FaceUrl / AI image URLs of http://0.0.0.0:…"""
+    from openvod.services.ai_images import base_url_for_workers
+
+    assert base_url_for_workers("", "0.0.0.0", 8080) == "http://127.0.0.1:8080"
+    assert base_url_for_workers("", "::", 8080) == "http://127.0.0.1:8080"
+    assert base_url_for_workers("", "10.1.2.3", 9000) == "http://10.1.2.3:9000"
+    assert base_url_for_workers("", "fd00::5", 9000) == "http://[fd00::5]:9000"
+    assert base_url_for_workers("https://vod.example.com", "0.0.0.0", 8080) == "https://vod.example.com"

@@ -34,6 +34,22 @@ def image_job_wire(r: Any) -> dict[str, str]:
     }
 
 
+
+WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def base_url_for_workers(public_url: str, host: str, port: int) -> str:
+    """The base of URLs that workers write into results (FaceUrl, AI image URLs), which have no
+    request Host to go by: ``api.public_url`` when set, else the listening address, with a wildcard
+    (0.0.0.0, ::) replaced by the loopback address, which at least works on the server's machine.
+    Deployments reached from elsewhere set ``api.public_url`` (the server says so at start)."""
+    if public_url:
+        return public_url
+    h = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in h and not h.startswith("["):
+        h = f"[{h}]"
+    return f"http://{h}:{port}"
+
 class AIImageService:
     """AI image jobs and the images they produce."""
 
@@ -41,8 +57,8 @@ class AIImageService:
         self.rt = rt
 
     def public_base_url(self) -> str:
-        a = self.rt.settings.api
-        return a.public_url or f"http://{a.host}:{a.port}"
+        return base_url_for_workers(self.rt.settings.api.public_url, self.rt.settings.api.host,
+                                    self.rt.settings.api.port)
 
     # ------------------------------------------------------------------ submit / read
     def submit(self, account_id: str, video_id: str, template_id: str, user_data: str) -> str:
