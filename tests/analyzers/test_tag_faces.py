@@ -3,7 +3,6 @@ scikit-image: the astronaut photograph and an LFW crop)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np

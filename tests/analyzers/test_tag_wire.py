@@ -115,7 +115,7 @@ class _FakeOcr:
         self.screen: list[tuple[str, tuple[float, float, float, float]]] = []
         self.calls: list[tuple[int, int]] = []
 
-    def read(self, img: np.ndarray) -> list[tuple[str, tuple[float, float, float, float], float]]:
+    def read(self, img: np.ndarray, frame_size: tuple[int, int] | None = None) -> list[tuple[str, tuple[float, float, float, float], float]]:
         self.calls.append(img.shape[:2])
         return [(t, b, 0.99) for t, b in self.screen]
 
