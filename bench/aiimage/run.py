@@ -89,18 +89,19 @@ def quality_check(videos: list[Video], per_video: list[list[float]], gifs: list[
     print(f"\nquality-test videos (a degraded copy of a scene also shown clean): {n}; "
           f"top pick degraded: {bad}")
     half = GifOptions().duration_s / 2
-    same = 0
+    moment = scene = n_gif = 0
     for v, covers, g in zip(videos, per_video, gifs, strict=True):
-        if g and covers:
-            gs = v.label_at(g[0])
-            for c in covers:
-                cs = v.label_at(c)
-                if abs(c - g[0]) <= half or (gs is not None and cs is not None and gs.scene_id is not None
-                                              and gs.scene_id == cs.scene_id):
-                    same += 1
-                    break
-    print(f"GIF highlight at the moment (or scene) of one of the {len(per_video[0]) if per_video else 0} "
-          f"covers: {same} of {sum(1 for g in gifs if g)} videos")
+        if not g or not covers:
+            continue
+        n_gif += 1
+        gs = v.label_at(g[0])
+        if any(abs(c - g[0]) <= half for c in covers):
+            moment += 1
+        elif any(gs is not None and (cs := v.label_at(c)) is not None and gs.scene_id is not None
+                 and gs.scene_id == cs.scene_id for c in covers):
+            scene += 1
+    print(f"GIF highlight (1 per video) vs the {len(per_video[0]) if per_video else 0} covers: same moment "
+          f"(within half a GIF) in {moment} of {n_gif} videos; another moment of a cover's scene in {scene}")
 
 
 def precision(videos: list[Video], picks: dict[str, list[list[float]]]) -> None:

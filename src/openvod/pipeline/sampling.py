@@ -29,8 +29,8 @@ class SamplerOptions:
     # ... or in which this many signature pixels differ by more than peak_threshold: a small or faint
     # caption (12 px or 30 % opacity text on 720p) changes a few pixels strongly but a block's mean
     # by only 2-8 levels; sensor grain and encoder noise average out in the signature.
-    peak_threshold: float = 8.0
-    peak_pixels: int = 5
+    peak_threshold: float = 6.0
+    peak_pixels: int = 4
     cut_threshold: float = 30.0  # global mean absolute difference that can be a cut ...
     cut_ratio: float = 3.0  # ... when it is also this many times the recent average difference
     min_interval_s: float = 0.5  # at most one selected frame per interval, except at cuts

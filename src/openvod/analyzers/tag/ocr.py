@@ -169,11 +169,13 @@ class TextTracker:
         self.active: list[TextTrack] = []
         self.done: list[TextTrack] = []
         self.last_big_t = -1e9
+        self.band = False
         self.prev_t = -1e9
         self.prev_big = False
         self.stats = {"frames_read": 0, "full_frame_reads": 0, "pixels_read": 0, "frames_skipped": 0, "seconds": 0.0}
 
     def _region(self, frame: SelectedFrame, w: int, h: int) -> Box | None:
+        self.band = False
         if frame.new_shot or frame.change_fraction > self.o.full_frame_fraction:
             return 0.0, 0.0, float(w), float(h)
         cb = frame.changed_box(w, h, dilate=1)
@@ -185,6 +187,7 @@ class TextTracker:
             # A caption band: the ends of a faint line change its blocks too little to be flagged,
             # so the band is read across the whole width rather than cutting words off.
             x0, x1 = 0.0, float(w)
+            self.band = True
         return grow_region((x0, y0, x1, y1), [t.box for t in self.active], w, h)
 
     def process(self, frame: SelectedFrame) -> None:
@@ -195,7 +198,7 @@ class TextTracker:
         if region is None:
             return
         frac = area(region) / float(w * h)
-        big = frac > self.o.big_region_fraction
+        big = frac > self.o.big_region_fraction and not self.band  # a caption band is not motion
         continuous = big and self.prev_big and frame.t - self.prev_t <= self.o.continuous_gap_s
         self.prev_t, self.prev_big = frame.t, big and not frame.new_shot
         if continuous and not frame.new_shot and frame.t - self.last_big_t < self.o.motion_interval_s:
