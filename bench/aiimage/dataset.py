@@ -15,7 +15,7 @@ subtitle   a scene covered by three lines of burned-in subtitles
 washed     a washed-out, faded-looking scene (low contrast)
 dark       a badly underexposed scene
 noise      a good scene under heavy sensor noise / grain (fresh Gaussian noise every frame)
-over       a good scene over-exposed (gain 1.8-2.6, highlights clipped)
+over       a good scene over-exposed (gain to a mean luma of 185-215, highlights clipped)
 blocky     a good scene JPEG-compressed to visible 8x8 blocks (quality 3-7)
 
 A returned image is *good* when its time is inside a ``good`` or ``dup`` segment and no earlier image
@@ -39,7 +39,7 @@ from tests.media import VideoWriter
 GOOD_KINDS = ("good", "dup")
 # Degraded copies of a good scene: the same content, worse quality (the quality test).
 DEGRADED_KINDS = ("noise", "over", "blocky", "blur", "dark", "washed")
-DATASET_VERSION = 3  # bump when the generator changes, so cached videos are remade
+DATASET_VERSION = 4  # bump when the generator changes, so cached videos are remade
 SUBTITLES = [
     "I told you we would make it before sunset",
     "这就是我们的新家 - this is our new home",
@@ -231,8 +231,12 @@ def make_video(path: Path, seed: int, size: tuple[int, int] = (640, 360), fps: i
             nrng = np.random.default_rng(rng.randrange(1 << 30))
             frs = [np.clip(f + nrng.normal(0.0, sigma, f.shape), 0, 255).astype(np.uint8) for f in scene_frames(sid, n)]
         elif kind == "over":
-            gain = rng.uniform(1.8, 2.6)
-            frs = [np.clip(f.astype(np.float32) * gain + 20.0, 0, 255).astype(np.uint8) for f in scene_frames(sid, n)]
+            # Over-exposed: brightened until the mean luma is 185-215 with the highlights clipped (a
+            # plain gain on a dark picture would only make it better exposed).
+            base = scene_frames(sid, n)
+            target = rng.uniform(185.0, 215.0)
+            gain = max(1.5, target / max(1.0, float(np.mean(base[0]))))
+            frs = [np.clip(f.astype(np.float32) * gain + 20.0, 0, 255).astype(np.uint8) for f in base]
         elif kind == "blocky":
             q = rng.randrange(3, 8)
             frs = [cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_UNCHANGED)

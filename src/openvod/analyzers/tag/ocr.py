@@ -31,7 +31,7 @@ from openvod.pipeline.sampling import SelectedFrame
 class OcrOptions:
     """How text is read and tracked."""
 
-    det_max_side: int = 736  # the detector sees at most this many pixels on the longer side
+    det_max_side: int = 800  # whole frames: the detector sees at most this many pixels on the longer side
     min_score: float = 0.75  # recognition confidence below this is dropped
     min_score_short: float = 0.9  # ... and below this for one-character readings (shapes read as "1", "I")
     full_frame_fraction: float = 0.5  # a change over this share of the frame reads the whole frame
@@ -45,7 +45,7 @@ class OcrOptions:
     # A changed region smaller than a whole frame is read without shrinking it, and a strip (caption
     # band) is enlarged up to region_upscale while it stays within the whole-frame pixel budget:
     # 12 px captions of a 720p video are ~9 px in the 960 px analysis frame, under the detector's reach.
-    region_upscale: float = 1.5
+    region_upscale: float = 1.0
     strip_fraction: float = 0.25  # changed blocks at most this share of the height are a band: read full width
 
 
