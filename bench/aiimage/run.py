@@ -89,19 +89,21 @@ def quality_check(videos: list[Video], per_video: list[list[float]], gifs: list[
     print(f"\nquality-test videos (a degraded copy of a scene also shown clean): {n}; "
           f"top pick degraded: {bad}")
     half = GifOptions().duration_s / 2
-    moment = scene = n_gif = 0
+    moment = scene = n_gif = top = 0
     for v, covers, g in zip(videos, per_video, gifs, strict=True):
         if not g or not covers:
             continue
         n_gif += 1
         gs = v.label_at(g[0])
+        top += int(abs(covers[0] - g[0]) <= half)
         if any(abs(c - g[0]) <= half for c in covers):
             moment += 1
         elif any(gs is not None and (cs := v.label_at(c)) is not None and gs.scene_id is not None
                  and gs.scene_id == cs.scene_id for c in covers):
             scene += 1
     print(f"GIF highlight (1 per video) vs the {len(per_video[0]) if per_video else 0} covers: same moment "
-          f"(within half a GIF) in {moment} of {n_gif} videos; another moment of a cover's scene in {scene}")
+          f"(within half a GIF) in {moment} of {n_gif} videos (the top cover's in {top}); another moment "
+          f"of a cover's scene in {scene}")
 
 
 def precision(videos: list[Video], picks: dict[str, list[list[float]]]) -> None:

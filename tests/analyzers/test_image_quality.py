@@ -89,18 +89,23 @@ def test_a_noisy_copy_never_outranks_the_clean_frame(tmp_path: Path, seed: int, 
 def test_gif_and_png_show_different_moments(tmp_path: Path) -> None:
     from tests.analyzers.imagegen import labelled_video
 
-    path, labels = labelled_video(tmp_path / "l.mp4")
+    path, labels = labelled_video(tmp_path / "l.mp4")  # three clean scenes (a, b, c), a repeat of a
     gif = GifOptions(fps=5, duration_s=1.2, max_width=160, max_bytes=200_000)
-    opts = ImageJobOptions(gif=gif, gif_avoid_covers=3)
-    pngs, _ = make_images(path, "png", 3, opts)
-    gifs, ga = make_images(path, "gif", 1, opts)
-    assert len(gifs) == 1 and pngs
-    start, end = float(gifs[0].detail["Start"]), float(gifs[0].detail["End"])
+    pngs, _ = make_images(path, "png", 3, ImageJobOptions(gif=gif))
     cover_times = [float(p.detail["Time"]) for p in pngs]
-    assert all(not (start - 1e-3 <= t <= end + 1e-3) for t in cover_times), (start, end, cover_times)
-    # the top cover's scene is not the highlight's
-    assert scene_of(label_at(labels, cover_times[0])) != scene_of(label_at(labels, float(gifs[0].detail["Time"])))
-    assert ga.stats["AvoidedCoverTimes"]
+    assert len(cover_times) == 3
+    for avoid in (1, 2, 3):
+        gifs, ga = make_images(path, "gif", 1, ImageJobOptions(gif=gif, gif_avoid_covers=avoid))
+        assert len(gifs) == 1
+        start, end = float(gifs[0].detail["Start"]), float(gifs[0].detail["End"])
+        t = float(gifs[0].detail["Time"])
+        # Never the top cover's moment, always a clean moment (no defect such as subtitles or blur).
+        assert not (start - 1e-3 <= cover_times[0] <= end + 1e-3), (avoid, start, end, cover_times)
+        assert scene_of(label_at(labels, t)) is not None and not gifs[0].detail["Why"].startswith("best available")
+        # As many covers avoided as leave a clean moment: with 3 clean scenes, two of the covers.
+        n = len(ga.stats["AvoidedCoverTimes"])
+        assert n == min(avoid, 2), (avoid, ga.stats["AvoidedCoverTimes"])
+        assert all(not (start - 1e-3 <= c <= end + 1e-3) for c in cover_times[:n])
 
 
 def test_a_video_with_one_moment_gives_the_same_moment_to_both(tmp_path: Path) -> None:

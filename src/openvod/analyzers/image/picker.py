@@ -389,7 +389,9 @@ def _pick(
         return True
 
     for one_per_shot, allow_defects in ((True, False), (False, False), (True, True), (False, True)):
-        if allow_defects and picks:
+        if allow_defects and (picks or avoid):
+            # Frames with defects are a last resort; to keep away from covers, a clean moment near
+            # fewer covers (the caller retries with fewer avoided) beats a defective one.
             break
         for c in candidates:
             if len(picks) >= count:
