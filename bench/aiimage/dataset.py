@@ -14,6 +14,9 @@ motion     a fast pan smeared by motion blur
 subtitle   a scene covered by three lines of burned-in subtitles
 washed     a washed-out, faded-looking scene (low contrast)
 dark       a badly underexposed scene
+noise      a good scene under heavy sensor noise / grain (fresh Gaussian noise every frame)
+over       a good scene over-exposed (gain to a mean luma of 185-215, highlights clipped)
+blocky     a good scene JPEG-compressed to visible 8x8 blocks (quality 3-7)
 
 A returned image is *good* when its time is inside a ``good`` or ``dup`` segment and no earlier image
 returned for the same video shows the same scene (scene ids of ``dup`` and ``closed`` segments are
@@ -34,7 +37,9 @@ from PIL import Image, ImageDraw, ImageFont
 from tests.media import VideoWriter
 
 GOOD_KINDS = ("good", "dup")
-DATASET_VERSION = 2  # bump when the generator changes, so cached videos are remade
+# Degraded copies of a good scene: the same content, worse quality (the quality test).
+DEGRADED_KINDS = ("noise", "over", "blocky", "blur", "dark", "washed")
+DATASET_VERSION = 4  # bump when the generator changes, so cached videos are remade
 SUBTITLES = [
     "I told you we would make it before sunset",
     "这就是我们的新家 - this is our new home",
@@ -168,9 +173,13 @@ def _plan(rng: random.Random, names: list[str]) -> list[tuple[str, float, dict]]
         scenes.append(Scene(p, z0, z0 + rng.uniform(0.04, 0.12), rng.uniform(0.4, 0.6), rng.uniform(*cy),
                             rng.uniform(0.4, 0.6), rng.uniform(*cy)))
     items: list[tuple[str, float, dict]] = [("good", rng.uniform(2.0, 3.5), {"scene": i}) for i in range(n_good)]
-    bad_kinds = ["black", "blur", "motion", "subtitle", "washed", "dark", "dup", "fade", "dissolve"]
-    for kind in rng.sample(bad_kinds, rng.choice([5, 6, 7])):
+    bad_kinds = ["black", "blur", "motion", "subtitle", "washed", "dark", "dup", "fade", "dissolve",
+                 "noise", "over", "blocky"]
+    for kind in rng.sample(bad_kinds, rng.choice([6, 7, 8])):
         items.append((kind, rng.uniform(1.5, 3.0), {"scene": rng.randrange(n_good)}))
+    if rng.random() < 0.5:  # a quality-test video: a noisy copy of the face (or first) scene, longer
+        sid = pics.index("astronaut") if "astronaut" in pics else 0
+        items.append(("noise", rng.uniform(2.5, 3.5), {"scene": sid}))
     if "astronaut" in pics and rng.random() < 0.6:
         items.append(("closed", rng.uniform(2.0, 3.0), {"scene": pics.index("astronaut")}))
     rng.shuffle(items)
@@ -217,6 +226,21 @@ def make_video(path: Path, seed: int, size: tuple[int, int] = (640, 360), fps: i
             frs = [(0.3 * f + 0.7 * 190).astype(np.uint8) for f in scene_frames(sid, n)]
         elif kind == "dark":
             frs = [(0.12 * f).astype(np.uint8) for f in scene_frames(sid, n)]
+        elif kind == "noise":
+            sigma = rng.uniform(10.0, 25.0)
+            nrng = np.random.default_rng(rng.randrange(1 << 30))
+            frs = [np.clip(f + nrng.normal(0.0, sigma, f.shape), 0, 255).astype(np.uint8) for f in scene_frames(sid, n)]
+        elif kind == "over":
+            # Over-exposed: brightened until the mean luma is 185-215 with the highlights clipped (a
+            # plain gain on a dark picture would only make it better exposed).
+            base = scene_frames(sid, n)
+            target = rng.uniform(185.0, 215.0)
+            gain = max(1.5, target / max(1.0, float(np.mean(base[0]))))
+            frs = [np.clip(f.astype(np.float32) * gain + 20.0, 0, 255).astype(np.uint8) for f in base]
+        elif kind == "blocky":
+            q = rng.randrange(3, 8)
+            frs = [cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_UNCHANGED)
+                   for f in scene_frames(sid, n)]
         elif kind == "fade":
             base = scene_frames(sid, n)
             out = rng.random() < 0.5
@@ -232,7 +256,7 @@ def make_video(path: Path, seed: int, size: tuple[int, int] = (640, 360), fps: i
             raise ValueError(kind)
         if kind in ("good", "dup", "closed"):
             prev_scene = sid
-        frames_out.extend((kind, sid if kind in ("good", "dup", "closed", "subtitle", "blur") else None, f)
+        frames_out.extend((kind, sid if kind in ("good", "dup", "closed", "subtitle") + DEGRADED_KINDS else None, f)
                           for f in frs)
 
     video = Video(path, len(frames_out) / fps)
@@ -260,6 +284,21 @@ def judge(video: Video, times: list[float]) -> list[tuple[float, str, bool]]:
             seen.add(seg.scene_id)
         out.append((t, kind if good or kind not in GOOD_KINDS else kind + "(duplicate)", good))
     return out
+
+
+def degraded_top(video: Video, times: list[float]) -> bool | None:
+    """Whether the top pick is a degraded copy of a scene that the video also shows clean.
+
+    None when the video has no degraded copy of a scene it also shows clean (not a quality test).
+    """
+    clean = {s.scene_id for s in video.segments if s.kind in GOOD_KINDS}
+    copies = {s.scene_id for s in video.segments if s.kind in DEGRADED_KINDS} & clean
+    if not copies:
+        return None
+    if not times:
+        return False
+    seg = video.label_at(times[0])
+    return seg is not None and seg.kind in DEGRADED_KINDS and seg.scene_id in copies
 
 
 def make_timing_clip(path: Path, seconds: float = 60.0, size: tuple[int, int] = (1280, 720), fps: int = 25,

@@ -61,16 +61,49 @@ def ffmpeg_thumbnail_times(ffmpeg: str, path: Path, batch: int, limit: int | Non
     return [float(m) for m in re.findall(r"pts_time:\s*([0-9.]+)", r.stderr)]
 
 
-def openvod_times(path: Path, count: int) -> tuple[list[float], float]:
+def openvod_times(path: Path, count: int, gif: bool = False) -> tuple[list[float], float]:
+    """openvod's picks (a PNG job's; with ``gif``, a 1-image GIF job's, which avoids the covers)."""
+    from openvod.analyzers.image.gif import GifOptions
     from openvod.analyzers.image.picker import NoUsableFrame, analyze
 
     t0 = time.perf_counter()
     try:
-        a = analyze(path, count)
+        if gif:
+            a = analyze(path, 1, min_separation_s=GifOptions().duration_s, avoid_count=count)
+        else:
+            a = analyze(path, count)
         times = [p.t for p in a.picks]
     except NoUsableFrame:
         times = []
     return times, time.perf_counter() - t0
+
+
+def quality_check(videos: list[Video], per_video: list[list[float]], gifs: list[list[float]]) -> None:
+    """Degraded top picks on quality-test videos, and GIF highlights that repeat a cover's moment."""
+    from bench.aiimage.dataset import degraded_top
+    from openvod.analyzers.image.gif import GifOptions
+
+    tests = [degraded_top(v, times) for v, times in zip(videos, per_video, strict=True)]
+    n = sum(1 for x in tests if x is not None)
+    bad = sum(1 for x in tests if x)
+    print(f"\nquality-test videos (a degraded copy of a scene also shown clean): {n}; "
+          f"top pick degraded: {bad}")
+    half = GifOptions().duration_s / 2
+    moment = scene = n_gif = top = 0
+    for v, covers, g in zip(videos, per_video, gifs, strict=True):
+        if not g or not covers:
+            continue
+        n_gif += 1
+        gs = v.label_at(g[0])
+        top += int(abs(covers[0] - g[0]) <= half)
+        if any(abs(c - g[0]) <= half for c in covers):
+            moment += 1
+        elif any(gs is not None and (cs := v.label_at(c)) is not None and gs.scene_id is not None
+                 and gs.scene_id == cs.scene_id for c in covers):
+            scene += 1
+    print(f"GIF highlight (1 per video) vs the {len(per_video[0]) if per_video else 0} covers: same moment "
+          f"(within half a GIF) in {moment} of {n_gif} videos (the top cover's in {top}); another moment "
+          f"of a cover's scene in {scene}")
 
 
 def precision(videos: list[Video], picks: dict[str, list[list[float]]]) -> None:
@@ -165,10 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     picks: dict[str, list[list[float]]] = {"openvod": [], "10% of duration": [], "ffmpeg thumbnail": [],
                                            "ffmpeg thumbnail (default)": []}
     ov_time = 0.0
+    gifs: list[list[float]] = []
     for v in videos:
         times, secs = openvod_times(v.path, args.count)
         ov_time += secs
         picks["openvod"].append(times)
+        gifs.append(openvod_times(v.path, args.count, gif=True)[0])
         picks["10% of duration"].append([0.1 * v.duration])
         batch = max(1, math.ceil(frame_count(v.path) / args.count))
         picks["ffmpeg thumbnail"].append(ffmpeg_thumbnail_times(ffmpeg, v.path, batch)[: args.count])
@@ -177,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"openvod analysis: {ov_time:.1f}s for {total:.0f}s of 360p video ({ov_time / total:.3f} x duration)")
     precision(videos, picks)
     eyes_check(videos, picks["openvod"])
+    quality_check(videos, picks["openvod"], gifs)
     if not args.no_timing:
         timing(out)
     return 0

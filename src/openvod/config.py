@@ -246,7 +246,7 @@ class TagSettings(BaseModel):
     asr_threads: int = Field(default=1, ge=1)
     vad_threshold: float = Field(default=0.5, gt=0, lt=1)
     # OCR (RapidOCR): detector input size, confidence, throttling in continuous motion.
-    ocr_det_max_side: int = Field(default=736, ge=320)
+    ocr_det_max_side: int = Field(default=800, ge=320)
     ocr_min_score: float = Field(default=0.75, gt=0, le=1)
     ocr_motion_interval_s: float = Field(default=2.0, ge=0)
     # Face: backend (auto | dlib | opencv), detection size, grouping within a video and matching

@@ -49,7 +49,9 @@ def test_wire_shape_matches_the_sdk_models() -> None:
     data = build_data(_result(["Face", "ASR", "OCR", "Category", "Annotation"]), True, _people(), "a@1")
     assert set(data) >= {"Person", "Keyword", "Location", "Time", "Category", "OrigASRData"}
     p = data["Person"][0]
-    assert p["Tag"] == "Unknown-abcd1234" and p["FaceUrl"].startswith("http") and p["Times"] == ["4000", "20000"]
+    assert p["Tag"] == "Unknown-abcd1234" and p["FaceUrl"].startswith("http")
+    # every second on screen (the cloud lists each sampled moment), not only each appearance's start
+    assert p["Times"] == [str(t * 1000) for t in (4, 5, 6, 7, 8, 20, 21, 22, 23, 24)]
     assert p["Intervals"] == [{"Start": 4000, "End": 9000}, {"Start": 20000, "End": 25000}]
     for key in ("Keyword", "Location", "Time"):
         for item in data[key]:
@@ -113,7 +115,7 @@ class _FakeOcr:
         self.screen: list[tuple[str, tuple[float, float, float, float]]] = []
         self.calls: list[tuple[int, int]] = []
 
-    def read(self, img: np.ndarray) -> list[tuple[str, tuple[float, float, float, float], float]]:
+    def read(self, img: np.ndarray, frame_size: tuple[int, int] | None = None) -> list[tuple[str, tuple[float, float, float, float], float]]:
         self.calls.append(img.shape[:2])
         return [(t, b, 0.99) for t, b in self.screen]
 

@@ -26,6 +26,11 @@ class SamplerOptions:
     signature_size: tuple[int, int] = (128, 72)  # width, height of the grey signature
     grid: tuple[int, int] = (16, 9)  # blocks across, down
     change_threshold: float = 9.0  # a block whose mean absolute difference exceeds this changed
+    # ... or in which this many signature pixels differ by more than peak_threshold: a small or faint
+    # caption (12 px or 30 % opacity text on 720p) changes a few pixels strongly but a block's mean
+    # by only 2-8 levels; sensor grain and encoder noise average out in the signature.
+    peak_threshold: float = 6.0
+    peak_pixels: int = 4
     cut_threshold: float = 30.0  # global mean absolute difference that can be a cut ...
     cut_ratio: float = 3.0  # ... when it is also this many times the recent average difference
     min_interval_s: float = 0.5  # at most one selected frame per interval, except at cuts
@@ -77,6 +82,15 @@ def block_mad(a: np.ndarray, b: np.ndarray, grid: tuple[int, int]) -> np.ndarray
     return d.reshape(gh, d.shape[0] // gh, gw, d.shape[1] // gw).mean(axis=(1, 3))
 
 
+def block_peaks(a: np.ndarray, b: np.ndarray, grid: tuple[int, int], threshold: float) -> np.ndarray:
+    """Per block of a (grid_h, grid_w) grid: how many pixels differ by more than ``threshold``."""
+    gw, gh = grid
+    h, w = a.shape
+    d = (np.abs(a.astype(np.int16) - b.astype(np.int16)) > threshold).astype(np.int32)
+    d = d[: h - h % gh, : w - w % gw]
+    return d.reshape(gh, d.shape[0] // gh, gw, d.shape[1] // gw).sum(axis=(1, 3))
+
+
 class FrameSampler:
     """Decides, scan by scan, which frames the analyzers see."""
 
@@ -113,6 +127,8 @@ class FrameSampler:
             if t - self.last_sel_t < self.o.min_interval_s:
                 return None
             changed = block_mad(sig, self.last_sel, self.o.grid) > self.o.change_threshold
+            if self.o.peak_pixels > 0:
+                changed |= block_peaks(sig, self.last_sel, self.o.grid, self.o.peak_threshold) >= self.o.peak_pixels
             if changed.any():
                 reason = "change"
             elif self.o.max_interval_s > 0 and t - self.last_sel_t >= self.o.max_interval_s:

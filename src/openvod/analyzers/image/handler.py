@@ -29,6 +29,7 @@ def options_from_settings(s: AIImageSettings) -> ImageJobOptions:
                        max_bytes=s.gif_max_bytes, colors=s.gif_colors, dither=s.gif_dither),
         cover_width=s.cover_width,
         cover_height=s.cover_height,
+        gif_avoid_covers=s.images_per_job,
     )
 
 

@@ -21,6 +21,9 @@ class ImageJobOptions:
     gif: GifOptions = field(default_factory=GifOptions)
     cover_width: int = 0  # 0 = source width
     cover_height: int = 0  # 0 = source height
+    # A GIF job keeps away from the moments a PNG job would pick (its default count), so cover and
+    # highlight differ whenever the video has more than one usable moment.
+    gif_avoid_covers: int = 3
 
 
 @dataclass
@@ -51,7 +54,8 @@ def make_images(
     if fmt not in ("png", "gif"):
         raise ValueError(f"unsupported format {fmt!r}")
     separation = opts.gif.duration_s if fmt == "gif" else 0.0
-    analysis = analyze(path, count, opts.analysis, min_separation_s=separation, heartbeat=heartbeat)
+    analysis = analyze(path, count, opts.analysis, min_separation_s=separation, heartbeat=heartbeat,
+                       avoid_count=opts.gif_avoid_covers if fmt == "gif" else 0)
     t0 = time.perf_counter()
     out: list[MadeImage] = []
     if fmt == "png":

@@ -1,7 +1,8 @@
 """Measurable image-quality criteria of one frame. Pure functions over numpy arrays.
 
-Cheap measures run on every analysis sample (:func:`measure`); the dearer ones (noise, text, faces)
-run only on the few candidates per shot. Every function documents its unit; ``scoring`` maps them
+Cheap measures run on every analysis sample (:func:`measure`, noise included: sensor noise and
+grain inflate the sharpness, contrast and colour measures, so it must be known when a shot's
+candidates are chosen); the dearer ones (text, faces) run only on the few candidates per shot. Every function documents its unit; ``scoring`` maps them
 onto 0..1 criteria.
 """
 
@@ -31,6 +32,7 @@ class FrameMetrics:
     blur_ratio: float  # worse axis blur / better axis blur (directional, i.e. motion, blur > 1)
     colourfulness: float  # Hasler & Suesstrunk M on the small RGB image (0 = grey, ~100 = very colourful)
     blockiness: float  # 8x8 grid edge strength / off-grid edge strength at full resolution (1 = none)
+    noise: float = 0.0  # Immerkaer noise sigma (grey levels) on the mid-size grey image, edges masked
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in asdict(self).items()}
@@ -124,7 +126,8 @@ def noise_sigma(grey: np.ndarray) -> float:
     gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
     gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
     mag = np.abs(gx) + np.abs(gy)
-    mask = mag <= np.percentile(mag, 80)
+    # The 80th percentile of a 1-in-9 subsample is as good a threshold and ~5x cheaper.
+    mask = mag <= np.percentile(mag[::3, ::3], 80)
     if not mask.any():
         return 0.0
     return float(np.sqrt(np.pi / 2.0) * conv[mask].mean() / 6.0)
@@ -148,4 +151,5 @@ def measure(luma: np.ndarray, grey: np.ndarray, small: np.ndarray) -> FrameMetri
         blur_ratio=ratio,
         colourfulness=colourfulness(small),
         blockiness=blockiness(luma),
+        noise=noise_sigma(grey) if std >= 2.0 else 0.0,
     )

@@ -8,7 +8,12 @@
 3. Per shot the best few retained samples become candidates; only they get the dear measures
    (noise, text coverage, faces) and a full assessment (``scoring``).
 4. Picks are taken best score first, skipping rejected frames and near-duplicates of earlier picks
-   (``dedup``) and, for GIFs, moments closer than ``min_separation_s``.
+   (``dedup``) and, for GIFs, moments closer than ``min_separation_s``. Between near-duplicates (the
+   same content) a clearly cleaner frame (less noise, blocking, bad exposure, blur:
+   ``scoring.degradation``) always ranks first, so a degraded copy is never picked over its clean
+   original.
+5. A GIF job (``avoid_count`` > 0) first works out the moments a PNG job would pick and takes its
+   highlights elsewhere: cover and GIF show different moments unless the video has only one.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from openvod.analyzers.image import faces as faces_mod
 from openvod.analyzers.image import scoring
 from openvod.analyzers.image.decode import DecodeStats, VideoInfo, iter_samples, probe
 from openvod.analyzers.image.dedup import Keypoints, dhash, keypoints, near_duplicate, same_scene
-from openvod.analyzers.image.metrics import FrameMetrics, measure, noise_sigma
+from openvod.analyzers.image.metrics import FrameMetrics, measure
 from openvod.analyzers.image.shots import Shot, ShotDetector, ShotResult, Signature, signature
 from openvod.analyzers.image.text import text_coverage
 
@@ -142,8 +147,14 @@ def analyze(
     *,
     min_separation_s: float = 0.0,
     heartbeat: Callable[[], None] | None = None,
+    avoid_count: int = 0,
 ) -> Analysis:
-    """Analyse a video and pick up to ``count`` distinct best moments (best first)."""
+    """Analyse a video and pick up to ``count`` distinct best moments (best first).
+
+    ``avoid_count``: first pick that many cover moments (as a PNG job would) and pick away from them
+    (same shot, near-duplicate or within ``min_separation_s``), falling back to fewer avoided
+    moments, and to none, when nothing else is usable.
+    """
     opts = options or AnalysisOptions()
     beat = _Throttle(heartbeat)
     t_start = time.perf_counter()
@@ -191,9 +202,22 @@ def analyze(
         r.pre = scoring.pre_assess(r.metrics, ctx, in_transition=in_transition[i])
 
     kept = {k.index: k.grey for heap in buckets.values() for k in heap}
-    candidates = _candidates(records, shots, kept, count, opts, ctx)
+    candidates = _candidates(records, shots, kept, max(count, count + avoid_count), opts, ctx)
+    candidates = _cleaner_first(candidates, records, opts)
     beat(force=True)
-    picks = _pick(candidates, records, count, opts, min_separation_s)
+    avoided: list[Candidate] = []
+    picks: list[Candidate] = []
+    if avoid_count > 0:
+        # Avoid as many of the cover moments as still leaves ``count`` picks (the top cover first).
+        covers = _pick(candidates, records, avoid_count, opts, 0.0)
+        for k in range(len(covers), 0, -1):
+            got = _pick(candidates, records, count, opts, min_separation_s, avoid=covers[:k])
+            if len(got) > len(picks):
+                picks, avoided = got, covers[:k]
+            if len(picks) >= count:
+                break
+    if not picks:
+        picks = _pick(candidates, records, count, opts, min_separation_s)
     t_end = time.perf_counter()
     analysis = Analysis(
         info,
@@ -209,6 +233,7 @@ def analyze(
             "SampleFps": round(fps, 4),
             "Shots": len(shots.shots),
             "Candidates": len(candidates),
+            "AvoidedCoverTimes": [round(c.t, 3) for c in avoided],
             "DecodeSeconds": round(t_decode - t_start, 3),
             "ScoreSeconds": round(t_end - t_decode, 3),
         },
@@ -250,7 +275,7 @@ def _candidates(
     chosen = chosen[: max(opts.max_candidates, 3 * count)]
     use_faces = opts.faces and faces_mod.available() is None
     # The dear measures can raise a frame's score by at most this much over its cheap estimate
-    # (Noise and Text are estimated at their best, Faces at "no face"): once the best estimates left
+    # (Text is estimated at its best, Faces at "no face"): once the best estimates left
     # cannot reach the score that enough clean candidates already have, the rest are not assessed.
     headroom = 10.0 * scoring.WEIGHTS["Faces"] * (1.0 - scoring.NO_FACE)
     enough = 3 * count
@@ -273,7 +298,6 @@ def _candidates(
         a = scoring.assess(
             records[i].metrics,
             ctx,
-            noise_sigma=noise_sigma(grey),
             text_coverage=text_coverage(grey).coverage,
             found_faces=found,
             face_image_size=fsize,
@@ -293,23 +317,61 @@ def _scale_faces(found: list[faces_mod.Face], k: float) -> list[faces_mod.Face]:
     ]
 
 
+def _same_content(c: Candidate, p: Candidate, records: list[SampleRecord], opts: AnalysisOptions, k: float = 1.0) -> bool:
+    r, q = records[c.sample], records[p.sample]
+    if near_duplicate(r.hash, r.sig, q.hash, q.sig, max_hamming=int(opts.dedup_hamming * k),
+                      max_distance=opts.dedup_distance * k):
+        return True
+    ka, kb = c.keypoints(), p.keypoints()
+    return ka is not None and kb is not None and same_scene(ka, kb)
+
+
+def _cleaner_first(candidates: list[Candidate], records: list[SampleRecord], opts: AnalysisOptions) -> list[Candidate]:
+    """Move every candidate ahead of the better-scored near-duplicates it is clearly cleaner than.
+
+    Noise and grain read as detail and contrast, so a degraded copy can out-score its clean original
+    on the per-frame criteria; between two frames of the same content, the cleaner one wins.
+    """
+    order = list(candidates)
+    deg = {id(c): scoring.degradation(c.assessment) for c in order}
+    moved = True
+    guard = 0
+    while moved and guard < 4 * len(order):
+        moved, guard = False, guard + 1
+        for i in range(len(order)):
+            for j in range(i + 1, len(order)):
+                a, b = order[i], order[j]
+                if b.assessment.rejected or deg[id(a)] - deg[id(b)] < scoring.CLEANER_BY:
+                    continue
+                if _same_content(a, b, records, opts, 1.5):
+                    order.insert(i, order.pop(j))
+                    moved = True
+                    break
+            if moved:
+                break
+    return order
+
+
 def _pick(
     candidates: list[Candidate],
     records: list[SampleRecord],
     count: int,
     opts: AnalysisOptions,
     min_separation_s: float,
+    avoid: list[Candidate] | None = None,
 ) -> list[Candidate]:
-    """Best first, in passes: one per shot, then more per shot when clearly different, and frames
-    with defects (blurry, text-covered...) only when no frame without one exists."""
+    """In candidate order (best first), in passes: one per shot, then more per shot when clearly
+    different, and frames with defects (blurry, text-covered...) only when no frame without one
+    exists. ``avoid``: moments taken elsewhere (a PNG job's covers) that picks keep away from."""
     picks: list[Candidate] = []
+    avoid = avoid or []
 
     def fits(c: Candidate, *, one_per_shot: bool, allow_defects: bool) -> bool:
         a = c.assessment
-        if a.rejected or (a.defects and not allow_defects) or c in picks:
+        if a.rejected or (a.defects and not allow_defects) or c in picks or c in avoid:
             return False
         r = records[c.sample]
-        for p in picks:
+        for p in picks + avoid:
             q = records[p.sample]
             same_shot = c.shot is not None and p.shot is not None and c.shot.index == p.shot.index
             if same_shot and one_per_shot:
@@ -327,14 +389,17 @@ def _pick(
         return True
 
     for one_per_shot, allow_defects in ((True, False), (False, False), (True, True), (False, True)):
-        if allow_defects and picks:
+        if allow_defects and (picks or avoid):
+            # Frames with defects are a last resort; to keep away from covers, a clean moment near
+            # fewer covers (the caller retries with fewer avoided) beats a defective one.
             break
         for c in candidates:
             if len(picks) >= count:
                 break
             if fits(c, one_per_shot=one_per_shot, allow_defects=allow_defects):
                 picks.append(c)
-    picks.sort(key=lambda c: (-c.score, c.t))
+    rank = {id(c): i for i, c in enumerate(candidates)}
+    picks.sort(key=lambda c: rank[id(c)])
     return picks
 
 

@@ -18,12 +18,12 @@ from openvod.analyzers.image.faces import Face
 from openvod.analyzers.image.metrics import FrameMetrics
 
 WEIGHTS: dict[str, float] = {
-    "Sharpness": 0.24,
-    "MotionBlur": 0.08,
+    "Sharpness": 0.22,
+    "MotionBlur": 0.07,
     "Exposure": 0.14,
-    "Contrast": 0.10,
-    "Colourfulness": 0.07,
-    "Noise": 0.05,
+    "Contrast": 0.08,
+    "Colourfulness": 0.05,
+    "Noise": 0.12,
     "Blockiness": 0.05,
     "Text": 0.12,
     "Faces": 0.15,
@@ -38,10 +38,17 @@ NO_FACE = 0.4
 DEFECTS: dict[str, tuple[str, float]] = {
     "Sharpness": ("blurry", 0.2),
     "MotionBlur": ("motion-blurred", 0.5),
-    "Exposure": ("badly exposed", 0.25),
+    "Exposure": ("badly exposed", 0.25),  # reported as over-exposed / under-exposed
     "Contrast": ("faded", 0.35),
     "Text": ("covered by text", 0.35),
+    "Noise": ("noisy", 0.4),
+    "Blockiness": ("blocky", 0.4),
 }
+NOISE_FROM, NOISE_TO = 1.2, 5.0  # Immerkaer sigma (grey levels): no penalty .. full penalty
+NOISE_SHARPNESS = 0.6  # share of the Sharpness credit that noise takes away (noise reads as detail)
+# Same content, different quality: a candidate whose degradation index (see ``degradation``) is at
+# least this much higher than a near-duplicate's never ranks above it.
+CLEANER_BY = 0.15
 BLURRY = 0.58  # blur effect above which a frame is "blurry" whatever the rest of the video looks like
 
 
@@ -72,6 +79,9 @@ class Assessment:
     @property
     def defects(self) -> list[str]:
         out = [name for key, (name, floor) in DEFECTS.items() if self.criteria.get(key, 1.0) < floor]
+        if "badly exposed" in out:
+            out[out.index("badly exposed")] = ("over-exposed" if self.measures.get("LumaMean", 0.0) > 115.0
+                                               else "under-exposed")
         # Blurred in absolute terms even when it is the sharpest frame of an all-soft video.
         if "blurry" not in out and self.measures.get("Blur", 0.0) > BLURRY:
             out.insert(0, "blurry")
@@ -124,8 +134,18 @@ def blockiness(m: FrameMetrics) -> float:
 
 
 def noise(sigma: float) -> float:
-    """Immerkaer sigma on the mid-size image, 2.5 -> 8 grey levels."""
-    return 1.0 - ramp(sigma, 2.5, 8.0)
+    """Immerkaer sigma on the mid-size image, 1.2 -> 5 grey levels (Gaussian noise of std ~2 -> ~8)."""
+    return 1.0 - ramp(sigma, NOISE_FROM, NOISE_TO)
+
+
+def degradation(a: Assessment) -> float:
+    """How degraded a frame is, whatever it shows: noise + blocking + bad exposure + blur (0 = clean).
+
+    Used only between near-duplicates (the same content): the cleaner one ranks first.
+    """
+    c = a.criteria
+    return ((1.0 - c.get("Noise", 1.0)) + (1.0 - c.get("Blockiness", 1.0)) + (1.0 - c.get("Exposure", 1.0))
+            + max(0.0, a.measures.get("Blur", 0.0) - 0.45) * 2.0)
 
 
 def text(coverage: float) -> float:
@@ -172,32 +192,37 @@ def gates(m: FrameMetrics, *, in_transition: bool = False) -> list[str]:
 def pre_assess(m: FrameMetrics, ctx: VideoContext, *, in_transition: bool = False) -> Assessment:
     """Cheap criteria; the dear ones are set to neutral values."""
     crit = {
-        "Sharpness": sharpness(m, ctx),
+        # Noise and grain read as fine detail; the Sharpness credit shrinks as the noise grows.
+        "Sharpness": sharpness(m, ctx) * (1.0 - NOISE_SHARPNESS * ramp(m.noise, NOISE_FROM, NOISE_TO)),
         "MotionBlur": motion_blur(m),
         "Exposure": exposure(m),
         "Contrast": contrast(m),
         "Colourfulness": colour(m),
-        "Noise": 1.0,
+        "Noise": noise(m.noise),
         "Blockiness": blockiness(m),
         "Text": 1.0,
         "Faces": NO_FACE,
     }
-    return Assessment(crit, gates(m, in_transition=in_transition))
+    return Assessment(crit, gates(m, in_transition=in_transition),
+                      {"LumaMean": round(m.mean, 2), "Blur": round(m.blur, 4), "NoiseSigma": round(m.noise, 3)})
 
 
 def assess(
     m: FrameMetrics,
     ctx: VideoContext,
     *,
-    noise_sigma: float,
+    noise_sigma: float | None = None,
     text_coverage: float,
     found_faces: Sequence[Face],
     face_image_size: tuple[int, int],
     in_transition: bool = False,
 ) -> Assessment:
     """All criteria of a candidate frame."""
+    if noise_sigma is not None and noise_sigma != m.noise:
+        from dataclasses import replace
+
+        m = replace(m, noise=noise_sigma)
     a = pre_assess(m, ctx, in_transition=in_transition)
-    a.criteria["Noise"] = noise(noise_sigma)
     a.criteria["Text"] = text(text_coverage)
     a.criteria["Faces"] = faces(found_faces, *face_image_size)
     a.measures = {
@@ -207,7 +232,7 @@ def assess(
         "BlurAxisRatio": round(m.blur_ratio, 3),
         "Colourfulness": round(m.colourfulness, 2),
         "BlockRatio": round(m.blockiness, 3),
-        "NoiseSigma": round(noise_sigma, 3),
+        "NoiseSigma": round(m.noise, 3),
         "TextCoverage": round(text_coverage, 4),
         "Faces": len(found_faces),
     }

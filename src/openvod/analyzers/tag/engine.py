@@ -92,6 +92,7 @@ class TagResult:
     stats: dict[str, Any] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     face_backend: str = ""
+    face_step: float = 1.0  # seconds between a person's listed on-screen times
 
 
 def plan(requested: list[str]) -> set[str]:
@@ -301,6 +302,7 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
             res.stats["ocr"] = ocr_tracker.stats
         if face_tracker is not None:
             res.face_tracks = face_tracker.finish(end_t)
+            res.face_step = options.face.times_step_s
             res.persons = timer.timed("face", cluster_tracks, res.face_tracks, face_tracker.m.cluster_distance)
             res.stats["face"] = face_tracker.stats
         if annotator is not None:

@@ -10,8 +10,12 @@ frontal faces, and a HOG descriptor of the aligned grey face stands in for an em
 people apart far less reliably; the result records which backend ran.
 
 Like OCR, detection runs only where the picture changed (the whole frame at a cut); a face in an
-unchanged region is still on screen. Each continuous appearance is a track; tracks are clustered
-into people by embedding distance (average linkage).
+unchanged region is still on screen. Each continuous appearance is a track. A track never carries
+on across a shot cut, nor across an abrupt change of the face's look (a cut the sampler did not
+flag), unless the new face's embedding agrees with the track's (distance <= ``split_distance``):
+two people cut back to back at the same screen position are two tracks. Tracks are clustered into
+people by embedding distance (average linkage) over the whole video. Each track keeps its sampled
+boxes, so a person's on-screen times can be listed at least once per ``times_step_s``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ class FaceOptions:
     opencv_cluster_distance: float = 0.45
     motion_interval_s: float = 1.0  # in continuous motion, detect at most once per interval
     crop_size: int = 160
+    split_distance: float = 0.5  # a matched box whose face is further than this from the track's is a new track
+    opencv_split_distance: float = 0.4
+    look_change: float = 0.8  # grey-crop correlation below this = the face's look changed: check the embedding
+    times_step_s: float = 1.0  # Person Times / sampled boxes: at least one per this many seconds on screen
 
 
 def detector_confidence(score: float) -> float:
@@ -77,6 +85,37 @@ class FaceTrack:
     crop_area: float = 0.0
     frames: int = 1
     person: int = -1
+    samples: list[tuple[float, Box]] = field(default_factory=list)  # (time, box) of every detection
+    n_embeddings: int = 0  # embeddings averaged into ``embedding``
+    look: np.ndarray | None = None  # small normalised grey crop of the last detection
+
+    def timeline(self, step: float) -> list[tuple[float, Box]]:
+        """(time, box) at the track's start and then every ``step`` seconds while it is on screen.
+
+        The face is on screen from ``start`` to ``end`` (the tracker ends a track at the first frame
+        where it is gone); between detections the box is interpolated linearly.
+        """
+        end = self.end if self.end is not None else self.start
+        samples = sorted(self.samples) or [(self.start, self.box)]
+        times = [self.start]
+        k = 1
+        while self.start + k * step < end - 1e-6:
+            times.append(self.start + k * step)
+            k += 1
+        st = [s[0] for s in samples]
+        out: list[tuple[float, Box]] = []
+        for t in times:
+            i = int(np.searchsorted(st, t, side="right"))
+            if i <= 0:
+                b = samples[0][1]
+            elif i >= len(samples):
+                b = samples[-1][1]
+            else:
+                (t0, b0), (t1, b1) = samples[i - 1], samples[i]
+                a = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+                b = tuple(float(u + (v - u) * a) for u, v in zip(b0, b1, strict=True))  # type: ignore[assignment]
+            out.append((round(t, 3), b))
+        return out
 
 
 def dlib_model_dir() -> Path | None:
@@ -213,6 +252,32 @@ class FaceModels:
     def cluster_distance(self) -> float:
         return self.o.cluster_distance if self.backend == "dlib" else self.o.opencv_cluster_distance
 
+    @property
+    def split_distance(self) -> float:
+        return self.o.split_distance if self.backend == "dlib" else self.o.opencv_split_distance
+
+
+def look(rgb: np.ndarray, box: Box) -> np.ndarray | None:
+    """The face's grey crop at 12x12, zero mean and unit norm (a cheap "same look?" signature)."""
+    import cv2
+
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    crop = rgb[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]
+    if crop.size == 0:
+        return None
+    g = cv2.resize(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY), (12, 12),
+                   interpolation=cv2.INTER_AREA).astype(np.float32)
+    g -= g.mean()
+    n = float(np.linalg.norm(g))
+    return g / n if n > 1e-3 else None
+
+
+def look_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Correlation of two :func:`look` signatures (1 = same picture; unknown counts as changed)."""
+    if a is None or b is None:
+        return 0.0
+    return float((a * b).sum())
+
 
 def face_crop(rgb: np.ndarray, box: Box, size: int) -> np.ndarray:
     """A square crop around the face with a margin, ``size`` pixels wide."""
@@ -246,7 +311,8 @@ class FaceTracker:
         self.prev_t = -1e9
         self.prev_big = False
         self.last_big_t = -1e9
-        self.stats = {"frames_detected": 0, "embeddings": 0, "frames_skipped": 0, "seconds": 0.0}
+        self.stats = {"frames_detected": 0, "embeddings": 0, "identity_checks": 0, "identity_splits": 0,
+                      "frames_skipped": 0, "seconds": 0.0}
 
     def process(self, frame: SelectedFrame) -> None:
         img = frame.image
@@ -262,7 +328,10 @@ class FaceTracker:
         big = area(region) / float(w * h) > 0.3
         continuous = big and self.prev_big and frame.t - self.prev_t <= 1.0
         self.prev_t, self.prev_big = frame.t, big and not frame.new_shot
-        if continuous and not frame.new_shot and frame.t - self.last_big_t < self.o.motion_interval_s:
+        if continuous and not frame.new_shot and frame.t - self.last_big_t < self.o.motion_interval_s \
+                and all(look_similarity(look(img, t.box), t.look) >= self.o.look_change for t in self.active):
+            # In continuous motion, detect at most every motion_interval_s unless a face being
+            # tracked no longer looks the same where it was (a cut the sampler did not flag).
             self.stats["frames_skipped"] += 1
             return
         if big:
@@ -282,25 +351,55 @@ class FaceTracker:
         for box, score in found:
             best = max((t for t in affected if id(t) not in matched), key=lambda t: iou(t.box, box), default=None)
             if best is not None and iou(best.box, box) >= 0.3:
+                sig = look(img, box)
+                emb = None
+                if frame.new_shot or look_similarity(sig, best.look) < self.o.look_change:
+                    # A cut, or the face looks different: the same place is not the same person
+                    # unless the embeddings agree.
+                    emb = self.m.embed(img, box)
+                    self.stats["embeddings"] += 1
+                    self.stats["identity_checks"] += 1
+                    if best.embedding is not None and float(np.linalg.norm(emb - best.embedding)) > self.m.split_distance:
+                        self.stats["identity_splits"] += 1
+                        self._start(frame, img, box, score, emb)
+                        continue
                 matched.add(id(best))
                 best.box, best.frames = box, best.frames + 1
+                best.samples.append((frame.t, box))
+                best.look = sig
                 if area(box) > 1.3 * best.crop_area:  # a clearly better view: describe it again
-                    self._describe(best, img, box)
+                    self._describe(best, img, box, emb)
+                elif emb is not None:
+                    self._average(best, emb)
                 continue
-            track = FaceTrack(frame.t, box, frame.shot, score)
-            self._describe(track, img, box)
-            self.active.append(track)
+            self._start(frame, img, box, score, None)
         for t in affected:
             if id(t) not in matched:
                 t.end = frame.t
                 self.active.remove(t)
                 self.done.append(t)
 
-    def _describe(self, track: FaceTrack, img: np.ndarray, box: Box) -> None:
-        track.embedding = self.m.embed(img, box)
+    def _start(self, frame: SelectedFrame, img: np.ndarray, box: Box, score: float, emb: np.ndarray | None) -> None:
+        track = FaceTrack(frame.t, box, frame.shot, score, samples=[(frame.t, box)], look=look(img, box))
+        self._describe(track, img, box, emb)
+        self.active.append(track)
+
+    @staticmethod
+    def _average(track: FaceTrack, emb: np.ndarray) -> None:
+        if track.embedding is None or track.n_embeddings == 0:
+            track.embedding, track.n_embeddings = emb, 1
+            return
+        n = track.n_embeddings
+        track.embedding = ((track.embedding * n + emb) / (n + 1)).astype(np.float32)
+        track.n_embeddings = n + 1
+
+    def _describe(self, track: FaceTrack, img: np.ndarray, box: Box, emb: np.ndarray | None = None) -> None:
+        if emb is None:
+            emb = self.m.embed(img, box)
+            self.stats["embeddings"] += 1
+        self._average(track, emb)
         track.crop = face_crop(img, box, self.o.crop_size)
         track.crop_area = area(box)
-        self.stats["embeddings"] += 1
 
     def finish(self, end_t: float) -> list[FaceTrack]:
         for t in self.active:
@@ -325,6 +424,13 @@ class PersonCluster:
     @property
     def best(self) -> FaceTrack:
         return max(self.tracks, key=lambda t: (t.crop_area, -t.start))
+
+    def timeline(self, step: float) -> list[tuple[float, Box]]:
+        """(time, box) of every sampled moment the person is on screen, at least one per ``step`` s."""
+        return sorted((tb for t in self.tracks for tb in t.timeline(step)), key=lambda x: x[0])
+
+    def times(self, step: float) -> list[float]:
+        return sorted({t for t, _ in self.timeline(step)})
 
 
 def cluster_tracks(tracks: list[FaceTrack], max_distance: float) -> list[PersonCluster]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import re
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from openvod.pipeline.sampling import SelectedFrame
 class OcrOptions:
     """How text is read and tracked."""
 
-    det_max_side: int = 736  # the detector sees at most this many pixels on the longer side
+    det_max_side: int = 800  # whole frames: the detector sees at most this many pixels on the longer side
     min_score: float = 0.75  # recognition confidence below this is dropped
     min_score_short: float = 0.9  # ... and below this for one-character readings (shapes read as "1", "I")
     full_frame_fraction: float = 0.5  # a change over this share of the frame reads the whole frame
@@ -41,6 +42,11 @@ class OcrOptions:
     flat_std: float = 3.0  # a region whose pixel standard deviation is below this is not read
     threads: int = 1
     same_text_ratio: float = 0.8  # two readings with this similarity are the same text
+    # A changed region smaller than a whole frame is read without shrinking it, and a strip (caption
+    # band) is enlarged up to region_upscale while it stays within the whole-frame pixel budget:
+    # 12 px captions of a 720p video are ~9 px in the 960 px analysis frame, under the detector's reach.
+    region_upscale: float = 1.0
+    strip_fraction: float = 0.25  # changed blocks at most this share of the height are a band: read full width
 
 
 @dataclass
@@ -93,7 +99,7 @@ class OcrEngine:
             raise ModelUnavailable(reason)
         from rapidocr import RapidOCR
 
-        return RapidOCR(params={
+        engine = RapidOCR(params={
             "Global.log_level": "error",
             "Global.text_score": self.o.min_score,
             "Det.limit_type": "max",
@@ -101,12 +107,44 @@ class OcrEngine:
             "EngineConfig.onnxruntime.intra_op_num_threads": self.o.threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
+        engine.openvod_lock = threading.Lock()  # the detector's input limit is switched per call
+        return engine
 
-    def read(self, rgb: np.ndarray) -> list[tuple[str, Box, float]]:
-        """(text, box, score) for each line of text in an RGB image."""
-        spec = self.spec()
-        engine = self.cache.get(spec, self._load)
-        out = engine(np.ascontiguousarray(rgb[..., ::-1]), use_cls=False)
+    def read(self, rgb: np.ndarray, frame_size: tuple[int, int] | None = None) -> list[tuple[str, Box, float]]:
+        """(text, box, score) for each line of text in an RGB image.
+
+        ``frame_size`` (w, h): the image is a region of a frame that size. A region whose pixels fit
+        the whole-frame budget (``det_max_side`` on the frame's longer side) is detected at its own
+        resolution, not shrunk, and a band (at most 40 % of the frame high) is enlarged up to
+        ``region_upscale`` within that budget.
+        """
+        import cv2
+
+        h, w = rgb.shape[:2]
+        limit, k = self.o.det_max_side, 1.0
+        if frame_size is not None and (w, h) != tuple(frame_size):
+            fw, fh = frame_size
+            s = min(1.0, self.o.det_max_side / max(fw, fh))
+            budget = fw * fh * s * s
+            if w * h <= budget:
+                if h <= 0.4 * fh:  # a band (its changed blocks, grown by one block each way)
+                    k = max(1.0, min(self.o.region_upscale, (budget / (w * h)) ** 0.5))
+                limit = max(limit, int(max(w, h) * k) + 32)
+        if k <= 1.05:
+            k, img = 1.0, rgb
+        else:
+            img = cv2.resize(rgb, (int(round(w * k)), int(round(h * k))), interpolation=cv2.INTER_CUBIC)
+        engine = self.cache.get(self.spec(), self._load)
+        with engine.openvod_lock:
+            load_det = getattr(engine, "_load_det_model", None)  # rapidocr 3.x
+            det = load_det() if load_det is not None else None
+            if det is not None and hasattr(det, "limit_side_len"):
+                det.limit_side_len = limit
+            try:
+                out = engine(np.ascontiguousarray(img[..., ::-1]), use_cls=False)
+            finally:
+                if det is not None and hasattr(det, "limit_side_len"):
+                    det.limit_side_len = self.o.det_max_side
         if out is None or out.boxes is None or out.txts is None:
             return []
         res = []
@@ -116,7 +154,7 @@ class OcrEngine:
                 continue
             if len(text) == 1 and float(score) < self.o.min_score_short:
                 continue
-            p = np.asarray(poly, dtype=np.float32).reshape(-1, 2)
+            p = np.asarray(poly, dtype=np.float32).reshape(-1, 2) / k
             res.append((text, (float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())),
                         float(score)))
         return res
@@ -131,17 +169,26 @@ class TextTracker:
         self.active: list[TextTrack] = []
         self.done: list[TextTrack] = []
         self.last_big_t = -1e9
+        self.band = False
         self.prev_t = -1e9
         self.prev_big = False
         self.stats = {"frames_read": 0, "full_frame_reads": 0, "pixels_read": 0, "frames_skipped": 0, "seconds": 0.0}
 
     def _region(self, frame: SelectedFrame, w: int, h: int) -> Box | None:
+        self.band = False
         if frame.new_shot or frame.change_fraction > self.o.full_frame_fraction:
             return 0.0, 0.0, float(w), float(h)
         cb = frame.changed_box(w, h, dilate=1)
         if cb is None:
             return None
-        return grow_region(tuple(float(v) for v in cb), [t.box for t in self.active], w, h)  # type: ignore[arg-type]
+        x0, y0, x1, y1 = (float(v) for v in cb)
+        core = frame.changed_box(w, h, dilate=0)
+        if core is not None and core[3] - core[1] <= self.o.strip_fraction * h:
+            # A caption band: the ends of a faint line change its blocks too little to be flagged,
+            # so the band is read across the whole width rather than cutting words off.
+            x0, x1 = 0.0, float(w)
+            self.band = True
+        return grow_region((x0, y0, x1, y1), [t.box for t in self.active], w, h)
 
     def process(self, frame: SelectedFrame) -> None:
         img = frame.image
@@ -151,7 +198,7 @@ class TextTracker:
         if region is None:
             return
         frac = area(region) / float(w * h)
-        big = frac > self.o.big_region_fraction
+        big = frac > self.o.big_region_fraction and not self.band  # a caption band is not motion
         continuous = big and self.prev_big and frame.t - self.prev_t <= self.o.continuous_gap_s
         self.prev_t, self.prev_big = frame.t, big and not frame.new_shot
         if continuous and not frame.new_shot and frame.t - self.last_big_t < self.o.motion_interval_s:
@@ -168,7 +215,7 @@ class TextTracker:
             return
         t0 = time.monotonic()
         found = [(txt, (b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0), s)
-                 for txt, b, s in self.engine.read(crop)]
+                 for txt, b, s in self.engine.read(crop, (w, h))]
         self.stats["seconds"] += time.monotonic() - t0
         self.stats["frames_read"] += 1
         self.stats["full_frame_reads"] += int(frac >= 0.999)

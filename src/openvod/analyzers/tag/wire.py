@@ -38,8 +38,8 @@ def ms(seconds: float) -> int:
     return max(0, int(round(seconds * 1000)))
 
 
-def _times(seconds: list[float]) -> list[str]:
-    return [str(ms(t)) for t in sorted(set(round(s, 3) for s in seconds))][:MAX_TIMES]
+def _times(seconds: list[float], limit: int | None = MAX_TIMES) -> list[str]:
+    return [str(ms(t)) for t in sorted(set(round(s, 3) for s in seconds))][:limit]
 
 
 def _intervals(pairs: list[tuple[float, float]]) -> list[dict[str, int]]:
@@ -85,7 +85,8 @@ def build_data(res: TagResult, want_orig_asr: bool, people: dict[int, PersonIden
                 continue
             data["Person"].append({
                 "Tag": ident.tag,
-                "Times": _times([t.start for t in c.tracks]),
+                # Every sampled moment on screen (>= 1 per second), as the cloud lists them; no cap.
+                "Times": _times(c.times(res.face_step), None),
                 "FaceUrl": ident.face_url,
                 "PersonId": ident.person_id,
                 "Known": ident.known,
@@ -188,7 +189,9 @@ def build_detail(res: TagResult, people: dict[int, PersonIdentity], analyzer: st
     detail["Faces"] = [
         {"Person": c.index, **_ident(people.get(c.index)),
          "Appearances": [{"StartTime": ms(t.start), "EndTime": ms(t.end or t.start), "Box": fractions(t.box, w, h),
-                          "DetectorScore": round(t.score, 3), "Frames": t.frames} for t in c.tracks]}
+                          "DetectorScore": round(t.score, 3), "Frames": t.frames,
+                          "Samples": [{"Time": ms(x), "Box": fractions(b, w, h)} for x, b in t.timeline(res.face_step)]}
+                         for t in c.tracks]}
         for c in res.persons
     ]
     detail["Annotation"] = [{"Tag": li.label, "StartTime": ms(li.start), "EndTime": ms(li.end),

@@ -1,0 +1,76 @@
+"""Faint and 12 px captions reach OCR: the sampler sees them appear, and the region read does not
+shrink them below the detector's reach."""
+
+from __future__ import annotations
+
+import random
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.tag.ocr_recall import backgrounds, caption_layer
+from openvod.pipeline.sampling import FrameSampler, SamplerOptions
+
+W, H = 1280, 720
+
+
+def _sig(rgb: np.ndarray) -> np.ndarray:
+    return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (128, 72), interpolation=cv2.INTER_AREA)
+
+
+def _with(bg: np.ndarray, layer: np.ndarray) -> np.ndarray:
+    a = layer[..., 3:4].astype(np.float32) / 255.0
+    return (bg * (1 - a) + layer[..., :3] * a).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def bgs() -> list[np.ndarray]:
+    return backgrounds(W, H)
+
+
+@pytest.mark.parametrize("kind", ["faint", "small"])
+def test_a_faint_or_small_caption_appearing_selects_a_frame_around_it(bgs: list[np.ndarray], kind: str) -> None:
+    rng = random.Random(5)
+    for bg in bgs:
+        layer = caption_layer("Harbour council", kind, W, H, rng)
+        s = FrameSampler(SamplerOptions())
+        assert s.consider(0.0, _sig(bg)) is not None  # first frame
+        assert s.consider(1.0, _sig(bg)) is None  # unchanged
+        sel = s.consider(2.0, _sig(_with(bg, layer)))
+        assert sel is not None and sel.reason == "change"
+        ys, xs = np.nonzero(layer[..., 3] > 0)
+        box = sel.changed_box(W, H)
+        assert box is not None and box[1] <= ys.min() + 40 and box[3] >= ys.max() - 40
+        # OCR reads such a band across the whole width (the ends of a faint line barely change).
+        from openvod.analyzers.tag.ocr import OcrOptions, TextTracker
+
+        region = TextTracker(None, OcrOptions())._region(sel, W, H)  # type: ignore[arg-type]
+        assert region is not None
+        assert region[0] <= xs.min() and region[2] >= xs.max() and region[1] <= ys.min() and region[3] >= ys.max()
+
+
+def test_sensor_grain_alone_selects_nothing(bgs: list[np.ndarray]) -> None:
+    g = np.random.default_rng(0)
+    for bg in bgs:
+        s = FrameSampler(SamplerOptions())
+        s.consider(0.0, _sig(bg))
+        noisy = np.clip(bg.astype(np.int16) + g.integers(-8, 9, bg.shape[:2] + (1,)), 0, 255).astype(np.uint8)
+        assert s.consider(1.0, _sig(noisy)) is None
+
+
+@pytest.mark.slow
+def test_a_12px_caption_strip_is_read() -> None:
+    from openvod.analyzers.tag.ocr import OcrEngine, OcrOptions, missing_dependency
+    from openvod.models.cache import ModelCache
+
+    if missing_dependency():
+        pytest.skip(missing_dependency())
+    rng = random.Random(2)
+    frame = _with(backgrounds(W, H)[0], caption_layer("Museum garden festival", "small", W, H, rng))
+    small = cv2.resize(frame, (960, 540), interpolation=cv2.INTER_AREA)  # the analysis frame
+    ys = np.nonzero(caption_layer("Museum garden festival", "small", W, H, random.Random(2))[..., 3] > 0)[0]
+    y0, y1 = int(ys.min() * 0.75) - 30, int(ys.max() * 0.75) + 30
+    eng = OcrEngine(OcrOptions(), ModelCache())
+    texts = [t for t, _, _ in eng.read(small[max(0, y0):y1], (960, 540))]
+    assert any("museum" in t.lower() for t in texts), texts
