@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from PIL import Image
 
 from tests.analyzers.imagegen import labelled_video, write_video
 from tests.conftest import Server, free_port, wait_for
+from tests.receiver import CallbackReceiver
 from tests.sdk import new_client
 
 GIF_BOUNDS = {"fps": 5, "duration_s": 1.2, "max_width": 240, "max_bytes": 150_000}
@@ -81,25 +80,6 @@ def _cover(c: Any, vid: str) -> str:
     return url.split("?")[0]
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                outer.bodies.append(json.loads(self.rfile.read(int(self.headers.get("content-length", 0)))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cb"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 def test_png_covers_and_default_cover(client: Any, video_id: str) -> None:
     c = client
     assert _cover(c, video_id) == ""
@@ -157,7 +137,7 @@ def test_png_covers_and_default_cover(client: Any, video_id: str) -> None:
 def test_gif_highlight_within_bounds_and_callback(client: Any, video_id: str) -> None:
     c = client
     cover_before = _cover(c, video_id)
-    rx = _Receiver()
+    rx = CallbackReceiver()
     try:
         ud = json.dumps({"MessageCallback": {"CallbackURL": rx.url}, "Extend": {"k": "gif"}})
         job = _run(c, video_id, _template(c, "gif", False), ud)

@@ -7,7 +7,6 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +17,7 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.notify.delivery import OutboxDeliverer, destination
 from openvod.runtime import Runtime
 from openvod.store.tables import outbox
-
-
-class Receiver:
-    """A receiver that answers 200 and records the time of each request."""
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        self.requests: list[tuple[float, str, dict[str, Any]]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                outer.requests.append((time.monotonic(), self.path, json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer((host, port), H)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}/cb"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.receiver import CallbackReceiver
 
 
 class Hanging:
@@ -135,7 +108,7 @@ BAD_URLS = [
 
 def test_bad_callback_urls_end_dead_and_never_block_others(tmp_path: Path) -> None:
     rt = make_rt(tmp_path, max_attempts=3, backoff_initial_s=0.01, backoff_factor=1.0, timeout_s=2)
-    rx = Receiver()
+    rx = CallbackReceiver()
     d = OutboxDeliverer(rt)
     try:
         t0 = time.time() - 10
@@ -151,7 +124,7 @@ def test_bad_callback_urls_end_dead_and_never_block_others(tmp_path: Path) -> No
             time.sleep(0.02)
         st = rows(rt)
         assert st["good"].status == "delivered" and st["good"].attempts == 1
-        assert [r[2]["JobId"] for r in rx.requests] == ["good"]
+        assert [r.body["JobId"] for r in rx.requests] == ["good"]
         for i, url in enumerate(BAD_URLS):
             r = st[f"bad{i}"]
             assert (r.status, r.attempts) == ("dead", 3), (url, r.status, r.attempts, r.last_error)
@@ -167,7 +140,7 @@ def test_hanging_receiver_of_one_account_does_not_delay_another(tmp_path: Path) 
     rt = make_rt(tmp_path, timeout_s=timeout_s, per_destination=2, concurrency=8, per_account=4,
                  backoff_initial_s=30)
     slow = Hanging()
-    rx = Receiver()
+    rx = CallbackReceiver()
     d = OutboxDeliverer(rt)
     try:
         t0 = time.time() - 5
@@ -184,7 +157,7 @@ def test_hanging_receiver_of_one_account_does_not_delay_another(tmp_path: Path) 
         while not rx.requests and time.monotonic() < t_b + 4 * timeout_s:
             time.sleep(0.01)
         assert rx.requests, "account B's callback was not delivered"
-        delay = rx.requests[0][0] - t_b
+        delay = rx.requests[0].at - t_b
         # B never waits behind one of A's hanging sends (each holds a sender for timeout_s)
         assert delay < timeout_s, delay
         end = time.monotonic() + 5
@@ -202,7 +175,7 @@ def test_hanging_receiver_of_one_account_does_not_delay_another(tmp_path: Path) 
 def test_round_robin_between_accounts(tmp_path: Path) -> None:
     """With one send slot, accounts take turns even when one has many older events."""
     rt = make_rt(tmp_path, concurrency=1, per_destination=1, per_account=1)
-    rx = Receiver()
+    rx = CallbackReceiver()
     d = OutboxDeliverer(rt)
     try:
         t0 = time.time() - 10
@@ -212,7 +185,7 @@ def test_round_robin_between_accounts(tmp_path: Path) -> None:
         order = []
         for _ in range(4):
             d.run_once()
-            order = [r[2]["JobId"] for r in rx.requests]
+            order = [r.body["JobId"] for r in rx.requests]
         assert "b0" in order[:2], order
     finally:
         d.stop()
@@ -231,7 +204,7 @@ def test_hanging_receiver_does_not_hide_the_same_accounts_other_receiver(tmp_pat
     account's candidate window) do not hold back A's event for a working receiver."""
     rt = make_rt(tmp_path, timeout_s=3.0, per_destination=2, concurrency=8, per_account=4, backoff_initial_s=30)
     slow = Hanging()
-    rx = Receiver()
+    rx = CallbackReceiver()
     d = OutboxDeliverer(rt)
     try:
         t0 = time.time() - 5
@@ -242,7 +215,7 @@ def test_hanging_receiver_does_not_hide_the_same_accounts_other_receiver(tmp_pat
         t = time.monotonic()
         while not rx.requests and time.monotonic() < t + 2.5:
             time.sleep(0.01)
-        assert [r[2]["JobId"] for r in rx.requests] == ["a-good"]
+        assert [r.body["JobId"] for r in rx.requests] == ["a-good"]
         assert slow.max_open <= 2
     finally:
         d.stop()

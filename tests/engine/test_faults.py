@@ -6,9 +6,7 @@ import json
 import os
 import signal
 import sqlite3
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from alibabacloud_vod20170321 import models as m
 from openvod.notify.delivery import vod_signature
 from tests.conftest import Server, free_port, wait_for
 from tests.media import make_video
+from tests.receiver import CallbackReceiver
 from tests.sdk import new_client
 
 
@@ -52,34 +51,6 @@ def _db(srv: Server) -> sqlite3.Connection:
     return sqlite3.connect(srv.data_dir / "openvod.db", timeout=30)
 
 
-class Receiver:
-    """A callback receiver on 127.0.0.1 that fails its first ``fail_first`` requests with HTTP 500."""
-
-    def __init__(self, fail_first: int = 0):
-        self.fail_first = fail_first
-        self.requests: list[tuple[int, dict[str, str], dict]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                n = len(outer.requests)
-                code = 500 if n < outer.fail_first else 200
-                outer.requests.append((code, dict(self.headers), json.loads(body)))
-                self.send_response(code)
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/vod/callback"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-
-
 @pytest.fixture
 def fresh(tmp_path: Path):  # type: ignore[no-untyped-def]
     servers: list[Server] = []
@@ -98,7 +69,7 @@ def test_kill_worker_mid_job_succeeds_exactly_once(fresh, tmp_path: Path) -> Non
     srv = fresh(OPENVOD_TEST_JOB_SECONDS="3", OPENVOD_ENGINE__WORKERS="1")
     key = srv.key("acme")
     c = new_client(srv.endpoint, key)
-    rx = Receiver()
+    rx = CallbackReceiver(path="/vod/callback")
     try:
         c.set_message_callback(m.SetMessageCallbackRequest(callback_type="HTTP", callback_url=rx.url,
                                                            event_type_list="AIComplete"))
@@ -117,8 +88,8 @@ def test_kill_worker_mid_job_succeeds_exactly_once(fresh, tmp_path: Path) -> Non
         assert (attempts, status, events) == (2, "success", 1)
         wait_for(lambda: rx.requests, timeout=30)
         time.sleep(1.0)
-        assert [r[2]["JobId"] for r in rx.requests] == [job]
-        assert rx.requests[0][2]["Status"] == "success"
+        assert [r.body["JobId"] for r in rx.requests] == [job]
+        assert rx.requests[0].body["Status"] == "success"
     finally:
         rx.close()
 
@@ -186,7 +157,7 @@ def test_callback_receiver_fails_twice_then_gets_event(fresh, tmp_path: Path) ->
     srv = fresh()
     key = srv.key("acme")
     c = new_client(srv.endpoint, key)
-    rx = Receiver(fail_first=2)
+    rx = CallbackReceiver(path="/vod/callback", fail_first=2)
     try:
         c.set_message_callback(m.SetMessageCallbackRequest(callback_type="HTTP", callback_url=rx.url,
                                                            event_type_list="AIComplete", auth_switch="on",
@@ -195,8 +166,8 @@ def test_callback_receiver_fails_twice_then_gets_event(fresh, tmp_path: Path) ->
         job = _submit(c, mid, '{"Extend":{"localId":"L1"}}')
         wait_for(lambda: len(rx.requests) >= 3, timeout=60)
         time.sleep(1.0)
-        assert [r[0] for r in rx.requests] == [500, 500, 200]
-        code, headers, body = rx.requests[-1]
+        assert [r.code for r in rx.requests] == [500, 500, 200]
+        _, code, _, headers, body = rx.requests[-1]
         assert body["EventType"] == "AIVideoTagComplete" and body["JobId"] == job and body["MediaId"] == mid
         assert body["Status"] == "success" and body["Code"] == "0" and body["Message"] == "OK"
         assert isinstance(body["Data"], str) and json.loads(body["Data"])["Keyword"]
@@ -214,15 +185,15 @@ def test_per_job_callback_url_legacy_string_form(fresh, tmp_path: Path) -> None:
     srv = fresh()
     key = srv.key("acme")
     c = new_client(srv.endpoint, key)
-    rx = Receiver()
+    rx = CallbackReceiver(path="/vod/callback")
     try:
         mid = _register(c, make_video(tmp_path / "pj.mp4", seconds=1.0))
         ud = json.dumps({"MessageCallback": json.dumps({"CallbackURL": rx.url}), "Extend": "plain text"})
         job = _submit(c, mid, ud)
         wait_for(lambda: rx.requests, timeout=60)
-        body = rx.requests[0][2]
+        body = rx.requests[0].body
         assert body["JobId"] == job and body["Extend"] == "plain text"
-        assert "X-VOD-SIGNATURE" not in rx.requests[0][1]
+        assert "X-VOD-SIGNATURE" not in rx.requests[0].headers
     finally:
         rx.close()
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from alibabacloud_vod20170321 import models as m
 
 from tests.conftest import Key, Server, wait_for
 from tests.media import VideoWriter
+from tests.receiver import CallbackReceiver
 from tests.sdk import OldClient, new_client
 from tests.upload.conftest import MAX_PART, MAX_PUT, bucket_for, decode, expire_credential, write_random
 
@@ -37,38 +36,18 @@ def make_noise_video(path: Path, target_bytes: int, seed: int = 0) -> Path:
     return path
 
 
-class Receiver:
-    """Collects callback bodies."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                outer.bodies.append(json.loads(self.rfile.read(int(self.headers.get("content-length", 0)))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cb"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def events(self, video_id: str) -> list[str]:
-        return [b["EventType"] for b in self.bodies if b.get("VideoId") == video_id]
-
-
 @pytest.fixture(scope="module")
 def client(up_server: Server, up_key: Key) -> Any:
     return new_client(up_server.endpoint, up_key)
 
 
+def events(rx: CallbackReceiver, video_id: str) -> list[str]:
+    return [b["EventType"] for b in rx.bodies if b.get("VideoId") == video_id]
+
+
 @pytest.fixture(scope="module")
-def receiver(client: Any) -> Receiver:
-    r = Receiver()
+def receiver(client: Any) -> CallbackReceiver:
+    r = CallbackReceiver()
     client.set_message_callback(m.SetMessageCallbackRequest(callback_type="HTTP", callback_url=r.url,
                                                             event_type_list="ALL"))
     return r
@@ -109,7 +88,7 @@ def test_address_and_auth_shape(client: Any, up_server: Server) -> None:
     assert addr2["FileName"].startswith(addr2["ObjectPrefix"]) and addr2["FileName"].endswith(".m3u8")
 
 
-def test_put_object_5mb_then_ai_job_and_play(client: Any, receiver: Receiver, media_root: Path) -> None:
+def test_put_object_5mb_then_ai_job_and_play(client: Any, receiver: CallbackReceiver, media_root: Path) -> None:
     src = make_noise_video(media_root / "five.mp4", 5 * 1024 * 1024)
     assert 5 * 1024 * 1024 <= src.stat().st_size < MAX_PUT
     vid, addr, auth = create(client, "five.mp4", reference_id="ref-five-mb")
@@ -127,7 +106,7 @@ def test_put_object_5mb_then_ai_job_and_play(client: Any, receiver: Receiver, me
     info = client.get_video_info(m.GetVideoInfoRequest(video_id=vid)).body.video
     assert info.size == len(data) and info.duration > 0
     # events through the callback outbox
-    wait_for(lambda: {"FileUploadComplete", "VideoAnalysisComplete"} <= set(receiver.events(vid)), timeout=30)
+    wait_for(lambda: {"FileUploadComplete", "VideoAnalysisComplete"} <= set(events(receiver, vid)), timeout=30)
     ev = {b["EventType"]: b for b in receiver.bodies if b.get("VideoId") == vid}
     assert ev["FileUploadComplete"]["Size"] == len(data) and ev["VideoAnalysisComplete"]["Status"] == "success"
     # upload details
