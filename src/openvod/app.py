@@ -111,8 +111,8 @@ class OpenVodApp:
         # Registrations (download, probe, copy) wait here, not in the pool every other request uses.
         self.heavy_pool = ThreadPoolExecutor(max_workers=max(2, threads // 2), thread_name_prefix="rpc-heavy")
         # Per-AccessKey limit on the requests one key runs on each pool at once (docs/security.md).
-        per_key = rt.settings.api.max_running_per_key
-        self.gate, self.heavy_gate = KeyGate(per_key), KeyGate(per_key)
+        self.gate = KeyGate(rt.settings.api.max_running_per_key)
+        self.heavy_gate = KeyGate(rt.settings.api.max_registrations_per_key)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

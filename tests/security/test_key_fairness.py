@@ -1,5 +1,5 @@
 """Per-AccessKey fairness at the thread pool (issue 10, defect 7): one key runs at most
-``api.max_running_per_key`` requests on the pool at once; its further requests wait without a thread,
+``api.max_running_per_key`` requests on the pool at once (``max_registrations_per_key`` on the RegisterMedia pool); its further requests wait without a thread,
 and another key's request is served meanwhile. No timings: the slow tenant is held on an Event."""
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ async def _until(cond: Any) -> None:
 
 def test_other_tenant_is_served_while_one_tenants_queue_is_full(rt1: Runtime) -> None:
     app = OpenVodApp(rt1, threads=4)
+    assert app.gate.limit == 1 and app.heavy_gate.limit == rt1.settings.api.max_registrations_per_key == 2
     a_id, a_q = _tenant(rt1, "tenant-a")
     _, b_q = _tenant(rt1, "tenant-b")
     release, inside = _hold_key(app, a_id)
