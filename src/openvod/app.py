@@ -11,15 +11,17 @@ import asyncio
 import json
 import logging
 import mimetypes
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 from sqlalchemy import text
 
 from openvod.api.actions import upload_progress
 from openvod.api.nonces import NonceStore
-from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_action
+from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_access_key, peek_action
 from openvod.metrics import Metrics
 from openvod.oss.asgi import OssAsgi
 from openvod.storage.blobs import BlobKeyError
@@ -35,6 +37,68 @@ MAX_BODY = 1024 * 1024
 CHUNK = 256 * 1024
 
 
+T = TypeVar("T")
+
+
+class _KeyState:
+    __slots__ = ("running", "waiters")
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+
+class KeyGate:
+    """Per-AccessKey fairness in front of a thread pool: at most ``limit`` requests of one key run on
+    the pool at once; the key's further requests wait here (first come, first served) without holding
+    a thread, so one tenant's burst never fills the pool or takes more than ``limit`` threads' share of
+    the interpreter while other tenants wait. ``limit`` 0 turns it off. Only keys with a request
+    running or waiting are kept (an idle key's entry is dropped), so the table stays as small as the
+    number of requests in flight. Event-loop only (no locks needed)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._keys: dict[str, _KeyState] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    async def run(self, key: str, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if self.limit <= 0:
+            return await loop.run_in_executor(pool, fn, *args)
+        st = self._keys.get(key)
+        if st is None:
+            st = self._keys[key] = _KeyState()
+        if st.running < self.limit:
+            st.running += 1
+        else:
+            fut: asyncio.Future[None] = loop.create_future()
+            st.waiters.append(fut)
+            try:
+                await fut  # resolved by _release, which hands this request the finishing one's slot
+            except asyncio.CancelledError:  # the client went away while waiting
+                if fut.done() and not fut.cancelled():
+                    self._release(key, st)  # the slot was already handed over: pass it on
+                elif fut in st.waiters:
+                    st.waiters.remove(fut)
+                raise
+        try:
+            return await loop.run_in_executor(pool, fn, *args)
+        finally:
+            self._release(key, st)
+
+    def _release(self, key: str, st: _KeyState) -> None:
+        while st.waiters:
+            w = st.waiters.popleft()
+            if not w.done():
+                w.set_result(None)  # the slot passes on; running stays the same
+                return
+        st.running -= 1
+        if st.running == 0:
+            del self._keys[key]
+
+
 class OpenVodApp:
     """ASGI callable."""
 
@@ -46,6 +110,9 @@ class OpenVodApp:
         self.oss = OssAsgi(rt)
         # Registrations (download, probe, copy) wait here, not in the pool every other request uses.
         self.heavy_pool = ThreadPoolExecutor(max_workers=max(2, threads // 2), thread_name_prefix="rpc-heavy")
+        # Per-AccessKey limit on the requests one key runs on each pool at once (docs/security.md).
+        self.gate = KeyGate(rt.settings.api.max_running_per_key)
+        self.heavy_gate = KeyGate(rt.settings.api.max_registrations_per_key)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -86,9 +153,11 @@ class OpenVodApp:
                 # Short indexed reads (WAL readers never wait for writers): cheaper inline than a thread hop.
                 resp = self.rpc.handle(req)
             elif name in HEAVY:
-                resp = await loop.run_in_executor(self.heavy_pool, self.rpc.handle, req)
+                key = peek_access_key(req.query_string, headers, body)
+                resp = await self.heavy_gate.run(key, self.heavy_pool, self.rpc.handle, req)
             else:
-                resp = await loop.run_in_executor(self.pool, self.rpc.handle, req)
+                key = peek_access_key(req.query_string, headers, body)
+                resp = await self.gate.run(key, self.pool, self.rpc.handle, req)
             self.metrics.requests.labels(resp.action or "-", str(resp.status)).inc()
             await self._send(send, resp)
         elif path.startswith(BLOB_PREFIX) and method in ("GET", "HEAD"):

@@ -26,6 +26,11 @@ class ApiSettings(BaseModel):
     # Per-AccessKey request rate limit (token bucket). 0 disables it.
     rate_limit_qps: float = 1000.0
     rate_limit_burst: int = 2000
+    # Per-AccessKey fairness: at most this many of one key's requests run on the API thread pool at
+    # once (the rest of that key's requests wait their turn without a thread). 0 disables it.
+    max_running_per_key: int = Field(default=1, ge=0)
+    # The same for the registration pool (RegisterMedia: downloads and probes, which may take minutes).
+    max_registrations_per_key: int = Field(default=2, ge=0)
     # HostId in error envelopes; empty = the request's Host header.
     host_id: str = ""
     # Base URL of signed blob URLs (CoverURL, FileURL, FaceUrl), e.g. "https://vod.example.com" behind

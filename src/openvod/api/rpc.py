@@ -83,6 +83,31 @@ def peek_action(query_string: bytes, headers: dict[str, list[str]]) -> str:
     return m.group(1).decode() if m else ""
 
 
+def peek_access_key(query_string: bytes, headers: dict[str, list[str]], body: bytes) -> str:
+    """The AccessKeyId that :meth:`RpcApi.handle` will authenticate, read the same way ('' when none).
+
+    V3: the ``Credential`` of an ``ACS3-`` Authorization header; V1: the first ``AccessKeyId`` of the
+    query, else of a form body (``params.setdefault`` order in ``_parse``). Decoded exactly as
+    ``_parse`` decodes, so a request cannot be counted under one key and run under another."""
+    auth = headers.get("authorization")
+    if auth and auth[0].startswith("ACS3-"):
+        v3 = signing.parse_v3_authorization(auth[0])
+        return v3.access_key_id if v3 is not None else ""
+    try:
+        if b"AccessKeyId" in query_string or b"%" in query_string:
+            for k, v in parse_qsl(query_string.decode("utf-8"), keep_blank_values=True):
+                if k == "AccessKeyId":
+                    return v
+        ctype = headers.get("content-type")
+        if body and ctype and ctype[0].lower().startswith("application/x-www-form-urlencoded"):
+            for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
+                if k == "AccessKeyId":
+                    return v
+    except UnicodeDecodeError:
+        pass
+    return ""
+
+
 # ---------------------------------------------------------------------------------------------- hosts
 # host[:port]: a DNS name or IPv4 address, or a bracketed IPv6 address.
 _HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::[0-9]{1,5})?$")
