@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from openvod.notify.delivery import OutboxDeliverer
-from tests.engine.test_delivery import Hanging, Receiver, add_event, make_rt
+from tests.engine.test_delivery import Hanging, add_event, make_rt
+from tests.receiver import CallbackReceiver
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
             rt = make_rt(Path(tmp), timeout_s=args.timeout, backoff_initial_s=60)
-            slow, rx = Hanging(), Receiver()
+            slow, rx = Hanging(), CallbackReceiver()
             d = OutboxDeliverer(rt)
             try:
                 t0 = time.time() - 5
@@ -41,7 +42,7 @@ def main() -> None:
                 add_event(rt, "acct-b", rx.url, "b0")
                 while not rx.requests:
                     time.sleep(0.002)
-                delays.append(rx.requests[0][0] - tb)
+                delays.append(rx.requests[0].at - tb)
                 print(f"run {run}: B delayed {delays[-1] * 1000:.0f} ms; A's receiver held {slow.max_open} "
                       f"connections at most (limit {rt.settings.callbacks.per_destination})")
             finally:

@@ -11,8 +11,9 @@ from pathlib import Path
 from alibabacloud_vod20170321 import models as m
 
 from tests.conftest import Server, free_port, wait_for
-from tests.engine.test_delivery import Hanging, Receiver
+from tests.engine.test_delivery import Hanging
 from tests.media import make_video
+from tests.receiver import CallbackReceiver
 from tests.sdk import new_client
 
 TIMEOUT_S = 3.0
@@ -24,7 +25,7 @@ def test_hanging_receiver_does_not_delay_another_accounts_callback(tmp_path: Pat
         "OPENVOD_CALLBACKS__PER_DESTINATION": "2",
         "OPENVOD_CALLBACKS__BACKOFF_INITIAL_S": "30",
     }).start()
-    slow, rx = Hanging(), Receiver()
+    slow, rx = Hanging(), CallbackReceiver()
     try:
         a = new_client(srv.endpoint, srv.key("tenant-a"))
         b = new_client(srv.endpoint, srv.key("tenant-b"))
@@ -43,7 +44,7 @@ def test_hanging_receiver_does_not_delay_another_accounts_callback(tmp_path: Pat
         wait_for(lambda: slow.accepted >= 2, timeout=30)  # A's sends are hanging now
         b_job = b.submit_aijob(m.SubmitAIJobRequest(media_id=mids["b"], types="AIVideoTag")).body.aijob_list.aijob[0].job_id
         wait_for(lambda: rx.requests, timeout=60)
-        assert rx.requests[0][2]["JobId"] == b_job
+        assert rx.requests[0].body["JobId"] == b_job
 
         def b_row():  # type: ignore[no-untyped-def]
             r = db.execute("select status, attempts, created_at, delivered_at from outbox where job_id=?",

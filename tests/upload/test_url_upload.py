@@ -16,8 +16,9 @@ from alibabacloud_vod20170321 import models as m
 
 from tests.conftest import Server, wait_for
 from tests.media import make_video
+from tests.receiver import CallbackReceiver
 from tests.sdk import new_client
-from tests.upload.test_oss_flow import Receiver
+from tests.upload.test_oss_flow import events
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def _infos(c: Any, ids: list[str]) -> list[Any]:
 def test_upload_by_url(up_server: Server, files: tuple[str, Path]) -> None:
     base, root = files
     c = new_client(up_server.endpoint, up_server.key("puller"))
-    rec = Receiver()
+    rec = CallbackReceiver()
     c.set_message_callback(m.SetMessageCallbackRequest(callback_type="HTTP", callback_url=rec.url, event_type_list="ALL"))
     good, bad = f"{base}/pulled.mp4", f"{base}/missing.mp4"
     body = c.upload_media_by_url(m.UploadMediaByURLRequest(
@@ -68,7 +69,7 @@ def test_upload_by_url(up_server: Server, files: tuple[str, Path]) -> None:
     v = c.get_video_info(m.GetVideoInfoRequest(video_id=by[good].media_id)).body.video
     assert (v.status, v.title, v.tags) == ("Normal", "pulled one", "p")
     assert c.get_video_info(m.GetVideoInfoRequest(video_id=by[bad].media_id)).body.video.status == "UploadFail"
-    wait_for(lambda: {"UploadByURLComplete", "FileUploadComplete"} <= set(rec.events(by[good].media_id)), timeout=30)
+    wait_for(lambda: {"UploadByURLComplete", "FileUploadComplete"} <= set(events(rec, by[good].media_id)), timeout=30)
     ev = next(b for b in rec.bodies if b["EventType"] == "UploadByURLComplete" and b["VideoId"] == by[bad].media_id)
     assert ev["Status"] == "fail" and ev["JobId"] == jobs[bad] and ev["SourceURL"] == bad
     by_url = c.get_urlupload_infos(m.GetURLUploadInfosRequest(upload_urls=quote(good, safe=""))).body

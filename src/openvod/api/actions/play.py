@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from openvod.api.actions.upload import video_id_param
 from openvod.api.rpc import Ctx, action
-from openvod.errors import InvalidParameter, MissingParameter, VideoNotFound
+from openvod.errors import InvalidParameter
 
 _DEFINITIONS = {"FD", "LD", "SD", "HD", "OD", "2K", "4K", "SQ", "HQ", "AUTO"}
 
@@ -17,14 +18,7 @@ def _csv(ctx: Ctx, name: str) -> set[str]:
 @action("GetPlayInfo", read_only=True)
 def get_play_info(ctx: Ctx) -> dict[str, Any]:
     """Play information of one video (wrapper list PlayInfoList.PlayInfo)."""
-    vid = ctx.p.str("VideoId")
-    if not vid:
-        ref = ctx.p.str("ReferenceId")
-        if not ref:
-            raise MissingParameter("VideoId")
-        vid = ctx.rt.uploads.media_by_reference(ctx.account_id, ref) or ""
-        if not vid:
-            raise VideoNotFound()
+    vid = video_id_param(ctx)
     formats = {f.lower() for f in _csv(ctx, "Formats")}
     stream_types = {s.lower() for s in _csv(ctx, "StreamType")}
     if stream_types - {"video", "audio"}:

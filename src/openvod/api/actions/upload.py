@@ -27,6 +27,19 @@ def _common(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+
+def video_id_param(ctx: Ctx) -> str:
+    """VideoId, or the video that the account's ReferenceId names (the Actions that take either)."""
+    vid = ctx.p.str("VideoId")
+    if not vid:
+        ref = ctx.p.str("ReferenceId")
+        if not ref:
+            raise MissingParameter("VideoId")
+        vid = ctx.rt.uploads.media_by_reference(ctx.account_id, ref) or ""
+        if not vid:
+            raise VideoNotFound()
+    return vid
+
 @action("CreateUploadVideo")
 def create_upload_video(ctx: Ctx) -> dict[str, Any]:
     """A VideoId (status Uploading) with its upload address and temporary credential."""
@@ -51,14 +64,7 @@ def create_upload_video(ctx: Ctx) -> dict[str, Any]:
 @action("RefreshUploadVideo")
 def refresh_upload_video(ctx: Ctx) -> dict[str, Any]:
     """A new credential for the same upload address of a video."""
-    vid = ctx.p.str("VideoId")
-    if not vid:
-        ref = ctx.p.str("ReferenceId")
-        if not ref:
-            raise MissingParameter("VideoId")
-        vid = ctx.rt.uploads.media_by_reference(ctx.account_id, ref) or ""
-        if not vid:
-            raise VideoNotFound()
+    vid = video_id_param(ctx)
     return ctx.rt.uploads.refresh_video(ctx.account_id, ctx.base_url, vid)
 
 
