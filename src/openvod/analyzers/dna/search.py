@@ -335,28 +335,27 @@ def search(
     params = params or MatchParams()
     found: dict[int, PairMatch] = {}
     exclude = set(exclude)
-    for vid, support, hits in candidates(q, index, params, exclude):
+
+    def check(query: Fingerprint, vid: int, support: int, hits: Any, rotation: int = 0) -> None:
         loaded = load(vid)
         if loaded is None:
-            continue
+            return
         key, ref = loaded
-        m = verify(q, ref, hits, params, key)
+        m = verify(query, ref, hits, params, key)
         if m is not None:
             m.candidate_support = support
+            if rotation:
+                m.rotation = rotation
             found[vid] = m
+
+    for vid, support, hits in candidates(q, index, params, exclude):
+        check(q, vid, support, hits)
     # Rotated copies: the query's whole-picture codes read in the three other orientations.
     for deg in ROTATIONS:
         qr = rotated(q, deg)
         cands = [c for c in candidates(qr, index, params, exclude | set(found)) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
-            loaded = load(vid)
-            if loaded is None:
-                continue
-            key, ref = loaded
-            m = verify(qr, ref, hits, params, key)
-            if m is not None:
-                m.candidate_support, m.rotation = support, deg
-                found[vid] = m
+            check(qr, vid, support, hits, deg)
     out = list(found.values())
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out
