@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,13 +33,12 @@ from openvod.domain.jobs import (
     MediaNotFound,
     TransientJobError,
 )
+from openvod.engine.ports import JobRuntime as Runtime
 from openvod.errors import VideoNotFound, VodError
 from openvod.store import jobrepo
 from openvod.store.tables import jobs
 from openvod.util import dumps
 
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from openvod.errors import InvalidParameter, VideoNotFound
@@ -21,9 +21,12 @@ from openvod.net import UnsafeTarget
 from openvod.store.tables import ai_images, jobs, media
 from openvod.urlsyntax import BadUrl, is_http_like, parse_http_url
 from openvod.util import new_id, now, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.config import Settings
+from openvod.domain.contract import AnalyzerRegistry
+from openvod.services.fingerprints import FingerprintService
+from openvod.services.uploads import UploadService
+from openvod.storage.blobs import LocalBlobStore
+from openvod.storage.urls import UrlSigner
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +191,15 @@ def validate_metadata(entry: Any, index: int) -> dict[str, Any]:
 class MediaService:
     """RegisterMedia, GetVideoInfo(s), DeleteVideo, GetMezzanineInfo."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, settings: Settings, blobs: LocalBlobStore, urls: UrlSigner,
+                 uploads: UploadService, fingerprints: FingerprintService, analyzers: AnalyzerRegistry):
+        self.engine = engine
+        self.settings = settings
+        self.blobs = blobs
+        self.urls = urls
+        self.uploads = uploads
+        self.fingerprints = fingerprints
+        self.analyzers = analyzers
 
     # ------------------------------------------------------------------ register
     def register(
@@ -219,7 +229,7 @@ class MediaService:
         return done, failed
 
     def _existing(self, account_id: str, file_url: str) -> str | None:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             row = conn.execute(
                 select(media.c.id).where(media.c.account_id == account_id, media.c.file_url == file_url)
             ).first()
@@ -231,7 +241,7 @@ class MediaService:
         existing = self._existing(account_id, key)
         if existing:
             return Registered(existing, url, False)
-        s = self.rt.settings
+        s = self.settings
         media_id = new_id()
         with fetched(
             url,
@@ -246,7 +256,7 @@ class MediaService:
             suffix = (Path(path.name).suffix or Path(url.split("?")[0]).suffix or ".mp4").lower()[:8]
             file_name = Path(url.split("?")[0]).name or f"source{suffix}"
             blob_key = f"media/{account_id}/{media_id}/source{suffix if suffix.isascii() else '.bin'}"
-            self.rt.blobs.put_file(blob_key, path)
+            self.blobs.put_file(blob_key, path)
         ts = now()
         row = {
             "id": media_id,
@@ -276,24 +286,24 @@ class MediaService:
             "modified_at": ts,
         }
         try:
-            with self.rt.engine.begin() as conn:
+            with self.engine.begin() as conn:
                 conn.execute(media.insert().values(**row))
         except IntegrityError:
             # Registered concurrently by another request: keep theirs, drop our copy.
-            self.rt.blobs.delete(blob_key)
+            self.blobs.delete(blob_key)
             existing = self._existing(account_id, key)
             if existing:
                 return Registered(existing, url, False)
             raise
         except BaseException:
-            self.rt.blobs.delete(blob_key)
+            self.blobs.delete(blob_key)
             raise
         return Registered(media_id, url, True)
 
     # ------------------------------------------------------------------ read
     def get_row(self, account_id: str, media_id: str) -> dict[str, Any]:
         """The media row of this account, or InvalidVideo.NotFound (foreign ids look nonexistent)."""
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             row = conn.execute(
                 select(media).where(media.c.id == media_id, media.c.account_id == account_id)
             ).mappings().first()
@@ -304,14 +314,14 @@ class MediaService:
     def find_rows(self, account_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 select(media).where(media.c.account_id == account_id, media.c.id.in_(ids))
             ).mappings().all()
         return {r["id"]: dict(r) for r in rows}
 
     def local_path(self, row: dict[str, Any]) -> Path:
-        return self.rt.blobs.path(row["blob_key"])
+        return self.blobs.path(row["blob_key"])
 
     def cover_url(self, row: dict[str, Any], base_url: str) -> str:
         cover = row["cover_url"] or ""
@@ -321,7 +331,7 @@ class MediaService:
             # was validated may hold any key).
             if not key.startswith(f"aiimage/{row['account_id']}/") or "/../" in f"/{key}/":
                 return ""
-            return self.rt.urls.sign(base_url, key) if self.rt.blobs.exists(key) else ""
+            return self.urls.sign(base_url, key) if self.blobs.exists(key) else ""
         if not cover.lower().startswith(("http://", "https://")):
             return ""
         return cover
@@ -330,7 +340,7 @@ class MediaService:
         """What the media row stores for a client's CoverURL: the URL, or the blob of an AI image id."""
         if not _IMAGE_ID.match(cover):
             return cover
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             row = conn.execute(
                 select(ai_images.c.blob_key).where(ai_images.c.id == cover, ai_images.c.account_id == account_id)
             ).first()
@@ -367,7 +377,7 @@ class MediaService:
         out: dict[str, Any] = {
             "VideoId": row["id"],
             "FileName": row["file_name"],
-            "FileURL": self.rt.urls.sign(base_url, row["blob_key"], ttl_s=auth_timeout),
+            "FileURL": self.urls.sign(base_url, row["blob_key"], ttl_s=auth_timeout),
             "Size": int(row["size"]),
             "Duration": f"{row['duration']:.4f}",
             "Bitrate": f"{row['bitrate']:.3f}",
@@ -403,16 +413,16 @@ class MediaService:
         for media_id in found:
             # The video's upload rows, credentials, objects and unfinished parts go with it (so its
             # upload credential stops working), then its fingerprints, then what plug-ins keep.
-            self.rt.uploads.forget(account_id, media_id)
-            self.rt.fingerprints.delete_video(account_id, media_id, None)
-            for handler in self.rt.analyzers.handlers():
+            self.uploads.forget(account_id, media_id)
+            self.fingerprints.delete_video(account_id, media_id, None)
+            for handler in self.analyzers.handlers():
                 handler.on_media_deleted(account_id, media_id)
-            with self.rt.engine.begin() as conn:
+            with self.engine.begin() as conn:
                 conn.execute(delete(ai_images).where(ai_images.c.video_id == media_id, ai_images.c.account_id == account_id))
                 conn.execute(delete(jobs).where(jobs.c.media_id == media_id, jobs.c.account_id == account_id))
                 conn.execute(delete(media).where(media.c.id == media_id, media.c.account_id == account_id))
             # Blobs go after the rows: a crash in between leaves orphan files, never rows pointing nowhere.
-            self.rt.blobs.delete_prefix(f"media/{account_id}/{media_id}")
-            self.rt.blobs.delete_prefix(f"aiimage/{account_id}/{media_id}")
-            self.rt.blobs.delete_prefix(f"derived/{account_id}/{media_id}")
+            self.blobs.delete_prefix(f"media/{account_id}/{media_id}")
+            self.blobs.delete_prefix(f"aiimage/{account_id}/{media_id}")
+            self.blobs.delete_prefix(f"derived/{account_id}/{media_id}")
         return missing

@@ -1,0 +1,66 @@
+"""What the engine needs from the process it runs in, as interfaces (the composition root,
+``openvod.runtime.Runtime``, provides them; the engine never imports it).
+
+The runner reads and finishes jobs through these; the services implement them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from openvod.config import Settings
+from openvod.domain.contract import AnalyzerRegistry, ImageOutput
+from openvod.domain.interfaces import BlobWriter, FaceLibrary, FingerprintLibrary
+from openvod.domain.jobs import JobStatus
+
+
+class MediaRows(Protocol):
+    def get_row(self, account_id: str, media_id: str) -> dict[str, Any]: ...
+
+    def local_path(self, row: dict[str, Any]) -> Path: ...
+
+
+class ImageSink(Protocol):
+    """Persists an AIImage job's images: blobs first, rows inside the job's final transaction."""
+
+    def write_blobs(self, job: dict[str, Any], images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]: ...
+
+    def delete_blobs(self, written: list[tuple[str, ImageOutput]]) -> None: ...
+
+    def insert_rows(self, conn: Connection, job: dict[str, Any], written: list[tuple[str, ImageOutput]]) -> str: ...
+
+
+class JobEvents(Protocol):
+    def enqueue_job_event(self, conn: Connection, job: dict[str, Any], status: JobStatus, code: str, message: str,
+                          data: str) -> bool: ...
+
+
+class AccountLibraries(Protocol):
+    def for_account(self, account_id: str) -> Any: ...
+
+
+class JobRuntime(Protocol):
+    """Everything ``run_job`` and the worker pool use."""
+
+    settings: Settings
+    engine: Engine
+    analyzers: AnalyzerRegistry
+    analyzer_options: dict[str, Any]
+    media: MediaRows
+    images: ImageSink
+    callbacks: JobEvents
+    fingerprints: AccountLibraries
+    faces: AccountLibraries
+    wake: Callable[[], None]
+
+    def job_blobs(self, account_id: str, media_id: str) -> BlobWriter: ...
+
+    def close(self) -> None: ...
+
+
+__all__ = ["AccountLibraries", "FaceLibrary", "FingerprintLibrary", "ImageSink", "JobEvents", "JobRuntime",
+           "MediaRows"]
