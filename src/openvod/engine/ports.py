@@ -16,6 +16,7 @@ from openvod.config import Settings
 from openvod.domain.contract import AnalyzerRegistry, ImageOutput
 from openvod.domain.interfaces import BlobWriter, FaceLibrary, FingerprintLibrary
 from openvod.domain.jobs import JobStatus
+from openvod.domain.rows import JobRow
 
 
 class MediaRows(Protocol):
@@ -27,15 +28,15 @@ class MediaRows(Protocol):
 class ImageSink(Protocol):
     """Persists an AIImage job's images: blobs first, rows inside the job's final transaction."""
 
-    def write_blobs(self, job: dict[str, Any], images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]: ...
+    def write_blobs(self, job: JobRow, images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]: ...
 
     def delete_blobs(self, written: list[tuple[str, ImageOutput]]) -> None: ...
 
-    def insert_rows(self, conn: Connection, job: dict[str, Any], written: list[tuple[str, ImageOutput]]) -> str: ...
+    def insert_rows(self, conn: Connection, job: JobRow, written: list[tuple[str, ImageOutput]]) -> str: ...
 
 
 class JobEvents(Protocol):
-    def enqueue_job_event(self, conn: Connection, job: dict[str, Any], status: JobStatus, code: str, message: str,
+    def enqueue_job_event(self, conn: Connection, job: JobRow, status: JobStatus, code: str, message: str,
                           data: str) -> bool: ...
 
 

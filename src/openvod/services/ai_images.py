@@ -15,6 +15,7 @@ from openvod.errors import InvalidParameter
 from openvod.store.tables import ai_images, media
 from openvod.util import dumps, new_id, now, utc_iso
 from openvod.config import ApiSettings
+from openvod.domain.rows import JobRow
 from openvod.services.ai_jobs import JobService
 from openvod.services.media import MediaService
 from openvod.services.templates import TemplateService
@@ -123,13 +124,13 @@ class AIImageService:
             self.blobs.delete(r.blob_key)
 
     # ------------------------------------------------------------------ persisting a job's output
-    def write_blobs(self, job: dict[str, Any], images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]:
+    def write_blobs(self, job: JobRow, images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]:
         out = []
         for i, img in enumerate(images, start=1):
             fmt = img.format.lower()
             if fmt not in ("png", "gif"):
                 raise ValueError(f"unsupported image format {img.format!r}")
-            key = f"aiimage/{job['account_id']}/{job['media_id']}/{job['id']}-{i:05d}.{fmt}"
+            key = f"aiimage/{job.account_id}/{job.media_id}/{job.id}-{i:05d}.{fmt}"
             self.blobs.put_bytes(key, img.data)
             out.append((key, img))
         return out
@@ -138,9 +139,9 @@ class AIImageService:
         for key, _ in written:
             self.blobs.delete(key)
 
-    def insert_rows(self, conn: Connection, job: dict[str, Any], written: list[tuple[str, ImageOutput]]) -> str:
+    def insert_rows(self, conn: Connection, job: JobRow, written: list[tuple[str, ImageOutput]]) -> str:
         """Replace this job's image rows (idempotent re-runs), set the cover if asked; returns AIImageResult."""
-        conn.execute(delete(ai_images).where(ai_images.c.job_id == job["id"]))
+        conn.execute(delete(ai_images).where(ai_images.c.job_id == job.id))
         base = self.public_base_url()
         t = now()
         result = []
@@ -148,9 +149,9 @@ class AIImageService:
             conn.execute(
                 ai_images.insert().values(
                     id=new_id(),
-                    account_id=job["account_id"],
-                    job_id=job["id"],
-                    video_id=job["media_id"],
+                    account_id=job.account_id,
+                    job_id=job.id,
+                    video_id=job.media_id,
                     format=img.format.lower(),
                     score=float(img.score),
                     blob_key=key,
@@ -160,12 +161,12 @@ class AIImageService:
                 )
             )
             result.append({"Score": float(img.score), "Url": self.urls.unsigned(base, key), **img.detail})
-        tpl_cfg = json.loads(job.get("template_config") or "{}")
+        tpl_cfg = job.template_config_json()
         if written and str(tpl_cfg.get("SetDefaultCover", "false")).lower() == "true":
             best_key = max(written, key=lambda kv: kv[1].score)[0]
-            exists = conn.execute(select(media.c.id).where(media.c.id == job["media_id"])).first()
+            exists = conn.execute(select(media.c.id).where(media.c.id == job.media_id)).first()
             if exists:
-                self.media.set_internal_cover(conn, job["account_id"], job["media_id"], best_key)
+                self.media.set_internal_cover(conn, job.account_id, job.media_id, best_key)
         return dumps(result)
 
     def jobs(self, account_id: str, ids: list[str]) -> list[Any]:

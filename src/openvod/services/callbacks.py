@@ -16,6 +16,7 @@ from openvod.store.tables import callback_settings, outbox
 from openvod.urlsyntax import BadUrl, parse_http_url
 from openvod.util import dumps, now, utc_iso
 from openvod.config import CallbackSettings
+from openvod.domain.rows import JobRow
 
 
 DEFAULT_APP = "app-1000000"
@@ -133,14 +134,14 @@ class CallbackService:
         }
 
     def enqueue_job_event(
-        self, conn: Connection, job: dict[str, Any], status: JobStatus, code: str, message: str, data: str
+        self, conn: Connection, job: JobRow, status: JobStatus, code: str, message: str, data: str
     ) -> bool:
         """Add the job's completion event to the outbox inside the job's final transaction."""
-        event = EVENT_FOR_TYPE.get(job["type"])
+        event = EVENT_FOR_TYPE.get(job.type)
         if event is None:
             return False
-        setting = self.get(job["account_id"], DEFAULT_APP, conn)
-        url = userdata.callback_url(job.get("user_data") or "")
+        setting = self.get(job.account_id, DEFAULT_APP, conn)
+        url = userdata.callback_url(job.user_data or "")
         if url is None:
             if not (setting["CallbackURL"] and event_enabled(setting["EventTypeList"], event)):
                 return False
@@ -149,24 +150,24 @@ class CallbackService:
         body: dict[str, Any] = {
             "EventTime": utc_iso(t),
             "EventType": event,
-            "JobId": job["id"],
-            "MediaId": job["media_id"],
+            "JobId": job.id,
+            "MediaId": job.media_id,
             "Status": str(status),
             "Code": code,
             "Message": message,
             "Data": data or "",
             "CompleteTime": utc_iso(t),
         }
-        if job["type"] == "AIImage":
-            body["VideoId"] = job["media_id"]
-        ext = userdata.extend(job.get("user_data") or "")
+        if job.type == "AIImage":
+            body["VideoId"] = job.media_id
+        ext = userdata.extend(job.user_data or "")
         if ext is not None:
             body["Extend"] = ext
         auth_key = setting["AuthKey"] if setting["AuthSwitch"] == "on" else ""
         conn.execute(
             insert(outbox).values(
-                account_id=job["account_id"],
-                job_id=job["id"],
+                account_id=job.account_id,
+                job_id=job.id,
                 event_type=event,
                 url=url,
                 body=dumps(body),
