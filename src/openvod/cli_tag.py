@@ -160,11 +160,11 @@ def cmd_face(args: argparse.Namespace, rt: Any) -> int:
             print(f"{pid}\t{args.name}\t{len(embeddings)} example(s)")
         return 0
     if args.face_cmd == "list":
-        people = [person_record(p) for p in lib.people()]
+        records = [person_record(p) for p in lib.people()]
         if args.json:
-            print(json.dumps(people, ensure_ascii=False))
+            print(json.dumps(records, ensure_ascii=False))
         else:
-            for p in people:
+            for p in records:
                 print(f"{p['PersonId']}\t{p['Tag']}\t{p['Source']}\t{p['Backend']}\tsamples={p['Samples']}")
         return 0
     people = lib.people()

@@ -171,3 +171,28 @@ def test_the_checker_sees_function_level_and_type_checking_imports(tmp_path: Pat
     # runner.py imports the contract at module level; cli.py imports cli_dna inside a function.
     assert "openvod.domain.contract" in g["openvod.engine.runner"]
     assert "openvod.cli_dna" in g["openvod.cli"]
+
+
+# Modules over the size limit, each with its reason. Shrink the list; never grow it.
+MAX_LINES = 400
+KNOWN_LARGE = {
+    "openvod/analyzers/dna/align.py": "being split (issue 9, DNA owner)",
+    "openvod/analyzers/dna/fingerprint.py": "its decode moves to the one media pipeline (issue 9 item 3)",
+    "openvod/analyzers/tag/engine.py": "its decode moves to the one media pipeline (issue 9 item 3)",
+    "openvod/analyzers/tag/asr.py": "not split yet",
+    "openvod/analyzers/tag/face.py": "not split yet",
+    "openvod/services/uploads.py": "not split yet",
+    "openvod/oss/gateway.py": "not split yet",
+}
+
+
+def test_no_module_over_the_size_limit() -> None:
+    big = {}
+    for p in (SRC / "openvod").rglob("*.py"):
+        if "migrations" in p.parts:
+            continue
+        n = len(p.read_text().splitlines())
+        rel = p.relative_to(SRC).as_posix()
+        if n > MAX_LINES and rel not in KNOWN_LARGE:
+            big[rel] = n
+    assert not big, f"modules over {MAX_LINES} lines: {big}"

@@ -47,16 +47,34 @@ class AccountLibraries(Protocol):
 class JobRuntime(Protocol):
     """Everything ``run_job`` and the worker pool use."""
 
-    settings: Settings
-    engine: Engine
-    analyzers: AnalyzerRegistry
-    analyzer_options: dict[str, Any]
-    media: MediaRows
-    images: ImageSink
-    callbacks: JobEvents
-    fingerprints: AccountLibraries
-    faces: AccountLibraries
-    wake: Callable[[], None]
+    wake: Callable[[], None]  # the dispatcher sets it, so a requeue wakes idle workers
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def analyzers(self) -> AnalyzerRegistry: ...
+
+    @property
+    def analyzer_options(self) -> dict[str, Any]: ...
+
+    @property
+    def media(self) -> MediaRows: ...
+
+    @property
+    def images(self) -> ImageSink: ...
+
+    @property
+    def callbacks(self) -> JobEvents: ...
+
+    @property
+    def fingerprints(self) -> AccountLibraries: ...
+
+    @property
+    def faces(self) -> AccountLibraries: ...
 
     def job_blobs(self, account_id: str, media_id: str) -> BlobWriter: ...
 

@@ -144,7 +144,7 @@ def time_limit(rt: Runtime, job_type: str, duration_s: float) -> tuple[float, st
 def _load(rt: Runtime, job_id: str) -> JobRow | None:
     with rt.engine.connect() as conn:
         row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-    return JobRow.from_mapping(row) if row else None
+    return JobRow.from_mapping(dict(row)) if row else None
 
 
 def run_job(

@@ -311,7 +311,9 @@ class UploadService:
             mrows = {r["id"]: dict(r) for r in conn.execute(
                 select(media.c.id, media.c.status, media.c.title, media.c.account_id)
                 .where(media.c.id.in_(ids))).mappings()}
-        out, missing, forbidden = [], [], []
+        out: list[dict[str, Any]] = []
+        missing: list[str] = []
+        forbidden: list[str] = []
         for i in ids:
             up, m = rows.get(i), mrows.get(i)
             if up is None or m is None:  # unknown, or registered rather than uploaded

@@ -58,7 +58,7 @@ class VideoTagHandler(JobHandler):
     def run(self, ctx: JobContext) -> JobOutput:
         opts = ctx.analyzer_options if isinstance(ctx.analyzer_options, TagJobOptions) else TagJobOptions()
         cfg = ctx.options if isinstance(ctx.options, VideoTagOptions) else VideoTagOptions.model_validate(ctx.config)
-        types = list(cfg.AnalyseTypes)
+        types = [str(t) for t in cfg.AnalyseTypes]
         try:
             res = analyse(ctx.media_path, types, opts.tag, self.models, ctx.heartbeat)
         except MissingStreams as exc:
