@@ -128,9 +128,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
             out.append({"File": f, "Code": exc.code, "Error": exc.message})
             rc = 1
             continue
-        # The operator names the file explicitly, so it may live anywhere on this machine.
-        rt.settings.media.allowed_roots = [str(p.parent)]
-        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE")
+        # The operator names the file explicitly, so it may live anywhere on this machine (for this call
+        # only: the settings are not changed).
+        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE",
+                                                  allowed_roots=[p.parent])
         for r in done:
             out.append({"File": f, "MediaId": r.media_id, "NewRegister": r.new_register})
         for fl in failed:

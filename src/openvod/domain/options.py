@@ -172,10 +172,3 @@ def stored(options: BaseModel) -> dict[str, Any]:
     """The stored (normalised JSON) form of parsed options."""
     return options.model_dump(mode="json", exclude_none=True)
 
-
-# Job type -> its options model (job types without a model keep their config as given).
-OPTIONS_MODELS: dict[str, type[BaseModel]] = {
-    "AIVideoTag": VideoTagOptions,
-    "AIMediaDNA": MediaDNAOptions,
-    "AIImage": AIImageOptions,
-}

@@ -63,9 +63,10 @@ class MediaService:
 
     def register_detailed(
         self, account_id: str, entries: list[dict[str, Any]], template_group_id: str = "", user_data: str = "",
-        request_id: str = "",
+        request_id: str = "", allowed_roots: list[Path] | None = None,
     ) -> tuple[list[Registered], list[Failure]]:
-        """Register each entry; the ones that fail come back with a code and a reason."""
+        """Register each entry; the ones that fail come back with a code and a reason. Local files must
+        lie under ``allowed_roots`` (default: the configured media roots)."""
         done: list[Registered] = []
         failed: list[Failure] = []
         # Resolve every CoverURL first, so a bad one refuses the request before anything is registered.
@@ -73,7 +74,7 @@ class MediaService:
                    for e in entries]
         for e in entries:
             try:
-                done.append(self._register_one(account_id, e, template_group_id, user_data))
+                done.append(self._register_one(account_id, e, template_group_id, user_data, allowed_roots))
             except (FetchError, ProbeError) as exc:
                 f = failure_of(e["file_url"], exc)
                 log.info("register failed", extra={"request_id": request_id, "action": "RegisterMedia",
@@ -88,7 +89,8 @@ class MediaService:
             ).first()
         return str(row.id) if row else None
 
-    def _register_one(self, account_id: str, e: dict[str, Any], template_group_id: str, user_data: str) -> Registered:
+    def _register_one(self, account_id: str, e: dict[str, Any], template_group_id: str, user_data: str,
+                      allowed_roots: list[Path] | None = None) -> Registered:
         url = e["file_url"]
         key = canonical_file_url(url)
         existing = self._existing(account_id, key)
@@ -98,7 +100,7 @@ class MediaService:
         media_id = new_id()
         with fetched(
             url,
-            s.media_roots(),
+            allowed_roots if allowed_roots is not None else s.media_roots(),
             s.data_dir / "tmp",
             allow_private=s.media.allow_private_urls,
             max_bytes=s.media.max_download_bytes,
