@@ -164,7 +164,7 @@ def cmd_dna(args: argparse.Namespace) -> int:
     """``openvod dna compare A B`` and ``openvod dna groups``."""
     if args.dna_cmd == "compare":
         from openvod.analyzers.dna.commands import compare_files
-        from openvod.analyzers.dna.fingerprint import DecodeError
+        from openvod.pipeline import DecodeError
 
         try:
             out = compare_files(args.a, args.b, _settings(args).dna)
@@ -207,10 +207,10 @@ def cmd_dna(args: argparse.Namespace) -> int:
 
 def cmd_cover(args: argparse.Namespace) -> int:
     """Pick covers / GIF highlights of a local file with the AIImage analyzer, without a server."""
-    from openvod.analyzers.image.decode import DecodeError
     from openvod.analyzers.image.handler import image_count, options_from_settings
     from openvod.analyzers.image.images import make_images
     from openvod.analyzers.image.picker import NoUsableFrame
+    from openvod.pipeline import DecodeError
 
     s = _settings(args).aiimage
     fmt = args.format

@@ -60,15 +60,17 @@ class MediaDNAHandler(JobHandler):
 
     # ------------------------------------------------------------------ job
     def run(self, ctx: JobContext) -> JobOutput:
-        from openvod.analyzers.dna.fingerprint import DecodeError, fingerprint_file
+        from openvod.analyzers.dna.fingerprint import fingerprint_file
         from openvod.analyzers.dna.params import fingerprint_options
         from openvod.analyzers.dna.results import video_dna
+        from openvod.pipeline import DecodeError, open_media, stored_probe
 
         s: DNASettings = ctx.runtime.settings.dna
         db_id = str(ctx.config.get("DNADBId", "") or "")
         search_only = bool(ctx.config.get("SearchOnly", False))
         try:
-            fp = fingerprint_file(ctx.media_path, fingerprint_options(s), progress=ctx.heartbeat)
+            media = open_media(ctx.media_path, stored_probe(ctx.media))
+            fp = fingerprint_file(ctx.media_path, fingerprint_options(s), progress=ctx.heartbeat, media=media)
         except DecodeError as exc:
             raise JobFailed(DAMAGED, f"The video cannot be fingerprinted: {exc}.") from None
         lib = self.library(ctx.runtime, ctx.account_id, db_id)

@@ -71,14 +71,15 @@ class SmartCoverHandler(JobHandler):
         return out
 
     def run(self, ctx: JobContext) -> JobOutput:
-        from openvod.analyzers.image.decode import DecodeError
         from openvod.analyzers.image.images import make_images
         from openvod.analyzers.image.picker import NoUsableFrame
+        from openvod.pipeline import DecodeError, open_media, stored_probe
 
         settings = ctx.runtime.settings.aiimage
         fmt = str(ctx.config.get("Format", "png")).lower()
         try:
-            images, analysis = make_images(ctx.media_path, fmt, image_count(ctx.config, settings),
+            media = open_media(ctx.media_path, stored_probe(ctx.media))
+            images, analysis = make_images(media, fmt, image_count(ctx.config, settings),
                                            options_from_settings(settings), heartbeat=ctx.heartbeat)
         except NoUsableFrame as exc:
             raise JobFailed(NO_USABLE_FRAME, str(exc)) from None

@@ -1,6 +1,6 @@
 """Pick the moments of a video that make the best covers: decode once, cut into shots, score, pick.
 
-1. One decode pass (``decode.iter_samples``) gives samples at ``fps``; each gets the cheap metrics,
+1. One decode pass (``samples.iter_samples``, on the media pipeline) gives samples at ``fps``; each gets the cheap metrics,
    a shot signature and a dHash. Per time bucket only the best ``keep_per_bucket`` usable samples
    keep their pixels, so memory stays bounded on long videos.
 2. Shot detection marks cuts and gradual transitions (``shots``); samples inside a transition are
@@ -29,11 +29,12 @@ import numpy as np
 
 from openvod.analyzers.image import faces as faces_mod
 from openvod.analyzers.image import scoring
-from openvod.analyzers.image.decode import DecodeStats, VideoInfo, iter_samples, probe
+from openvod.analyzers.image.samples import iter_samples
 from openvod.analyzers.image.dedup import Keypoints, dhash, keypoints, near_duplicate, same_scene
 from openvod.analyzers.image.metrics import FrameMetrics, measure
 from openvod.analyzers.image.shots import Shot, ShotDetector, ShotResult, Signature, signature
 from openvod.analyzers.image.text import text_coverage
+from openvod.pipeline import DecodeStats, Media, MediaProbe, open_media
 
 try:
     import cv2
@@ -58,7 +59,7 @@ class AnalysisOptions:
     mid_width: int = 640  # grey image for sharpness, text and eyes
     face_width: int = 384  # faces are searched at this width (min face 20 px, ~9% of the height)
     small_width: int = 160  # RGB image for colour and shot signatures
-    skip_frames: str = "auto"  # what the analysis pass may leave undecoded (decode.SKIP_MODES)
+    skip_frames: str = "auto"  # what the analysis pass may leave undecoded (openvod.pipeline.media.SKIP_ORDER)
     bucket_s: float = 1.0  # retention bucket (grows on long videos, see max_buckets)
     max_buckets: int = 150
     keep_per_bucket: int = 2
@@ -108,7 +109,7 @@ class Candidate:
 class Analysis:
     """The result of analysing one video."""
 
-    info: VideoInfo
+    info: MediaProbe
     shots: ShotResult
     samples: list[SampleRecord]
     candidates: list[Candidate]
@@ -141,7 +142,7 @@ class _Throttle:
 
 
 def analyze(
-    path: str | Path,
+    path: str | Path | Media,
     count: int,
     options: AnalysisOptions | None = None,
     *,
@@ -158,7 +159,8 @@ def analyze(
     opts = options or AnalysisOptions()
     beat = _Throttle(heartbeat)
     t_start = time.perf_counter()
-    info = probe(path)
+    media = path if isinstance(path, Media) else open_media(path)
+    info = media.probe
     fps = opts.fps
     if info.duration > 0:
         fps = min(fps, opts.max_samples / info.duration)
@@ -170,7 +172,7 @@ def analyze(
     buckets: dict[int, list[_Kept]] = {}
     provisional = scoring.VideoContext()
     dstats = DecodeStats()
-    for sample in iter_samples(path, fps, mid_width=opts.mid_width, small_width=opts.small_width,
+    for sample in iter_samples(media, fps, mid_width=opts.mid_width, small_width=opts.small_width,
                                skip=opts.skip_frames, stats=dstats):
         m = measure(sample.luma, sample.grey, sample.small)
         sig = signature(sample.small)
@@ -226,9 +228,9 @@ def analyze(
         candidates,
         picks,
         {
-            "DecodedFrames": dstats.decoded,
-            "Samples": dstats.sampled,
-            "CorruptPackets": dstats.corrupt,
+            "DecodedFrames": dstats.frames_decoded,
+            "Samples": dstats.frames_served,
+            "CorruptPackets": dstats.corrupt_packets,
             "SkipFrame": dstats.skip,
             "SampleFps": round(fps, 4),
             "Shots": len(shots.shots),

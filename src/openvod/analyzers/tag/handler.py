@@ -35,7 +35,7 @@ def options_from_settings(s: TagSettings) -> TagOptions:
     from openvod.analyzers.tag.engine import TagOptions
     from openvod.analyzers.tag.face import FaceOptions
     from openvod.analyzers.tag.ocr import OcrOptions
-    from openvod.pipeline.decode import FrameOptions
+    from openvod.analyzers.tag.frames import FrameOptions
     from openvod.pipeline.sampling import SamplerOptions
 
     return TagOptions(
@@ -96,13 +96,14 @@ class VideoTagHandler(JobHandler):
     def run(self, ctx: JobContext) -> JobOutput:
         from openvod.analyzers.tag.engine import MissingStreams, analyse
         from openvod.analyzers.tag.wire import build_data, build_detail
-        from openvod.pipeline.decode import DecodeError
+        from openvod.pipeline import DecodeError, open_media, stored_probe
 
         settings = ctx.runtime.settings.tag
         types = [t for t in ctx.config.get("AnalyseTypes") or ALL_TYPES if t in ALL_TYPES]
         options = options_from_settings(settings)
         try:
-            res = analyse(ctx.media_path, types, options, self.models, ctx.heartbeat)
+            media = open_media(ctx.media_path, stored_probe(ctx.media))
+            res = analyse(media, types, options, self.models, ctx.heartbeat)
         except MissingStreams as exc:
             raise JobFailed(exc.code, exc.message) from None
         except DecodeError as exc:
