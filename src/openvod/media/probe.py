@@ -99,7 +99,7 @@ def _open(path: Path, max_pixels: int, header_only: bool = False) -> Any:
     if header_only:
         opts["skip_frame"] = "all"  # describe the streams without decoding a frame
     try:
-        return av.open(str(path), metadata_errors="ignore", stream_options=[opts] * _MAX_STREAMS)
+        return av.open(str(path), metadata_errors="ignore", stream_options=[opts] * _MAX_STREAMS)  # type: ignore[list-item]
     except ValueError as exc:
         if "stream_options" in str(exc):
             return None  # streams appear only while reading: probe in a child process

@@ -58,7 +58,7 @@ class Frame:
             f = self.av
             if f.format.name in LUMA8:
                 plane = f.planes[0]
-                buf = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+                buf = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
                 self._luma = buf[:, : f.width]
             else:
                 self._luma = f.to_ndarray(format="gray")

@@ -152,10 +152,11 @@ class Media:
             first_t: float | None = None
             for frame in _decoded(c, s, stats):
                 stats.frames_decoded += 1
-                if frame.pts is None:
+                tb = frame.time_base or s.time_base
+                if frame.pts is None or tb is None:
                     stats.untimed += 1
                     continue
-                t = float(frame.pts * frame.time_base) - self.origin
+                t = float(frame.pts * tb) - self.origin
                 if t <= last_t:
                     stats.out_of_order += 1
                     continue

@@ -24,7 +24,7 @@ def _seek(c: Any, s: Any, t: float, origin: float) -> None:
 
 def _timed(frames: Any, origin: float) -> Any:
     for f in frames:
-        if f.pts is not None:  # timestamps from the PTS only
+        if f.pts is not None and f.time_base is not None:  # timestamps from the PTS only
             yield f, float(f.pts * f.time_base) - origin
 
 

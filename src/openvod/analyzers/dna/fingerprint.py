@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from openvod.analyzers.dna import features as ft
 from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_media
 
 FORMAT_VERSION = 1  # serialisation layout
+CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
 ALGORITHM_VERSION = 9  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
@@ -57,7 +60,7 @@ class FingerprintOptions:
 class Fingerprint:
     """One video's fingerprint."""
 
-    times: np.ndarray  # float32[n]: sample times (s, from the start of the video)
+    times: np.ndarray  # float32[n]: sample times (s, from the media origin: see openvod.pipeline.probe)
     thumbs: np.ndarray  # uint8[n, T, T]: luma of the active box
     flat: np.ndarray  # bool[n]
     code_frame: np.ndarray  # int32[m]: sample each code belongs to
@@ -325,13 +328,27 @@ def _codes(
     g_win = t[:, : 16 * k, : 16 * k].reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
     g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
     wins, frames, geom = [g_win], [every], [g_geom]
-    for start in range(0, idx.size if opts.max_keypoints else 0, 256):  # chunks bound memory on long videos
-        part = idx[start : start + 256]
+
+    def local(part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         imgs = _crop_resize(pictures[part], box, size, Image.Resampling.BILINEAR).astype(np.float32)
         kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
-        wins.append(ft.keypoint_windows(imgs, kp, kf))
-        frames.append(part[kf])
-        geom.append(np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1))
+        g = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1)
+        return ft.keypoint_windows(imgs, kp, kf), part[kf], g
+
+    # Chunks bound memory on long videos; they run on CODE_THREADS threads (FFTs and resizes release
+    # the GIL), which does not change the result: every sample's keypoints are its own.
+    n = idx.size if opts.max_keypoints else 0
+    chunk = max(32, min(256, -(-n // CODE_THREADS)))
+    parts = [idx[start : start + chunk] for start in range(0, n, chunk)]
+    if len(parts) > 1:
+        with ThreadPoolExecutor(min(CODE_THREADS, len(parts)), thread_name_prefix="dna-codes") as pool:
+            done = list(pool.map(local, parts))
+    else:
+        done = [local(p) for p in parts]
+    for w, f, g in done:
+        wins.append(w)
+        frames.append(f)
+        geom.append(g)
     w_all = np.concatenate(wins)
     f_all = np.concatenate(frames)
     g_all = np.concatenate(geom).astype(np.float32)

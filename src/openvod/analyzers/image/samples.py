@@ -19,7 +19,7 @@ from openvod.pipeline.prefetch import prefetch
 try:  # cv2 is a declared dependency; the handler reports itself unavailable without it.
     import cv2
 except ImportError:  # pragma: no cover - exercised only on broken installs
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]
 
 
 @dataclass
