@@ -135,46 +135,16 @@ class Media:
         needs = needs or (VideoNeed(),)
         stats = stats if stats is not None else DecodeStats()
         schedules = [_Schedule(n) for n in needs]
-        skip = min((n.skip for n in needs), key=SKIP_ORDER.index)
-        grid_fps = max((n.fps for n in needs), default=0.0)
         with open_container(self.path) as c:
             if not c.streams.video:
                 raise MissingStream("The file has no video stream.")
             s = c.streams.video[0]
-            s.thread_type = "AUTO"
-            stats.skip = "BIDIR" if skip == "auto" else skip
-            s.codec_context.skip_frame = stats.skip
-            if not any(n.loop_filter for n in needs):
-                s.codec_context.options = {"skip_loop_filter": "all"}
+            skipper = _Skipper(s, needs, stats)
             reformatter = VideoReformatter()  # one swscale context for the whole pass
-            rotation = self.probe.rotation
-            last_t = -math.inf
-            first_t: float | None = None
-            for frame in _decoded(c, s, stats):
-                stats.frames_decoded += 1
-                tb = frame.time_base or s.time_base
-                if frame.pts is None or tb is None:
-                    stats.untimed += 1
-                    continue
-                t = float(frame.pts * tb) - self.origin
-                if t <= last_t:
-                    stats.out_of_order += 1
-                    continue
-                last_t = stats.last_t = t
-                first_t = t if first_t is None else first_t
-                if skip == "auto" and stats.skip == "BIDIR" and stats.frames_decoded == 24 and t > first_t:
-                    if (stats.frames_decoded - 1) / (t - first_t) < 1.2 * grid_fps:  # too few I/P frames
-                        stats.skip = "NONREF"
-                        s.codec_context.skip_frame = stats.skip
-                wanted = [i for i, sc in enumerate(schedules) if sc.wants(t)]
-                if not wanted:
-                    continue
-                stats.frames_scanned += 1
-                out = Frame(frame, t, rotation, reformatter)
-                wanted = [i for i in wanted if _select(schedules[i], out)]
-                if wanted:
-                    out.wanted = tuple(wanted)
-                    stats.frames_served += 1
+            for frame, t in _timed(_decoded(c, s, stats), s.time_base, self.origin, stats):
+                skipper.observe(t)
+                out = _offer(Frame(frame, t, self.probe.rotation, reformatter), schedules, stats)
+                if out is not None:
                     yield out
             for sc in schedules:
                 if sc.sampler is not None:
@@ -183,6 +153,64 @@ class Media:
             raise DecodeError("The video stream has no decodable frame.")
         if stats.frames_decoded == stats.untimed:
             raise DecodeError("No video frame has a presentation timestamp.")
+
+
+class _Skipper:
+    """Sets the decoder's shortcuts for a pass's needs; with ``auto``, falls back from B-frames to
+    non-reference frames when the I/P cadence of the first 24 frames is too sparse for the grid."""
+
+    def __init__(self, s: Any, needs: tuple[VideoNeed, ...], stats: DecodeStats):
+        self.s, self.stats = s, stats
+        self.auto = min((n.skip for n in needs), key=SKIP_ORDER.index) == "auto"
+        self.grid_fps = max((n.fps for n in needs), default=0.0)
+        self.first_t: float | None = None
+        s.thread_type = "AUTO"
+        stats.skip = "BIDIR" if self.auto else min((n.skip for n in needs), key=SKIP_ORDER.index)
+        s.codec_context.skip_frame = stats.skip
+        if not any(n.loop_filter for n in needs):
+            s.codec_context.options = {"skip_loop_filter": "all"}
+
+    def observe(self, t: float) -> None:
+        if self.first_t is None:
+            self.first_t = t
+        st = self.stats
+        if not self.auto or st.skip != "BIDIR" or st.frames_decoded != 24 or t <= self.first_t:
+            return
+        if (st.frames_decoded - 1) / (t - self.first_t) < 1.2 * self.grid_fps:  # too few I/P frames
+            st.skip = "NONREF"
+            self.s.codec_context.skip_frame = st.skip
+
+
+def _timed(frames: Iterator[av.VideoFrame], stream_tb: Any, origin: float,
+           stats: DecodeStats) -> Iterator[tuple[av.VideoFrame, float]]:
+    """Frames with their time ``pts * time_base - origin``; untimed and non-increasing ones dropped."""
+    last_t = -math.inf
+    for frame in frames:
+        stats.frames_decoded += 1
+        tb = frame.time_base or stream_tb
+        if frame.pts is None or tb is None:
+            stats.untimed += 1
+            continue
+        t = float(frame.pts * tb) - origin
+        if t <= last_t:
+            stats.out_of_order += 1
+            continue
+        last_t = stats.last_t = t
+        yield frame, t
+
+
+def _offer(frame: Frame, schedules: list[_Schedule], stats: DecodeStats) -> Frame | None:
+    """The frame, marked with the needs that want it, or None when none does."""
+    wanted = [i for i, sc in enumerate(schedules) if sc.wants(frame.t)]
+    if not wanted:
+        return None
+    stats.frames_scanned += 1
+    wanted = [i for i in wanted if _select(schedules[i], frame)]
+    if not wanted:
+        return None
+    frame.wanted = tuple(wanted)
+    stats.frames_served += 1
+    return frame
 
 
 def _select(sc: _Schedule, frame: Frame) -> bool:
