@@ -222,3 +222,19 @@ def test_the_probe_stored_at_register_media_is_reused(tmp_path: Path, monkeypatc
     monkeypatch.setattr(media_mod, "probe_file", no_probe)
     media = open_media(path, stored)
     assert media.probe is stored and len(list(media.video(VideoNeed()))) == 10
+
+
+def test_one_pass_serves_several_needs_as_separate_passes_would(tmp_path: Path) -> None:
+    """A job with several analyzers decodes once: each need gets exactly what its own pass would give."""
+    from openvod.pipeline import SamplerOptions
+
+    path = _write(tmp_path / "cuts.mp4", _shots([40, 200, 90], 1.0))
+    media = open_media(path)
+    grid, adaptive = VideoNeed(fps=4.0), VideoNeed(adaptive=SamplerOptions())
+    alone_grid = [f.t for f in media.video(grid)]
+    alone_adaptive = [(f.t, f.selection.reason) for f in media.video(adaptive)]
+    stats = DecodeStats()
+    both = list(media.video(grid, adaptive, stats=stats))
+    assert [f.t for f in both if 0 in f.wanted] == alone_grid
+    assert [(f.t, f.selection.reason) for f in both if 1 in f.wanted] == alone_adaptive
+    assert stats.frames_decoded == 30 and stats.frames_served == len(both)
