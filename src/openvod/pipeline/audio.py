@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import av
 import numpy as np
 
 from openvod.pipeline.probe import DecodeError, MissingStream, open_container
-
-if TYPE_CHECKING:
-    from openvod.pipeline.media import DecodeStats
+from openvod.pipeline.stats import DecodeStats, check_corrupt
 
 
 @dataclass
@@ -55,8 +51,6 @@ class _Placer:
 
 def decode_audio(path: str | Path, origin: float, sample_rate: int, *, stats: DecodeStats) -> AudioTrack:
     """The first audio stream, resampled; a frame without PTS follows the previous one (no re-sync)."""
-    from openvod.pipeline.media import check_corrupt
-
     placer = _Placer(sample_rate)
     with open_container(path) as c:
         if not c.streams.audio:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,8 @@ from openvod.pipeline.audio import AudioTrack, decode_audio
 from openvod.pipeline.frames import Frame
 from openvod.pipeline.probe import DecodeError, MediaProbe, MissingStream, open_container, probe_file
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
+from openvod.pipeline.stats import DecodeStats, check_corrupt
 
-MAX_CORRUPT_RATIO = 0.2
-MIN_CORRUPT = 8
 # What a decode pass may leave undecoded, from least to most. "auto" skips all B-frames and falls back
 # to skipping only non-reference frames when the I/P cadence is too sparse for the sampling rate.
 SKIP_ORDER = ("DEFAULT", "NONREF", "auto", "BIDIR")
@@ -55,29 +54,6 @@ class VideoNeed:
     adaptive: SamplerOptions | None = None
     skip: str = "NONREF"  # one of SKIP_ORDER
     loop_filter: bool = False  # True: the pictures must be deblocked
-
-
-@dataclass
-class DecodeStats:
-    """Counters of one decode pass."""
-
-    packets: int = 0
-    corrupt_packets: int = 0
-    frames_decoded: int = 0
-    frames_scanned: int = 0  # frames some need's schedule wanted (before adaptive selection)
-    frames_served: int = 0
-    untimed: int = 0
-    out_of_order: int = 0
-    truncated: bool = False
-    skip: str = "DEFAULT"  # what the decoder skipped by the end of the pass
-    last_t: float = 0.0  # time of the last decoded frame
-    extra: dict[str, float] = field(default_factory=dict)
-
-
-def check_corrupt(stats: DecodeStats, kind: str = "video") -> None:
-    """The one corrupt-packet rule (see module doc)."""
-    if stats.corrupt_packets > max(MIN_CORRUPT, MAX_CORRUPT_RATIO * stats.packets):
-        raise DecodeError(f"The {kind} stream is corrupt ({stats.corrupt_packets} of {stats.packets} packets).")
 
 
 class _Schedule:
