@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from openvod.pipeline.probe import DecodeError
 
-MAX_CORRUPT_RATIO = 0.2
 # A packet that fails to decode is skipped and counted; the stream is damaged once more than
 # max(MIN_CORRUPT, MAX_CORRUPT_RATIO x packets read so far) have failed.
 MAX_CORRUPT_RATIO = 0.2
