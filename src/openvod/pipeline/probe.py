@@ -17,6 +17,7 @@ from the display matrix of the first decoded frame (PyAV's ``VideoFrame.rotation
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,12 +64,19 @@ class MediaProbe:
                    rotation=int(d.get("rotation", 0)) % 360)
 
 
-def stored_probe(media_row: Any) -> MediaProbe | None:
-    """The probe RegisterMedia stored with a media row (``row["probe"]`` JSON), or None when absent."""
-    raw = media_row.get("probe") if isinstance(media_row, dict) else getattr(media_row, "probe", None)
+def stored_probe(stored: Any) -> MediaProbe | None:
+    """The probe RegisterMedia stored, or None when absent (media registered before it was stored).
+
+    ``stored``: the stored probe (a mapping with ``"Pipeline"``, as ``JobContext.probe`` holds it), or
+    the media row (its ``probe`` column, JSON text or a mapping), or None.
+    """
+    if stored is None:
+        return None
+    if isinstance(stored, Mapping) and "Pipeline" not in stored and "probe" in stored:
+        stored = stored["probe"]
     try:
-        d = json.loads(raw) if isinstance(raw, str) else raw
-        return MediaProbe.from_json(d["Pipeline"]) if isinstance(d, dict) and "Pipeline" in d else None
+        d = json.loads(stored) if isinstance(stored, str | bytes) else stored
+        return MediaProbe.from_json(d["Pipeline"]) if isinstance(d, Mapping) and d.get("Pipeline") else None
     except (ValueError, KeyError, TypeError):
         return None
 

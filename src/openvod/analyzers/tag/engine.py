@@ -43,10 +43,10 @@ from openvod.analyzers.tag.frames import FrameOptions, selected_frames
 from openvod.analyzers.tag.ocr import OcrEngine, OcrOptions, TextTrack, TextTracker
 from openvod.analyzers.tag.stages import Stage, Timer, throttled
 from openvod.analyzers.tag.text import TextAnalyzer, TextOptions, TextSpan, TimedTag
+from openvod.domain.options import ANALYSE_TYPES
 from openvod.models.cache import ModelCache
 from openvod.pipeline import DecodeError, DecodeStats, Media, MediaProbe, open_media
 
-ANALYSE_TYPES = ("Face", "ASR", "OCR", "Category", "Annotation")
 VISUAL = ("Face", "OCR", "Annotation")
 
 
