@@ -212,6 +212,7 @@ def test_the_probe_stored_at_register_media_is_reused(tmp_path: Path, monkeypatc
     row = {"probe": info.probe_json()}
     stored = stored_probe(row)
     assert stored is not None and stored == probe_mod.probe_file(path)
+    assert stored_probe(json.loads(info.probe_json())) == stored  # as JobContext.probe holds it
     assert stored.rotation == 90 and abs(stored.origin - 1.0) < 1e-6
     assert MediaProbe.from_json(json.loads(json.dumps(stored.to_json()))) == stored
     assert stored_probe({"probe": json.dumps({"Format": "mov", "Video": []})}) is None  # registered before
