@@ -152,7 +152,7 @@ def cmd_dna(args: argparse.Namespace) -> int:
     """``openvod dna compare A B`` and ``openvod dna groups``."""
     if args.dna_cmd == "compare":
         from openvod.cli_dna import compare_files
-        from openvod.analyzers.dna.fingerprint import DecodeError
+        from openvod.pipeline import DecodeError
 
         try:
             out = compare_files(args.a, args.b, _settings(args).dna)
@@ -195,10 +195,10 @@ def cmd_dna(args: argparse.Namespace) -> int:
 
 def cmd_cover(args: argparse.Namespace) -> int:
     """Pick covers / GIF highlights of a local file with the AIImage analyzer, without a server."""
-    from openvod.analyzers.image.decode import DecodeError
-    from openvod.engine.analyzer_options import image_job_options
     from openvod.analyzers.image.images import make_images
     from openvod.analyzers.image.picker import NoUsableFrame
+    from openvod.engine.analyzer_options import image_job_options
+    from openvod.pipeline import DecodeError
 
     s = _settings(args).aiimage
     fmt = args.format

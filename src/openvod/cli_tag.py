@@ -71,7 +71,7 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
     from openvod.analyzers.tag.subtitles import to_srt, to_vtt
     from openvod.analyzers.tag.wire import build_data, build_detail
     from openvod.models.cache import ModelCache, ModelUnavailable
-    from openvod.pipeline.decode import DecodeError
+    from openvod.pipeline import DecodeError
 
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     try:

@@ -132,9 +132,7 @@ class MediaService:
             "height": info.height,
             "fps": info.fps,
             "bitrate": info.bitrate_kbps,
-            "probe": json.dumps(
-                {"Format": info.format_name, "Video": info.video_streams, "Audio": info.audio_streams}
-            ),
+            "probe": info.probe_json(),
             "template_group_id": template_group_id,
             "user_data": user_data,
             "created_at": ts,

@@ -433,7 +433,7 @@ class UploadService:
             conn.execute(update(media).where(media.c.id == mid).values(
                 status="Normal", size=info.size, md5=info.md5, duration=info.duration, width=info.width,
                 height=info.height, fps=info.fps, bitrate=info.bitrate_kbps,
-                probe=dumps({"Format": info.format_name, "Video": info.video_streams, "Audio": info.audio_streams}),
+                probe=info.probe_json(),
                 modified_at=now(),
             ))
             conn.execute(update(uploads).where(uploads.c.media_id == mid).values(status="Normal"))

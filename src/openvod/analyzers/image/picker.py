@@ -1,6 +1,6 @@
 """Pick the moments of a video that make the best covers: decode once, cut into shots, score, pick.
 
-1. One decode pass (``decode.iter_samples``) gives samples at ``fps``; each gets the cheap metrics,
+1. One decode pass (``samples.iter_samples``, on the media pipeline) gives samples at ``fps``; each gets the cheap metrics,
    a shot signature and a dHash. Per time bucket only the best ``keep_per_bucket`` usable samples
    keep their pixels, so memory stays bounded on long videos.
 2. Shot detection marks cuts and gradual transitions (``shots``); samples inside a transition are
@@ -28,12 +28,13 @@ import numpy as np
 
 from openvod.analyzers.image import faces as faces_mod
 from openvod.analyzers.image import scoring
-from openvod.analyzers.image.decode import DecodeStats, iter_samples, probe
+from openvod.analyzers.image.samples import iter_samples
 from openvod.analyzers.image.dedup import dhash, near_duplicate, same_scene
 from openvod.analyzers.image.metrics import measure
 from openvod.analyzers.image.shots import Shot, ShotDetector, ShotResult, signature
 from openvod.analyzers.image.records import Analysis, AnalysisOptions, Candidate, NoUsableFrame, SampleRecord
 from openvod.analyzers.image.text import text_coverage
+from openvod.pipeline import DecodeStats, Media, MediaProbe, open_media
 
 try:
     import cv2
@@ -59,7 +60,7 @@ class _Throttle:
 
 
 def analyze(
-    path: str | Path,
+    path: str | Path | Media,
     count: int,
     options: AnalysisOptions | None = None,
     *,
@@ -76,7 +77,8 @@ def analyze(
     opts = options or AnalysisOptions()
     beat = _Throttle(heartbeat)
     t_start = time.perf_counter()
-    info = probe(path)
+    media = path if isinstance(path, Media) else open_media(path)
+    info = media.probe
     fps = opts.fps
     if info.duration > 0:
         fps = min(fps, opts.max_samples / info.duration)
@@ -88,7 +90,7 @@ def analyze(
     buckets: dict[int, list[_Kept]] = {}
     provisional = scoring.VideoContext()
     dstats = DecodeStats()
-    for sample in iter_samples(path, fps, mid_width=opts.mid_width, small_width=opts.small_width,
+    for sample in iter_samples(media, fps, mid_width=opts.mid_width, small_width=opts.small_width,
                                skip=opts.skip_frames, stats=dstats):
         m = measure(sample.luma, sample.grey, sample.small)
         sig = signature(sample.small)
@@ -144,9 +146,9 @@ def analyze(
         candidates,
         picks,
         {
-            "DecodedFrames": dstats.decoded,
-            "Samples": dstats.sampled,
-            "CorruptPackets": dstats.corrupt,
+            "DecodedFrames": dstats.frames_decoded,
+            "Samples": dstats.frames_served,
+            "CorruptPackets": dstats.corrupt_packets,
             "SkipFrame": dstats.skip,
             "SampleFps": round(fps, 4),
             "Shots": len(shots.shots),

@@ -10,10 +10,10 @@ import numpy as np
 
 from openvod.analyzers.image import faces as faces_mod
 from openvod.analyzers.image import scoring
-from openvod.analyzers.image.decode import VideoInfo
 from openvod.analyzers.image.dedup import Keypoints, keypoints
 from openvod.analyzers.image.metrics import FrameMetrics
 from openvod.analyzers.image.shots import Shot, ShotResult, Signature
+from openvod.pipeline import MediaProbe
 
 
 class NoUsableFrame(Exception):
@@ -33,7 +33,7 @@ class AnalysisOptions:
     mid_width: int = 640  # grey image for sharpness, text and eyes
     face_width: int = 384  # faces are searched at this width (min face 20 px, ~9% of the height)
     small_width: int = 160  # RGB image for colour and shot signatures
-    skip_frames: str = "auto"  # what the analysis pass may leave undecoded (decode.SKIP_MODES)
+    skip_frames: str = "auto"  # what the analysis pass may leave undecoded (openvod.pipeline.media.SKIP_ORDER)
     bucket_s: float = 1.0  # retention bucket (grows on long videos, see max_buckets)
     max_buckets: int = 150
     keep_per_bucket: int = 2
@@ -83,7 +83,7 @@ class Candidate:
 class Analysis:
     """The result of analysing one video."""
 
-    info: VideoInfo
+    info: MediaProbe
     shots: ShotResult
     samples: list[SampleRecord]
     candidates: list[Candidate]
