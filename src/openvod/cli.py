@@ -18,8 +18,6 @@ from openvod.cli_common import CliError, account_id
 from openvod.config import Settings, load_settings
 
 
-
-
 def version() -> str:
     try:
         from importlib.metadata import version as dist_version
@@ -151,8 +149,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
 def cmd_dna(args: argparse.Namespace) -> int:
     """``openvod dna compare A B`` and ``openvod dna groups``."""
     if args.dna_cmd == "compare":
-        from openvod.cli_dna import compare_files
         from openvod.analyzers.dna.fingerprint import DecodeError
+        from openvod.cli_dna import compare_files
 
         try:
             out = compare_files(args.a, args.b, _settings(args).dna)
@@ -196,9 +194,9 @@ def cmd_dna(args: argparse.Namespace) -> int:
 def cmd_cover(args: argparse.Namespace) -> int:
     """Pick covers / GIF highlights of a local file with the AIImage analyzer, without a server."""
     from openvod.analyzers.image.decode import DecodeError
-    from openvod.engine.analyzer_options import image_job_options
     from openvod.analyzers.image.images import make_images
     from openvod.analyzers.image.picker import NoUsableFrame
+    from openvod.engine.analyzer_options import image_job_options
 
     s = _settings(args).aiimage
     fmt = args.format
