@@ -211,7 +211,7 @@ def _response_keys(fn_node: ast.AST, names: dict[str, Any], depth: int = 0) -> l
 
 # ---------------------------------------------------------------------------------------------- error codes
 def _services() -> dict[str, type]:
-    """Runtime attribute -> service class, read from Runtime.__init__ (``self.media = MediaService(self)``)."""
+    """Runtime attribute -> service class, read from Runtime.__init__ (``self.media = MediaService(...)``)."""
     from openvod import runtime
 
     out: dict[str, type] = {}

@@ -17,8 +17,8 @@ import av
 import numpy as np
 from PIL import Image
 
-from openvod.domain.jobs import JobFailed
 from openvod.domain.contract import AnalyzerRegistry, ImageOutput, JobContext, JobHandler, JobOutput
+from openvod.domain.jobs import JobFailed
 
 
 def _log_run(ctx: JobContext) -> None:

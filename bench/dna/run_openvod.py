@@ -18,9 +18,9 @@ from typing import Any
 
 from openvod.analyzers.dna.fingerprint import Fingerprint, FingerprintOptions, fingerprint_file
 from openvod.analyzers.dna.index import CodeIndex
-from openvod.engine.analyzer_options import fingerprint_options, match_params
 from openvod.analyzers.dna.search import search, single_threaded_blas
 from openvod.config import DNASettings
+from openvod.engine.analyzer_options import fingerprint_options, match_params
 
 
 def load_fp(path: Path, cache: Path | None, opts: FingerprintOptions) -> tuple[Fingerprint, float]:

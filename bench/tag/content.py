@@ -75,8 +75,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
     from openvod.analyzers.tag.engine import analyse
-    from openvod.engine.analyzer_options import tag_options as options_from_settings
     from openvod.config import TagSettings
+    from openvod.engine.analyzer_options import tag_options as options_from_settings
     from openvod.models.cache import ModelCache
 
     types = [t.strip() for t in a.types.split(",") if t.strip()]

@@ -233,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import create_engine
 
     from openvod.analyzers.tag.engine import TagOptions, analyse
-    from openvod.services.faces import FaceLibrary
     from openvod.models.cache import ModelCache
+    from openvod.services.faces import FaceLibrary
     from openvod.store.tables import metadata
 
     rng = np.random.default_rng(args.seed)

@@ -18,8 +18,6 @@ from openvod.cli_common import CliError, account_id
 from openvod.config import Settings, load_settings
 
 
-
-
 def version() -> str:
     try:
         from importlib.metadata import version as dist_version

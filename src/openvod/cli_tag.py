@@ -16,6 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from openvod.cli_common import account_id as existing_account
+from openvod.errors import VodError
+
 
 def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
                 settings: Callable[[argparse.Namespace], Any], runtime: Callable[[argparse.Namespace], Any]) -> None:
@@ -67,9 +70,9 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
 
 def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
     from openvod.analyzers.tag.engine import MissingStreams, analyse
-    from openvod.engine.analyzer_options import tag_options
     from openvod.analyzers.tag.subtitles import to_srt, to_vtt
     from openvod.analyzers.tag.wire import build_data, build_detail
+    from openvod.engine.analyzer_options import tag_options
     from openvod.models.cache import ModelCache, ModelUnavailable
     from openvod.pipeline import DecodeError
 
@@ -104,9 +107,6 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_tag_export(args: argparse.Namespace, rt: Any) -> int:
-    from openvod.cli_common import account_id as existing_account
-    from openvod.errors import VodError
-
     account_id = existing_account(rt, args.account)
     try:
         out = rt.tag_export.export(account_id, args.media_id, args.job_id, args.format)
@@ -143,7 +143,6 @@ def _embed_images(images: list[str], backend: str) -> list[tuple[str, Any]]:
 def cmd_face(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.face import choose_backend
     from openvod.services.faces import FaceLibrary, person_record
-    from openvod.cli_common import account_id as existing_account
 
     account_id = existing_account(rt, args.account, create=args.face_cmd == "add")
     backend = choose_backend(rt.settings.tag.face_backend)

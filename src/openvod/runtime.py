@@ -16,9 +16,9 @@ from openvod.services.fingerprints import FingerprintService
 from openvod.services.job_blobs import JobBlobs
 from openvod.services.library import LibraryService
 from openvod.services.media import MediaService
+from openvod.services.tag_export import TagExportService
 from openvod.services.templates import TemplateService
 from openvod.services.uploads import UploadService
-from openvod.services.tag_export import TagExportService
 from openvod.services.url_uploads import URL_UPLOAD_TYPE, URLUploadHandler, URLUploadService
 from openvod.storage.blobs import LocalBlobStore
 from openvod.storage.urls import UrlSigner, load_or_create_key

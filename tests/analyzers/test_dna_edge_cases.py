@@ -18,8 +18,8 @@ from PIL import Image
 
 from openvod.analyzers.dna.handler import DAMAGED, MediaDNAHandler
 from openvod.config import DNASettings
-from openvod.domain.jobs import JobFailed
 from openvod.domain.contract import JobContext
+from openvod.domain.jobs import JobFailed
 from openvod.engine.analyzer_options import dna_options, fingerprint_options, match_params
 from openvod.services.fingerprints import FingerprintService
 from openvod.store.db import init_schema, make_engine

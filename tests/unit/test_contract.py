@@ -9,7 +9,13 @@ import pytest
 
 from openvod.domain.contract import AnalyzerRegistry, DuplicateAnalyzer, JobContext, JobHandler, JobOutput
 from openvod.domain.jobs import AnalyzerUnavailable, JobFailed, JobTimeout, MediaDamaged
-from openvod.domain.options import ANALYSE_TYPES, AIImageOptions, MediaDNAOptions, VideoTagOptions, parse_options
+from openvod.domain.options import (
+    ANALYSE_TYPES,
+    AIImageOptions,
+    MediaDNAOptions,
+    VideoTagOptions,
+    parse_options,
+)
 from openvod.errors import InvalidParameter, VodError
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from openvod.config import load_settings
 from openvod.domain import userdata
+from openvod.domain.options import ANALYSE_TYPES
 from openvod.errors import InvalidParameter
 from openvod.net import UnsafeTarget, check_http_target
-from openvod.domain.options import ANALYSE_TYPES
 from openvod.services.ai_jobs import normalise_config
 from openvod.services.templates import validate_config
 from openvod.storage.blobs import BlobKeyError, LocalBlobStore

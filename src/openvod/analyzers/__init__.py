@@ -7,8 +7,8 @@ from __future__ import annotations
 import importlib
 import logging
 
-from openvod.domain.jobs import AnalyzerUnavailable
 from openvod.domain.contract import AnalyzerRegistry, JobContext, JobHandler, JobOutput
+from openvod.domain.jobs import AnalyzerUnavailable
 
 log = logging.getLogger(__name__)
 

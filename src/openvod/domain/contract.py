@@ -77,9 +77,9 @@ class JobContext:
     fingerprints: FingerprintLibrary | None = None
     faces: FaceLibrary | None = None
     blobs: BlobWriter | None = None
-    # For handlers that live in the service layer (URL upload) and for test plug-ins only: the
-    # services they use. Analyzers never read it (tests/unit/test_layers.py keeps them from importing
-    # anything that could use it).
+    # The runtime's services, for plug-ins that need more than the interfaces above (the test
+    # plug-ins read the media table through it). Built-in analyzers never read it, and handlers that
+    # live in services get theirs in their constructor (URLUploadHandler).
     services: Any = None
 
     def __post_init__(self) -> None:

@@ -13,12 +13,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-
-from types import MappingProxyType
 
 from openvod.domain.contract import JobContext, JobOutput
 from openvod.domain.jobs import (
@@ -40,7 +39,6 @@ from openvod.errors import VideoNotFound, VodError
 from openvod.store import jobrepo
 from openvod.store.tables import jobs
 from openvod.util import dumps
-
 
 log = logging.getLogger(__name__)
 

@@ -8,19 +8,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from openvod.config import ApiSettings
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_IMAGE_TYPE
+from openvod.domain.rows import JobRow
 from openvod.engine.registry import ImageOutput
 from openvod.errors import InvalidParameter
-from openvod.store.tables import ai_images, media
-from openvod.util import dumps, new_id, now, utc_iso
-from openvod.config import ApiSettings
-from openvod.domain.rows import JobRow
 from openvod.services.ai_jobs import JobService
 from openvod.services.media import MediaService
 from openvod.services.templates import TemplateService
 from openvod.storage.blobs import LocalBlobStore
 from openvod.storage.urls import UrlSigner
+from openvod.store.tables import ai_images, media
+from openvod.util import dumps, new_id, now, utc_iso
 
 
 def image_job_wire(r: Any) -> dict[str, str]:

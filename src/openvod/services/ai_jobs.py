@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, insert, select
 
 from openvod.domain import userdata
+from openvod.domain.contract import AnalyzerRegistry
 from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
 from openvod.domain.options import MediaDNAOptions, VideoTagOptions, parse_options, stored
 from openvod.errors import InvalidParameter, VodError
-from openvod.store.fastread import FastReader
-from openvod.store.tables import jobs
-from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
-from openvod.domain.contract import AnalyzerRegistry
 from openvod.services.fingerprints import FingerprintService
 from openvod.services.media import MediaService
 from openvod.services.uploads import IllegalStatus
+from openvod.store.fastread import FastReader
+from openvod.store.tables import jobs
+from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 # Spellings of the per-type config key (spec §5.1.1): current first, then the older one.
 CONFIG_KEYS = {"AIVideoTag": ("AIVideoTag", "AIVideoTagConfig"), "AIMediaDNA": ("AIMediaDNA", "AIMediaDNAConfig")}

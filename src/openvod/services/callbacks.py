@@ -8,16 +8,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from openvod.config import CallbackSettings
 from openvod.domain import userdata
 from openvod.domain.jobs import JobStatus
+from openvod.domain.rows import JobRow
 from openvod.errors import InvalidParameter
 from openvod.net import UnsafeTarget, check_http_target
 from openvod.store.tables import callback_settings, outbox
 from openvod.urlsyntax import BadUrl, parse_http_url
 from openvod.util import dumps, now, utc_iso
-from openvod.config import CallbackSettings
-from openvod.domain.rows import JobRow
-
 
 DEFAULT_APP = "app-1000000"
 EVENT_FOR_TYPE = {

@@ -12,13 +12,13 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openvod.errors import InvalidParameter, VodError
-from openvod.services.search import Cond
-from openvod.store.tables import ai_images, jobs, media, media_refs, uploads
-from openvod.util import now, parse_utc_iso, utc_iso
 from openvod.services.media import MediaService
+from openvod.services.search import Cond
 from openvod.services.uploads import IllegalStatus, ReferenceIdExists
 from openvod.storage.blobs import LocalBlobStore
 from openvod.storage.urls import UrlSigner
+from openvod.store.tables import ai_images, jobs, media, media_refs, uploads
+from openvod.util import now, parse_utc_iso, utc_iso
 
 
 class NoneStream(VodError):

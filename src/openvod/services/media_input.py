@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from openvod.errors import InvalidParameter
-from openvod.media.fetch import FetchError
 from openvod.media.probe import ProbeError
 from openvod.net import UnsafeTarget
 from openvod.urlsyntax import BadUrl, is_http_like, parse_http_url

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from openvod.config import ApiSettings
 from openvod.domain.options import AIImageOptions, parse_options, stored
 from openvod.errors import InvalidParameter, TemplateNotFound, VodError
 from openvod.store.tables import ai_templates
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
-from openvod.config import ApiSettings
 
 TEMPLATE_TYPES = ("AIMediaAudit", "AIImage")
 AUDIT_ITEMS = {"terrorism", "porn", "ad", "logo", "live", "audio"}

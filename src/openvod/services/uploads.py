@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from openvod.config import UploadSettings
 from openvod.domain import userdata
 from openvod.errors import InvalidParameter, VideoNotFound, VodError
 from openvod.media.probe import ProbeError, probe
 from openvod.oss.store import PartStore
-from openvod.services.callbacks import DEFAULT_APP, event_enabled
+from openvod.services.callbacks import DEFAULT_APP, CallbackService, event_enabled
+from openvod.storage.blobs import LocalBlobStore
+from openvod.storage.urls import UrlSigner
 from openvod.store.tables import (
     media,
     media_refs,
@@ -33,10 +36,6 @@ from openvod.store.tables import (
     uploads,
 )
 from openvod.util import dumps, new_id, now, utc_iso
-from openvod.config import UploadSettings
-from openvod.services.callbacks import CallbackService
-from openvod.storage.blobs import LocalBlobStore
-from openvod.storage.urls import UrlSigner
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,16 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, insert, select, update
 
+from openvod.config import Settings
 from openvod.domain import userdata
-from openvod.domain.jobs import JobFailed, JobStatus
 from openvod.domain.contract import JobContext, JobHandler, JobOutput
+from openvod.domain.jobs import JobFailed, JobStatus
 from openvod.errors import InvalidParameter
 from openvod.media.fetch import FetchError, fetched
 from openvod.services.uploads import VIDEO_EXTS, UploadService, check_tags
+from openvod.storage.blobs import LocalBlobStore
 from openvod.store.tables import jobs, media, uploads
 from openvod.util import dumps, new_id, now, utc_iso
-from openvod.config import Settings
-from openvod.storage.blobs import LocalBlobStore
 
 log = logging.getLogger(__name__)
 

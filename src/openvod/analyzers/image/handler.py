@@ -10,7 +10,8 @@ from openvod.analyzers.image.images import make_images
 from openvod.analyzers.image.options import AIImageJobOptions
 from openvod.analyzers.image.picker import NoUsableFrame
 from openvod.domain.contract import ImageOutput, JobContext, JobHandler, JobOutput
-from openvod.domain.jobs import MediaDamaged, NoUsableFrame as NoUsableFrameFailure
+from openvod.domain.jobs import MediaDamaged
+from openvod.domain.jobs import NoUsableFrame as NoUsableFrameFailure
 from openvod.domain.options import AIImageOptions, parse_options
 from openvod.pipeline import DecodeError, open_media, stored_probe
 

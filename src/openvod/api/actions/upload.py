@@ -8,6 +8,8 @@ from typing import Any
 from openvod.api.rpc import Ctx, action
 from openvod.errors import InvalidParameter, MissingParameter, VideoNotFound
 from openvod.services.uploads import ATTACHED_EXTS, IMAGE_EXTS, check_reference_id, check_tags
+from openvod.services.url_uploads import split_urls
+from openvod.util import loads
 
 
 def _cate_id(ctx: Ctx, name: str = "CateId") -> int | None:
@@ -138,9 +140,6 @@ def delete_multipart_upload(ctx: Ctx) -> dict[str, Any]:
 @action("UploadMediaByURL")
 def upload_media_by_url(ctx: Ctx) -> dict[str, Any]:
     """Pull up to 20 files from http(s) URLs, one URLUpload job each (plain array UploadJobs)."""
-    from openvod.services.url_uploads import split_urls
-    from openvod.util import loads
-
     urls = split_urls(ctx.p.str("UploadURLs", required=True), 20)
     if not urls:
         raise MissingParameter("UploadURLs")
@@ -160,8 +159,6 @@ def upload_media_by_url(ctx: Ctx) -> dict[str, Any]:
 
 
 def _job_or_urls(ctx: Ctx) -> tuple[list[str], list[str]]:
-    from openvod.services.url_uploads import split_urls
-
     ids = ctx.p.ids("JobIds", max_items=10)
     urls = [] if ids else split_urls(ctx.p.str("UploadURLs"), 10)
     if not ids and not urls:
