@@ -132,9 +132,30 @@ class MediaSettings(BaseModel):
     max_concurrent_probes: int = Field(default=2, ge=1)
 
 
+class S3Settings(BaseModel):
+    """The S3-compatible object store of ``blobs.backend = "s3"`` (docs/scale-out.md)."""
+
+    bucket: str = "openvod"
+    prefix: str = ""  # objects are <prefix>/<blob key>; one bucket can hold several deployments
+    endpoint_url: str = ""  # e.g. http://seaweedfs:8333; empty = AWS
+    region: str = "us-east-1"
+    # Empty = boto3's own chain (AWS_ACCESS_KEY_ID, ~/.aws, instance roles).
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    addressing_style: str = "path"  # "path" (SeaweedFS, Garage, RustFS) or "virtual"
+    create_bucket: bool = True  # create the bucket at start when it is missing
+    max_pool_connections: int = Field(default=32, ge=1)
+
+
 class BlobSettings(BaseModel):
     """Blob storage and signed URLs."""
 
+    # "local" (a folder in data_dir, the embedded default) or "s3" (blobs.s3; needs the `scale` extra).
+    backend: str = "local"
+    s3: S3Settings = Field(default_factory=S3Settings)
+    # Key of signed blob URLs. Empty = a key generated once in <data_dir>/url-signing.key; API nodes on
+    # several machines must share one (set the same value on every node).
+    url_signing_key: str = ""
     url_ttl_s: int = 3600
     # /healthz reports an error when the data folder's disk has less free space than this.
     min_free_bytes: int = Field(default=256 * 1024**2, ge=0)

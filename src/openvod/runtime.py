@@ -7,8 +7,7 @@ from collections.abc import Callable
 from openvod.config import Settings
 from openvod.engine.registry import AnalyzerRegistry, build_registry
 from openvod.services.accounts import AccountService
-from openvod.storage.blobs import LocalBlobStore
-from openvod.storage.urls import UrlSigner, load_or_create_key
+from openvod.storage import make_blob_store, make_url_signer
 from openvod.store.db import init_schema, make_engine
 
 
@@ -31,8 +30,8 @@ class Runtime:
         self.engine = make_engine(settings.db_url)
         if migrate:  # child processes of a server skip this: the server migrated before starting them
             init_schema(self.engine)
-        self.blobs = LocalBlobStore(settings.blob_dir)
-        self.urls = UrlSigner(load_or_create_key(settings.data_dir / "url-signing.key"), settings.blobs.url_ttl_s)
+        self.blobs = make_blob_store(settings)
+        self.urls = make_url_signer(settings)
         self.analyzers = registry if registry is not None else build_registry(settings.plugins)
         self.accounts = AccountService(self.engine)
         self.media = MediaService(self)
