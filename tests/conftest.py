@@ -149,6 +149,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    args: list[str] = field(default_factory=list)  # extra ``serve`` flags (e.g. --role api)
 
     @property
     def endpoint(self) -> str:
@@ -182,7 +183,8 @@ class Server:
         }
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "openvod.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            [sys.executable, "-m", "openvod.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             *self.args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -27,7 +27,7 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.incoming_dir.mkdir(exist_ok=True)
-        self.engine = make_engine(settings.db_url)
+        self.engine = make_engine(settings.db_url, **settings.scale.db_pool())
         if migrate:  # child processes of a server skip this: the server migrated before starting them
             init_schema(self.engine)
         self.blobs = make_blob_store(settings)
@@ -42,8 +42,9 @@ class Runtime:
         self.uploads = UploadService(self)
         self.library = LibraryService(self)
         self.url_uploads = URLUploadService(self)
-        # Set by the dispatcher so a submit wakes idle workers at once.
-        self.wake: Callable[[], None] = lambda: None
+        # Set by the dispatcher so a submit wakes idle workers at once; called with the new job ids
+        # after their commit (the Celery dispatcher publishes one wake-up per id).
+        self.wake: Callable[..., None] = lambda *job_ids: None
 
     def close(self) -> None:
         self.engine.dispose()

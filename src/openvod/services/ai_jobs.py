@@ -154,7 +154,7 @@ class JobService:
             )
         with self.rt.engine.begin() as conn:
             conn.execute(insert(jobs), rows)
-        self.rt.wake()
+        self.rt.wake(*ids)
         return ids
 
     def submit(self, account_id: str, media_id: str, types_raw: str, config_raw: str, user_data: str) -> list[dict[str, str]]:

@@ -97,7 +97,7 @@ class URLUploadService:
             conn.execute(insert(media), rows_media)
             conn.execute(insert(uploads), rows_up)
             conn.execute(insert(jobs), rows_job)
-        self.rt.wake()
+        self.rt.wake(*(r["id"] for r in rows_job))
         return out
 
     def _rows(self, account_id: str, job_ids: list[str], urls: list[str]) -> list[Any]:
