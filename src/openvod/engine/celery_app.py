@@ -197,8 +197,9 @@ class Dispatcher:
         if self.rt.engine.dialect.name != "postgresql":
             return True
         try:
-            if self._lock_conn is not None:
+            if self._lock_conn is not None:  # still connected, so still holding the session lock
                 self._lock_conn.execute(text("SELECT 1"))
+                self._lock_conn.commit()  # never sit idle in a transaction
                 return True
             conn = self.rt.engine.connect()
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SWEEP_LOCK}).scalar()
@@ -292,8 +293,11 @@ class Dispatcher:
                 self._publish(rest)
             except Exception:
                 log.warning("could not publish the last wake-ups; the sweep will", exc_info=True)
-        if self._lock_conn is not None:
+        if self._lock_conn is not None:  # hand the sweep to another node at once
             try:
+                self._lock_conn.execute(text("SELECT pg_advisory_unlock_all()"))
+                self._lock_conn.commit()
                 self._lock_conn.close()
             except Exception:
                 pass
+            self._lock_conn = None
