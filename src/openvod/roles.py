@@ -67,6 +67,7 @@ def serve_api(settings: Settings) -> None:
 def worker(settings: Settings, queues: list[str], concurrency: int, hostname: str = "", pool: str = "prefork") -> None:
     """A Celery worker on ``queues`` (engine/celery_app.py)."""
     from openvod.engine.celery_app import run_worker
+    from openvod.runtime import Runtime
 
     setup_logging(settings.log_level, settings.log_json)
-    run_worker(settings, queues, concurrency, hostname=hostname, loglevel=settings.log_level, pool=pool)
+    run_worker(settings, Runtime, queues, concurrency, hostname=hostname, loglevel=settings.log_level, pool=pool)

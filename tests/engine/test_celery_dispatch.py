@@ -39,6 +39,7 @@ def test_wake_up_messages_and_the_sweep(tmp_path: Path, monkeypatch: pytest.Monk
     app = celery_app.make_celery(settings)
     d = celery_app.Dispatcher(rt, app=app, sweep=False)
     monkeypatch.setattr(celery_app, "_SETTINGS", settings)
+    monkeypatch.setattr(celery_app, "_FACTORY", Runtime)
     monkeypatch.setattr(celery_app, "_STATE", {"pid": None, "rt": None, "worker_id": None})
     try:
         acc = rt.accounts.ensure_account("acme")

@@ -22,10 +22,10 @@ from openvod.analyzers.tag.asr import AsrOptions
 from openvod.analyzers.tag.category import CategoryOptions
 from openvod.analyzers.tag.engine import TagOptions
 from openvod.analyzers.tag.face import FaceOptions
+from openvod.analyzers.tag.frames import FrameOptions
 from openvod.analyzers.tag.ocr import OcrOptions
 from openvod.analyzers.tag.options import TagJobOptions
 from openvod.config import AIImageSettings, DNASettings, Settings, TagSettings
-from openvod.pipeline.decode import FrameOptions
 from openvod.pipeline.sampling import SamplerOptions
 
 

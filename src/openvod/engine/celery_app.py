@@ -26,6 +26,7 @@ import os
 import queue as queue_mod
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, text
@@ -36,15 +37,17 @@ from openvod.store import jobrepo
 from openvod.store.tables import jobs
 
 if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+    from openvod.engine.ports import JobRuntime as Runtime
 
 log = logging.getLogger(__name__)
 
 TASK_NAME = "openvod.run_job"
 _SWEEP_LOCK = 0x6F76737765657000  # "ovsweep"
 
-# The settings of this worker process tree (set before the worker forks its pool children).
+# The settings of this worker process tree and the runtime class of the composition root (set before
+# the worker forks its pool children; the engine never imports openvod.runtime).
 _SETTINGS: Settings | None = None
+_FACTORY: Callable[..., Any] | None = None
 _STATE: dict[str, Any] = {"pid": None, "rt": None, "worker_id": None}
 
 
@@ -87,10 +90,9 @@ def _runtime() -> tuple[Runtime, str]:
     """This process's Runtime (built after the pool forked, never shared across processes)."""
     if _STATE["pid"] != os.getpid():
         from openvod.engine.runner import make_worker_id
-        from openvod.runtime import Runtime
 
-        assert _SETTINGS is not None, "the worker's settings are set before its pool starts"
-        rt = Runtime(_SETTINGS, migrate=False)
+        assert _SETTINGS is not None and _FACTORY is not None, "set before the worker's pool starts"
+        rt = _FACTORY(_SETTINGS, migrate=False)
         app = make_celery(_SETTINGS)
         rt.wake = lambda *ids: publish_now(rt, app, ids)
         _STATE.update(pid=os.getpid(), rt=rt, worker_id=make_worker_id("celery"))
@@ -111,19 +113,17 @@ def execute(job_id: str) -> str | None:
     return str(status) if status is not None else None
 
 
-def run_worker(settings: Settings, queues: list[str], concurrency: int, hostname: str = "", loglevel: str = "INFO",
-               pool: str = "prefork") -> None:
+def run_worker(settings: Settings, runtime_factory: Callable[..., Any], queues: list[str], concurrency: int,
+               hostname: str = "", loglevel: str = "INFO", pool: str = "prefork") -> None:
     """``openvod worker``: a Celery worker on ``queues`` with ``concurrency`` pool processes.
 
     SIGTERM is Celery's warm shutdown: no new message is taken, running jobs finish, and messages
     reserved but not started go back to the broker. A job cut short anyway (SIGKILL, a lost machine)
     is re-run after its lease expires."""
-    global _SETTINGS
-    from openvod.runtime import Runtime
-
+    global _SETTINGS, _FACTORY
     settings = settings.model_copy(update={"scale": settings.scale.model_copy(update={"role": "worker"})})
-    _SETTINGS = settings
-    Runtime(settings).close()  # migrate (under the advisory lock) before the pool forks
+    _SETTINGS, _FACTORY = settings, runtime_factory
+    runtime_factory(settings).close()  # migrate (under the advisory lock) before the pool forks
     app = make_celery(settings)
     argv = ["worker", "-Q", ",".join(queues), "-c", str(concurrency), "--loglevel", loglevel, "-P", pool,
             "--without-gossip", "--without-mingle", "--without-heartbeat"]

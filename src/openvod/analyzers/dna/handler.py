@@ -9,12 +9,13 @@ video's fingerprint and never matches the video with itself.
 
 from __future__ import annotations
 
-from openvod.analyzers.dna.fingerprint import DecodeError, fingerprint_file
+from openvod.analyzers.dna.fingerprint import fingerprint_file
 from openvod.analyzers.dna.options import DNAJobOptions
 from openvod.analyzers.dna.results import video_dna
 from openvod.domain.contract import JobContext, JobHandler, JobOutput
 from openvod.domain.jobs import AnalyzerUnavailable, MediaDamaged
 from openvod.domain.options import MediaDNAOptions
+from openvod.pipeline import DecodeError, open_media, stored_probe
 
 DAMAGED = MediaDamaged.code
 
@@ -42,7 +43,8 @@ class MediaDNAHandler(JobHandler):
         if lib is None:
             raise AnalyzerUnavailable("No fingerprint library was given to the AIMediaDNA job.")
         try:
-            fp = fingerprint_file(ctx.media_path, opts.fingerprint, progress=ctx.heartbeat)
+            media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
+            fp = fingerprint_file(ctx.media_path, opts.fingerprint, progress=ctx.heartbeat, media=media)
         except DecodeError as exc:
             raise MediaDamaged(f"The video cannot be fingerprinted: {exc}.") from None
         matches = lib.search(cfg.DNADBId, fp, exclude_media=ctx.media_id)

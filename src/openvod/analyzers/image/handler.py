@@ -6,13 +6,13 @@ and rendering options arrive as ``ctx.analyzer_options`` (``AIImageJobOptions``)
 
 from __future__ import annotations
 
-from openvod.analyzers.image.decode import DecodeError
 from openvod.analyzers.image.images import make_images
 from openvod.analyzers.image.options import AIImageJobOptions
 from openvod.analyzers.image.picker import NoUsableFrame
 from openvod.domain.contract import ImageOutput, JobContext, JobHandler, JobOutput
 from openvod.domain.jobs import MediaDamaged, NoUsableFrame as NoUsableFrameFailure
 from openvod.domain.options import AIImageOptions, parse_options
+from openvod.pipeline import DecodeError, open_media, stored_probe
 
 # Wire codes of explained failures.
 NO_USABLE_FRAME = NoUsableFrameFailure.code
@@ -38,7 +38,8 @@ class SmartCoverHandler(JobHandler):
         opts = ctx.analyzer_options if isinstance(ctx.analyzer_options, AIImageJobOptions) else AIImageJobOptions()
         cfg = ctx.options if isinstance(ctx.options, AIImageOptions) else parse_options(AIImageOptions, ctx.config)
         try:
-            images, analysis = make_images(ctx.media_path, cfg.Format, opts.count(cfg.Format, cfg.Count), opts.images,
+            media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
+            images, analysis = make_images(media, cfg.Format, opts.count(cfg.Format, cfg.Count), opts.images,
                                            heartbeat=ctx.heartbeat)
         except NoUsableFrame as exc:
             raise NoUsableFrameFailure(str(exc)) from None

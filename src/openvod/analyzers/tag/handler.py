@@ -23,7 +23,7 @@ from openvod.domain.jobs import AnalyzerUnavailable, JobFailed, MediaDamaged
 from openvod.domain.options import ANALYSE_TYPES, VideoTagOptions
 from openvod.errors import InvalidParameter
 from openvod.models.cache import ModelCache, ModelUnavailable
-from openvod.pipeline.decode import DecodeError
+from openvod.pipeline import DecodeError, open_media, stored_probe
 
 ALL_TYPES = ANALYSE_TYPES
 
@@ -58,9 +58,10 @@ class VideoTagHandler(JobHandler):
     def run(self, ctx: JobContext) -> JobOutput:
         opts = ctx.analyzer_options if isinstance(ctx.analyzer_options, TagJobOptions) else TagJobOptions()
         cfg = ctx.options if isinstance(ctx.options, VideoTagOptions) else VideoTagOptions.model_validate(ctx.config)
-        types = list(cfg.AnalyseTypes)
+        types = [str(t) for t in cfg.AnalyseTypes]
         try:
-            res = analyse(ctx.media_path, types, opts.tag, self.models, ctx.heartbeat)
+            media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
+            res = analyse(media, types, opts.tag, self.models, ctx.heartbeat)
         except MissingStreams as exc:
             raise JobFailed(exc.code, exc.message) from None
         except DecodeError as exc:
