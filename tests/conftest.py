@@ -28,12 +28,104 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# OPENVOD_TEST_DATABASE=postgresql runs every ``Server`` and ``run_cli`` of the suite on PostgreSQL
+# (OPENVOD_TEST_PG_URL, default the local server's `test` database): each data folder gets its own
+# fresh database (named after the folder), dropped at the end of the session. Default: SQLite files.
+TEST_DATABASE = os.environ.get("OPENVOD_TEST_DATABASE", "sqlite")
+PG_URL = os.environ.get("OPENVOD_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_PG_DATABASES: set[str] = set()
+
+
+def pg_database(name: str) -> str:
+    """Create (once) a PostgreSQL database ``name`` next to PG_URL's and return its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(PG_URL)
+    if name not in _PG_DATABASES:
+        with psycopg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False),
+                             autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        _PG_DATABASES.add(name)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_databases() -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(base, autocommit=True) as conn:
+        for name in sorted(_PG_DATABASES):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _PG_DATABASES.clear()
+
+
+def db_env(data_dir: Path) -> dict[str, str]:
+    """The environment that points a process using ``data_dir`` at its database (nothing for SQLite)."""
+    if TEST_DATABASE != "postgresql":
+        return {}
+    import hashlib
+
+    digest = hashlib.sha1(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+    return {"OPENVOD_DATABASE_URL": pg_database(f"ovt_{digest}")}
+
+
+def db_url(data_dir: Path) -> str:
+    """The SQLAlchemy URL of the database a server on ``data_dir`` uses."""
+    return db_env(data_dir).get("OPENVOD_DATABASE_URL") or f"sqlite:///{(Path(data_dir) / 'openvod.db').resolve()}"
+
+
+class _PgCompat:
+    """A psycopg connection that takes sqlite3-style ``?`` placeholders (tests' raw SQL runs on both)."""
+
+    def __init__(self, url: str):
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        self.conn = psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+                                    autocommit=True)
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), tuple(params))
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> _PgCompat:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.conn.close()
+
+
+def db_connect(data_dir: Path) -> Any:
+    """A DB-API connection to a server's database: sqlite3 by default, psycopg in PostgreSQL mode."""
+    import sqlite3
+
+    env = db_env(data_dir)
+    if env:
+        return _PgCompat(env["OPENVOD_DATABASE_URL"])
+    return sqlite3.connect(Path(data_dir) / "openvod.db", timeout=30)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _PG_DATABASES:
+        drop_pg_databases()
+
+
 def run_cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "openvod.cli", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **db_env(data_dir), **(env or {})},
         cwd=REPO,
         timeout=120,
         check=False,
@@ -57,6 +149,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    args: list[str] = field(default_factory=list)  # extra ``serve`` flags (e.g. --role api)
 
     @property
     def endpoint(self) -> str:
@@ -85,11 +178,13 @@ class Server:
             "OPENVOD_MEDIA__ALLOW_PRIVATE_URLS": "true",
             "OPENVOD_MEDIA__ALLOWED_ROOTS": json.dumps([str(self.data_dir.parent)]),
             "OPENVOD_TEST_RUNLOG": str(self.data_dir / "runs.log"),
+            **db_env(self.data_dir),
             **self.env,
         }
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "openvod.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)],
+            [sys.executable, "-m", "openvod.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
+             *self.args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -213,8 +213,9 @@ class OpenVodApp:
         if not auth or not self.rt.urls.verify(path, auth):
             await self._send(send, RawResponse(403, [("content-type", "text/plain")], b"invalid or expired auth_key"))
             return
-        try:
-            file = self.rt.blobs.path(unquote(path[len(BLOB_PREFIX) :]))
+        try:  # off the event loop: an object store's path() may download the blob first
+            file = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self.rt.blobs.path, unquote(path[len(BLOB_PREFIX) :]))
         except BlobKeyError:
             await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
             return

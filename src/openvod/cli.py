@@ -61,9 +61,23 @@ def _runtime(args: argparse.Namespace, create: bool = False):  # type: ignore[no
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if getattr(args, "role", "all") == "api":
+        from openvod.roles import serve_api
+
+        serve_api(_settings(args))
+        return 0
     from openvod.server import serve
 
     serve(_settings(args))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from openvod.roles import worker
+
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    worker(_settings(args), queues, args.concurrency or (os.cpu_count() or 1), hostname=args.hostname or "",
+           pool=args.pool)
     return 0
 
 
@@ -257,7 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8080)")
     p.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
+    p.add_argument("--role", choices=("all", "api"), default="all",
+                   help="all: API and in-process workers (default); api: an API node of a scaled-out "
+                        "deployment (jobs go to `openvod worker` through Celery; docs/scale-out.md)")
     p.set_defaults(fn=cmd_serve)
+
+    p = sub.add_parser("worker", help="a Celery worker of a scaled-out deployment (docs/scale-out.md)")
+    common(p)
+    p.add_argument("--queues", default="dna,tag,image,urlpull", help="queues to take jobs from (default: all)")
+    p.add_argument("--concurrency", type=int, help="jobs at once (pool processes; default: number of cores)")
+    p.add_argument("--hostname", help="Celery node name (default celery@<host>)")
+    p.add_argument("--pool", default="prefork", choices=("prefork", "solo", "threads"), help="Celery pool")
+    p.set_defaults(fn=cmd_worker)
 
     p = sub.add_parser("keys", help="manage AccessKey pairs")
     ks = p.add_subparsers(dest="keys_cmd", required=True, metavar="create|list|disable|enable")

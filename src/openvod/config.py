@@ -132,9 +132,30 @@ class MediaSettings(BaseModel):
     max_concurrent_probes: int = Field(default=2, ge=1)
 
 
+class S3Settings(BaseModel):
+    """The S3-compatible object store of ``blobs.backend = "s3"`` (docs/scale-out.md)."""
+
+    bucket: str = "openvod"
+    prefix: str = ""  # objects are <prefix>/<blob key>; one bucket can hold several deployments
+    endpoint_url: str = ""  # e.g. http://seaweedfs:8333; empty = AWS
+    region: str = "us-east-1"
+    # Empty = boto3's own chain (AWS_ACCESS_KEY_ID, ~/.aws, instance roles).
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    addressing_style: str = "path"  # "path" (SeaweedFS, Garage, RustFS) or "virtual"
+    create_bucket: bool = True  # create the bucket at start when it is missing
+    max_pool_connections: int = Field(default=32, ge=1)
+
+
 class BlobSettings(BaseModel):
     """Blob storage and signed URLs."""
 
+    # "local" (a folder in data_dir, the embedded default) or "s3" (blobs.s3; needs the `scale` extra).
+    backend: str = "local"
+    s3: S3Settings = Field(default_factory=S3Settings)
+    # Key of signed blob URLs. Empty = a key generated once in <data_dir>/url-signing.key; API nodes on
+    # several machines must share one (set the same value on every node).
+    url_signing_key: str = ""
     url_ttl_s: int = 3600
     # /healthz reports an error when the data folder's disk has less free space than this.
     min_free_bytes: int = Field(default=256 * 1024**2, ge=0)
@@ -273,6 +294,45 @@ class TagSettings(BaseModel):
     parallel: bool = True
 
 
+# Celery queue of each job type (a type not named here gets the queue of its lowercased name).
+DEFAULT_QUEUES: dict[str, str] = {"AIMediaDNA": "dna", "AIVideoTag": "tag", "AIImage": "image", "URLUpload": "urlpull"}
+
+
+class ScaleSettings(BaseModel):
+    """Scaled-out roles (docs/scale-out.md): ``serve --role api`` and ``worker`` on Celery, shared stores."""
+
+    # The role of this process, set by the command: "all" (serve), "api" (serve --role api), "worker".
+    role: str = "all"
+    # Celery broker: redis://host:6379/0 or amqp://user:pass@host:5672//. Needed by --role api and worker.
+    broker_url: str = ""
+    queues: dict[str, str] = Field(default_factory=dict)  # job type -> queue, over DEFAULT_QUEUES
+    # The sweep (one API node at a time, under a PostgreSQL advisory lock): re-queues jobs whose lease
+    # expired and re-publishes a wake-up for jobs still waiting this long after their last one.
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+    republish_after_s: float = Field(default=120.0, gt=0)
+    # Replay nonces across API nodes: "local" (this machine's memory + the durable database copy, where
+    # only state-changing requests are checked across nodes), "database" (every request's nonce is
+    # claimed in the shared database before it runs) or "redis" (SET NX with the window's expiry).
+    nonce_store: str = "local"
+    redis_url: str = ""  # for nonce_store = "redis"
+    # Database connections per process of each role (PostgreSQL; SQLite keeps its own defaults).
+    api_pool_size: int = Field(default=16, ge=1)
+    api_max_overflow: int = Field(default=16, ge=0)
+    worker_pool_size: int = Field(default=2, ge=1)  # per Celery child: the job and its heartbeat
+    worker_max_overflow: int = Field(default=2, ge=0)
+
+    def queue_for(self, job_type: str) -> str:
+        return self.queues.get(job_type) or DEFAULT_QUEUES.get(job_type) or job_type.lower()
+
+    def db_pool(self) -> dict[str, int]:
+        """Connection pool of one process of this role (the all-in-one server keeps 16 + 32)."""
+        if self.role == "api":
+            return {"pool_size": self.api_pool_size, "max_overflow": self.api_max_overflow}
+        if self.role == "worker":
+            return {"pool_size": self.worker_pool_size, "max_overflow": self.worker_max_overflow}
+        return {"pool_size": 16, "max_overflow": 32}
+
+
 class Settings(BaseSettings):
     """All openvod settings."""
 
@@ -295,6 +355,7 @@ class Settings(BaseSettings):
     aiimage: AIImageSettings = Field(default_factory=AIImageSettings)
     dna: DNASettings = Field(default_factory=DNASettings)
     tag: TagSettings = Field(default_factory=TagSettings)
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
 
     @property
     def db_url(self) -> str:

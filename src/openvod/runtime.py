@@ -20,8 +20,7 @@ from openvod.services.tag_export import TagExportService
 from openvod.services.templates import TemplateService
 from openvod.services.uploads import UploadService
 from openvod.services.url_uploads import URL_UPLOAD_TYPE, URLUploadHandler, URLUploadService
-from openvod.storage.blobs import LocalBlobStore
-from openvod.storage.urls import UrlSigner, load_or_create_key
+from openvod.storage import make_blob_store, make_url_signer
 from openvod.store.db import init_schema, make_engine
 
 
@@ -32,16 +31,17 @@ class Runtime:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.incoming_dir.mkdir(exist_ok=True)
-        self.engine = make_engine(settings.db_url)
+        self.engine = make_engine(settings.db_url, **settings.scale.db_pool())
         if migrate:  # child processes of a server skip this: the server migrated before starting them
             init_schema(self.engine)
-        self.blobs = LocalBlobStore(settings.blob_dir)
-        self.urls = UrlSigner(load_or_create_key(settings.data_dir / "url-signing.key"), settings.blobs.url_ttl_s)
+        self.blobs = make_blob_store(settings)  # local folder, or S3 (blobs.backend; docs/scale-out.md)
+        self.urls = make_url_signer(settings)
         self.analyzers = registry if registry is not None else build_registry(settings.plugins)
         # Settings -> each analyzer's typed options, mapped once (JobContext.analyzer_options).
         self.analyzer_options = analyzer_options(settings)
-        # Set by the dispatcher so a submit wakes idle workers at once (services call it through here).
-        self.wake: Callable[[], None] = lambda: None
+        # Set by the dispatcher so a submit wakes idle workers at once (services call it through here),
+        # with the new job ids after their commit (the Celery dispatcher publishes one wake-up per id).
+        self.wake: Callable[..., None] = lambda *job_ids: None
         wake = self._wake
         # The services, each given what it uses (no service reaches another through the runtime).
         dna = settings.dna
@@ -67,8 +67,8 @@ class Runtime:
             # UploadMediaByURL's fetch is not an analyzer but runs on the same job engine.
             self.analyzers.register(URLUploadHandler(self.url_uploads))
 
-    def _wake(self) -> None:
-        self.wake()
+    def _wake(self, *job_ids: str) -> None:
+        self.wake(*job_ids)
 
     def job_blobs(self, account_id: str, media_id: str) -> JobBlobs:
         """The ``BlobWriter`` a job on this video writes its derived files with."""

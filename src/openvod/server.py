@@ -70,7 +70,7 @@ def _api_process_main(
     settings = Settings.model_validate_json(settings_json)
     setup_logging(settings.log_level, settings.log_json)
     rt = Runtime(settings, migrate=False)
-    rt.wake = wake.set
+    rt.wake = lambda *_job_ids: wake.set()
     name, slots = nonce_args
     nonces = SharedNonceStore(nonce_lock, slots=slots, name=name)
     sock = _listen(settings.api.host, settings.api.port, reuse_port=True)

@@ -21,7 +21,7 @@ from openvod.api import signing
 from openvod.api.rpc import RawRequest, RpcApi, clean_host
 from openvod.config import Settings
 from openvod.logs import JsonFormatter, TextFormatter
-from tests.conftest import REPO, Key
+from tests.conftest import REPO, Key, db_url
 from tests.media import make_video
 from tests.sdk import new_client, v1_params, v1_request
 
@@ -192,7 +192,7 @@ def _fake_tag_job(server: Any, account_name: str, media_id: str) -> str:
     from openvod.store.tables import accounts, jobs
     from openvod.util import new_id
 
-    eng = create_engine(f"sqlite:///{server.data_dir / 'openvod.db'}")
+    eng = create_engine(db_url(server.data_dir))
     try:
         with eng.begin() as conn:
             acc = conn.execute(select(accounts.c.id).where(accounts.c.name == account_name)).scalar_one()

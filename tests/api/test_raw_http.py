@@ -25,7 +25,7 @@ from openvod.api import signing
 from openvod.services.accounts import AccountService
 from openvod.storage.urls import UrlSigner
 from openvod.store.db import make_engine
-from tests.conftest import Key, Server, free_port, run_cli, wait_for
+from tests.conftest import Key, Server, db_url, free_port, run_cli, wait_for
 from tests.media import make_bad_files, make_video
 from tests.sdk import utc_now, v1_params, v1_request, v3_request
 
@@ -622,7 +622,7 @@ def test_throttling(tmp_path: Path) -> None:
             body = err(r, 400, "Throttling.User")
             assert body["Message"] == "Request was denied due to user flow control."
         # the limit is per AccessKey: another key is not affected (created in-process: cheaper than the CLI)
-        accounts = AccountService(make_engine(f"sqlite:///{(srv.data_dir / 'openvod.db').resolve()}"))
+        accounts = AccountService(make_engine(db_url(srv.data_dir)))
         created = accounts.create_key("other")
         k2 = Key(created.access_key_id, created.secret)
         accounts.engine.dispose()

@@ -5,12 +5,11 @@ sooner than one of A's sends can time out, through a real server."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from alibabacloud_vod20170321 import models as m
 
-from tests.conftest import Server, free_port, wait_for
+from tests.conftest import Server, db_connect, free_port, wait_for
 from tests.engine.test_delivery import Hanging
 from tests.media import make_video
 from tests.receiver import CallbackReceiver
@@ -38,7 +37,7 @@ def test_hanging_receiver_does_not_delay_another_accounts_callback(tmp_path: Pat
             mids[name] = c.register_media(m.RegisterMediaRequest(register_metadatas=meta)).body.registered_media_list[0].media_id
         a_jobs = [a.submit_aijob(m.SubmitAIJobRequest(media_id=mids["a"], types="AIVideoTag")).body.aijob_list.aijob[0].job_id
                   for _ in range(20)]
-        db = sqlite3.connect(srv.data_dir / "openvod.db", timeout=30)
+        db = db_connect(srv.data_dir)
         q = f"select count(*) from outbox where job_id in ({','.join('?' * len(a_jobs))})"
         wait_for(lambda: db.execute(q, a_jobs).fetchone()[0] == 20, timeout=120)
         wait_for(lambda: slow.accepted >= 2, timeout=30)  # A's sends are hanging now

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from alibabacloud_vod20170321 import models as m
 
 from openvod.notify.delivery import vod_signature
-from tests.conftest import Server, free_port, wait_for
+from tests.conftest import Server, db_connect, free_port, wait_for
 from tests.media import make_video
 from tests.receiver import CallbackReceiver
 from tests.sdk import new_client
@@ -47,8 +46,8 @@ def _runs(srv: Server, job_id: str) -> list[list[str]]:
     return [line.split() for line in log.read_text().splitlines() if line.startswith(job_id)]
 
 
-def _db(srv: Server) -> sqlite3.Connection:
-    return sqlite3.connect(srv.data_dir / "openvod.db", timeout=30)
+def _db(srv: Server):  # type: ignore[no-untyped-def]
+    return db_connect(srv.data_dir)
 
 
 @pytest.fixture

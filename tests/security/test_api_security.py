@@ -17,7 +17,7 @@ import pytest
 from openvod.api.rpc import READ_ONLY
 from openvod.config import Settings
 from openvod.services.media import MediaService
-from tests.conftest import Key, Server
+from tests.conftest import Key, Server, db_connect
 from tests.sdk import v1_request
 
 ENVELOPE_KEYS = ["RequestId", "HostId", "Code", "Message", "Recommend"]
@@ -254,13 +254,12 @@ def test_only_bounded_reads_run_on_the_event_loop() -> None:
 def test_big_template_account_answers_are_bounded(server: Server, key: Key) -> None:
     """The functional half of the fairness check (bench/security/fairness.py measures the latency): an
     account with 3,000 templates gets pages of at most 100, and another account sees none of them."""
-    import sqlite3
     import time
     import uuid
 
     big = server.key("big-templates")
     ok(call(server, big, "ListAITemplate", {"TemplateType": "AIImage"}))  # the account exists now
-    with sqlite3.connect(server.data_dir / "openvod.db", timeout=30) as db:
+    with db_connect(server.data_dir) as db:
         acc = db.execute("SELECT a.id FROM accounts a JOIN access_keys k ON k.account_id = a.id WHERE k.id = ?",
                          (big.id,)).fetchone()[0]
         t = time.time()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 
 from openvod.api import signing
 from openvod.media.probe import ProbeError, probe
-from tests.conftest import Server, free_port
+from tests.conftest import Server, db_connect, free_port
 from tests.media import make_video
 from tests.sdk import v1_params, v1_request
 from tests.security.hugemedia import make_huge_flv, make_huge_h264
@@ -76,7 +75,7 @@ def test_replay_refused_after_restart(own_server: Server, tmp_path: Path) -> Non
     # until that batch is in the database, so that the loaded machine's scheduling decides nothing here.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        with sqlite3.connect(srv.data_dir / "openvod.db") as db:
+        with db_connect(srv.data_dir) as db:
             if db.execute("SELECT count(*) FROM request_nonces").fetchone()[0] >= 3:  # register, submit, poll
                 break
         time.sleep(0.1)
@@ -96,7 +95,7 @@ def test_replay_refused_after_restart(own_server: Server, tmp_path: Path) -> Non
     # Fresh requests still work, and the replayed SubmitAIJob made no second job.
     fresh = signed_body(key, "SubmitAIJob", {"MediaId": media_id, "Types": "AIVideoTag"}, "nonce-submit-2")
     assert post(srv, fresh).status_code == 200
-    with sqlite3.connect(srv.data_dir / "openvod.db") as db:
+    with db_connect(srv.data_dir) as db:
         n = db.execute("SELECT count(*) FROM jobs WHERE media_id = ?", (media_id,)).fetchone()[0]
     assert n == 2
 

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from openvod.store.db import make_engine
 from openvod.store.tables import upload_credentials
-from tests.conftest import Key, Server, free_port
+from tests.conftest import Key, Server, db_url, free_port
 
 MAX_PUT = 8 * 1024 * 1024
 MAX_PART = 4 * 1024 * 1024
@@ -56,7 +56,7 @@ def bucket_for(address: dict[str, Any], auth: dict[str, Any], **kw: Any) -> Any:
 
 def expire_credential(server: Server, access_key_id: str) -> None:
     """Make a credential expire now (as if its lifetime had just run out)."""
-    engine = make_engine(f"sqlite:///{(server.data_dir / 'openvod.db').resolve()}")
+    engine = make_engine(db_url(server.data_dir))
     with engine.begin() as conn:
         conn.execute(update(upload_credentials).where(upload_credentials.c.access_key_id == access_key_id)
                      .values(expires_at=time.time() - 0.01))

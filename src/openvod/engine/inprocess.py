@@ -44,7 +44,7 @@ def _worker_main(
     setup_logging(settings.log_level, settings.log_json)
     assert runtime_factory is not None, "the pool passes the class of its own runtime"
     rt = runtime_factory(settings, migrate=False)
-    rt.wake = wake.set
+    rt.wake = lambda *_job_ids: wake.set()
     log.info("worker started", extra={"worker_id": worker_id})
     parent = parent_pid or os.getppid()
     while not stop.is_set():
@@ -131,7 +131,7 @@ class WorkerPool:
         self._pending_release: set[str] = set()  # dead workers whose jobs could not be released yet
         self._next_limit_check = 0.0
 
-    def wake(self) -> None:
+    def wake(self, *_job_ids: str) -> None:
         self.wake_event.set()
 
     def _spawn(self) -> None:

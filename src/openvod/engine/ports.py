@@ -47,7 +47,7 @@ class AccountLibraries(Protocol):
 class JobRuntime(Protocol):
     """Everything ``run_job`` and the worker pool use."""
 
-    wake: Callable[[], None]  # the dispatcher sets it, so a requeue wakes idle workers
+    wake: Callable[..., None]  # the dispatcher sets it (called with job ids), so a requeue wakes idle workers
 
     @property
     def settings(self) -> Settings: ...

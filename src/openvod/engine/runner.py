@@ -183,7 +183,7 @@ def run_job(
         if job.attempts >= rt.settings.engine.max_attempts:
             return _fail(rt, job, worker_id, AttemptsExhausted.code, f"Gave up after {job.attempts} attempts: {exc}")
         jobrepo.requeue_if_holder(rt.engine, job_id, worker_id)
-        rt.wake()
+        rt.wake(job_id)
         return JobStatus.INIT
     except Exception as exc:  # an analyzer bug: fail with a Code, never leave the job processing
         log.exception("analyzer crashed", extra={"job_id": job_id})

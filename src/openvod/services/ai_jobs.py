@@ -99,7 +99,7 @@ class JobService:
     """Submit and read AI jobs."""
 
     def __init__(self, engine: Engine, analyzers: AnalyzerRegistry, media: MediaService,
-                 fingerprints: FingerprintService, wake: Callable[[], None]):
+                 fingerprints: FingerprintService, wake: Callable[..., None]):
         self.engine = engine
         self.analyzers = analyzers
         self.media = media
@@ -134,7 +134,7 @@ class JobService:
             )
         with self.engine.begin() as conn:
             conn.execute(insert(jobs), rows)
-        self.wake()
+        self.wake(*ids)
         return ids
 
     def submit(self, account_id: str, media_id: str, types_raw: str, config_raw: str, user_data: str) -> list[dict[str, str]]:

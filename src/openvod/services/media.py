@@ -83,6 +83,8 @@ class MediaService:
         return done, failed
 
     def _existing(self, account_id: str, file_url: str) -> str | None:
+        if "\x00" in file_url:  # never stored (PostgreSQL text cannot hold NUL); the fetch refuses it
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(media.c.id).where(media.c.account_id == account_id, media.c.file_url == file_url)

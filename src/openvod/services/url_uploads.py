@@ -49,7 +49,7 @@ class URLUploadService:
     """Creates, reports and cancels URL upload jobs."""
 
     def __init__(self, engine: Engine, settings: Settings, blobs: LocalBlobStore, uploads: UploadService,
-                 wake: Callable[[], None]):
+                 wake: Callable[..., None]):
         self.engine = engine
         self.settings = settings
         self.blobs = blobs
@@ -102,7 +102,7 @@ class URLUploadService:
             conn.execute(insert(media), rows_media)
             conn.execute(insert(uploads), rows_up)
             conn.execute(insert(jobs), rows_job)
-        self.wake()
+        self.wake(*(r["id"] for r in rows_job))
         return out
 
     def _rows(self, account_id: str, job_ids: list[str], urls: list[str]) -> list[Any]:

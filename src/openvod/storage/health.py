@@ -32,6 +32,8 @@ def disk_fault(exc: BaseException | None) -> str | None:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
             return os.strerror(exc.errno) if exc.errno is not None else str(exc)
+        if type(exc).__module__.split(".")[0] in ("botocore", "boto3"):  # the S3 blob store (docs/scale-out.md)
+            return f"object store unavailable: {type(exc).__name__}"
         if isinstance(exc, sqlite3.DatabaseError):
             msg = str(exc).lower()
             if any(m in msg for m in _SQLITE_DISK_MESSAGES):

@@ -11,8 +11,11 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine tuned for many readers and a few writers across processes."""
+def make_engine(url: str, pool_size: int = 16, max_overflow: int = 32) -> Engine:
+    """Create an engine tuned for many readers and a few writers across processes.
+
+    ``pool_size``/``max_overflow`` apply to server databases (PostgreSQL); they are sized per role
+    (``ScaleSettings.db_pool``, docs/scale-out.md). SQLite keeps its own pool."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -34,7 +37,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=16, max_overflow=32)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")

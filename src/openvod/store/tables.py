@@ -51,7 +51,7 @@ media = Table(
     Column("status", String(32), nullable=False),
     Column("blob_key", String(512), nullable=False),
     Column("file_name", String(512), nullable=False, default=""),
-    Column("size", Integer, nullable=False, default=0),
+    Column("size", BigInteger, nullable=False, default=0),
     Column("md5", String(32), nullable=False, default=""),
     Column("duration", Float, nullable=False, default=0.0),
     Column("width", Integer, nullable=False, default=0),

@@ -1,0 +1,212 @@
+"""Blobs in an S3-compatible object store (SeaweedFS in docs and tests; any S3 API works).
+
+Same interface as :class:`openvod.storage.blobs.LocalBlobStore`. Objects live at
+``<prefix><key>`` in one bucket. Code that needs a file (PyAV decoding, Pillow, serving a signed
+URL) calls :meth:`path`, which returns a file in a local read-through cache under
+``<data_dir>/blob-cache``: the object is downloaded on first use, and its ETag is checked with one
+HEAD per call, so an object overwritten through another node (RefreshUploadVideo) is fetched again.
+Writes go to the object store first and then into the cache, so the node that wrote a blob reads it
+back without a download. The cache is never trimmed yet (documented in docs/scale-out.md).
+
+Signed URLs stay openvod's own (``/blobs/<key>?auth_key=…``): any API node verifies them with the
+shared signing key and streams the object through its cache; S3 presigned URLs are not used.
+boto3 is imported lazily (the optional ``scale`` extra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from openvod.storage.blobs import BlobKeyError
+
+log = logging.getLogger(__name__)
+
+
+def check_key(key: str) -> str:
+    """The same key rules as the local store: a relative POSIX path without empty, . or .. parts."""
+    if not key or key.startswith("/") or "\\" in key or any(p in ("", ".", "..") for p in key.split("/")):
+        raise BlobKeyError(key)
+    return key
+
+
+def make_s3_client(endpoint_url: str, region: str, access_key_id: str, secret_access_key: str,
+                   addressing_style: str = "path", max_pool_connections: int = 32) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(s3={"addressing_style": addressing_style}, retries={"max_attempts": 5, "mode": "standard"},
+                 max_pool_connections=max_pool_connections, connect_timeout=10, read_timeout=120)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url or None,
+        region_name=region or "us-east-1",
+        aws_access_key_id=access_key_id or None,
+        aws_secret_access_key=secret_access_key or None,
+        config=cfg,
+    )
+
+
+class S3BlobStore:
+    """Blobs as objects ``<prefix><key>`` in one S3 bucket, with a local read-through cache."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str, cache_dir: Path, create_bucket: bool = False):
+        self.s3 = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        # The cache doubles as the store's "root" for code that guards the data folder.
+        self.root = Path(cache_dir).resolve() / "data"
+        self.meta = Path(cache_dir).resolve() / "etag"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.meta.mkdir(parents=True, exist_ok=True)
+        if create_bucket:
+            self.ensure_bucket()
+
+    # ------------------------------------------------------------------ helpers
+    def ensure_bucket(self) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            try:
+                self.s3.create_bucket(Bucket=self.bucket)
+            except ClientError as exc:  # created meanwhile by another node
+                if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+
+    def object_key(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def _cache_paths(self, key: str) -> tuple[Path, Path]:
+        check_key(key)
+        p = (self.root / key).resolve()
+        if self.root not in p.parents:
+            raise BlobKeyError(key)
+        return p, self.meta / (hashlib.sha1(key.encode()).hexdigest() + ".etag")
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.s3.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def _remember(self, key: str, etag: str) -> None:
+        _, meta = self._cache_paths(key)
+        tmp = meta.with_name(meta.name + f".{os.getpid()}.tmp")
+        tmp.write_text(etag)
+        os.replace(tmp, meta)
+
+    def _forget(self, key: str) -> None:
+        local, meta = self._cache_paths(key)
+        meta.unlink(missing_ok=True)
+        local.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ the blob store interface
+    def path(self, key: str) -> Path:
+        """A local file holding the blob (downloaded on first use); a missing path when there is no blob."""
+        local, meta = self._cache_paths(key)
+        head = self._head(key)
+        if head is None:
+            if local.exists():
+                self._forget(key)
+            return local
+        etag = str(head.get("ETag", ""))
+        if local.is_file() and meta.is_file() and meta.read_text() == etag:
+            return local
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".dl-", dir=local.parent)
+        os.close(fd)
+        try:
+            self.s3.download_file(self.bucket, self.object_key(key), tmp)
+            os.replace(tmp, local)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._remember(key, etag)
+        return local
+
+    def _cache_file(self, key: str, src: Path, move: bool) -> None:
+        """Put a just-uploaded file into the cache (best effort: the object store is the truth)."""
+        try:
+            head = self._head(key)
+            local, _ = self._cache_paths(key)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            if move:
+                os.replace(src, local)
+            else:
+                fd, tmp = tempfile.mkstemp(prefix=".cp-", dir=local.parent)
+                os.close(fd)
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, local)
+            if head is not None:
+                self._remember(key, str(head.get("ETag", "")))
+        except OSError:
+            log.warning("could not cache a blob locally", exc_info=True, extra={"blob_key": key})
+
+    def put_bytes(self, key: str, data: bytes) -> int:
+        r = self.s3.put_object(Bucket=self.bucket, Key=self.object_key(key), Body=data)
+        local, _ = self._cache_paths(key)
+        try:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".cp-", dir=local.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, local)
+            self._remember(key, str(r.get("ETag", "")))
+        except OSError:
+            log.warning("could not cache a blob locally", exc_info=True, extra={"blob_key": key})
+        return len(data)
+
+    def put_file(self, key: str, src: Path) -> int:
+        self.s3.upload_file(str(src), self.bucket, self.object_key(key))
+        size = Path(src).stat().st_size
+        self._cache_file(key, Path(src), move=False)
+        return size
+
+    def adopt(self, key: str, src: Path) -> int:
+        """Upload a finished temporary file as ``key``; the file moves into the cache."""
+        self.s3.upload_file(str(src), self.bucket, self.object_key(key))
+        size = Path(src).stat().st_size
+        self._cache_file(key, Path(src), move=True)
+        Path(src).unlink(missing_ok=True)
+        return size
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._head(key) is not None
+        except BlobKeyError:
+            return False
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+        self._forget(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every blob under ``prefix/`` (and a blob named exactly ``prefix``)."""
+        prefix = check_key(prefix.rstrip("/"))
+        keys: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.object_key(prefix) + "/"):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+        if self._head(prefix) is not None:
+            keys.append(self.object_key(prefix))
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]],
+                                                               "Quiet": True})
+        for k in keys:
+            self._cache_paths(k[len(self.prefix):])[1].unlink(missing_ok=True)
+        local = (self.root / prefix).resolve()
+        if local.is_dir():
+            shutil.rmtree(local, ignore_errors=True)
+        elif local.is_file():
+            local.unlink(missing_ok=True)

@@ -1,0 +1,67 @@
+"""The S3 blob store against a real SeaweedFS: the same contract as the local folder."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from openvod.config import Settings
+from openvod.storage import make_blob_store, make_url_signer
+from openvod.storage.blobs import BlobKeyError, LocalBlobStore
+from tests.seaweed import SeaweedFS
+
+pytestmark = pytest.mark.scaleout
+
+
+def _settings(tmp: Path, fs: SeaweedFS, prefix: str) -> Settings:
+    return Settings(data_dir=tmp, blobs={"backend": "s3", "url_signing_key": "k" * 32, "s3": {
+        "endpoint_url": fs.endpoint, "bucket": "blobs-test", "prefix": prefix,
+        "access_key_id": "any", "secret_access_key": "any"}})
+
+
+def test_s3_store_contract_and_cache(seaweed: SeaweedFS, tmp_path: Path) -> None:
+    prefix = f"dep-{uuid.uuid4().hex[:6]}"
+    a = make_blob_store(_settings(tmp_path / "a", seaweed, prefix))  # two nodes, one bucket
+    b = make_blob_store(_settings(tmp_path / "b", seaweed, prefix))
+    assert type(a).__name__ == "S3BlobStore"
+    assert a.put_bytes("media/acc/m1/cover.png", b"png-1") == 5
+    assert b.exists("media/acc/m1/cover.png") and not b.exists("media/acc/m1/nothing")
+    p = b.path("media/acc/m1/cover.png")  # downloaded into b's cache
+    assert p.read_bytes() == b"png-1" and str(p).startswith(str(tmp_path / "b"))
+    # Overwritten through node a: node b's cached copy is stale and fetched again (ETag check).
+    a.put_bytes("media/acc/m1/cover.png", b"png-two")
+    assert b.path("media/acc/m1/cover.png").read_bytes() == b"png-two"
+    # put_file and adopt (the temp file moves into the cache).
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"x" * 70000)
+    assert a.put_file("media/acc/m1/source.mp4", src) == 70000 and src.exists()
+    assert a.adopt("media/acc/m1/part.bin", src) == 70000 and not src.exists()
+    assert b.path("media/acc/m1/part.bin").stat().st_size == 70000
+    # The objects sit under the deployment's prefix.
+    keys = [o["Key"] for o in a.s3.list_objects_v2(Bucket="blobs-test", Prefix=prefix + "/")["Contents"]]
+    assert sorted(keys) == [f"{prefix}/media/acc/m1/{n}" for n in ("cover.png", "part.bin", "source.mp4")]
+    # Deletes reach every node: a missing object is a missing path, whatever a cache held.
+    a.delete("media/acc/m1/cover.png")
+    assert not b.exists("media/acc/m1/cover.png") and not b.path("media/acc/m1/cover.png").exists()
+    a.put_bytes("media/acc/m10/x", b"other media")  # a sibling prefix is not part of m1/
+    a.delete_prefix("media/acc/m1")
+    assert not b.exists("media/acc/m1/source.mp4") and not b.path("media/acc/m1/part.bin").exists()
+    assert b.path("media/acc/m10/x").read_bytes() == b"other media"
+    for bad in ("", "/abs", "a/../b", "a//b", "a\\b"):
+        with pytest.raises(BlobKeyError):
+            a.path(bad)
+        assert not a.exists(bad)
+
+
+def test_default_is_the_local_folder_and_signing_key_is_shared(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    assert isinstance(make_blob_store(s), LocalBlobStore)
+    make_url_signer(s)
+    assert (tmp_path / "url-signing.key").is_file()  # the embedded default keeps its key file
+    one = make_url_signer(Settings(data_dir=tmp_path / "n1", blobs={"url_signing_key": "shared-secret"}))
+    two = make_url_signer(Settings(data_dir=tmp_path / "n2", blobs={"url_signing_key": "shared-secret"}))
+    url = one.sign("http://n1", "aiimage/a/m/c.png")
+    path, auth = url[len("http://n1"):].split("?auth_key=")
+    assert two.verify(path, auth)
