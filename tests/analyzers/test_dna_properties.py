@@ -13,8 +13,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openvod.analyzers.dna import align
-from openvod.analyzers.dna.align import AlignParams, Segment, find_all_segments, find_segments, hit_transforms
+from openvod.analyzers.dna import temporal
+from openvod.analyzers.dna.align import AlignParams, Segment, hit_transforms
+from openvod.analyzers.dna.segments import find_all_segments
+from openvod.analyzers.dna.temporal import find_segments
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex
 from openvod.analyzers.dna.search import MatchParams, compare, search, verify
@@ -126,7 +128,7 @@ def test_pieces_is_total(m: tuple[np.ndarray, ...], data: st.DataObject) -> None
     idx = np.array(sorted(data.draw(st.sets(st.integers(0, nq - 1), max_size=nq))), np.int64)
     a = data.draw(st.floats(P.min_slope, P.max_slope))
     b = data.draw(st.floats(-20, 20))
-    pieces = align._pieces(sim, tq.astype(np.float64), tr.astype(np.float64), idx, a, b, P)
+    pieces = temporal._pieces(sim, tq.astype(np.float64), tr.astype(np.float64), idx, a, b, P)
     seen = np.concatenate([pc for pc, _, _ in pieces]) if pieces else np.zeros(0, np.int64)
     assert np.array_equal(np.sort(seen), idx)  # every sample of the run lands in exactly one piece
     for _, pa, pb in pieces:
@@ -138,7 +140,7 @@ def test_pieces_with_no_distinctive_sample() -> None:
     tq = np.arange(60, dtype=np.float64) * 0.25
     tr = np.arange(80, dtype=np.float64) * 0.25
     sim = np.full((60, 80), 0.9, np.float32)
-    pieces = align._pieces(sim, tq, tr, np.arange(60), 1.0, 2.0, P)
+    pieces = temporal._pieces(sim, tq, tr, np.arange(60), 1.0, 2.0, P)
     assert len(pieces) == 1 and pieces[0][0].size == 60
 
 

@@ -22,12 +22,12 @@ from openvod.analyzers.dna.align import (
     RegionDescriptors,
     Segment,
     Transform,
-    find_all_segments,
     hit_transforms,
     refine,
     region_descriptors,
-    suppress_duplicates,
 )
+from openvod.analyzers.dna.segments import find_all_segments
+from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex
 
