@@ -88,6 +88,7 @@ class Segment:
     reversed: bool = False  # the query plays the reference backwards: q0 shows r1, q1 shows r0
     motion: float = -1.0  # evidence measures (search.segment_evidence); -1: not measured
     correlation: float = -1.0
+    symmetry: float = -1.0  # share of the segment's library samples whose best query match is on the line
 
     @property
     def speed(self) -> float:

@@ -128,6 +128,6 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
         q0, q1 = max(q0, lo, 0.0, -b / s.slope), min(q1, hi, q_dur, (r_dur - b) / s.slope)
         if q0 < s.q0 - 1e-9 or q1 > s.q1 + 1e-9:
             s = Segment(min(q0, s.q0), max(q1, s.q1), s.slope * min(q0, s.q0) + b, s.slope * max(q1, s.q1) + b, s.similarity,
-                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.correlation)
+                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.correlation, s.symmetry)
         out.append(s)
     return out

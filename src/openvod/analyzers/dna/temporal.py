@@ -345,6 +345,6 @@ def suppress_duplicates(segments: list[Segment], min_segment_s: float = 0.0) -> 
             else:
                 r0, r1 = s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope
             s = Segment(a, b, r0, r1, s.similarity, s.slope, [e for e in s.evidence if a <= e[0] <= b], s.transform,
-                        s.reversed, s.motion, s.correlation)
+                        s.reversed, s.motion, s.correlation, s.symmetry)
         keep.append(s)
     return sorted(keep, key=lambda s: (s.q0, s.r0))
