@@ -218,6 +218,7 @@ class DNASettings(BaseModel):
     short_segment_s: float = 0.0  # segments shorter than this (0: off; see docs/dna.md) ...
     min_short_correlation: float = 0.85  # ... must correlate this much (a few seconds of look-alikes can by chance)
     min_correlation: float = 0.45  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
+    min_symmetry: float = 0.0  # share of a segment's library moments best matched on its line (look-alikes: lower)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

@@ -61,6 +61,7 @@ class MatchParams:
     min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
     min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
     min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
+    min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
     short_segment_s: float = 0.0  # segments shorter than this ...
     min_short_correlation: float = 0.0  # ... must correlate at least this much
     align: AlignParams = field(default_factory=AlignParams)
@@ -157,7 +158,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     total = sum(s.duration for s in found)
     if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
         return []
-    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation]
+    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation
+            and s.symmetry >= params.min_symmetry]
 
 
 def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:
@@ -210,7 +212,8 @@ def segment_symmetry(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
         return 1.0
     frac = (trf[cols] - s.r0) / max(s.r1 - s.r0, 1e-9)
     expect = (s.q1 - frac * (s.q1 - s.q0)) if s.reversed else (s.q0 + frac * (s.q1 - s.q0))
-    i = np.clip(np.searchsorted(tqf, expect), 0, tqf.size - 1)
+    i = np.clip(np.searchsorted(tqf, expect), 1, tqf.size - 1)
+    i = np.where(np.abs(tqf[i - 1] - expect) < np.abs(tqf[i] - expect), i - 1, i)  # the nearest query sample
     near = np.stack([sim[np.clip(i + d, 0, tqf.size - 1), cols] for d in (-1, 0, 1)]).max(axis=0)
     best = sim[:, cols].max(axis=0)
     return float(np.mean(near >= best - margin))
