@@ -150,7 +150,7 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
     for s in found:
         s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
-        s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin)
+        s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin, params.align.hit_similarity)
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more.
     found = [s for s in found if s.duration >= params.short_segment_s or s.correlation >= params.min_short_correlation]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
@@ -197,9 +197,10 @@ def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
 
 
 def segment_symmetry(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray,
-                     margin: float) -> float:
-    """Share of the segment's informative library samples whose best match anywhere in the query
-    lies on the segment's line (within ``margin`` of similarity and one sample of time).
+                     margin: float, floor: float = 0.0) -> float:
+    """Share of the segment's informative library samples that are not clearly matched elsewhere:
+    whose best match anywhere in the query (if at least ``floor`` similar) is on the segment's line
+    (within ``margin`` of similarity and one sample of time).
 
     The walk along a line already asks this of every *query* sample; a copy also passes it the
     other way round (each library moment is best matched where it was copied). Look-alike footage
@@ -216,7 +217,9 @@ def segment_symmetry(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
     i = np.where(np.abs(tqf[i - 1] - expect) < np.abs(tqf[i] - expect), i - 1, i)  # the nearest query sample
     near = np.stack([sim[np.clip(i + d, 0, tqf.size - 1), cols] for d in (-1, 0, 1)]).max(axis=0)
     best = sim[:, cols].max(axis=0)
-    return float(np.mean(near >= best - margin))
+    # Counted against the line: library moments clearly matched elsewhere (a real match that beats
+    # the line by the margin), not those that match nothing well (bridged shots, blank moments).
+    return float(np.mean(~((best >= floor) & (best > near + margin))))
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
