@@ -147,10 +147,18 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     sub = desc if k == 1 else RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
     tq, tr = q.times[::k], r.times[::k]
     sim = sub.similarity()
-    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
-    for s in found:
+
+    def measure(s: Segment) -> None:
         s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
         s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin, params.align.hit_similarity)
+
+    def passes(s: Segment) -> bool:
+        measure(s)
+        return s.motion >= params.min_motion and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry
+
+    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
+    for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
+        measure(s)
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more.
     found = [s for s in found if s.duration >= params.short_segment_s or s.correlation >= params.min_short_correlation]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a

@@ -4,6 +4,8 @@ stretched over moments where both videos are blank. Split out of ``align.py``, u
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from openvod.analyzers.dna.align import AlignParams, Segment
@@ -13,8 +15,13 @@ from openvod.analyzers.dna.temporal import _step, find_segments, suppress_duplic
 def find_all_segments(
     sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
     q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
+    keep: Callable[[Segment], bool] | None = None,
 ) -> list[Segment]:
     """Copied segments played forwards and, on the query moments left over, backwards.
+
+    ``keep`` (optional) says whether a segment passes the evidence checks: a forward segment that
+    does not (a nearly still stretch that a reversed copy also matches forwards) leaves its query
+    moments to the backward search, and gives way to a backward segment that does.
 
     Reversed playback is a line of negative slope: the matrix is read with the query's time axis
     mirrored (t -> q_dur - t), searched like a forward copy, and mapped back (``Segment.reversed``).
@@ -26,9 +33,11 @@ def find_all_segments(
     fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid)
     if not reverse or nq < 2:
         return fwd
+    passed = [keep is None or keep(s) for s in fwd]
     claimed = np.zeros(nq, bool)
-    for s in fwd:
-        claimed |= (tq >= s.q0) & (tq <= s.q1)
+    for s, ok in zip(fwd, passed, strict=True):
+        if ok:
+            claimed |= (tq >= s.q0) & (tq <= s.q1)
     if claimed.all():
         return fwd
     rsim = np.array(sim[::-1], np.float32, copy=True)
@@ -37,11 +46,12 @@ def find_all_segments(
     qv = None if q_valid is None else np.asarray(q_valid)[::-1]
     back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
     back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid)
-    out = list(fwd)
-    for s in back:
-        out.append(Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
-                           sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True))
-    return suppress_duplicates(out, p.min_segment_s)
+    backs = [Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
+                     sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True) for s in back]
+    good_backs = [s for s in backs if keep is None or keep(s)]
+    out = [s for s, ok in zip(fwd, passed, strict=True)
+           if ok or not any(b.q0 < s.q1 and s.q0 < b.q1 for b in good_backs)]
+    return suppress_duplicates(out + backs, p.min_segment_s)
 
 
 def merge_collinear(segments: list[Segment], sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, p: AlignParams,
