@@ -65,19 +65,7 @@ def find_segments(
         if len(segments) >= p.max_segments or alive.sum() < min_frames:
             break
         ia = np.nonzero(alive)[0]
-        best = (0.0, 1.0, 0.0)
-        for a in slopes:
-            b = hr[ia] - a * hq[ia]
-            bins = np.floor(b / bin_s).astype(np.int64)
-            lo = bins.min()
-            acc: np.ndarray = np.bincount(bins - lo, weights=hw[ia]).astype(np.float64)
-            if acc.size > 1:  # soft binning: a line on a bin edge is not split
-                acc = acc + np.concatenate([acc[1:], [0.0]]) * 0.3 + np.concatenate([[0.0], acc[:-1]]) * 0.3
-            k = int(np.argmax(acc))
-            v = float(acc[k]) * (1.0 + 0.05 * math.exp(-abs(math.log(a)) * 40))  # ties prefer speed 1
-            if v > best[0]:
-                best = (v, float(a), (k + lo + 0.5) * bin_s)
-        votes, a, b = best
+        votes, a, b = _vote(hq[ia], hr[ia], hw[ia], slopes, bin_s)
         if votes < 0.15 * min_frames:
             break
         d = np.abs(hr[ia] - (a * hq[ia] + b))
@@ -97,6 +85,32 @@ def find_segments(
             alive &= ~kill
         alive[inl] = False
     return suppress_duplicates(segments, p.min_segment_s)
+
+
+def _vote(hq: np.ndarray, hr: np.ndarray, hw: np.ndarray, slopes: np.ndarray, bin_s: float) -> tuple[float, float, float]:
+    """Hough vote over (slope, offset): the best line's (votes, slope, offset), all slopes at once.
+
+    Per slope, weighted hits are binned by offset (soft binning: 0.3 of each neighbour bin, so a
+    line on a bin edge is not split); the strongest bin of the strongest slope wins, ties going to
+    the first slope and bin, and speed 1 gets a 5 % bonus (by far the most common).
+    """
+    if hq.size == 0:
+        return 0.0, 1.0, 0.0
+    bins = np.floor((hr[None, :] - slopes[:, None] * hq[None, :]) / bin_s).astype(np.int64)
+    lo = bins.min(axis=1)
+    width = int((bins.max(axis=1) - lo).max()) + 1
+    flat = (bins - lo[:, None]) + np.arange(slopes.size, dtype=np.int64)[:, None] * width
+    acc = np.bincount(flat.reshape(-1), weights=np.broadcast_to(hw, bins.shape).reshape(-1),
+                      minlength=slopes.size * width).astype(np.float64).reshape(slopes.size, width)
+    if width > 1:
+        pad = np.zeros((slopes.size, 1))
+        acc = acc + np.concatenate([acc[:, 1:], pad], axis=1) * 0.3 + np.concatenate([pad, acc[:, :-1]], axis=1) * 0.3
+    k = np.argmax(acc, axis=1)
+    v = acc[np.arange(slopes.size), k] * (1.0 + 0.05 * np.exp(-np.abs(np.log(slopes)) * 40))
+    s = int(np.argmax(v))
+    if not v[s] > 0.0:
+        return 0.0, 1.0, 0.0
+    return float(v[s]), float(slopes[s]), float((k[s] + lo[s] + 0.5) * bin_s)
 
 
 def _step(t: np.ndarray) -> float:
