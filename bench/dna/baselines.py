@@ -44,13 +44,21 @@ def signature_pair(ffmpeg: str, q: Path, r: Path, q_fps: float, r_fps: float) ->
     return out
 
 
-def run_signature(data: Path, manifest: dict[str, Any], distractors: int, ffmpeg: str) -> dict[str, Any]:
+def run_signature(data: Path, manifest: dict[str, Any], distractors: int, ffmpeg: str, per_class: int = 0,
+                  out: Path | None = None) -> dict[str, Any]:
+    """``per_class`` > 0: only the first that many queries of each class (a cheaper, smaller sample;
+    the report scores openvod on exactly the same pairs). ``out``: rewritten after every query, so an
+    interrupted run keeps the pairs it finished."""
     rng = np.random.default_rng(1)
+    seen: dict[str, int] = {}
     lib = {x["id"]: x for x in manifest["library"]}
     preds: dict[str, list[dict[str, Any]]] = {}
     pairs: dict[str, list[str]] = {}
     t0 = time.time()
     for k, q in enumerate(manifest["queries"]):
+        seen[q["class"]] = seen.get(q["class"], 0) + 1
+        if per_class and seen[q["class"]] > per_class:
+            continue
         refs = sorted({g["ref"] for g in q["gt"]})
         others = [x for x in sorted(lib) if x not in refs]
         refs += [others[int(i)] for i in rng.choice(len(others), size=min(distractors, len(others)), replace=False)]
@@ -60,6 +68,8 @@ def run_signature(data: Path, manifest: dict[str, Any], distractors: int, ffmpeg
             for seg in signature_pair(ffmpeg, data / q["file"], data / lib[ref]["file"], q["fps"], lib[ref]["fps"]):
                 preds[q["id"]].append({"ref": ref, **seg})
         print(f"  signature {k + 1}/{len(manifest['queries'])} ({time.time() - t0:.0f}s)", flush=True)
+        if out is not None:
+            out.write_text(json.dumps({"method": "ffmpeg-signature", "predictions": preds, "pairs_evaluated": pairs}, indent=1))
     return {"method": "ffmpeg-signature", "predictions": preds, "pairs_evaluated": pairs}
 
 
@@ -122,13 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data", type=Path)
     ap.add_argument("--out", type=Path, required=True, help="output file (vpdq also writes <out stem>-any.json)")
     ap.add_argument("--distractors", type=int, default=3)
+    ap.add_argument("--per-class", type=int, default=0, help="signature: only the first N queries of each class (0: all)")
     ap.add_argument("--percent", type=float, default=80.0)
     ap.add_argument("--ffmpeg", default="/usr/bin/ffmpeg")
     args = ap.parse_args(argv)
     manifest = json.loads((args.data / "manifest.json").read_text())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.method == "signature":
-        args.out.write_text(json.dumps(run_signature(args.data, manifest, args.distractors, args.ffmpeg), indent=1))
+        res = run_signature(args.data, manifest, args.distractors, args.ffmpeg, args.per_class, args.out)
+        args.out.write_text(json.dumps(res, indent=1))
     else:
         res = run_vpdq(args.data, manifest, args.percent)
         args.out.write_text(json.dumps(res["vpdq"], indent=1))

@@ -93,7 +93,8 @@ def _main(argv: list[str] | None = None) -> int:
              "rotation": m.rotation,
              "segments": [{"q": [round(s.q0, 2), round(s.q1, 2)], "r": [round(s.r0, 2), round(s.r1, 2)],
                            "sim": round(s.similarity, 3), "speed": round(s.speed, 3),
-                           "motion": round(s.motion, 3), "correlation": round(s.correlation, 3)} for s in m.segments],
+                           "motion": round(s.motion, 3), "correlation": round(s.correlation, 3),
+                           "symmetry": round(s.symmetry, 3), "reversed": s.reversed} for s in m.segments],
              "transform": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(m.transform).items()}}
             for m in matches
         ]

@@ -130,7 +130,7 @@ def test_every_edge_case_video_ends_with_a_result(tmp_path: Path, matrix: dict[s
 
 
 def test_reproducer_through_the_cli(matrix: dict[str, Path]) -> None:
-    """``openvod dna compare q ref`` ends in a match, not an exception (it raised IndexError in align._pieces)."""
+    """``openvod dna compare q ref`` ends in a match, not an exception (it raised IndexError in temporal._pieces)."""
     from openvod.cli_dna import compare_files
 
     out = compare_files(matrix["repro_q"], matrix["repro_ref"])

@@ -13,11 +13,13 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openvod.analyzers.dna import align
-from openvod.analyzers.dna.align import AlignParams, Segment, find_all_segments, find_segments, hit_transforms
+from openvod.analyzers.dna import temporal
+from openvod.analyzers.dna.align import AlignParams, RegionDescriptors, Segment, hit_transforms
+from openvod.analyzers.dna.segments import find_all_segments
+from openvod.analyzers.dna.temporal import find_segments
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex
-from openvod.analyzers.dna.search import MatchParams, compare, search, verify
+from openvod.analyzers.dna.search import MatchParams, compare, search, segment_symmetry, verify
 
 P = AlignParams()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -126,7 +128,7 @@ def test_pieces_is_total(m: tuple[np.ndarray, ...], data: st.DataObject) -> None
     idx = np.array(sorted(data.draw(st.sets(st.integers(0, nq - 1), max_size=nq))), np.int64)
     a = data.draw(st.floats(P.min_slope, P.max_slope))
     b = data.draw(st.floats(-20, 20))
-    pieces = align._pieces(sim, tq.astype(np.float64), tr.astype(np.float64), idx, a, b, P)
+    pieces = temporal._pieces(sim, tq.astype(np.float64), tr.astype(np.float64), idx, a, b, P)
     seen = np.concatenate([pc for pc, _, _ in pieces]) if pieces else np.zeros(0, np.int64)
     assert np.array_equal(np.sort(seen), idx)  # every sample of the run lands in exactly one piece
     for _, pa, pb in pieces:
@@ -138,7 +140,7 @@ def test_pieces_with_no_distinctive_sample() -> None:
     tq = np.arange(60, dtype=np.float64) * 0.25
     tr = np.arange(80, dtype=np.float64) * 0.25
     sim = np.full((60, 80), 0.9, np.float32)
-    pieces = align._pieces(sim, tq, tr, np.arange(60), 1.0, 2.0, P)
+    pieces = temporal._pieces(sim, tq, tr, np.arange(60), 1.0, 2.0, P)
     assert len(pieces) == 1 and pieces[0][0].size == 60
 
 
@@ -236,3 +238,39 @@ def test_search_is_total_for_libraries_of_any_size(seed: int, n_lib: int, nq: in
         check_match(m, q, lib[int(m.key[1:])][1])
     sims = [round(m.similarity, 2) for m in out]
     assert sims == sorted(sims, reverse=True)
+
+
+@SETTINGS
+@given(matrices(), st.floats(-5, 60), st.floats(0.0, 30), st.floats(0.3, 3.0), st.booleans())
+def test_segment_symmetry_is_total_and_a_share(m: tuple[np.ndarray, ...], q0: float, length: float, slope: float,
+                                               backwards: bool) -> None:
+    sim, tq, tr, qv, rv = m
+    desc = RegionDescriptors(np.zeros((tq.size, 1), np.float32), np.zeros((tr.size, 1), np.float32), qv, rv)
+    s = Segment(q0, q0 + length, q0 * slope, (q0 + length) * slope, 0.9, slope, reversed=backwards)
+    v = segment_symmetry(s, sim, desc, tq, tr, 0.1)
+    assert 0.0 <= v <= 1.0
+
+
+@SETTINGS
+@given(st.integers(0, 2**31), st.floats(0.5, 2.0), st.booleans())
+def test_a_planted_copy_is_symmetric_and_a_look_alike_is_not(seed: int, speed: float, backwards: bool) -> None:
+    """Along a planted copy line every library sample is best matched on the line (1.0); when those
+    library samples match other query moments better (look-alike footage), the share drops."""
+    rng = np.random.default_rng(seed)
+    tq = np.arange(0, 12, 0.25)
+    tr = np.arange(0, 40, 0.25)
+    sim = rng.uniform(-0.2, 0.3, (tq.size, tr.size)).astype(np.float32)
+    r0 = float(rng.uniform(0, 40 - 12 * speed - 0.5))
+    for i, t in enumerate(tq):  # the line, nearest library sample per query sample ...
+        rt = r0 + ((12.0 - t) if backwards else t) * speed
+        sim[i, int(np.argmin(np.abs(tr - rt)))] = 0.8
+    for j in np.nonzero((tr >= r0) & (tr <= r0 + tq[-1] * speed))[0]:  # ... and nearest query sample per library sample
+        qt = (tr[j] - r0) / speed
+        sim[int(np.argmin(np.abs(tq - ((12.0 - qt) if backwards else qt)))), j] = 0.8
+    ones = np.ones(tq.size, bool), np.ones(tr.size, bool)
+    desc = RegionDescriptors(np.zeros((tq.size, 1), np.float32), np.zeros((tr.size, 1), np.float32), *ones)
+    s = Segment(0.0, 12.0, r0, r0 + 12 * speed, 0.95, speed, reversed=backwards)
+    assert segment_symmetry(s, sim, desc, tq, tr, 0.1) > 0.9
+    cols = np.nonzero((tr >= r0) & (tr <= r0 + 12 * speed))[0]
+    sim[int(rng.integers(0, tq.size)), cols] = 1.0  # one query moment matches every library moment much better
+    assert segment_symmetry(s, sim, desc, tq, tr, 0.1) < 0.5

@@ -51,6 +51,7 @@ def match_params(s: DNASettings) -> MatchParams:
         min_similarity=s.min_similarity,
         min_motion=s.min_motion,
         min_correlation=s.min_correlation,
+        min_symmetry=s.min_symmetry,
         min_pair_correlation=s.min_pair_correlation,
         short_segment_s=s.short_segment_s,
         min_short_correlation=s.min_short_correlation,

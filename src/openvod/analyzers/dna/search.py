@@ -22,14 +22,15 @@ from openvod.analyzers.dna.align import (
     RegionDescriptors,
     Segment,
     Transform,
-    find_all_segments,
     hit_transforms,
     refine,
     region_descriptors,
-    suppress_duplicates,
 )
+from openvod.analyzers.dna.segments import find_all_segments
+from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex
+from openvod.analyzers.dna.views import ROTATIONS, pip_view, rotated
 
 
 @lru_cache(maxsize=1)
@@ -60,6 +61,7 @@ class MatchParams:
     min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
     min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
     min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
+    min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
     short_segment_s: float = 0.0  # segments shorter than this ...
     min_short_correlation: float = 0.0  # ... must correlate at least this much
     align: AlignParams = field(default_factory=AlignParams)
@@ -145,9 +147,18 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     sub = desc if k == 1 else RegionDescriptors(desc.q[::k], desc.r[::k], desc.q_valid[::k], desc.r_valid[::k])
     tq, tr = q.times[::k], r.times[::k]
     sim = sub.similarity()
-    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid)
-    for s in found:
+
+    def measure(s: Segment) -> None:
         s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
+        s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin, params.align.hit_similarity)
+
+    def passes(s: Segment) -> bool:
+        measure(s)
+        return s.motion >= params.min_motion and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry
+
+    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
+    for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
+        measure(s)
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more.
     found = [s for s in found if s.duration >= params.short_segment_s or s.correlation >= params.min_short_correlation]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
@@ -155,7 +166,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     total = sum(s.duration for s in found)
     if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
         return []
-    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation]
+    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation
+            and s.symmetry >= params.min_symmetry]
 
 
 def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:
@@ -190,6 +202,32 @@ def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
     rd -= rd.mean(axis=0)
     den = float(np.linalg.norm(qd) * np.linalg.norm(rd))
     return motion, (float(np.sum(qd * rd)) / den if den > 1e-9 else 0.0)
+
+
+def segment_symmetry(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray,
+                     margin: float, floor: float = 0.0) -> float:
+    """Share of the segment's informative library samples that are not clearly matched elsewhere:
+    whose best match anywhere in the query (if at least ``floor`` similar) is on the segment's line
+    (within ``margin`` of similarity and one sample of time).
+
+    The walk along a line already asks this of every *query* sample; a copy also passes it the
+    other way round (each library moment is best matched where it was copied). Look-alike footage
+    (two zooms into one fractal) matches along a line chosen by chance among many similar ones, so
+    many of the library moments on it are matched better elsewhere. 1.0 when nothing is measurable.
+    """
+    trf, tqf = np.asarray(tr, np.float64), np.asarray(tq, np.float64)
+    cols = np.nonzero((trf >= min(s.r0, s.r1)) & (trf <= max(s.r0, s.r1)) & desc.r_valid)[0]
+    if cols.size < 3 or tqf.size < 2 or abs(s.slope) < 1e-9:
+        return 1.0
+    frac = (trf[cols] - s.r0) / max(s.r1 - s.r0, 1e-9)
+    expect = (s.q1 - frac * (s.q1 - s.q0)) if s.reversed else (s.q0 + frac * (s.q1 - s.q0))
+    i = np.clip(np.searchsorted(tqf, expect), 1, tqf.size - 1)
+    i = np.where(np.abs(tqf[i - 1] - expect) < np.abs(tqf[i] - expect), i - 1, i)  # the nearest query sample
+    near = np.stack([sim[np.clip(i + d, 0, tqf.size - 1), cols] for d in (-1, 0, 1)]).max(axis=0)
+    best = sim[:, cols].max(axis=0)
+    # Counted against the line: library moments clearly matched elsewhere (a real match that beats
+    # the line by the margin), not those that match nothing well (bridged shots, blank moments).
+    return float(np.mean(~((best >= floor) & (best > near + margin))))
 
 
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
@@ -241,31 +279,17 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
     return PairMatch(key, similarity, segments, reference=r)
 
 
-ROTATIONS = (90, 180, 270)
-MIN_ROTATED_SUPPORT = 4  # query samples with hits before a rotated reading of the query is verified
-MAX_ROTATED_CANDIDATES = 4  # per rotation
+MIN_ROTATED_SUPPORT = 4  # query samples with hits before a rotated (or picture-in-picture) reading is verified
+MAX_ROTATED_CANDIDATES = 4  # per rotation (and for the picture-in-picture box)
 
 
-def rotated(q: Fingerprint, degrees: int) -> Fingerprint:
-    """The query read rotated back by ``degrees`` (clockwise), with global codes only.
-
-    Thumbnails are squashed to a square, so the thumbnail of a rotated video is the rotated
-    thumbnail of the original: a copy rotated by 90/180/270 degrees (counter-clockwise) reads like
-    the original through this view. Local codes need the working pictures (not kept), so only the
-    whole-picture codes are searched; with the mirrored twins this covers all eight flips and
-    rotations (a vertical flip is a mirrored copy rotated by 180)."""
-    k = (degrees // 90) % 4
-    thumbs = np.ascontiguousarray(np.rot90(q.thumbs, k=-k, axes=(1, 2)))
-    every = np.nonzero(~q.flat)[0]
-    t = thumbs[every].astype(np.float32)
-    f = t.shape[-1] // 16
-    win = t[:, : 16 * f, : 16 * f].reshape(-1, 16, f, 16, f).mean(axis=(2, 4)) if every.size else np.zeros((0, 16, 16), np.float32)
-    codes, codes_flip = ft.hash_windows(win)
-    w, h = (q.height, q.width) if k % 2 else (q.width, q.height)
-    return Fingerprint(times=q.times, thumbs=thumbs, flat=q.flat, code_frame=every.astype(np.int32),
-                       code_geom=np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1)),
-                       codes=codes, codes_flip=codes_flip, duration=q.duration, width=w, height=h, box=(0.0, 0.0, 1.0, 1.0),
-                       options_key=q.options_key, info={**q.info, "rotation": 90 * k})
+def _views(q: Fingerprint) -> list[tuple[Fingerprint, int]]:
+    """Other readings of the query searched after the plain one: (view, rotation in degrees)."""
+    out = [(rotated(q, deg), deg) for deg in ROTATIONS]
+    pip = pip_view(q)
+    if pip is not None:
+        out.append((pip, 0))
+    return out
 
 
 def _better(a: PairMatch | None, b: PairMatch | None) -> PairMatch | None:
@@ -279,8 +303,7 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
     """Compare two fingerprints directly (no index), in every orientation."""
     params = params or MatchParams()
     best = verify(q, r, pair_hits(q, r, params), params)
-    for deg in ROTATIONS:
-        qr = rotated(q, deg)
+    for qr, deg in _views(q):
         hits = pair_hits(qr, r, params)
         if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
             continue
@@ -350,9 +373,9 @@ def search(
 
     for vid, support, hits in candidates(q, index, params, exclude):
         check(q, vid, support, hits)
-    # Rotated copies: the query's whole-picture codes read in the three other orientations.
-    for deg in ROTATIONS:
-        qr = rotated(q, deg)
+    # Rotated copies (the query's whole-picture codes read in the three other orientations) and a
+    # picture-in-picture box's whole-picture codes.
+    for qr, deg in _views(q):
         cands = [c for c in candidates(qr, index, params, exclude | set(found)) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)

@@ -1,0 +1,143 @@
+"""A pair's copied segments: forward and reversed lines, joined across shots that did not match,
+stretched over moments where both videos are blank. Split out of ``align.py``, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from openvod.analyzers.dna.align import AlignParams, Segment
+from openvod.analyzers.dna.temporal import _step, find_segments, suppress_duplicates
+
+
+def find_all_segments(
+    sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
+    q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
+    keep: Callable[[Segment], bool] | None = None,
+) -> list[Segment]:
+    """Copied segments played forwards and, on the query moments left over, backwards.
+
+    ``keep`` (optional) says whether a segment passes the evidence checks: a forward segment that
+    does not (a nearly still stretch that a reversed copy also matches forwards) leaves its query
+    moments to the backward search, and gives way to a backward segment that does.
+
+    Reversed playback is a line of negative slope: the matrix is read with the query's time axis
+    mirrored (t -> q_dur - t), searched like a forward copy, and mapped back (``Segment.reversed``).
+    Collinear pieces of one copy separated by frames that did not match (a shot that does not
+    survive the transform) are joined first, so a segment follows the copy, not its shots.
+    """
+    nq = sim.shape[0]
+    fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
+    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid)
+    if not reverse or nq < 2:
+        return fwd
+    passed = [keep is None or keep(s) for s in fwd]
+    claimed = np.zeros(nq, bool)
+    for s, ok in zip(fwd, passed, strict=True):
+        if ok:
+            claimed |= (tq >= s.q0) & (tq <= s.q1)
+    if claimed.all():
+        return fwd
+    rsim = np.array(sim[::-1], np.float32, copy=True)
+    rsim[claimed[::-1]] = 0.0
+    rtq = (q_dur - np.asarray(tq, np.float64))[::-1]
+    qv = None if q_valid is None else np.asarray(q_valid)[::-1]
+    back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
+    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid)
+    backs = [Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
+                     sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True) for s in back]
+    good_backs = [s for s in backs if keep is None or keep(s)]
+    out = [s for s, ok in zip(fwd, passed, strict=True)
+           if ok or not any(b.q0 < s.q1 and s.q0 < b.q1 for b in good_backs)]
+    return suppress_duplicates(out + backs, p.min_segment_s)
+
+
+def merge_collinear(segments: list[Segment], sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, p: AlignParams,
+                    max_bridge_s: float = 30.0) -> list[Segment]:
+    """Join consecutive segments that lie on one line (same speed, same offset) when nothing in
+    between contradicts it: no query sample of the gap matches another moment of the reference
+    better than the line does. A shot that does not survive the copy (noise-like automata, a
+    flash) then no longer cuts one copy into several segments."""
+    if len(segments) < 2:
+        return segments
+    segs = sorted(segments, key=lambda s: s.q0)
+    out = [segs[0]]
+    tq = np.asarray(tq, np.float64)
+    tr = np.asarray(tr, np.float64)
+    for s in segs[1:]:
+        a = out[-1]
+        gap = s.q0 - a.q1
+        slope = 0.5 * (a.slope + s.slope)
+        off_a = a.r0 - a.slope * a.q0
+        off_s = s.r0 - s.slope * s.q0
+        if (gap > max_bridge_s or gap < -1.0 or abs(a.slope - s.slope) > 0.03 * slope
+                or abs((off_s + s.slope * s.q0) - (off_a + a.slope * s.q0)) > 0.5 or s.r0 < a.r1 - 1.0):
+            out.append(s)
+            continue
+        rows = np.nonzero((tq > a.q1) & (tq < s.q0))[0]
+        if rows.size and tr.size:
+            expect = a.slope * tq[rows] + off_a
+            j = np.clip(np.searchsorted(tr, expect), 0, tr.size - 1)
+            on_line = sim[rows, j]
+            best = sim[rows].max(axis=1)
+            # A gap sample that clearly matches elsewhere (a cut to another part of the reference) breaks the copy.
+            if np.any((best >= p.hit_similarity) & (best > on_line + p.best_match_margin)):
+                out.append(s)
+                continue
+        qa, qb = a.q1 - a.q0, s.q1 - s.q0
+        sim_m = (a.similarity * qa + s.similarity * qb) / max(qa + qb, 1e-9)
+        slope = (s.r1 - a.r0) / max(s.q1 - a.q0, 1e-9) if abs(a.slope - s.slope) > 1e-9 else a.slope
+        out[-1] = Segment(a.q0, s.q1, a.r0, max(a.r1, s.r1), sim_m, float(np.clip(slope, p.min_slope, p.max_slope)),
+                          a.evidence + s.evidence, a.transform, a.reversed)
+    return out
+
+
+def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float,
+                      q_valid: np.ndarray | None, r_valid: np.ndarray | None) -> list[Segment]:
+    """Stretch each segment along its line over the samples just before and after it where *both*
+    videos are blank (flat: black, a fade, a featureless shot) at the same moment: the copy goes on
+    there, it just cannot be seen. Stops at the first sample where either side has structure, and
+    never runs into the next segment."""
+    if not segments or q_valid is None or r_valid is None or tq.size < 2 or tr.size < 1:
+        return segments
+    tq = np.asarray(tq, np.float64)
+    tr = np.asarray(tr, np.float64)
+    step = _step(tq)
+    segs = sorted(segments, key=lambda s: s.q0)
+    out = []
+    for k, s in enumerate(segs):
+        lo = segs[k - 1].q1 if k else 0.0
+        hi = segs[k + 1].q0 if k + 1 < len(segs) else q_dur
+        b = s.r0 - s.slope * s.q0
+
+        def blank(i: int, s: Segment = s, b: float = b) -> int:
+            """2: both videos blank here; 1: one of them (a fade that a transform shifted a little); 0: no."""
+            rt = s.slope * tq[i] + b
+            if rt < -0.5 or rt > r_dur + 0.5:
+                return 0
+            j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
+            j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
+            return int(not q_valid[i]) + int(not r_valid[j])
+
+        def walk(i: int, d: int, limit: float, edge: float) -> float:
+            half = 0  # one-sided samples since the last both-blank one (at most 12, 3 s, tolerated)
+            while 0 <= i < tq.size and (tq[i] > limit if d < 0 else tq[i] < limit):
+                k = blank(i)
+                if k == 0 or (k == 1 and half >= 12):
+                    break
+                half = half + 1 if k == 1 else 0
+                if k == 2:
+                    edge = float(tq[i]) + 0.5 * step * d
+                i += d
+            return edge
+
+        q0 = walk(int(np.searchsorted(tq, s.q0 + 1e-6)) - 1, -1, lo, s.q0)
+        q1 = walk(int(np.searchsorted(tq, s.q1 - 1e-6)), 1, hi, s.q1)
+        q0, q1 = max(q0, lo, 0.0, -b / s.slope), min(q1, hi, q_dur, (r_dur - b) / s.slope)
+        if q0 < s.q0 - 1e-9 or q1 > s.q1 + 1e-9:
+            s = Segment(min(q0, s.q0), max(q1, s.q1), s.slope * min(q0, s.q0) + b, s.slope * max(q1, s.q1) + b, s.similarity,
+                        s.slope, s.evidence, s.transform, s.reversed, s.motion, s.correlation, s.symmetry)
+        out.append(s)
+    return out

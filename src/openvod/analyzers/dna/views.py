@@ -1,0 +1,150 @@
+"""Other readings of a query, searched at query time: rotations and a picture-in-picture box.
+
+Both return a ``Fingerprint`` that shares the query's samples and thumbnails (so verification runs
+on the query itself) but carries other *codes*:
+
+* ``rotated``: the thumbnails read rotated back by 90/180/270 degrees, with whole-picture codes.
+* ``pip_view``: whole-picture codes of one box of the query frame, when the query looks like a
+  picture over other footage. The library's whole-picture code of a frame is the code of that
+  frame's thumbnail; a copy shrunk into a box of the query frame has the same picture inside the
+  box. The box is found from the thumbnails alone (``pip_box``): two independent videos change at
+  independent moments (their own cuts and motion), so neighbouring pixels on either side of the
+  box edge stop changing together, while inside either picture they do. The codes' geometry is
+  the box's, in query units, so a hit implies the picture-in-picture transform directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from openvod.analyzers.dna import features as ft
+from openvod.analyzers.dna.fingerprint import Fingerprint
+
+ROTATIONS = (90, 180, 270)
+
+
+def _global_windows(thumbs: np.ndarray) -> np.ndarray:
+    """The 16x16 window a whole-picture code hashes: the thumbnail area-averaged (as ``fingerprint._codes``)."""
+    t = thumbs.astype(np.float32)
+    if t.shape[0] == 0:
+        return np.zeros((0, 16, 16), np.float32)
+    f = t.shape[-1] // 16
+    return t[:, : 16 * f, : 16 * f].reshape(-1, 16, f, 16, f).mean(axis=(2, 4))
+
+
+def rotated(q: Fingerprint, degrees: int) -> Fingerprint:
+    """The query read rotated back by ``degrees`` (clockwise), with global codes only.
+
+    Thumbnails are squashed to a square, so the thumbnail of a rotated video is the rotated
+    thumbnail of the original: a copy rotated by 90/180/270 degrees (counter-clockwise) reads like
+    the original through this view. Local codes need the working pictures (not kept), so only the
+    whole-picture codes are searched; with the mirrored twins this covers all eight flips and
+    rotations (a vertical flip is a mirrored copy rotated by 180)."""
+    k = (degrees // 90) % 4
+    thumbs = np.ascontiguousarray(np.rot90(q.thumbs, k=-k, axes=(1, 2)))
+    every = np.nonzero(~q.flat)[0]
+    codes, codes_flip = ft.hash_windows(_global_windows(thumbs[every]))
+    w, h = (q.height, q.width) if k % 2 else (q.width, q.height)
+    return Fingerprint(times=q.times, thumbs=thumbs, flat=q.flat, code_frame=every.astype(np.int32),
+                       code_geom=np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1)),
+                       codes=codes, codes_flip=codes_flip, duration=q.duration, width=w, height=h, box=(0.0, 0.0, 1.0, 1.0),
+                       options_key=q.options_key, info={**q.info, "rotation": 90 * k})
+
+
+# ----------------------------------------------------------------------------- picture in picture
+PIP_MIN_SIDE = 0.44  # box side (share of the frame side): picture-in-picture down to ~20 % of the area
+PIP_MAX_SIDE = 0.82  # larger boxes are crops or padding, found by the other codes
+PIP_MAX_ASPECT_PX = 2  # |width - height| in thumbnail pixels: a copy keeps its shape
+PIP_MIN_SCORE = 0.3  # edge strength of the box over the strength inside and outside it
+PIP_MIN_CHANGES = 6  # sample-to-sample changes needed to tell two pictures apart
+
+
+def _neighbour_decorrelation(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1 - correlation over time of the changes of horizontally (``[S, S-1]``) and vertically
+    (``[S-1, S]``) neighbouring pixels. Near 0 inside one picture, near 1 between two videos."""
+    d = np.diff(thumbs.astype(np.float32), axis=0)
+    d -= d.mean(axis=0, keepdims=True)
+    e = np.sqrt((d * d).sum(axis=0)) + 1e-3
+
+    def dec(a: np.ndarray, b: np.ndarray, ea: np.ndarray, eb: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 - (a * b).sum(axis=0) / (ea * eb), np.float32)
+
+    return dec(d[:, :, :-1], d[:, :, 1:], e[:, :-1], e[:, 1:]), dec(d[:, :-1, :], d[:, 1:, :], e[:-1, :], e[1:, :])
+
+
+def pip_box(thumbs: np.ndarray, valid: np.ndarray) -> tuple[float, float, float, float, float] | None:
+    """The box (x, y, w, h as fractions of the thumbnail, and its score) whose edges separate two
+    independently changing pictures, or None when no box stands out.
+
+    Score of a box: the mean decorrelation along its edges (an edge on the frame border does not
+    count; at least two edges must be inside the frame) minus the larger of the mean decorrelation
+    strictly inside and outside it. Total on any input.
+    """
+    t = np.asarray(thumbs)
+    if t.ndim != 3 or t.shape[1] != t.shape[2] or t.shape[1] < 8:
+        return None
+    keep = np.nonzero(np.asarray(valid, bool))[0]
+    if keep.size < PIP_MIN_CHANGES + 1:
+        return None
+    s = t.shape[1]
+    hx, vy = _neighbour_decorrelation(t[keep])  # hx[y, x]: between (x, y) and (x+1, y); vy[y, x]: (x, y)-(x, y+1)
+    # Prefix sums: column sums of hx along y, row sums of vy along x, and 2-D sums for the areas.
+    cx = np.concatenate([np.zeros((1, s - 1), np.float64), np.cumsum(hx, axis=0)])  # [s+1, s-1]
+    ry = np.concatenate([np.zeros((s - 1, 1), np.float64), np.cumsum(vy, axis=1)], axis=1)  # [s-1, s+1]
+    both = np.zeros((s, s), np.float64)
+    both[:, :-1] += hx
+    both[:-1, :] += vy
+    area = np.zeros((s + 1, s + 1), np.float64)
+    area[1:, 1:] = np.cumsum(np.cumsum(both, axis=0), axis=1)
+    total_both = float(area[-1, -1])
+    best: tuple[float, float, float, float, float] | None = None
+    lo, hi = int(np.ceil(PIP_MIN_SIDE * s)), int(np.floor(PIP_MAX_SIDE * s))
+    for w in range(lo, hi + 1):
+        for h in range(max(lo, w - PIP_MAX_ASPECT_PX), min(hi, w + PIP_MAX_ASPECT_PX) + 1):
+            x0 = np.arange(0, s - w + 1)[None, :]
+            y0 = np.arange(0, s - h + 1)[:, None]
+            x1, y1 = x0 + w, y0 + h
+            zero = np.zeros((y0.shape[0], x0.shape[1]))
+            edges = zero.copy()
+            count = zero.copy()
+            xl = np.clip(x0 - 1, 0, s - 2)
+            xr = np.clip(x1 - 1, 0, s - 2)
+            yt = np.clip(y0 - 1, 0, s - 2)
+            yb = np.clip(y1 - 1, 0, s - 2)
+            for inside, val in (
+                (x0 > 0, (cx[y1, xl] - cx[y0, xl]) / h),  # left edge: between columns x0-1 and x0
+                (x1 < s, (cx[y1, xr] - cx[y0, xr]) / h),  # right edge
+                (y0 > 0, (ry[yt, x1] - ry[yt, x0]) / w),  # top edge
+                (y1 < s, (ry[yb, x1] - ry[yb, x0]) / w),  # bottom edge
+            ):
+                m = np.broadcast_to(inside, zero.shape)
+                edges += np.where(m, val, 0.0)
+                count += m
+            inner = (area[y1 - 1, x1 - 1] - area[y0, x1 - 1] - area[y1 - 1, x0] + area[y0, x0]) / max(2 * (w - 1) * (h - 1), 1)
+            box_all = area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
+            outer = (total_both - box_all) / max(2 * (s * s - w * h), 1)
+            score = np.where(count >= 2, edges / np.maximum(count, 1) - np.maximum(inner, outer), -np.inf)
+            k = int(np.argmax(score))
+            v = float(score.reshape(-1)[k])
+            if best is None or v > best[4] + 1e-9:
+                yy, xx = divmod(k, score.shape[1])
+                best = (xx / s, yy / s, w / s, h / s, v)
+    if best is None or not best[4] >= PIP_MIN_SCORE:
+        return None
+    return best
+
+
+def pip_view(q: Fingerprint) -> Fingerprint | None:
+    """The query with the whole-picture codes of its picture-in-picture box (if it has one)."""
+    box = pip_box(q.thumbs, ~q.flat)
+    if box is None:
+        return None
+    x, y, w, h, score = box
+    every = np.nonzero(~q.flat)[0]
+    s = q.thumbs.shape[-1]
+    inner = ft.sample_boxes(q.smooth_thumbs, np.array([[x, y, w, h]]), s, rows=every)
+    codes, codes_flip = ft.hash_windows(_global_windows(inner))
+    geom = np.tile(np.array([[x + 0.5 * w, y + 0.5 * h, 0.25 * (w + h)]], np.float32), (every.size, 1))
+    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=every.astype(np.int32), code_geom=geom,
+                       codes=codes, codes_flip=codes_flip, duration=q.duration, width=q.width, height=q.height, box=q.box,
+                       options_key=q.options_key, info={**q.info, "pip_box": [x, y, w, h], "pip_score": score})
