@@ -104,3 +104,21 @@ def test_a_pan_reads_only_the_new_caption_and_the_revealed_strip(bgs: list[np.nd
 
 def test_anything_but_a_pan_is_read_whole(bgs: list[np.ndarray]) -> None:
     assert _parts(bgs[0], bgs[1]) is None
+
+
+def test_only_the_part_that_is_not_flat_is_detected(bgs: list[np.ndarray]) -> None:
+    from openvod.analyzers.tag.regions import content_box
+
+    slide = np.full((540, 960), 120, np.uint8)
+    slide += np.linspace(0, 30, 960, dtype=np.float32).astype(np.uint8)[None, :]  # a smooth gradient
+    layer = caption_layer("Harbour walk tonight", "faint", 960, 540, random.Random(5))
+    a = layer[..., 3].astype(np.float32) / 255.0
+    img = (slide * (1 - a) + 255 * a).astype(np.uint8)
+    ys, xs = np.nonzero(layer[..., 3] > 0)
+    box = content_box(img, 3.0)
+    assert box is not None
+    assert box[0] <= xs.min() and box[1] <= ys.min() and box[2] > xs.max() and box[3] > ys.max()
+    assert (box[2] - box[0]) * (box[3] - box[1]) < 0.3 * 960 * 540
+    assert content_box(slide, 3.0) is None
+    photo = cv2.cvtColor(cv2.resize(bgs[0], (960, 540)), cv2.COLOR_RGB2GRAY)
+    assert content_box(photo, 3.0) == (0.0, 0.0, 960.0, 540.0)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from openvod.analyzers.tag.regions import Box, area, grow_region, intersects, iou
+from openvod.analyzers.tag.regions import Box, area, content_box, grow_region, intersects, iou
 from openvod.models.cache import ModelCache, ModelSpec, ModelUnavailable
 from openvod.pipeline.sampling import SelectedFrame
 
@@ -236,9 +236,15 @@ class TextTracker:
         if x1 - x0 < self.o.min_region_px or y1 - y0 < self.o.min_region_px:
             return
         crop = img[y0:y1, x0:x1]
-        if float(crop.std()) < self.o.flat_std:  # a flat picture (black, one colour) holds no text
+        # Only the part that is not flat is detected (a slide's plain colour, a gradient, black
+        # bars hold no text): the detector's cost is proportional to the pixels it sees.
+        cb = content_box(self._grey(crop), self.o.flat_std)
+        if cb is None:  # a flat picture (black, one colour) holds no text
             self._update(frame, region, [])
             return
+        if area(cb) < 0.9 * (x1 - x0) * (y1 - y0):
+            cx0, cy0, cx1, cy1 = (int(v) for v in cb)
+            crop, x0, y0, x1, y1 = crop[cy0:cy1, cx0:cx1], x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1
         t0 = time.monotonic()
         found = [(txt, (b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0), s)
                  for txt, b, s in self.engine.read(crop, (w, h))]
