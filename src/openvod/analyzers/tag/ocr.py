@@ -52,6 +52,7 @@ class OcrOptions:
     # (a caption that appeared, the strip the pan revealed, the text already tracked and where it
     # was): only those parts are read. Anything else (zoom, moving objects) reads the whole frame.
     pan_reads: bool = True
+    content_crop: bool = True  # detect only the part of a read region that is not flat (regions.content_box)
     pan_min_response: float = 0.15  # phase-correlation peak below this: not one global shift
     pan_pixel_diff: int = 14  # grey levels a pixel must differ from its shifted self (best of +-1 px)
     pan_block: int = 16  # analysis-frame pixels per block of the residual map ...
@@ -238,7 +239,8 @@ class TextTracker:
         crop = img[y0:y1, x0:x1]
         # Only the part that is not flat is detected (a slide's plain colour, a gradient, black
         # bars hold no text): the detector's cost is proportional to the pixels it sees.
-        cb = content_box(self._grey(crop), self.o.flat_std)
+        cb = content_box(self._grey(crop), self.o.flat_std) if self.o.content_crop else \
+            (None if float(crop.std()) < self.o.flat_std else (0.0, 0.0, float(x1 - x0), float(y1 - y0)))
         if cb is None:  # a flat picture (black, one colour) holds no text
             self._update(frame, region, [])
             return
