@@ -313,8 +313,8 @@ class TextTracker:
             for i in range(len(parts)):
                 for j in range(i + 1, len(parts)):
                     if intersects(parts[i], parts[j]):
-                        a, b = parts[i], parts.pop(j)
-                        parts[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                        pa, pb = parts[i], parts.pop(j)
+                        parts[i] = (min(pa[0], pb[0]), min(pa[1], pb[1]), max(pa[2], pb[2]), max(pa[3], pb[3]))
                         merged = True
                         break
                 if merged:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 Box = tuple[float, float, float, float]
 
 
@@ -58,15 +60,13 @@ def fractions(b: Box, width: int, height: int) -> dict[str, float]:
     }
 
 
-def content_box(grey: "np.ndarray", flat_std: float, block: int = 16, margin: int = 1) -> Box | None:
+def content_box(grey: np.ndarray, flat_std: float, block: int = 16, margin: int = 1) -> Box | None:
     """The bounding box (in ``grey``'s pixels) of the blocks that are not flat, grown by ``margin``
     blocks, or None when every block is flat.
 
     Text, faces and objects have contrast; a block whose grey-level standard deviation is below
     ``flat_std`` (a plain colour, a smooth gradient, black) holds none, so a detector need not see it.
     """
-    import numpy as np
-
     h, w = grey.shape[:2]
     gh, gw = -(-h // block), -(-w // block)
     g = np.zeros((gh * block, gw * block), np.float32)
