@@ -8,7 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from openvod.analyzers.image.decode import iter_samples
+from openvod.analyzers.image.samples import iter_samples
+from openvod.pipeline import open_media
 from openvod.analyzers.image.shots import ShotDetector, signature
 from tests.analyzers.imagegen import picture, view, write_video
 
@@ -78,7 +79,7 @@ def test_cuts_found_in_a_decoded_video(tmp_path: Path) -> None:
         frames += [view(pic, k / 49, size) for k in range(50)]  # 2 s per shot at 25 fps
     path = write_video(tmp_path / "cuts.mp4", frames)
     det = ShotDetector()
-    for s in iter_samples(path, 4.0, mid_width=320):
+    for s in iter_samples(open_media(path), 4.0, mid_width=320):
         det.add(s.t, signature(s.small))
     res = det.finish()
     assert len(res.cuts) == 2

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from openvod.models.cache import ModelCache, ModelSpec
-from openvod.pipeline.decode import DecodeError, MissingStream, decode_audio, iter_frames, probe
+from openvod.analyzers.tag.frames import selected_frames
+from openvod.pipeline import DecodeError, MissingStream, open_media
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
 
 
@@ -56,7 +57,7 @@ def test_static_shot_is_selected_once_and_cuts_and_local_changes_are_seen(tmp_pa
     b_caption[70:86, 30:130] = 0  # a caption appears in a corner of shot B
     frames = [a] * 30 + [b] * 20 + [b_caption] * 20  # 3 s of A, 2 s of B, 2 s of B with caption
     path = _write(tmp_path / "v.mp4", frames)
-    sel = list(iter_frames(path))
+    sel = list(selected_frames(open_media(path)))
     assert [(round(f.t, 1), f.reason) for f in sel] == [(0.0, "first"), (3.0, "cut"), (5.0, "change")]
     cap = sel[2]
     assert 0 < cap.change_fraction < 0.5
@@ -69,8 +70,8 @@ def test_times_come_from_presentation_time(tmp_path: Path) -> None:
     """A stream whose first frame is at PTS 2 s: times are from the container origin."""
     frames = [_solid(40)] * 10 + [_solid(220)] * 10
     path = _write(tmp_path / "late.mp4", frames, video_start_s=2.0)
-    info = probe(path)
-    sel = list(iter_frames(path))
+    info = open_media(path).probe
+    sel = list(selected_frames(open_media(path)))
     cut = next(f for f in sel if f.reason == "cut")
     assert abs((cut.t + info.origin) - 3.0) < 0.15  # frame 10 at 10 fps after a 2 s start
 
@@ -79,7 +80,7 @@ def test_audio_is_16k_mono_placed_by_pts(tmp_path: Path) -> None:
     sr = 48000
     tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32)  # 1 s
     path = _write(tmp_path / "a.mp4", [_solid(0)] * 30, audio=tone, audio_start_s=1.5)
-    track = decode_audio(path)
+    track = open_media(path).audio()
     assert track.sample_rate == 16000 and track.samples.dtype == np.float32 and track.samples.ndim == 1
     loud = np.flatnonzero(np.abs(track.samples) > 0.1)
     assert abs(loud[0] / 16000 - 1.5) < 0.06 and abs(loud[-1] / 16000 - 2.5) < 0.06
@@ -88,11 +89,11 @@ def test_audio_is_16k_mono_placed_by_pts(tmp_path: Path) -> None:
 def test_missing_and_undecodable_streams(tmp_path: Path) -> None:
     path = _write(tmp_path / "v.mp4", [_solid(0)] * 5)
     with pytest.raises(MissingStream):
-        decode_audio(path)
+        open_media(path).audio()
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
     with pytest.raises(DecodeError):
-        list(iter_frames(junk))
+        list(selected_frames(open_media(junk)))
 
 
 def test_sampler_throttles_continuous_motion() -> None:

@@ -1,4 +1,8 @@
-"""Probe a media file with PyAV: container, streams, duration, size, bitrate. Decodes a few frames to be sure."""
+"""Probe a media file with PyAV: container, streams, duration, size, bitrate. Decodes a frame to be sure.
+
+The same pass builds the media pipeline's probe (``openvod.pipeline.probe.describe``: time origin,
+rotation, geometry), stored with the media row and reused by every job on it.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import av
+
+from openvod.pipeline.probe import describe
 
 
 class ProbeError(ValueError):
@@ -35,6 +41,12 @@ class MediaInfo:
     format_name: str
     video_streams: list[dict[str, Any]] = field(default_factory=list)
     audio_streams: list[dict[str, Any]] = field(default_factory=list)
+    pipeline: dict[str, Any] = field(default_factory=dict)  # openvod.pipeline.MediaProbe, reused by jobs
+
+    def probe_json(self) -> str:
+        """The media row's ``probe`` column: container and streams, and the pipeline's probe."""
+        return json.dumps({"Format": self.format_name, "Video": self.video_streams, "Audio": self.audio_streams,
+                           "Pipeline": self.pipeline})
 
 
 def _frac(x: Fraction | None) -> str:
@@ -87,7 +99,7 @@ def _open(path: Path, max_pixels: int, header_only: bool = False) -> Any:
     if header_only:
         opts["skip_frame"] = "all"  # describe the streams without decoding a frame
     try:
-        return av.open(str(path), metadata_errors="ignore", stream_options=[opts] * _MAX_STREAMS)
+        return av.open(str(path), metadata_errors="ignore", stream_options=[opts] * _MAX_STREAMS)  # type: ignore[list-item]
     except ValueError as exc:
         if "stream_options" in str(exc):
             return None  # streams appear only while reading: probe in a child process
@@ -133,8 +145,10 @@ def _describe(container: Any, path: Path, size: int, max_pixels: int) -> MediaIn
         v.thread_count = 1
         try:
             got = False
+            first = None
             for frame in container.decode(video=0):
                 got = frame is not None
+                first = frame
                 break
         except (av.FFmpegError, ValueError) as exc:
             raise ProbeError(f"the video stream does not decode: {exc}") from exc
@@ -204,6 +218,7 @@ def _describe(container: Any, path: Path, size: int, max_pixels: int) -> MediaIn
             format_name=container.format.name,
             video_streams=vinfo,
             audio_streams=ainfo,
+            pipeline=describe(container, first).to_json(),
         )
 
 

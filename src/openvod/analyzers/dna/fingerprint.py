@@ -1,6 +1,7 @@
 """Video fingerprints: decode once, sample by presentation time, keep small luma pictures and codes.
 
-Decoding uses PyAV with frame threading and (by default) skips non-reference frames, which nobody
+Decoding goes through the media pipeline (`openvod.pipeline`, one time origin, PTS-only times, rotation
+applied) with frame threading and (by default) skips non-reference frames, which nobody
 else needs; every kept frame's luma plane is box-filtered straight to a small working picture, so
 the cost over a plain decode is a resize per sample. After decoding:
 
@@ -16,31 +17,23 @@ from __future__ import annotations
 
 import io
 import json
-import math
-from collections.abc import Callable, Iterator
+import os
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 from PIL import Image
 
 from openvod.analyzers.dna import features as ft
+from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_media
 
 FORMAT_VERSION = 1  # serialisation layout
+CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
 ALGORITHM_VERSION = 9  # bump when the same options would give different fingerprints
-# Pixel formats whose first plane is 8-bit luma: read directly, no colour conversion.
-_LUMA8 = frozenset(
-    {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p",
-     "yuv411p", "yuv410p", "nv12", "nv21", "nv16", "gray", "yuva420p"}
-)
-
-
-class DecodeError(Exception):
-    """The file cannot be decoded into a fingerprint (no video stream, corrupt, empty)."""
-
-
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -67,7 +60,7 @@ class FingerprintOptions:
 class Fingerprint:
     """One video's fingerprint."""
 
-    times: np.ndarray  # float32[n]: sample times (s, from the start of the video)
+    times: np.ndarray  # float32[n]: sample times (s, from the media origin: see openvod.pipeline.probe)
     thumbs: np.ndarray  # uint8[n, T, T]: luma of the active box
     flat: np.ndarray  # bool[n]
     code_frame: np.ndarray  # int32[m]: sample each code belongs to
@@ -163,96 +156,42 @@ class Samples:
     corrupt_packets: int
 
 
-def _luma_picture(frame: av.VideoFrame, size: tuple[int, int]) -> Image.Image:
-    if frame.format.name in _LUMA8:
-        plane = frame.planes[0]
-        img = Image.frombuffer("L", (frame.width, frame.height), memoryview(plane), "raw", "L", plane.line_size, 1)  # type: ignore[arg-type]
-    else:
-        img = Image.fromarray(frame.to_ndarray(format="gray"))
-    return img.resize(size, Image.Resampling.BOX)
-
-
-def iter_frames(path: Path, opts: FingerprintOptions, counters: dict[str, int]) -> Iterator[tuple[float, av.VideoFrame]]:
-    """Decoded video frames with their time (s) from the stream start; corrupt packets are counted."""
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise DecodeError(f"cannot open the file: {exc}") from None
-    with container:
-        if not container.streams.video:
-            raise DecodeError("the file has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        if opts.skip_nonref:
-            stream.codec_context.skip_frame = "NONREF"
-        if opts.skip_loop_filter:
-            stream.codec_context.options = {"skip_loop_filter": "all"}
-        tb = stream.time_base
-        origin: int | None = stream.start_time
-        last_t = -1.0
-        for packet in container.demux(stream):
-            counters["packets"] += 1
-            try:
-                frames = packet.decode()
-            except av.FFmpegError:
-                counters["corrupt"] += 1
-                continue
-            for frame in frames:
-                counters["frames"] += 1
-                if frame.pts is not None and tb is not None:
-                    if origin is None:
-                        origin = frame.pts
-                    t = float((frame.pts - origin) * tb)
-                else:
-                    t = last_t + 1.0 / 25.0
-                if t <= last_t:  # out-of-order or duplicate timestamps: keep time monotonic
-                    t = last_t + 1e-3
-                last_t = t
-                yield t, frame
-
-
 def decode_samples(
-    path: Path, opts: FingerprintOptions, progress: Callable[[], None] | None = None
+    path: Path, opts: FingerprintOptions, progress: Callable[[], None] | None = None, media: Media | None = None
 ) -> Samples:
-    """Decode ``path`` once and keep one working picture per ``1/sample_fps`` of presentation time."""
-    counters = {"packets": 0, "corrupt": 0, "frames": 0}
+    """Keep one working picture per ``1/sample_fps`` of presentation time (one pipeline decode pass).
+
+    Raises ``openvod.pipeline.DecodeError`` (re-exported here) when the video cannot be decoded.
+    """
+    media = media if media is not None else open_media(path)
+    need = VideoNeed(fps=opts.sample_fps, skip="NONREF" if opts.skip_nonref else "DEFAULT",
+                     loop_filter=not opts.skip_loop_filter)
+    stats = DecodeStats()
     times: list[float] = []
     pics: list[np.ndarray] = []
-    width = height = 0
     size: tuple[int, int] | None = None
+    width = height = 0
     step = 1.0 / opts.sample_fps
-    next_t = 0.0
-    last_t = 0.0
-    try:
-        for t, frame in iter_frames(path, opts, counters):
-            last_t = t
-            if t + 1e-6 < next_t:
-                continue
-            width, height = frame.width, frame.height
-            if size is None:  # portrait video: twice the rows, so a 16:9 band inside it keeps its detail
-                ws = opts.work_size
-                size = (ws, 2 * ws) if height > 1.2 * width else (ws, ws)
-            times.append(t)
-            pics.append(np.asarray(_luma_picture(frame, size)))
-            next_t = (math.floor(t / step + 1e-6) + 1) * step
-            if progress is not None and len(times) % 256 == 0:
-                progress()
-    except av.FFmpegError as exc:
-        if not times:
-            raise DecodeError(f"the video cannot be decoded: {exc}") from None
+    for frame in media.video(need, stats=stats):
+        width, height = frame.size
+        if size is None:  # portrait video: twice the rows, so a 16:9 band inside it keeps its detail
+            ws = opts.work_size
+            size = (ws, 2 * ws) if height > 1.2 * width else (ws, ws)
+        times.append(frame.t)
+        pics.append(frame.luma_box(*size))
+        if progress is not None and len(times) % 256 == 0:
+            progress()
     if not times:
         raise DecodeError("the video has no decodable frame")
-    if counters["packets"] and counters["corrupt"] > opts.max_corrupt_ratio * counters["packets"]:
-        raise DecodeError(f"{counters['corrupt']} of {counters['packets']} packets are corrupt")
-    duration = max(last_t + step, times[-1] + step) if len(times) > 1 else step
+    duration = max(stats.last_t + step, times[-1] + step) if len(times) > 1 else step
     return Samples(
         times=np.asarray(times, np.float64),
         pictures=np.stack(pics),
         duration=float(duration),
         width=width,
         height=height,
-        frames_decoded=counters["frames"],
-        corrupt_packets=counters["corrupt"],
+        frames_decoded=stats.frames_decoded,
+        corrupt_packets=stats.corrupt_packets,
     )
 
 
@@ -389,13 +328,27 @@ def _codes(
     g_win = t[:, : 16 * k, : 16 * k].reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
     g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
     wins, frames, geom = [g_win], [every], [g_geom]
-    for start in range(0, idx.size if opts.max_keypoints else 0, 256):  # chunks bound memory on long videos
-        part = idx[start : start + 256]
+
+    def local(part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         imgs = _crop_resize(pictures[part], box, size, Image.Resampling.BILINEAR).astype(np.float32)
         kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
-        wins.append(ft.keypoint_windows(imgs, kp, kf))
-        frames.append(part[kf])
-        geom.append(np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1))
+        g = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1)
+        return ft.keypoint_windows(imgs, kp, kf), part[kf], g
+
+    # Chunks bound memory on long videos; they run on CODE_THREADS threads (FFTs and resizes release
+    # the GIL), which does not change the result: every sample's keypoints are its own.
+    n = idx.size if opts.max_keypoints else 0
+    chunk = max(32, min(256, -(-n // CODE_THREADS)))
+    parts = [idx[start : start + chunk] for start in range(0, n, chunk)]
+    if len(parts) > 1:
+        with ThreadPoolExecutor(min(CODE_THREADS, len(parts)), thread_name_prefix="dna-codes") as pool:
+            done = list(pool.map(local, parts))
+    else:
+        done = [local(p) for p in parts]
+    for w, f, g in done:
+        wins.append(w)
+        frames.append(f)
+        geom.append(g)
     w_all = np.concatenate(wins)
     f_all = np.concatenate(frames)
     g_all = np.concatenate(geom).astype(np.float32)
@@ -405,8 +358,9 @@ def _codes(
 
 
 def fingerprint_file(
-    path: str | Path, opts: FingerprintOptions | None = None, progress: Callable[[], None] | None = None
+    path: str | Path, opts: FingerprintOptions | None = None, progress: Callable[[], None] | None = None,
+    media: Media | None = None,
 ) -> Fingerprint:
-    """Decode a video file once and fingerprint it."""
+    """Decode a video file once and fingerprint it; ``media``: the file already opened (its stored probe)."""
     opts = opts or FingerprintOptions()
-    return fingerprint_samples(decode_samples(Path(path), opts, progress), opts)
+    return fingerprint_samples(decode_samples(Path(path), opts, progress, media), opts)

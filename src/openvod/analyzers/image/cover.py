@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from openvod.analyzers.image.decode import VideoInfo, grab_frames
+from openvod.pipeline import Media
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,7 @@ def encode_png(rgb: np.ndarray, *, max_width: int = 0, max_height: int = 0, comp
 
 
 def render_pngs(
-    path: str | Path,
-    info: VideoInfo,
+    media: Media,
     times: list[float],
     *,
     max_width: int = 0,
@@ -54,5 +52,5 @@ def render_pngs(
     skip: str = "DEFAULT",
 ) -> dict[float, RenderedImage]:
     """One PNG per requested time (times whose frame cannot be decoded are missing from the result)."""
-    frames = grab_frames(path, times, info, skip=skip)
+    frames = media.grab(times, skip=skip)
     return {t: encode_png(f, max_width=max_width, max_height=max_height) for t, f in frames.items()}

@@ -13,18 +13,17 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from openvod.analyzers.image.cover import RenderedImage
-from openvod.analyzers.image.decode import VideoInfo, grab_clip
+from openvod.pipeline import Media
 
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 MIN_WIDTH = 160
 
@@ -97,10 +96,10 @@ def fit_gif(frames: list[np.ndarray], opts: GifOptions) -> tuple[bytes, list[np.
     return data, cur, fps, colors
 
 
-def render_gif(path: str | Path, info: VideoInfo, start: float, end: float, opts: GifOptions) -> RenderedImage:
+def render_gif(media: Media, start: float, end: float, opts: GifOptions) -> RenderedImage:
     """A GIF of ``start``..``end`` (clipped to ``duration_s``) within every bound of ``opts``."""
     end = min(end, start + opts.duration_s)
-    frames = [f for _, f in grab_clip(path, start, end, opts.fps, opts.max_width, info)]
+    frames = [f for _, f in media.clip(start, end, opts.fps, opts.max_width)]
     limit = max(1, int(math.floor(opts.duration_s * opts.fps + 1e-6)))
     frames = frames[:limit]
     if not frames:

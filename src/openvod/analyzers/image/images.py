@@ -11,6 +11,7 @@ from typing import Any
 from openvod.analyzers.image.cover import render_pngs
 from openvod.analyzers.image.gif import GifOptions, render_gif
 from openvod.analyzers.image.picker import Analysis, AnalysisOptions, analyze, pick_detail, shot_window
+from openvod.pipeline import Media, open_media
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class MadeImage:
 
 
 def make_images(
-    path: str | Path,
+    path: str | Path | Media,
     fmt: str,
     count: int,
     options: ImageJobOptions | None = None,
@@ -46,7 +47,7 @@ def make_images(
 ) -> tuple[list[MadeImage], Analysis]:
     """Pick up to ``count`` moments and render them as PNG covers or GIF highlights (best first).
 
-    Raises ``picker.NoUsableFrame`` when every frame is rejected and ``decode.DecodeError`` when the
+    Raises ``picker.NoUsableFrame`` when every frame is rejected and ``openvod.pipeline.DecodeError`` when the
     video cannot be decoded.
     """
     opts = options or ImageJobOptions()
@@ -54,12 +55,13 @@ def make_images(
     if fmt not in ("png", "gif"):
         raise ValueError(f"unsupported format {fmt!r}")
     separation = opts.gif.duration_s if fmt == "gif" else 0.0
-    analysis = analyze(path, count, opts.analysis, min_separation_s=separation, heartbeat=heartbeat,
+    media = path if isinstance(path, Media) else open_media(path)
+    analysis = analyze(media, count, opts.analysis, min_separation_s=separation, heartbeat=heartbeat,
                        avoid_count=opts.gif_avoid_covers if fmt == "gif" else 0)
     t0 = time.perf_counter()
     out: list[MadeImage] = []
     if fmt == "png":
-        rendered = render_pngs(path, analysis.info, [p.t for p in analysis.picks],
+        rendered = render_pngs(media, [p.t for p in analysis.picks],
                                max_width=opts.cover_width, max_height=opts.cover_height,
                                skip=str(analysis.stats.get("SkipFrame", "DEFAULT")))
         for p in analysis.picks:
@@ -73,7 +75,7 @@ def make_images(
         for p in analysis.picks:
             start, end = shot_window(analysis, p, opts.gif.duration_s)
             try:
-                img = render_gif(path, analysis.info, start, end, opts.gif)
+                img = render_gif(media, start, end, opts.gif)
             except ValueError:
                 continue
             if heartbeat:

@@ -1,6 +1,7 @@
 """One AIVideoTag analysis: decode each stream once, fan it out to the analyzers the request needs.
 
-The audio stream is decoded (16 kHz mono) and transcribed in a helper thread while the main thread
+The file is opened once with the media pipeline (``openvod.pipeline.open_media``, reusing the probe
+stored at RegisterMedia). The audio stream is decoded (16 kHz mono) and transcribed in a helper thread while the main thread
 decodes the video stream and hands every selected frame to OCR, Face and Annotation; both sides
 spend their time in native code that releases the GIL (CTranslate2, ONNX Runtime, dlib, OpenCV), so
 on two cores they overlap. Text tagging and categories run on the results.
@@ -10,7 +11,6 @@ Pure: a file path and options in, a :class:`TagResult` out. No database, no HTTP
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -39,12 +39,14 @@ from openvod.analyzers.tag.face import (
     cluster_tracks,
     detector_confidence,
 )
+from openvod.analyzers.tag.frames import FrameOptions, selected_frames
 from openvod.analyzers.tag.ocr import OcrEngine, OcrOptions, TextTrack, TextTracker
+from openvod.analyzers.tag.stages import Stage, Timer, throttled
 from openvod.analyzers.tag.text import TextAnalyzer, TextOptions, TextSpan, TimedTag
+from openvod.domain.options import ANALYSE_TYPES
 from openvod.models.cache import ModelCache
-from openvod.pipeline.decode import DecodeError, DecodeStats, FrameOptions, decode_audio, iter_frames, probe
+from openvod.pipeline import DecodeError, DecodeStats, Media, MediaProbe, open_media
 
-ANALYSE_TYPES = ("Face", "ASR", "OCR", "Category", "Annotation")
 VISUAL = ("Face", "OCR", "Annotation")
 
 
@@ -136,79 +138,8 @@ def unavailable(types: set[str], options: TagOptions) -> dict[str, str]:
     return out
 
 
-class _Timer:
-    """Wall seconds and CPU seconds of the calling thread, per analyzer."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-        self.lock = threading.Lock()
-
-    def add(self, key: str, dt: float, cpu: float = 0.0) -> None:
-        with self.lock:
-            self.seconds[key] = self.seconds.get(key, 0.0) + dt
-            self.cpu[key] = self.cpu.get(key, 0.0) + cpu
-
-    def timed(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        t0, c0 = time.monotonic(), time.thread_time()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self.add(key, time.monotonic() - t0, time.thread_time() - c0)
-
-
-class _Stage:
-    """Feeds frames to analyzers in a worker thread (inline when not parallel), in order."""
-
-    def __init__(self, name: str, steps: Sequence[tuple[str, Callable[..., None]]], timer: _Timer, parallel: bool):
-        self.steps = steps
-        self.timer = timer
-        self.error: BaseException | None = None
-        self.q: queue.Queue[Any] = queue.Queue(maxsize=6)
-        self.thread = threading.Thread(target=self._loop, name=f"tag-{name}", daemon=True) if parallel else None
-        if self.thread is not None:
-            self.thread.start()
-
-    def _apply(self, frame: Any) -> None:
-        if self.error is not None:
-            return  # after a failure, drain without work; the error is raised at close
-        try:
-            for key, fn in self.steps:
-                self.timer.timed(key, fn, frame)
-        except BaseException as exc:
-            self.error = exc
-
-    def _loop(self) -> None:
-        while True:
-            frame = self.q.get()
-            if frame is None:
-                return
-            self._apply(frame)
-
-    def put(self, frame: Any) -> None:
-        if self.thread is None:
-            self._apply(frame)
-        else:
-            self.q.put(frame)
-        if self.error is not None:
-            self.raise_error()
-
-    def close(self) -> None:
-        if self.thread is not None:
-            self.q.put(None)
-            self.thread.join()
-
-    def raise_error(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-
-def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelCache,
-            heartbeat: Callable[[], None] = lambda: None) -> TagResult:
-    """Run the requested analyses on one media file."""
-    t_start = time.monotonic()
-    heartbeat = _throttled(heartbeat, 5.0)
-    info = probe(path)
+def _runnable(info: MediaProbe, requested: list[str], options: TagOptions) -> tuple[set[str], dict[str, str]]:
+    """The analyzers that will run and why the others are skipped; MissingStreams when nothing can."""
     run = plan(requested)
     skipped: dict[str, str] = {}
     for t, reason in unavailable(run - set(requested), options).items():
@@ -217,119 +148,122 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
     if not info.has_audio and "ASR" in run:
         run.discard("ASR")
         skipped["ASR"] = "the file has no audio stream"
-    if not info.has_video and run & set(VISUAL):
-        for t in VISUAL:
-            if t in run:
-                run.discard(t)
-                skipped[t] = "the file has no video stream"
-    requested_running = [t for t in requested if t in run or t == "Category"]
+    if not info.has_video:
+        for t in sorted(run & set(VISUAL)):
+            run.discard(t)
+            skipped[t] = "the file has no video stream"
+    running = [t for t in requested if t in run or t == "Category"]
     if "Category" in requested and not run & {"ASR", "OCR", "Annotation"}:
-        requested_running.remove("Category")
-    if not requested_running:
-        if not info.has_audio and not info.has_video:
-            raise MissingStreams("InvalidVideo.NoneStream", "The file has neither an audio nor a video stream.")
-        if "ASR" in requested and not info.has_audio:
-            raise MissingStreams("InvalidVideo.NoAudioStream",
-                                 "ASR needs an audio stream and the video has none; nothing else was requested.")
-        raise MissingStreams("InvalidVideo.NoVideoStream",
-                             f"{', '.join(requested)} need a video stream and the file has none.")
+        running.remove("Category")
+    if running:
+        return run, skipped
+    if not info.has_audio and not info.has_video:
+        raise MissingStreams("InvalidVideo.NoneStream", "The file has neither an audio nor a video stream.")
+    if "ASR" in requested and not info.has_audio:
+        raise MissingStreams("InvalidVideo.NoAudioStream",
+                             "ASR needs an audio stream and the video has none; nothing else was requested.")
+    raise MissingStreams("InvalidVideo.NoVideoStream", f"{', '.join(requested)} need a video stream and the file has none.")
 
-    res = TagResult(analyse_types=list(requested), duration=info.duration, skipped=skipped)
-    timer = _Timer()
-    audio_err: list[BaseException] = []
 
-    def audio_branch() -> None:
+class _AudioBranch:
+    """Decode the audio (16 kHz mono) and transcribe it, in a helper thread when video runs too."""
+
+    def __init__(self, media: Media, res: TagResult, options: TagOptions, cache: ModelCache, timer: Timer):
+        self.media, self.res, self.options, self.cache, self.timer = media, res, options, cache, timer
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def _run(self) -> None:
         try:
             st = DecodeStats()
-            track = timer.timed("decode_audio", decode_audio, path, 16000, stats=st)
-            res.stats["audio"] = {"seconds": round(track.duration, 3), "corrupt_packets": st.corrupt_packets}
-            res.transcript = timer.timed("asr", Transcriber(options.asr, cache).transcribe, track.samples, track.sample_rate)
+            track = self.timer.timed("decode_audio", self.media.audio, 16000, stats=st)
+            self.res.stats["audio"] = {"seconds": round(track.duration, 3), "corrupt_packets": st.corrupt_packets}
+            transcribe = Transcriber(self.options.asr, self.cache).transcribe
+            self.res.transcript = self.timer.timed("asr", transcribe, track.samples, track.sample_rate)
         except BaseException as exc:  # re-raised in the calling thread
-            audio_err.append(exc)
+            self.error = exc
 
-    audio_thread = None
-    if "ASR" in run:
-        if options.parallel and run & set(VISUAL):
-            audio_thread = threading.Thread(target=audio_branch, name="tag-audio", daemon=True)
-            audio_thread.start()
+    def start(self, background: bool) -> None:
+        if background:
+            self.thread = threading.Thread(target=self._run, name="tag-audio", daemon=True)
+            self.thread.start()
         else:
-            audio_branch()
+            self._run()
 
-    ocr_tracker = face_tracker = annotator = None
-    if run & set(VISUAL):
-        if "OCR" in run:
-            ocr_tracker = TextTracker(OcrEngine(options.ocr, cache), options.ocr)
-        if "Face" in run:
-            fm = FaceModels(options.face, cache)
-            res.face_backend = fm.backend
-            face_tracker = FaceTracker(fm, options.face)
-        if "Annotation" in run:
-            annotator = Annotator(options.annotation, cache)
-        vstats = DecodeStats()
-        stages = []
-        if ocr_tracker is not None:
-            stages.append(_Stage("ocr", [("ocr", ocr_tracker.process)], timer, options.parallel))
-        visual = [(k, fn) for k, fn in (("face", face_tracker.process if face_tracker else None),
-                                         ("annotation", annotator.process if annotator else None)) if fn]
-        if visual:
-            stages.append(_Stage("face", visual, timer, options.parallel))
-        t_dec, c_dec = time.monotonic(), time.thread_time()
-        busy = busy_cpu = 0.0
-        last = 0.0
-        try:
-            for frame in iter_frames(path, options.frames, stats=vstats):
-                t0, c0 = time.monotonic(), time.thread_time()
-                assert frame.image is not None
-                res.frame_size = (frame.image.shape[1], frame.image.shape[0])
-                for st in stages:
-                    st.put(frame)
-                busy += time.monotonic() - t0
-                busy_cpu += time.thread_time() - c0
-                last = frame.t
-                heartbeat()
-        finally:
-            for st in stages:
-                st.close()
-        for st in stages:
-            st.raise_error()
-        timer.add("decode_video", time.monotonic() - t_dec - busy, time.thread_time() - c_dec - busy_cpu)
-        end_t = max(info.duration, vstats.extra.get("last_frame_s", last))
-        res.stats["video"] = {"frames_decoded": vstats.frames_decoded, "frames_scanned": vstats.frames_scanned,
-                              "frames_selected": vstats.frames_selected, "corrupt_packets": vstats.corrupt_packets,
-                              "shots": int(vstats.extra.get("shots", 1))}
-        if ocr_tracker is not None:
-            res.text_tracks = ocr_tracker.finish(end_t)
-            res.stats["ocr"] = ocr_tracker.stats
-        if face_tracker is not None:
-            res.face_tracks = face_tracker.finish(end_t)
-            res.face_step = options.face.times_step_s
-            res.persons = timer.timed("face", cluster_tracks, res.face_tracks, face_tracker.m.cluster_distance)
-            res.stats["face"] = face_tracker.stats
-        if annotator is not None:
-            extra = face_labels(res.face_tracks)
-            extra += [LabelInterval("Text", t.start, t.end or t.start, round(t.confidence, 3), "ocr")
-                      for t in res.text_tracks]
-            res.labels = _merge_intervals(annotator.finish(end_t, extra))
-            res.shots = shots(annotator.cuts, end_t)
-            res.stats["annotation"] = annotator.stats
-        res.duration = max(res.duration, end_t)
-
-    if audio_thread is not None:
-        while audio_thread.is_alive():
-            audio_thread.join(5.0)
+    def join(self, heartbeat: Callable[[], None]) -> None:
+        while self.thread is not None and self.thread.is_alive():
+            self.thread.join(5.0)
             heartbeat()
-    if audio_err:
-        raise audio_err[0]
-    if res.transcript is not None:
-        res.duration = max(res.duration, res.transcript.duration)
+        if self.error is not None:
+            raise self.error
 
+
+def _video_branch(media: Media, run: set[str], res: TagResult, options: TagOptions, cache: ModelCache,
+                  timer: Timer, heartbeat: Callable[[], None]) -> None:
+    """One video decode pass; every selected frame goes to OCR, Face and Annotation (each in order)."""
+    ocr_tracker = TextTracker(OcrEngine(options.ocr, cache), options.ocr) if "OCR" in run else None
+    face_tracker = None
+    if "Face" in run:
+        fm = FaceModels(options.face, cache)
+        res.face_backend = fm.backend
+        face_tracker = FaceTracker(fm, options.face)
+    annotator = Annotator(options.annotation, cache) if "Annotation" in run else None
+    stages = []
+    if ocr_tracker is not None:
+        stages.append(Stage("ocr", [("ocr", ocr_tracker.process)], timer, options.parallel))
+    visual = [(k, fn) for k, fn in (("face", face_tracker.process if face_tracker else None),
+                                     ("annotation", annotator.process if annotator else None)) if fn]
+    if visual:
+        stages.append(Stage("face", visual, timer, options.parallel))
+    vstats = DecodeStats()
+    t_dec, c_dec = time.monotonic(), time.thread_time()
+    busy = busy_cpu = 0.0
+    try:
+        for frame in selected_frames(media, options.frames, stats=vstats):
+            t0, c0 = time.monotonic(), time.thread_time()
+            assert frame.image is not None
+            res.frame_size = (frame.image.shape[1], frame.image.shape[0])
+            for st in stages:
+                st.put(frame)
+            busy += time.monotonic() - t0
+            busy_cpu += time.thread_time() - c0
+            heartbeat()
+    finally:
+        for st in stages:
+            st.close()
+    for st in stages:
+        st.raise_error()
+    timer.add("decode_video", time.monotonic() - t_dec - busy, time.thread_time() - c_dec - busy_cpu)
+    end_t = max(res.duration, vstats.last_t)
+    res.stats["video"] = {"frames_decoded": vstats.frames_decoded, "frames_scanned": vstats.frames_scanned,
+                          "frames_selected": vstats.frames_served, "corrupt_packets": vstats.corrupt_packets,
+                          "shots": int(vstats.extra.get("shots", 1))}
+    if ocr_tracker is not None:
+        res.text_tracks = ocr_tracker.finish(end_t)
+        res.stats["ocr"] = ocr_tracker.stats
+    if face_tracker is not None:
+        res.face_tracks = face_tracker.finish(end_t)
+        res.face_step = options.face.times_step_s
+        res.persons = timer.timed("face", cluster_tracks, res.face_tracks, face_tracker.m.cluster_distance)
+        res.stats["face"] = face_tracker.stats
+    if annotator is not None:
+        extra = face_labels(res.face_tracks)
+        extra += [LabelInterval("Text", t.start, t.end or t.start, round(t.confidence, 3), "ocr")
+                  for t in res.text_tracks]
+        res.labels = _merge_intervals(annotator.finish(end_t, extra))
+        res.shots = shots(annotator.cuts, end_t)
+        res.stats["annotation"] = annotator.stats
+    res.duration = max(res.duration, end_t)
+
+
+def _text_branch(res: TagResult, requested: list[str], options: TagOptions, cache: ModelCache, timer: Timer) -> None:
+    """Keyword/Location/Time tags from the text of the requested ASR and OCR; categories from all evidence."""
     spans: list[TextSpan] = []
     if res.transcript is not None:
         spans += [TextSpan(s.text, s.start, s.end, "asr", [(w.text, w.start) for w in s.words])
                   for s in res.transcript.sentences]
     spans += [TextSpan(t.text, t.start, t.end or t.start, "ocr") for t in res.text_tracks]
-    # Keyword/Location/Time come from the text of the requested ASR and OCR only; Category may use
-    # the text of analyzers it ran for its own evidence.
+    # Category may use the text of analyzers it ran for its own evidence.
     tagged = [s for s in spans if s.source.upper() in requested]
     if tagged:
         analyzer = TextAnalyzer(options.text, cache)
@@ -337,19 +271,39 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
         res.models += [{"Analyzer": "Keyword/Location/Time", **s.record()} for s in analyzer.specs()]
         if (sem := analyzer.semantic_spec()) is not None:
             res.models.append({"Analyzer": "Keyword ranking", **sem.record()})
-    if "Category" in requested:
-        visual_seconds: dict[str, float] = {}
-        for li in res.labels:
-            visual_seconds[li.label] = visual_seconds.get(li.label, 0.0) + (li.end - li.start)
-        scorer = timer.timed("category_model", semantic_scorer, cache, options.category)
-        res.category_scores = timer.timed("category", categorise, [s.text for s in spans], visual_seconds,
-                                          options.category, scorer)
-        res.categories = top_categories(res.category_scores, options.category)
-        if scorer is not None:
-            from openvod.models import minilm
+    if "Category" not in requested:
+        return
+    visual_seconds: dict[str, float] = {}
+    for li in res.labels:
+        visual_seconds[li.label] = visual_seconds.get(li.label, 0.0) + (li.end - li.start)
+    scorer = timer.timed("category_model", semantic_scorer, cache, options.category)
+    res.category_scores = timer.timed("category", categorise, [s.text for s in spans], visual_seconds,
+                                      options.category, scorer)
+    res.categories = top_categories(res.category_scores, options.category)
+    if scorer is not None:
+        from openvod.models import minilm
 
-            res.models.append({"Analyzer": "Category", **minilm.spec().record()})
+        res.models.append({"Analyzer": "Category", **minilm.spec().record()})
 
+
+def analyse(path: str | Path | Media, requested: list[str], options: TagOptions, cache: ModelCache,
+            heartbeat: Callable[[], None] = lambda: None) -> TagResult:
+    """Run the requested analyses on one media file (a path, or a file opened with its stored probe)."""
+    t_start = time.monotonic()
+    heartbeat = throttled(heartbeat, 5.0)
+    media = path if isinstance(path, Media) else open_media(path)
+    run, skipped = _runnable(media.probe, requested, options)
+    res = TagResult(analyse_types=list(requested), duration=media.probe.duration, skipped=skipped)
+    timer = Timer()
+    audio = _AudioBranch(media, res, options, cache, timer)
+    if "ASR" in run:
+        audio.start(background=options.parallel and bool(run & set(VISUAL)))
+    if run & set(VISUAL):
+        _video_branch(media, run, res, options, cache, timer, heartbeat)
+    audio.join(heartbeat)
+    if res.transcript is not None:
+        res.duration = max(res.duration, res.transcript.duration)
+    _text_branch(res, requested, options, cache, timer)
     res.models = _models(res, options, cache) + res.models
     res.seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
     res.stats["cpu_seconds"] = {k: round(v, 3) for k, v in timer.cpu.items()}
@@ -361,19 +315,6 @@ def face_labels(tracks: Sequence[FaceTrack]) -> list[LabelInterval]:
     """Annotation ``Person`` intervals from face tracks, with the detector score as a 0-1 confidence."""
     return [LabelInterval("Person", t.start, t.end or t.start, round(detector_confidence(t.score), 3), "face")
             for t in tracks]
-
-
-def _throttled(fn: Callable[[], None], every_s: float) -> Callable[[], None]:
-    """Call ``fn`` at most once per ``every_s`` (a heartbeat is a database write)."""
-    last = [time.monotonic()]
-
-    def call() -> None:
-        now = time.monotonic()
-        if now - last[0] >= every_s:
-            last[0] = now
-            fn()
-
-    return call
 
 
 def _merge_intervals(items: list[LabelInterval]) -> list[LabelInterval]:
