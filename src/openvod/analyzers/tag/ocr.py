@@ -118,7 +118,7 @@ class OcrEngine:
             "EngineConfig.onnxruntime.intra_op_num_threads": self.o.threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
-        engine.openvod_lock = threading.Lock()  # the detector's input limit is switched per call
+        engine.openvod_lock = threading.Lock()  # type: ignore[attr-defined]  # the detector's input limit is switched per call
         return engine
 
     def read(self, rgb: np.ndarray, frame_size: tuple[int, int] | None = None) -> list[tuple[str, Box, float]]:
