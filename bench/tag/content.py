@@ -30,7 +30,7 @@ from typing import Any
 
 from bench.tag import corpus
 from bench.tag.media import render
-from bench.tag.score import cer, wer
+from bench.tag.score import cer, wer, wer_normalised
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL = ["Face", "ASR", "OCR", "Category", "Annotation"]
@@ -112,6 +112,9 @@ def main() -> None:
                           "rejected": [r.reason for r in tr.rejected]}
             if v["lang"] == "en":
                 row["asr"]["wer"] = round(wer(v["text"], hyp), 3)
+                wn = wer_normalised(v["text"], hyp)
+                if wn is not None:
+                    row["asr"]["wer_whisper_norm"] = round(wn, 3)
             elif v["lang"] == "zh":
                 row["asr"]["cer"] = round(cer(v["text"], hyp), 3)
             else:
@@ -133,12 +136,18 @@ def main() -> None:
         dur = sum(r["duration_s"] for r in rs)
         s: dict[str, Any] = {"videos": len(rs), "seconds": dur,
                              "rtf_cpu": round(sum(r["cpu_s"] for r in rs) / dur, 3) if dur else None,
-                             "rtf_cpu_max": max((r["rtf_cpu"] for r in rs), default=None)}
+                             "rtf_cpu_max": max((r["rtf_cpu"] for r in rs), default=None),
+                             "rtf_cpu_by_kind": {r["kind"]: r["rtf_cpu"] for r in rs},
+                             "cpu_split_by_kind": {r["kind"]: {k: round(x / r["duration_s"], 3)
+                                                               for k, x in sorted(r["cpu_split"].items())} for r in rs}}
         en = [r["asr"]["wer"] for r in rs if "asr" in r and "wer" in r["asr"]]
         zh = [r["asr"]["cer"] for r in rs if "asr" in r and "cer" in r["asr"]]
         inv = [r["asr"]["invented_words"] for r in rs if "asr" in r and "invented_words" in r["asr"]]
         if en:
             s["en_wer_mean"] = round(sum(en) / len(en), 3)
+        enn = [r["asr"]["wer_whisper_norm"] for r in rs if "asr" in r and "wer_whisper_norm" in r["asr"]]
+        if enn:
+            s["en_wer_mean_whisper_norm"] = round(sum(enn) / len(enn), 3)
         if zh:
             s["zh_cer_mean"] = round(sum(zh) / len(zh), 3)
         if inv:

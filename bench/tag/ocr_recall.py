@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--det-max-side", type=int, default=0, help="override OcrOptions.det_max_side (tuning)")
+    ap.add_argument("--no-pan-reads", action="store_true", help="OcrOptions.pan_reads off (before/after)")
     args = ap.parse_args(argv)
 
     from openvod.analyzers.tag.engine import TagOptions, analyse
@@ -177,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             from dataclasses import replace
 
             opts = replace(opts, ocr=replace(opts.ocr, det_max_side=args.det_max_side))
+        if args.no_pan_reads:
+            from dataclasses import replace
+
+            opts = replace(opts, ocr=replace(opts.ocr, pan_reads=False))
         analyse(path, ["OCR"], opts, cache)  # load the models untimed
         c0, t0 = _cpu(), time.monotonic()
         res = analyse(path, ["OCR"], opts, cache)

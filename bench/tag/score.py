@@ -30,6 +30,19 @@ def wer(reference: str, hypothesis: str) -> float:
     return edit_distance(ref, hyp) / max(1, len(ref))
 
 
+def wer_normalised(reference: str, hypothesis: str) -> float | None:
+    """WER after Whisper's English text normaliser (``whisper-normalizer``; the normaliser OpenAI uses
+    to report Whisper's WER: contractions expanded, British spellings made American, numbers as
+    digits), applied to both sides. None when the package is missing."""
+    try:
+        from whisper_normalizer.english import EnglishTextNormalizer
+    except ImportError:
+        return None
+    n = EnglishTextNormalizer()
+    ref, hyp = n(reference).split(), n(hypothesis).split()
+    return edit_distance(ref, hyp) / max(1, len(ref))
+
+
 def normalise_text(s: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s).lower())
 

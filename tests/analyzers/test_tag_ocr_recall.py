@@ -74,3 +74,51 @@ def test_a_12px_caption_strip_is_read() -> None:
     eng = OcrEngine(OcrOptions(), ModelCache())
     texts = [t for t, _, _ in eng.read(small[max(0, y0):y1], (960, 540))]
     assert any("museum" in t.lower() for t in texts), texts
+
+
+def _parts(ref: np.ndarray, cur: np.ndarray) -> list[tuple[float, float, float, float]] | None:
+    from openvod.analyzers.tag.ocr import OcrOptions, TextTracker
+
+    tr = TextTracker(None, OcrOptions())  # type: ignore[arg-type]
+    tr.ref = cv2.cvtColor(cv2.resize(ref, (960, 540), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    grey = cv2.cvtColor(cv2.resize(cur, (960, 540), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    return tr._pan_parts(grey, 960, 540)
+
+
+@pytest.mark.parametrize("kind", ["faint", "small"])
+def test_a_pan_reads_only_the_new_caption_and_the_revealed_strip(bgs: list[np.ndarray], kind: str) -> None:
+    bg = bgs[0]
+    layer = caption_layer("Harbour walk tonight", kind, W, H, random.Random(3))
+    ys, xs = np.nonzero(layer[..., 3] > 40)
+    cap = (xs.min() * 0.75, ys.min() * 0.75, xs.max() * 0.75, ys.max() * 0.75)  # in the 960 px frame
+    ref = np.roll(bg, 0, axis=1)
+    cur = _with(np.roll(bg, 80, axis=1), layer)  # the camera panned 80 px (60 px at 960), a caption came
+    parts = _parts(ref, cur)
+    assert parts is not None
+    assert sum((p[2] - p[0]) * (p[3] - p[1]) for p in parts) < 0.5 * 960 * 540
+    assert any(p[0] <= cap[0] and p[1] <= cap[1] and p[2] >= cap[2] and p[3] >= cap[3] for p in parts), (parts, cap)
+    assert any(p[0] == 0 and p[2] >= 60 and p[3] - p[1] >= 500 for p in parts)  # the strip the pan revealed
+    # the same pan without a caption: only the strip
+    assert all(p[0] < 100 for p in _parts(ref, np.roll(bg, 80, axis=1)) or [])
+
+
+def test_anything_but_a_pan_is_read_whole(bgs: list[np.ndarray]) -> None:
+    assert _parts(bgs[0], bgs[1]) is None
+
+
+def test_only_the_part_that_is_not_flat_is_detected(bgs: list[np.ndarray]) -> None:
+    from openvod.analyzers.tag.regions import content_box
+
+    slide = np.full((540, 960), 120, np.uint8)
+    slide += np.linspace(0, 30, 960, dtype=np.float32).astype(np.uint8)[None, :]  # a smooth gradient
+    layer = caption_layer("Harbour walk tonight", "faint", 960, 540, random.Random(5))
+    a = layer[..., 3].astype(np.float32) / 255.0
+    img = (slide * (1 - a) + 255 * a).astype(np.uint8)
+    ys, xs = np.nonzero(layer[..., 3] > 0)
+    box = content_box(img, 3.0)
+    assert box is not None
+    assert box[0] <= xs.min() and box[1] <= ys.min() and box[2] > xs.max() and box[3] > ys.max()
+    assert (box[2] - box[0]) * (box[3] - box[1]) < 0.3 * 960 * 540
+    assert content_box(slide, 3.0) is None
+    photo = cv2.cvtColor(cv2.resize(bgs[0], (960, 540)), cv2.COLOR_RGB2GRAY)
+    assert content_box(photo, 3.0) == (0.0, 0.0, 960.0, 540.0)

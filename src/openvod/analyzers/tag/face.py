@@ -48,7 +48,8 @@ class FaceOptions:
     min_size: int = 36  # pixels at det_max_side
     cluster_distance: float = 0.55  # embedding distance that still means the same person (dlib)
     opencv_cluster_distance: float = 0.45
-    motion_interval_s: float = 1.0  # in continuous motion, detect at most once per interval
+    motion_interval_s: float = 1.0  # in continuous motion, detect at most once per interval ...
+    idle_motion_interval_s: float = 2.0  # ... or once per this interval while no face is on screen
     crop_size: int = 160
     split_distance: float = 0.5  # a matched box whose face is further than this from the track's is a new track
     opencv_split_distance: float = 0.4
@@ -215,7 +216,10 @@ class FaceModels:
         m = self.models()
         out: list[tuple[Box, float]] = []
         if self.backend == "dlib":
-            rects, scores, _ = m["detector"].run(np.ascontiguousarray(small), self.o.upsample, 0.0)
+            # On the grey picture: dlib's HOG takes the strongest gradient of the three colour
+            # channels, which costs ~30 % more than the luminance gradient and finds the same faces.
+            grey = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY)
+            rects, scores, _ = m["detector"].run(grey, self.o.upsample, 0.0)
             for r, sc in zip(rects, scores, strict=False):
                 if sc < self.o.min_score or min(r.width(), r.height()) < self.o.min_size:
                     continue
@@ -328,7 +332,8 @@ class FaceTracker:
         big = area(region) / float(w * h) > 0.3
         continuous = big and self.prev_big and frame.t - self.prev_t <= 1.0
         self.prev_t, self.prev_big = frame.t, big and not frame.new_shot
-        if continuous and not frame.new_shot and frame.t - self.last_big_t < self.o.motion_interval_s \
+        interval = self.o.motion_interval_s if self.active else max(self.o.motion_interval_s, self.o.idle_motion_interval_s)
+        if continuous and not frame.new_shot and frame.t - self.last_big_t < interval \
                 and all(look_similarity(look(img, t.box), t.look) >= self.o.look_change for t in self.active):
             # In continuous motion, detect at most every motion_interval_s unless a face being
             # tracked no longer looks the same where it was (a cut the sampler did not flag).

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from openvod.analyzers.tag.regions import Box, area, grow_region, intersects, iou
+from openvod.analyzers.tag.regions import Box, area, content_box, grow_region, intersects, iou
 from openvod.models.cache import ModelCache, ModelSpec, ModelUnavailable
 from openvod.pipeline.sampling import SelectedFrame
 
@@ -47,6 +47,17 @@ class OcrOptions:
     # 12 px captions of a 720p video are ~9 px in the 960 px analysis frame, under the detector's reach.
     region_upscale: float = 1.0
     strip_fraction: float = 0.25  # changed blocks at most this share of the height are a band: read full width
+    # Camera pans: in continuous motion a frame that is the last read frame shifted as a whole
+    # (phase correlation) has no new text except where the shifted picture does not explain it
+    # (a caption that appeared, the strip the pan revealed, the text already tracked and where it
+    # was): only those parts are read. Anything else (zoom, moving objects) reads the whole frame.
+    pan_reads: bool = True
+    content_crop: bool = True  # detect only the part of a read region that is not flat (regions.content_box)
+    pan_min_response: float = 0.15  # phase-correlation peak below this: not one global shift
+    pan_pixel_diff: int = 14  # grey levels a pixel must differ from its shifted self (best of +-1 px)
+    pan_block: int = 16  # analysis-frame pixels per block of the residual map ...
+    pan_block_pixels: int = 8  # ... flagged when this many of its pixels differ
+    pan_max_fraction: float = 0.6  # parts to read above this share of the frame: read it whole
 
 
 @dataclass
@@ -107,7 +118,7 @@ class OcrEngine:
             "EngineConfig.onnxruntime.intra_op_num_threads": self.o.threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
-        engine.openvod_lock = threading.Lock()  # the detector's input limit is switched per call
+        engine.openvod_lock = threading.Lock()  # type: ignore[attr-defined]  # the detector's input limit is switched per call
         return engine
 
     def read(self, rgb: np.ndarray, frame_size: tuple[int, int] | None = None) -> list[tuple[str, Box, float]]:
@@ -172,7 +183,9 @@ class TextTracker:
         self.band = False
         self.prev_t = -1e9
         self.prev_big = False
-        self.stats = {"frames_read": 0, "full_frame_reads": 0, "pixels_read": 0, "frames_skipped": 0, "seconds": 0.0}
+        self.ref: np.ndarray | None = None  # grey picture of the last frame whose text is all known
+        self.stats = {"frames_read": 0, "full_frame_reads": 0, "pixels_read": 0, "frames_skipped": 0,
+                      "pan_reads": 0, "seconds": 0.0}
 
     def _region(self, frame: SelectedFrame, w: int, h: int) -> Box | None:
         self.band = False
@@ -206,21 +219,109 @@ class TextTracker:
             return
         if big:
             self.last_big_t = frame.t
+        grey = self._grey(img) if self.o.pan_reads else None
+        parts = None
+        if continuous and not frame.new_shot and grey is not None and self.ref is not None \
+                and self.ref.shape == grey.shape:
+            parts = self._pan_parts(grey, w, h)
+        self.ref = grey
+        if parts is not None:
+            self.stats["pan_reads"] += 1
+            for part in parts:
+                self._read(frame, img, part, w, h)
+            return
+        self._read(frame, img, region, w, h)
+
+    def _read(self, frame: SelectedFrame, img: np.ndarray, region: Box, w: int, h: int) -> None:
         x0, y0, x1, y1 = (int(round(v)) for v in region)
         if x1 - x0 < self.o.min_region_px or y1 - y0 < self.o.min_region_px:
             return
         crop = img[y0:y1, x0:x1]
-        if float(crop.std()) < self.o.flat_std:  # a flat picture (black, one colour) holds no text
+        # Only the part that is not flat is detected (a slide's plain colour, a gradient, black
+        # bars hold no text): the detector's cost is proportional to the pixels it sees.
+        cb = content_box(self._grey(crop), self.o.flat_std) if self.o.content_crop else \
+            (None if float(crop.std()) < self.o.flat_std else (0.0, 0.0, float(x1 - x0), float(y1 - y0)))
+        if cb is None:  # a flat picture (black, one colour) holds no text
             self._update(frame, region, [])
             return
+        if area(cb) < 0.9 * (x1 - x0) * (y1 - y0):
+            cx0, cy0, cx1, cy1 = (int(v) for v in cb)
+            crop, x0, y0, x1, y1 = crop[cy0:cy1, cx0:cx1], x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1
         t0 = time.monotonic()
         found = [(txt, (b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0), s)
                  for txt, b, s in self.engine.read(crop, (w, h))]
         self.stats["seconds"] += time.monotonic() - t0
         self.stats["frames_read"] += 1
-        self.stats["full_frame_reads"] += int(frac >= 0.999)
+        self.stats["full_frame_reads"] += int((x1 - x0) * (y1 - y0) >= 0.999 * w * h)
         self.stats["pixels_read"] += (x1 - x0) * (y1 - y0)
         self._update(frame, region, found)
+
+    @staticmethod
+    def _grey(img: np.ndarray) -> np.ndarray:
+        import cv2
+
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+
+    def _pan_parts(self, grey: np.ndarray, w: int, h: int) -> list[Box] | None:
+        """The parts of a panned frame that may hold text not read before, or None (not a pan, or
+        too much of the frame: read it whole)."""
+        import cv2
+
+        ref = self.ref
+        assert ref is not None
+        a = cv2.resize(ref, (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32)
+        b = cv2.resize(grey, (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32)
+        (dx, dy), resp = cv2.phaseCorrelate(a, b, cv2.createHanningWindow((w // 2, h // 2), cv2.CV_32F))
+        if not np.isfinite(resp) or resp < self.o.pan_min_response:
+            return None
+        dx, dy = int(round(dx * 2)), int(round(dy * 2))
+        if abs(dx) >= w // 2 or abs(dy) >= h // 2:
+            return None
+        cur = grey.astype(np.int16)
+        best = np.full((h, w), 255, np.int16)  # grey levels from the best-matching shifted pixel
+        for ey in (-1, 0, 1):
+            for ex in (-1, 0, 1):
+                sx, sy = dx + ex, dy + ey
+                # cur[y, x] against ref[y - sy, x - sx] where that pixel exists (elsewhere: revealed)
+                ys, yd = (slice(0, h - sy), slice(sy, h)) if sy >= 0 else (slice(-sy, h), slice(0, h + sy))
+                xs, xd = (slice(0, w - sx), slice(sx, w)) if sx >= 0 else (slice(-sx, w), slice(0, w + sx))
+                d = np.abs(cur[yd, xd] - ref[ys, xs].astype(np.int16))
+                np.minimum(best[yd, xd], d, out=best[yd, xd])
+        k = self.o.pan_block
+        gh, gw = -(-h // k), -(-w // k)
+        flags = np.zeros((gh * k, gw * k), np.uint8)
+        flags[:h, :w] = best > self.o.pan_pixel_diff
+        blocks = flags.reshape(gh, k, gw, k).sum(axis=(1, 3)) >= self.o.pan_block_pixels
+        for t in self.active:  # text already tracked, where it is now and where it was carried to
+            for ox, oy in ((0, 0), (dx, dy)):
+                x0, y0 = int(max(0, (t.box[0] + ox) // k)), int(max(0, (t.box[1] + oy) // k))
+                x1, y1 = int(min(gw, (t.box[2] + ox) // k + 1)), int(min(gh, (t.box[3] + oy) // k + 1))
+                if x1 > x0 and y1 > y0:
+                    blocks[y0:y1, x0:x1] = True
+        if not blocks.any():
+            return []
+        grown = cv2.dilate(blocks.astype(np.uint8), np.ones((3, 3), np.uint8))
+        n, _, st, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+        parts: list[Box] = []
+        for i in range(1, n):
+            bx, by, bw, bh = (int(v) for v in st[i, :4])
+            parts.append((float(bx * k), float(by * k), float(min(w, (bx + bw) * k)), float(min(h, (by + bh) * k))))
+        parts = [grow_region(p, [t.box for t in self.active], w, h) for p in parts]
+        merged = True
+        while merged:  # parts that overlap after growing are read as one (a track is judged once)
+            merged = False
+            for i in range(len(parts)):
+                for j in range(i + 1, len(parts)):
+                    if intersects(parts[i], parts[j]):
+                        pa, pb = parts[i], parts.pop(j)
+                        parts[i] = (min(pa[0], pb[0]), min(pa[1], pb[1]), max(pa[2], pb[2]), max(pa[3], pb[3]))
+                        merged = True
+                        break
+                if merged:
+                    break
+        if sum(area(p) for p in parts) > self.o.pan_max_fraction * w * h:
+            return None
+        return parts
 
     def _same(self, track: TextTrack, text: str, box: Box) -> bool:
         a, b = normalise(track.text), normalise(text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 Box = tuple[float, float, float, float]
 
 
@@ -56,3 +58,28 @@ def fractions(b: Box, width: int, height: int) -> dict[str, float]:
         "Width": round((b[2] - b[0]) / width, 4),
         "Height": round((b[3] - b[1]) / height, 4),
     }
+
+
+def content_box(grey: np.ndarray, flat_std: float, block: int = 16, margin: int = 1) -> Box | None:
+    """The bounding box (in ``grey``'s pixels) of the blocks that are not flat, grown by ``margin``
+    blocks, or None when every block is flat.
+
+    Text, faces and objects have contrast; a block whose grey-level standard deviation is below
+    ``flat_std`` (a plain colour, a smooth gradient, black) holds none, so a detector need not see it.
+    """
+    h, w = grey.shape[:2]
+    gh, gw = -(-h // block), -(-w // block)
+    g = np.zeros((gh * block, gw * block), np.float32)
+    g[:h, :w] = grey
+    if gh * block > h:  # pad by repeating the edge, so padding adds no contrast
+        g[h:, :w] = g[h - 1 : h, :w]
+    if gw * block > w:
+        g[:, w:] = g[:, w - 1 : w]
+    b = g.reshape(gh, block, gw, block)
+    var = (b * b).mean(axis=(1, 3)) - b.mean(axis=(1, 3)) ** 2
+    ys, xs = np.nonzero(var > flat_std * flat_std)
+    if len(ys) == 0:
+        return None
+    x0, y0 = max(0, xs.min() - margin) * block, max(0, ys.min() - margin) * block
+    x1, y1 = min(gw, xs.max() + 1 + margin) * block, min(gh, ys.max() + 1 + margin) * block
+    return float(x0), float(y0), float(min(w, x1)), float(min(h, y1))
