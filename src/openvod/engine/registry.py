@@ -56,6 +56,8 @@ class JobContext:
     template_config: dict[str, Any]
     runtime: Runtime
     heartbeat: Callable[[], None]
+    # Report how far the job is, as a fraction 0..1 (stored as Progress 0-100, throttled by the runner).
+    progress: Callable[[float], None] = field(default=lambda fraction: None)
 
 
 class JobHandler(ABC):

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 1024
+PROGRESS_EVERY_S = 1.0
 
 
 def make_worker_id(kind: str = "worker") -> str:
@@ -55,6 +56,33 @@ class _Heartbeat(threading.Thread):
         self.timed_out = False
         self.deadline: float | None = None  # time.monotonic()
         self.limit_message = ""
+        self._progress: float | None = None  # 0-100 reported and not yet written
+        self._progress_written = -1.0
+        self._progress_at = 0.0
+
+    def progress(self, fraction: float) -> None:
+        """JobContext.progress: remember 0-100; written at most once per PROGRESS_EVERY_S (and at each beat)."""
+        try:
+            pct = round(min(1.0, max(0.0, float(fraction))) * 100.0, 1)
+        except (TypeError, ValueError):
+            return
+        if pct < 100.0 and pct <= self._progress_written:
+            return
+        self._progress = pct
+        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
+            self._write_progress()
+
+    def _write_progress(self) -> None:
+        pct = self._progress
+        if pct is None:
+            return
+        self._progress = None
+        self._progress_at = time.monotonic()
+        try:
+            jobrepo.set_progress(self.rt.engine, self.job_id, self.worker_id, pct)
+            self._progress_written = pct
+        except Exception:  # progress is a nicety: a locked database must not fail the job
+            log.debug("progress write failed", exc_info=True, extra={"job_id": self.job_id})
 
     def set_time_limit(self, seconds: float, message: str) -> None:
         self.deadline = time.monotonic() + seconds
@@ -66,6 +94,7 @@ class _Heartbeat(threading.Thread):
         self._poke.set()
 
     def beat(self) -> None:
+        self._write_progress()
         try:
             if not jobrepo.extend_lease(self.rt.engine, self.job_id, self.worker_id, self.rt.settings.engine.lease_s):
                 self.lost = True
@@ -196,6 +225,7 @@ def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
         template_config=json.loads(job["template_config"] or "{}"),
         runtime=rt,
         heartbeat=hb.beat,
+        progress=hb.progress,
     )
     out = handler.run(ctx)
     if not isinstance(out, JobOutput):
@@ -218,6 +248,7 @@ def _succeed(rt: Runtime, job: dict[str, Any], worker_id: str, out: JobOutput) -
                 "data": data_str,
                 "detail": dumps(out.detail) if out.detail is not None else None,
                 "analyzer": job.get("analyzer", ""),
+                "progress": 100.0,
             }
             if not jobrepo.finish(conn, job["id"], worker_id, JobStatus.SUCCESS, values):
                 raise _LostLease()

@@ -12,6 +12,7 @@ from openvod.domain import userdata
 from openvod.domain.jobs import AI_IMAGE_TYPE
 from openvod.engine.registry import ImageOutput
 from openvod.errors import InvalidParameter
+from openvod.services.ai_jobs import progress_of
 from openvod.store.tables import ai_images, media
 from openvod.util import dumps, new_id, now, utc_iso
 
@@ -31,6 +32,7 @@ def image_job_wire(r: Any) -> dict[str, str]:
         "TemplateConfig": r.template_config,
         "UserData": r.user_data or "",
         "AIImageResult": r.data or "",
+        "Progress": progress_of(r),  # extra key (0-100), see ai_jobs.job_wire
     }
 
 

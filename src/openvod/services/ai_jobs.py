@@ -106,7 +106,17 @@ def job_wire(row: Any) -> dict[str, Any]:
         "CreationTime": utc_iso(row.created_at),
         "CompleteTime": utc_iso(row.completed_at),
         "Data": row.data or "",
+        # Extra (not in the VOD wire shape; the SDK models ignore unknown keys): 0-100 while it runs.
+        "Progress": progress_of(row),
     }
+
+
+def progress_of(row: Any) -> str:
+    """The job's progress 0-100 as a string: 100 once successful, the last reported value otherwise."""
+    if row.status == "success":
+        return "100"
+    p = getattr(row, "progress", None)
+    return f"{float(p or 0.0):g}"
 
 
 @lru_cache(maxsize=64)

@@ -67,12 +67,15 @@ class MediaDNAHandler(JobHandler):
         s: DNASettings = ctx.runtime.settings.dna
         db_id = str(ctx.config.get("DNADBId", "") or "")
         search_only = bool(ctx.config.get("SearchOnly", False))
+        ctx.progress(0.02)
         try:
             fp = fingerprint_file(ctx.media_path, fingerprint_options(s), progress=ctx.heartbeat)
         except DecodeError as exc:
             raise JobFailed(DAMAGED, f"The video cannot be fingerprinted: {exc}.") from None
+        ctx.progress(0.7)  # fingerprinted; searching the library
         lib = self.library(ctx.runtime, ctx.account_id, db_id)
         matches = lib.search(fp, exclude_media=ctx.media_id)
+        ctx.progress(0.95)
         library_size = len(lib.media_ids())
         if not search_only:
             lib.add(ctx.media_id, fp, ctx.job_id)

@@ -77,6 +77,7 @@ class SmartCoverHandler(JobHandler):
 
         settings = ctx.runtime.settings.aiimage
         fmt = str(ctx.config.get("Format", "png")).lower()
+        ctx.progress(0.02)
         try:
             images, analysis = make_images(ctx.media_path, fmt, image_count(ctx.config, settings),
                                            options_from_settings(settings), heartbeat=ctx.heartbeat)
@@ -86,6 +87,7 @@ class SmartCoverHandler(JobHandler):
             raise JobFailed(DAMAGED, f"The video cannot be decoded: {exc}") from None
         if not images:
             raise JobFailed(DAMAGED, "The chosen frames could not be decoded again for output.")
+        ctx.progress(0.95)
         return JobOutput(
             images=[ImageOutput(data=i.data, format=i.format, score=i.score, detail=i.detail) for i in images],
             detail={"Analyzer": f"{self.name}@{self.version}", **analysis.stats},

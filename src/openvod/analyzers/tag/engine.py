@@ -204,8 +204,9 @@ class _Stage:
 
 
 def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelCache,
-            heartbeat: Callable[[], None] = lambda: None) -> TagResult:
-    """Run the requested analyses on one media file."""
+            heartbeat: Callable[[], None] = lambda: None,
+            progress: Callable[[float], None] = lambda fraction: None) -> TagResult:
+    """Run the requested analyses on one media file (``progress``: fraction done, by video position)."""
     t_start = time.monotonic()
     heartbeat = _throttled(heartbeat, 5.0)
     info = probe(path)
@@ -287,6 +288,8 @@ def analyse(path: Path, requested: list[str], options: TagOptions, cache: ModelC
                 busy_cpu += time.thread_time() - c0
                 last = frame.t
                 heartbeat()
+                if info.duration > 0:
+                    progress(0.9 * min(1.0, frame.t / info.duration))
         finally:
             for st in stages:
                 st.close()

@@ -102,13 +102,14 @@ class VideoTagHandler(JobHandler):
         types = [t for t in ctx.config.get("AnalyseTypes") or ALL_TYPES if t in ALL_TYPES]
         options = options_from_settings(settings)
         try:
-            res = analyse(ctx.media_path, types, options, self.models, ctx.heartbeat)
+            res = analyse(ctx.media_path, types, options, self.models, ctx.heartbeat, ctx.progress)
         except MissingStreams as exc:
             raise JobFailed(exc.code, exc.message) from None
         except DecodeError as exc:
             raise JobFailed("InvalidVideo.Damaged", f"The video cannot be decoded: {exc}") from None
         except ModelUnavailable as exc:
             raise JobFailed("AnalyzerUnavailable", str(exc)) from None
+        ctx.progress(0.95)
         people = self._people(ctx, res, settings) if "Face" in types and res.persons else {}
         analyzer = f"{self.name}@{self.version}"
         data = build_data(res, bool(ctx.config.get("OrigASRData")), people, analyzer)
