@@ -113,6 +113,11 @@ class OpenVodApp:
         # Per-AccessKey limit on the requests one key runs on each pool at once (docs/security.md).
         self.gate = KeyGate(rt.settings.api.max_running_per_key)
         self.heavy_gate = KeyGate(rt.settings.api.max_registrations_per_key)
+        self.console = None
+        if rt.settings.console.enabled:  # the web console at /console (docs/console.md)
+            from openvod.console.app import ConsoleApp
+
+            self.console = ConsoleApp(rt, self.pool)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -160,6 +165,8 @@ class OpenVodApp:
                 resp = await self.gate.run(key, self.pool, self.rpc.handle, req)
             self.metrics.requests.labels(resp.action or "-", str(resp.status)).inc()
             await self._send(send, resp)
+        elif self.console is not None and (path == "/console" or path.startswith("/console/")):
+            await self.console(scope, receive, send)
         elif path.startswith(BLOB_PREFIX) and method in ("GET", "HEAD"):
             await self._serve_blob(scope, send, method)
         elif path == "/healthz":

@@ -273,6 +273,19 @@ class TagSettings(BaseModel):
     parallel: bool = True
 
 
+class ConsoleSettings(BaseModel):
+    """The web console at /console (docs/console.md)."""
+
+    enabled: bool = True
+    # A signed-in session lasts this long (absolute, from sign-in); then the user signs in again.
+    session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    # Send the session cookie with ``Secure`` (set it when the console is served over HTTPS).
+    secure_cookie: bool = False
+    page_size: int = Field(default=24, ge=1, le=200)
+    # Largest file one console upload may send.
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+
+
 class Settings(BaseSettings):
     """All openvod settings."""
 
@@ -295,6 +308,7 @@ class Settings(BaseSettings):
     aiimage: AIImageSettings = Field(default_factory=AIImageSettings)
     dna: DNASettings = Field(default_factory=DNASettings)
     tag: TagSettings = Field(default_factory=TagSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @property
     def db_url(self) -> str:

@@ -355,7 +355,6 @@ console_sessions = Table(
     Column("user_id", String(32), nullable=False, index=True),
     Column("account_id", String(32), nullable=False),
     Column("csrf", String(64), nullable=False),
-    Column("lang", String(8), nullable=False, default="en"),
     Column("expires_at", Float, nullable=False, index=True),
     Column("created_at", Float, nullable=False),
 )

@@ -1,8 +1,8 @@
 """console users and sessions, job progress
 
-Revision ID: 02eef571f58a
+Revision ID: 2e2a64c8886e
 Revises: b08862370fc1
-Create Date: 2026-12-03 11:58:20.387182
+Create Date: 2026-12-03 12:01:21.211985
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '02eef571f58a'
+revision = '2e2a64c8886e'
 down_revision = 'b08862370fc1'
 branch_labels = None
 depends_on = None
@@ -24,7 +24,6 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=32), nullable=False),
     sa.Column('account_id', sa.String(length=32), nullable=False),
     sa.Column('csrf', sa.String(length=64), nullable=False),
-    sa.Column('lang', sa.String(length=8), nullable=False),
     sa.Column('expires_at', sa.Float(), nullable=False),
     sa.Column('created_at', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id')
