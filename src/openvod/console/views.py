@@ -319,9 +319,11 @@ class Views:
             return out
 
         people = []
+        # The face library's current names (a person named since the job ran shows that name).
+        names = {lp.id: lp.tag for lp in self._faces(sess).people()} if data.get("Person") else {}
         for p in data.get("Person", []):
             if isinstance(p, dict):
-                people.append({"tag": p.get("Tag", ""), "face": self._face_url(p.get("PersonId", "")) or "",
+                people.append({"tag": names.get(str(p.get("PersonId", "")), p.get("Tag", "")), "face": self._face_url(p.get("PersonId", "")) or "",
                                "person_id": p.get("PersonId", "")})
         lanes.append({"key": "people", "marks": marks_from_times(data.get("Person", []))})
         lanes.append({"key": "keywords", "marks": marks_from_times(data.get("Keyword", []))})

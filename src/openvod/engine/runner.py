@@ -66,8 +66,8 @@ class _Heartbeat(threading.Thread):
             pct = round(min(1.0, max(0.0, float(fraction))) * 100.0, 1)
         except (TypeError, ValueError):
             return
-        if pct < 100.0 and pct <= self._progress_written:
-            return
+        if pct <= max(self._progress_written, self._progress or -1.0):
+            return  # progress never goes back
         self._progress = pct
         if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
             self._write_progress()
