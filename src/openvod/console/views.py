@@ -59,6 +59,7 @@ def routes(app: ConsoleApp) -> list[tuple[str, str, Any, bool]]:
         ("GET", "/faces", v.faces, True),
         ("POST", "/faces/(?P<person_id>[0-9a-f]{32})/name", v.name_face, True),
         ("POST", "/faces/(?P<person_id>[0-9a-f]{32})/remove", v.remove_face, True),
+        ("POST", "/faces/(?P<person_id>[0-9a-f]{32})/merge", v.merge_face, True),
         ("GET", "/duplicates", v.duplicates, True),
         ("GET", "/settings", v.settings, True),
         ("POST", "/settings/keys", v.create_key, True),
@@ -490,7 +491,7 @@ class Views:
                     first = (p.get("Times") or ["0"])[0]
                     seen.setdefault(str(p["PersonId"]), []).append(
                         {"media_id": mid, "title": titles.get(mid, mid), "t": _f(first) / 1000})
-        out = [{"id": p.id, "name": p.name, "tag": p.tag, "source": p.source,
+        out = [{"id": p.id, "name": p.name, "tag": p.tag, "source": p.source, "backend": p.backend,
                 "face": self.app.sign(p.face_key) if p.face_key and self.rt.blobs.exists(p.face_key) else "",
                 "appearances": seen.get(p.id, [])} for p in people]
         return self.app.render(req, "faces.html", sess, people=out)
@@ -498,6 +499,12 @@ class Views:
     def name_face(self, req: Request, sess: Session, person_id: str) -> Response:
         name = req.field("name").strip()[:256]
         if not name or not self._faces(sess).name_person(person_id, name):
+            raise NotFound()
+        return redirect(f"{PREFIX}/faces#p-{person_id}")
+
+    def merge_face(self, req: Request, sess: Session, person_id: str) -> Response:
+        """Merge the chosen other person into this one."""
+        if not self._faces(sess).merge_people(person_id, req.field("other")):
             raise NotFound()
         return redirect(f"{PREFIX}/faces#p-{person_id}")
 
