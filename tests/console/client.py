@@ -7,7 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from openvod.config import Settings
 from openvod.console.app import ConsoleApp

@@ -11,19 +11,17 @@ CSRF token (form field ``csrf`` or header ``X-CSRF-Token``); anything else is re
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import mimetypes
 import re
 import secrets
 import tempfile
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -45,7 +43,6 @@ LOGIN_COOKIE = "ovc_login"  # double-submit token of the sign-in form (login CSR
 LANG_COOKIE = "ovc_lang"
 MAX_FORM = 256 * 1024
 STATIC = resources.files("openvod.console") / "static"
-_ID = r"(?P<id>[0-9a-f]{32})"
 
 
 class NotFound(Exception):
@@ -247,16 +244,3 @@ class ConsoleApp:
         r.headers.append(("cache-control", "private, max-age=3600"))
         return r
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def parse_json(s: str | None) -> Any:
-    try:
-        return json.loads(s or "")
-    except ValueError:
-        return None
-
-
-__all__ = ["ConsoleApp", "unquote"]

@@ -7,16 +7,14 @@ import base64
 import json
 import math
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from openvod.console.app import (
     LANG_COOKIE,
     LOGIN_COOKIE,
     PREFIX,
-    SESSION_COOKIE,
     NotFound,
     _safe_next,
-    parse_json,
 )
 from openvod.console.auth import Session
 from openvod.console.http import Request, Response, as_json, cookie, redirect, text
@@ -162,8 +160,6 @@ class Views:
     def upload(self, req: Request, sess: Session) -> Response:
         """One file as the raw request body; its name in X-File-Name (URL-encoded). Same path as the
         API: CreateUploadVideo's service call, then the object commit the OSS endpoint performs."""
-        from openvod.services.uploads import b64json  # noqa: F401  (same encoding as UploadAuth)
-
         name = unquote(req.headers.get("x-file-name", "")).strip()[:255] or "upload.mp4"
         if req.upload_too_large:
             return as_json({"Code": "FileTooLarge", "Message":
@@ -569,5 +565,3 @@ def secrets_equal(a: str, b: str) -> bool:
 
     return hmac.compare_digest(a.encode(), b.encode())
 
-
-__all__ = ["routes", "quote", "parse_json", "SESSION_COOKIE"]
