@@ -360,7 +360,7 @@ class Views:
         cover_path = self.rt.urls.path_for(cover[len(INTERNAL_COVER_PREFIX):]) if cover.startswith(INTERNAL_COVER_PREFIX) else ""
         out = []
         for i in infos:
-            breakdown = i.get("Breakdown") or {}
+            breakdown: Any = i.get("Breakdown") or {}
             out.append({"id": i["AIImageInfoId"], "url": i["FileURL"], "format": i["Format"], "score": _f(i["Score"]),
                         "time": i.get("Time", ""), "breakdown": sorted(breakdown.items()) if isinstance(breakdown, dict) else [],
                         "why": i.get("Why", ""), "is_cover": bool(cover_path) and i["FileURL"].split("?")[0] == cover_path})

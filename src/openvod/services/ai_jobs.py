@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -206,7 +207,7 @@ class JobService:
 
     def list_account(self, account_id: str, *, media_id: str = "", job_type: str = "", status: str = "",
                      since: float | None = None, until: float | None = None, limit: int = 50,
-                     offset: int = 0) -> tuple[int, list[Any]]:
+                     offset: int = 0) -> tuple[int, builtins.list[Any]]:
         """This account's AI jobs, newest first, filtered (the console's job lists): (total, rows)."""
         q = select(jobs.c.id, jobs.c.media_id, jobs.c.type, jobs.c.status, jobs.c.code, jobs.c.message,
                    jobs.c.created_at, jobs.c.started_at, jobs.c.completed_at, jobs.c.progress, jobs.c.attempts,
