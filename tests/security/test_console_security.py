@@ -217,3 +217,26 @@ def test_faces_name_merge_remove_are_scoped(env: dict[str, Any]) -> None:
     assert alice.identify([np.ones(128, np.float32)], 0.1)[0].person_id == p1
     assert a.post(f"/console/faces/{p1}/remove").status == 303
     assert not alice.people()
+
+
+def test_upload_refused_before_the_body_is_stored(env: dict[str, Any]) -> None:
+    import asyncio
+
+    app = env["app"]
+    sent: list[dict[str, Any]] = []
+    reads = []
+
+    async def receive() -> dict[str, Any]:
+        reads.append(1)
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": False}
+
+    async def send(msg: dict[str, Any]) -> None:
+        sent.append(msg)
+
+    for headers in ([], [(b"cookie", b"ovc_session=" + env["a"].cookies["ovc_session"].encode())]):
+        sent.clear()
+        scope = {"type": "http", "method": "POST", "path": "/console/upload", "query_string": b"",
+                 "headers": [(b"x-file-name", b"a.mp4"), *headers]}
+        asyncio.run(app(scope, receive, send))
+        assert sent[0]["status"] in (401, 403)
+    assert not reads  # the file was never read, let alone written

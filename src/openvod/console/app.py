@@ -87,6 +87,11 @@ class ConsoleApp:
             return
         if scope["method"] == "POST" and path == PREFIX + "/upload":
             req = Request.from_scope(scope)
+            # Session and CSRF are checked before a byte of the file is stored.
+            refused = await loop.run_in_executor(self.pool, self._upload_gate, req)
+            if refused is not None:
+                await self._send(send, refused)
+                return
             await self._stream_upload(req, receive)
             try:
                 resp = await loop.run_in_executor(self.pool, self.handle, req)
@@ -111,6 +116,14 @@ class ConsoleApp:
         req = Request.from_scope(scope, b"".join(body))
         resp = await loop.run_in_executor(self.pool, self.handle, req)
         await self._send(send, resp)
+
+    def _upload_gate(self, req: Request) -> Response | None:
+        sess = self.auth.session(req.cookies.get(SESSION_COOKIE, ""))
+        if sess is None:
+            return as_json({"Code": "Forbidden.SessionExpired", "Message": "Sign in again."}, 401)
+        if not self.auth.csrf_ok(sess, req.headers.get("x-csrf-token", "")):
+            return as_json({"Code": "Forbidden.CSRF", "Message": "The request lacks a valid CSRF token."}, 403)
+        return None
 
     async def _stream_upload(self, req: Request, receive: Any) -> None:
         """Write the request body to a temporary file (never held in memory), up to the size limit."""
