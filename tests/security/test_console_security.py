@@ -240,3 +240,19 @@ def test_upload_refused_before_the_body_is_stored(env: dict[str, Any]) -> None:
         asyncio.run(app(scope, receive, send))
         assert sent[0]["status"] in (401, 403)
     assert not reads  # the file was never read, let alone written
+
+
+def test_password_guessing_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = make_runtime(tmp_path / "data")
+    add_user(rt, "acme", "carol")
+    app = ConsoleApp(rt, ThreadPoolExecutor(1))
+    monkeypatch.setattr(auth_mod, "MAX_FAILURES", 3)
+    c = Client(app)
+    for _ in range(3):
+        assert c.sign_in("carol", "wrong-password").status == 401
+    r = c.sign_in("carol")  # the right password, too late
+    assert r.status == 429 and b"Too many" in r.body
+    real = auth_mod.now
+    monkeypatch.setattr(auth_mod, "now", lambda: real() + auth_mod.FAILURE_WINDOW_S + 1)
+    assert c.sign_in("carol").status == 303
+    rt.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,10 @@ _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD = 8
+# Password guessing: after MAX_FAILURES wrong passwords for one user name within FAILURE_WINDOW_S,
+# that name cannot sign in (even with the right password) until the window has passed.
+MAX_FAILURES = 10
+FAILURE_WINDOW_S = 300.0
 
 
 class ConsoleUserError(ValueError):
@@ -57,6 +62,23 @@ class ConsoleAuth:
 
     def __init__(self, rt: Runtime):
         self.rt = rt
+        self._failures: dict[str, tuple[int, float]] = {}  # user name -> (count, first failure time)
+        self._lock = threading.Lock()
+
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            n, first = self._failures.get(username.strip(), (0, 0.0))
+            if n and now() - first > FAILURE_WINDOW_S:
+                self._failures.pop(username.strip(), None)
+                return False
+            return n >= MAX_FAILURES
+
+    def _failed(self, username: str) -> None:
+        with self._lock:
+            if len(self._failures) > 100_000:
+                self._failures.clear()
+            n, first = self._failures.get(username, (0, now()))
+            self._failures[username] = (n + 1, first)
 
     # ------------------------------------------------------------------ users (CLI)
     def add_user(self, account_name: str, username: str, password: str) -> str:
@@ -109,14 +131,21 @@ class ConsoleAuth:
     # ------------------------------------------------------------------ sign-in
     def sign_in(self, username: str, password: str) -> tuple[str, Session] | None:
         """(cookie token, session) for a right password, else None."""
+        username = username.strip()
+        if self.locked(username):
+            return None
         with self.rt.engine.connect() as conn:
-            row = conn.execute(select(console_users).where(console_users.c.username == username.strip())).first()
+            row = conn.execute(select(console_users).where(console_users.c.username == username)).first()
         try:
             _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
+            self._failed(username)
             return None
         if row is None:
+            self._failed(username)
             return None
+        with self._lock:
+            self._failures.pop(username, None)
         token = secrets.token_urlsafe(32)
         t = now()
         csrf = secrets.token_urlsafe(24)

@@ -91,6 +91,8 @@ class Views:
         expected = req.cookies.get(LOGIN_COOKIE, "")
         if not given or not expected or not secrets_equal(given, expected):
             return as_json({"Code": "Forbidden.CSRF", "Message": "The request lacks a valid CSRF token."}, 403)
+        if self.app.auth.locked(req.field("username")):
+            return self.login_page(req, "too_many", 429)
         got = self.app.auth.sign_in(req.field("username"), req.field("password"))
         if got is None:
             return self.login_page(req, "bad_login", 401)
