@@ -193,7 +193,7 @@ def test_upload_failure_says_why(env: dict[str, Any], tmp_path: Path) -> None:
 def test_faces_name_merge_remove_are_scoped(env: dict[str, Any]) -> None:
     import numpy as np
 
-    from openvod.analyzers.tag.library import FaceLibrary
+    from openvod.services.faces import FaceLibrary
 
     rt, a, b = env["rt"], env["a"], env["b"]
     alice = FaceLibrary(rt.engine, rt.accounts.find_account("alice"), "dlib")

@@ -287,7 +287,7 @@ class Views:
         return {"entries": out}
 
     def _tags(self, sess: Session, row: dict[str, Any]) -> dict[str, Any] | None:
-        from openvod.analyzers.tag.export import TagDetailNotFound, detail_of, find_job
+        from openvod.services.tag_export import TagDetailNotFound, detail_of, find_job
 
         try:
             data = self.rt.jobs.video_tag_result(sess.account_id, row["id"])
@@ -369,7 +369,7 @@ class Views:
         return out
 
     def subtitles(self, req: Request, sess: Session, media_id: str, fmt: str) -> Response:
-        from openvod.analyzers.tag.export import export
+        from openvod.services.tag_export import export
 
         self._row(sess, media_id)
         try:
@@ -471,9 +471,7 @@ class Views:
 
     # ------------------------------------------------------------------ faces
     def _faces(self, sess: Session) -> Any:
-        from openvod.analyzers.tag.library import FaceLibrary
-
-        return FaceLibrary(self.rt.engine, sess.account_id, "")
+        return self.rt.faces.library(sess.account_id)
 
     def faces(self, req: Request, sess: Session) -> Response:
         people = self._faces(sess).people()
@@ -515,7 +513,7 @@ class Views:
     def duplicates(self, req: Request, sess: Session) -> Response:
         groups: list[dict[str, Any]] = []
         if self.rt.analyzers.available("AIMediaDNA")[0] is not None:
-            from openvod.analyzers.dna.commands import duplicate_groups
+            from openvod.cli_dna import duplicate_groups
 
             groups = duplicate_groups(self.rt, sess.account_name)
         rows = self.rt.media.find_rows(sess.account_id, [v["MediaId"] for g in groups for v in g["Videos"]])
