@@ -20,8 +20,9 @@ from openvod.console.auth import Session
 from openvod.console.http import Request, Response, as_json, cookie, redirect, text
 from openvod.console.i18n import LANGS
 from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES
+from openvod.domain.options import ANALYSE_TYPES
 from openvod.errors import VodError
-from openvod.services.ai_jobs import ANALYSE_TYPES, progress_of
+from openvod.services.ai_jobs import progress_of
 from openvod.services.media import INTERNAL_COVER_PREFIX
 from openvod.services.search import Cond
 from openvod.util import parse_utc_iso
