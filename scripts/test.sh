@@ -24,4 +24,12 @@ if ! command -v espeak-ng >/dev/null 2>&1 || [ ! -f /usr/share/fonts/opentype/no
       || echo "note: could not install espeak-ng / fonts-noto-cjk; speech and Chinese caption tests will skip" >&2
   fi
 fi
+# The web console's browser tests (-m browser) drive Debian's chromium through chromium-driver.
+if [[ " $* " == *browser* ]] && ! command -v chromedriver >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null 2>&1; }) \
+      || echo "note: could not install chromium / chromium-driver; browser tests will skip" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"

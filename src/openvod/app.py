@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import mimetypes
+import re
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 CHUNK = 256 * 1024
 
 
@@ -113,6 +115,11 @@ class OpenVodApp:
         # Per-AccessKey limit on the requests one key runs on each pool at once (docs/security.md).
         self.gate = KeyGate(rt.settings.api.max_running_per_key)
         self.heavy_gate = KeyGate(rt.settings.api.max_registrations_per_key)
+        self.console = None
+        if rt.settings.console.enabled:  # the web console at /console (docs/console.md)
+            from openvod.console.app import ConsoleApp
+
+            self.console = ConsoleApp(rt, self.pool)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -160,6 +167,8 @@ class OpenVodApp:
                 resp = await self.gate.run(key, self.pool, self.rpc.handle, req)
             self.metrics.requests.labels(resp.action or "-", str(resp.status)).inc()
             await self._send(send, resp)
+        elif self.console is not None and (path == "/console" or path.startswith("/console/")):
+            await self.console(scope, receive, send)
         elif path.startswith(BLOB_PREFIX) and method in ("GET", "HEAD"):
             await self._serve_blob(scope, send, method)
         elif path == "/healthz":
@@ -224,21 +233,36 @@ class OpenVodApp:
             return
         ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         size = file.stat().st_size
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", ctype.encode()), (b"content-length", str(size).encode())],
-            }
-        )
+        # One byte range (RFC 9110 §14): HTML5 players seek with it (the console's player, any <video>).
+        start, end, status = 0, size - 1, 200
+        headers = [(b"content-type", ctype.encode()), (b"accept-ranges", b"bytes")]
+        rng = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"range"), "")
+        m = _RANGE.fullmatch(rng.strip()) if rng else None
+        if m and (m.group(1) or m.group(2)):
+            if m.group(1):
+                start = int(m.group(1))
+                end = min(size - 1, int(m.group(2))) if m.group(2) else size - 1
+            else:  # a suffix: the last N bytes
+                start = max(0, size - int(m.group(2)))
+            if start >= size or start > end:
+                await self._send(send, RawResponse(416, [("content-range", f"bytes */{size}")], b""))
+                return
+            status = 206
+            headers.append((b"content-range", f"bytes {start}-{end}/{size}".encode()))
+        length = max(0, end - start + 1)
+        headers.append((b"content-length", str(length).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         if method == "HEAD":
             await send({"type": "http.response.body", "body": b""})
             return
         loop = asyncio.get_running_loop()
         with open(file, "rb") as fh:
+            fh.seek(start)
+            left = length
             while True:
-                chunk = await loop.run_in_executor(self.pool, fh.read, CHUNK)
-                more = len(chunk) == CHUNK
+                chunk = await loop.run_in_executor(self.pool, fh.read, min(CHUNK, left))
+                left -= len(chunk)
+                more = left > 0 and len(chunk) > 0
                 await send({"type": "http.response.body", "body": chunk, "more_body": more})
                 if not more:
                     break

@@ -332,6 +332,17 @@ class ScaleSettings(BaseModel):
         if self.role == "worker":
             return {"pool_size": self.worker_pool_size, "max_overflow": self.worker_max_overflow}
         return {"pool_size": 16, "max_overflow": 32}
+class ConsoleSettings(BaseModel):
+    """The web console at /console (docs/console.md)."""
+
+    enabled: bool = True
+    # A signed-in session lasts this long (absolute, from sign-in); then the user signs in again.
+    session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    # Send the session cookie with ``Secure`` (set it when the console is served over HTTPS).
+    secure_cookie: bool = False
+    page_size: int = Field(default=24, ge=1, le=200)
+    # Largest file one console upload may send.
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
 
 
 class Settings(BaseSettings):
@@ -357,6 +368,7 @@ class Settings(BaseSettings):
     dna: DNASettings = Field(default_factory=DNASettings)
     tag: TagSettings = Field(default_factory=TagSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     @property
     def db_url(self) -> str:

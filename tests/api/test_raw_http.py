@@ -146,6 +146,9 @@ def alice(server: Server, key: Key, media_dir: Path) -> SimpleNamespace:
         return jobs[0]["Status"] == "success" and bool(imgs) and imgs[0]["Status"] == "success"
 
     wait_for(done, timeout=60, interval=0.3)
+    # openvod's extra Progress key (0-100) is 100 once a job succeeded.
+    assert ok(call(server, key, "ListAIJob", {"JobIds": job["JobId"]}))["AIJobList"]["AIJob"][0]["Progress"] == "100"
+    assert ok(call(server, key, "GetAIImageJobs", {"JobIds": img_job}))["AIImageJobList"][0]["Progress"] == "100"
     infos = ok(call(server, key, "ListAIImageInfo", {"VideoId": mid}))["AIImageInfoList"]
     assert infos
     return SimpleNamespace(path=path, media_id=mid, job_id=job["JobId"], template_id=tid, image_job_id=img_job,

@@ -43,6 +43,7 @@ from openvod.util import dumps
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 1024
+PROGRESS_EVERY_S = 1.0
 
 
 def make_worker_id(kind: str = "worker") -> str:
@@ -68,6 +69,35 @@ class _Heartbeat(threading.Thread):
         self.timed_out = False
         self.deadline: float | None = None  # time.monotonic()
         self.limit_message = ""
+        self._progress: float | None = None  # 0-100 reported and not yet written
+        self._progress_written = -1.0
+        self._progress_at = 0.0
+
+    def progress(self, fraction: float) -> None:
+        """JobContext.progress: remember 0-100; written at most once per PROGRESS_EVERY_S (and at each beat)."""
+        try:
+            pct = round(min(1.0, max(0.0, float(fraction))) * 100.0, 1)
+        except (TypeError, ValueError):
+            return
+        if pct <= max(self._progress_written, self._progress or -1.0):
+            return  # progress never goes back
+        self._progress = pct
+        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
+            self._write_progress()
+        if self.lost:  # like ctx.heartbeat: a job that is no longer ours stops here
+            raise LeaseLost(self.job_id)
+
+    def _write_progress(self) -> None:
+        pct = self._progress
+        if pct is None:
+            return
+        self._progress = None
+        self._progress_at = time.monotonic()
+        try:
+            jobrepo.set_progress(self.rt.engine, self.job_id, self.worker_id, pct)
+            self._progress_written = pct
+        except Exception:  # progress is a nicety: a locked database must not fail the job
+            log.debug("progress write failed", exc_info=True, extra={"job_id": self.job_id})
 
     def set_time_limit(self, seconds: float, message: str) -> None:
         self.deadline = time.monotonic() + seconds
@@ -81,6 +111,7 @@ class _Heartbeat(threading.Thread):
     def beat(self) -> None:
         if self.lost:
             return
+        self._write_progress()
         try:
             if not jobrepo.extend_lease(self.rt.engine, self.job_id, self.worker_id, self.rt.settings.engine.lease_s):
                 self.lost = True
@@ -247,6 +278,7 @@ def _execute(rt: Runtime, job: JobRow, hb: _Heartbeat) -> tuple[JobOutput, str]:
         analyzer_options=rt.analyzer_options.get(job.type),
         probe=media.probe_json(),
         heartbeat=hb.beat_or_stop,
+        progress=hb.progress,
         fingerprints=rt.fingerprints.for_account(account_id),
         faces=rt.faces.for_account(account_id),
         blobs=rt.job_blobs(account_id, job.media_id),
@@ -272,6 +304,7 @@ def _succeed(rt: Runtime, job: JobRow, worker_id: str, out: JobOutput, analyzer:
                 "data": data_str,
                 "detail": dumps(out.detail) if out.detail is not None else None,
                 "analyzer": analyzer,
+                "progress": 100.0,
             }
             if not jobrepo.finish(conn, job.id, worker_id, JobStatus.SUCCESS, values):
                 raise _LostLease()

@@ -19,6 +19,7 @@ from openvod.services.media import MediaService
 from openvod.services.templates import TemplateService
 from openvod.storage.blobs import LocalBlobStore
 from openvod.storage.urls import UrlSigner
+from openvod.services.ai_jobs import progress_of
 from openvod.store.tables import ai_images, media
 from openvod.util import dumps, new_id, now, utc_iso
 
@@ -35,6 +36,7 @@ def image_job_wire(r: Any) -> dict[str, str]:
         "TemplateConfig": r.template_config,
         "UserData": r.user_data or "",
         "AIImageResult": r.data or "",
+        "Progress": progress_of(r),  # extra key (0-100), see ai_jobs.job_wire
     }
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy import Engine, bindparam, func, insert, select
 
 from openvod.domain import userdata
 from openvod.domain.contract import AnalyzerRegistry
-from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
+from openvod.domain.jobs import AI_IMAGE_TYPE, AI_JOB_TYPES, JobStatus
 from openvod.domain.options import MediaDNAOptions, VideoTagOptions, parse_options, stored
 from openvod.errors import InvalidParameter, VodError
 from openvod.services.fingerprints import FingerprintService
@@ -81,7 +82,17 @@ def job_wire(row: Any) -> dict[str, Any]:
         "CreationTime": utc_iso(row.created_at),
         "CompleteTime": utc_iso(row.completed_at),
         "Data": row.data or "",
+        # Extra (not in the VOD wire shape; the SDK models ignore unknown keys): 0-100 while it runs.
+        "Progress": progress_of(row),
     }
+
+
+def progress_of(row: Any) -> str:
+    """The job's progress 0-100 as a string: 100 once successful, the last reported value otherwise."""
+    if row.status == "success":
+        return "100"
+    p = getattr(row, "progress", None)
+    return f"{float(p or 0.0):g}"
 
 
 @lru_cache(maxsize=64)
@@ -171,6 +182,43 @@ class JobService:
         by_id = {r.id: r for r in rows}
         found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
         return found, [i for i in dict.fromkeys(ids) if i not in by_id]
+
+    def list_account(self, account_id: str, *, media_id: str = "", job_type: str = "", status: str = "",
+                     since: float | None = None, until: float | None = None, limit: int = 50,
+                     offset: int = 0) -> tuple[int, builtins.list[Any]]:
+        """This account's AI jobs, newest first, filtered (the console's job lists): (total, rows)."""
+        q = select(jobs.c.id, jobs.c.media_id, jobs.c.type, jobs.c.status, jobs.c.code, jobs.c.message,
+                   jobs.c.created_at, jobs.c.started_at, jobs.c.completed_at, jobs.c.progress, jobs.c.attempts,
+                   jobs.c.config, jobs.c.template_id).where(
+            jobs.c.account_id == account_id, jobs.c.type.in_(AI_JOB_TYPES + (AI_IMAGE_TYPE,)))
+        if media_id:
+            q = q.where(jobs.c.media_id == media_id)
+        if job_type:
+            q = q.where(jobs.c.type == job_type)
+        if status:
+            q = q.where(jobs.c.status == status)
+        if since is not None:
+            q = q.where(jobs.c.created_at >= since)
+        if until is not None:
+            q = q.where(jobs.c.created_at <= until)
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+            rows = conn.execute(q.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).offset(offset).limit(limit)).all()
+        return int(total), list(rows)
+
+    def retry(self, account_id: str, job_id: str) -> str:
+        """Queue a new job like a failed one of this account (same type, video, config and template)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.account_id == account_id)).first()
+        if row is None or row.type not in AI_JOB_TYPES + (AI_IMAGE_TYPE,):
+            raise InvalidParameter("JobId", "No such job.")
+        if row.status != JobStatus.FAIL:
+            raise InvalidParameter("JobId", "Only a failed job can be retried.")
+        self.check_type_available(row.type, "JobId")
+        self.media.get_row(account_id, row.media_id)
+        spec = {"type": row.type, "config": row.config, "user_data": row.user_data,
+                "template_id": row.template_id, "template_config": row.template_config}
+        return self.create_jobs(account_id, row.media_id, [spec])[0]
 
     def latest_result(self, account_id: str, media_id: str, job_type: str) -> dict[str, Any]:
         self.media.get_row(account_id, media_id)

@@ -102,6 +102,33 @@ class FaceLibrary:
                                                        face_people.c.id == person_id)).rowcount
         return bool(n)
 
+    def merge_people(self, keep_id: str, other_id: str) -> bool:
+        """One person, not two: ``other``'s examples, and its centroid as one more example, go to ``keep``
+        (which takes ``other``'s name when it has none); ``other`` is removed. Both must be this account's
+        and of one face backend (embeddings of two backends are not comparable)."""
+        if keep_id == other_id:
+            return False
+        t = time.time()
+        with self.engine.begin() as conn:
+            rows = {r.id: r for r in conn.execute(select(face_people).where(
+                face_people.c.account_id == self.account_id, face_people.c.id.in_([keep_id, other_id])))}
+            keep, other = rows.get(keep_id), rows.get(other_id)
+            if keep is None or other is None or keep.backend != other.backend:
+                return False
+            conn.execute(update(face_examples).where(face_examples.c.account_id == self.account_id,
+                                                     face_examples.c.person_id == other_id).values(person_id=keep_id))
+            conn.execute(insert(face_examples).values(
+                id=new_id(), account_id=self.account_id, person_id=keep_id, backend=keep.backend,
+                embedding=other.embedding, source=f"merged:{other_id}", created_at=t))
+            values: dict[str, Any] = {"samples": keep.samples + other.samples, "modified_at": t}
+            if not keep.name and other.name:
+                values.update(name=other.name, source="library")
+            if not keep.face_key and other.face_key:
+                values["face_key"] = other.face_key
+            conn.execute(update(face_people).where(face_people.c.id == keep_id).values(**values))
+            conn.execute(delete(face_people).where(face_people.c.id == other_id))
+        return True
+
     def people(self) -> list[LibraryPerson]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(face_people).where(face_people.c.account_id == self.account_id)

@@ -24,6 +24,7 @@ def claim(engine: Engine, job_id: str, worker_id: str, lease_s: float) -> bool:
                 lease_until=t + lease_s,
                 started_at=t,
                 attempts=jobs.c.attempts + 1,
+                progress=0.0,
             )
         ).rowcount
     return n == 1
@@ -53,6 +54,16 @@ def extend_lease(engine: Engine, job_id: str, worker_id: str, lease_s: float) ->
             .values(lease_until=now() + lease_s)
         ).rowcount
     return n == 1
+
+
+def set_progress(engine: Engine, job_id: str, worker_id: str, pct: float) -> None:
+    """The running job's progress (0-100), written only while ``worker_id`` holds it."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id)
+            .values(progress=pct)
+        )
 
 
 def finish(

@@ -105,6 +105,8 @@ jobs = Table(
     Column("claimed_by", String(128), nullable=True),
     Column("lease_until", Float, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    # 0-100 while the job runs (JobContext.progress, persisted by the heartbeat, throttled); 100 at success.
+    Column("progress", Float, nullable=True),
     Index("ix_jobs_status_created", "status", "created_at"),
     Index("ix_jobs_account_media_type", "account_id", "media_id", "type"),
 )
@@ -328,4 +330,31 @@ request_nonces = Table(
     metadata,
     Column("digest", String(32), primary_key=True),
     Column("expires_at", Float, nullable=False, index=True),
+)
+
+
+# ---------------------------------------------------------------------------------------------- console
+# Web console users (``openvod console-user add --account A``): each belongs to one account and sees
+# only that account. Passwords are argon2id hashes.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False, index=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# Signed-in console sessions. ``id`` is the SHA-256 of the cookie's token (a stolen database does not
+# hold usable cookies); ``csrf`` is the token every write must echo; rows past ``expires_at`` are dead.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(32), nullable=False, index=True),
+    Column("account_id", String(32), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
 )

@@ -42,12 +42,15 @@ class MediaDNAHandler(JobHandler):
         lib = ctx.fingerprints
         if lib is None:
             raise AnalyzerUnavailable("No fingerprint library was given to the AIMediaDNA job.")
+        ctx.report_progress(0.02)
         try:
             media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
             fp = fingerprint_file(ctx.media_path, opts.fingerprint, progress=ctx.heartbeat, media=media)
         except DecodeError as exc:
             raise MediaDamaged(f"The video cannot be fingerprinted: {exc}.") from None
+        ctx.report_progress(0.7)  # fingerprinted; searching the library
         matches = lib.search(cfg.DNADBId, fp, exclude_media=ctx.media_id)
+        ctx.report_progress(0.95)
         library_size = lib.size(cfg.DNADBId)
         if not cfg.SearchOnly:
             lib.add(cfg.DNADBId, ctx.media_id, fp, ctx.job_id)

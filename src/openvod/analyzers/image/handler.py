@@ -38,6 +38,7 @@ class SmartCoverHandler(JobHandler):
     def run(self, ctx: JobContext) -> JobOutput:
         opts = ctx.analyzer_options if isinstance(ctx.analyzer_options, AIImageJobOptions) else AIImageJobOptions()
         cfg = ctx.options if isinstance(ctx.options, AIImageOptions) else parse_options(AIImageOptions, ctx.config)
+        ctx.report_progress(0.02)
         try:
             media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
             images, analysis = make_images(media, cfg.Format, opts.count(cfg.Format, cfg.Count), opts.images,
@@ -48,6 +49,7 @@ class SmartCoverHandler(JobHandler):
             raise MediaDamaged(f"The video cannot be decoded: {exc}") from None
         if not images:
             raise MediaDamaged("The chosen frames could not be decoded again for output.")
+        ctx.report_progress(0.95)
         return JobOutput(
             images=[ImageOutput(data=i.data, format=i.format, score=i.score, detail=i.detail) for i in images],
             detail={"Analyzer": f"{self.name}@{self.version}", **analysis.stats},

@@ -199,7 +199,8 @@ class _AudioBranch:
 
 
 def _video_branch(media: Media, run: set[str], res: TagResult, options: TagOptions, cache: ModelCache,
-                  timer: Timer, heartbeat: Callable[[], None]) -> None:
+                  timer: Timer, heartbeat: Callable[[], None],
+                  progress: Callable[[float], None] = lambda fraction: None) -> None:
     """One video decode pass; every selected frame goes to OCR, Face and Annotation (each in order)."""
     ocr_tracker = TextTracker(OcrEngine(options.ocr, cache), options.ocr) if "OCR" in run else None
     face_tracker = None
@@ -228,6 +229,8 @@ def _video_branch(media: Media, run: set[str], res: TagResult, options: TagOptio
             busy += time.monotonic() - t0
             busy_cpu += time.thread_time() - c0
             heartbeat()
+            if media.probe.duration > 0:
+                progress(0.9 * min(1.0, frame.t / media.probe.duration))
     finally:
         for st in stages:
             st.close()
@@ -287,8 +290,10 @@ def _text_branch(res: TagResult, requested: list[str], options: TagOptions, cach
 
 
 def analyse(path: str | Path | Media, requested: list[str], options: TagOptions, cache: ModelCache,
-            heartbeat: Callable[[], None] = lambda: None) -> TagResult:
-    """Run the requested analyses on one media file (a path, or a file opened with its stored probe)."""
+            heartbeat: Callable[[], None] = lambda: None,
+            progress: Callable[[float], None] = lambda fraction: None) -> TagResult:
+    """Run the requested analyses on one media file (a path, or a file opened with its stored probe);
+    ``progress`` gets the fraction done, by video position."""
     t_start = time.monotonic()
     heartbeat = throttled(heartbeat, 5.0)
     media = path if isinstance(path, Media) else open_media(path)
@@ -299,7 +304,7 @@ def analyse(path: str | Path | Media, requested: list[str], options: TagOptions,
     if "ASR" in run:
         audio.start(background=options.parallel and bool(run & set(VISUAL)))
     if run & set(VISUAL):
-        _video_branch(media, run, res, options, cache, timer, heartbeat)
+        _video_branch(media, run, res, options, cache, timer, heartbeat, progress)
     audio.join(heartbeat)
     if res.transcript is not None:
         res.duration = max(res.duration, res.transcript.duration)

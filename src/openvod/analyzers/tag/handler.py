@@ -61,13 +61,14 @@ class VideoTagHandler(JobHandler):
         types = [str(t) for t in cfg.AnalyseTypes]
         try:
             media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
-            res = analyse(media, types, opts.tag, self.models, ctx.heartbeat)
+            res = analyse(media, types, opts.tag, self.models, ctx.heartbeat, ctx.report_progress)
         except MissingStreams as exc:
             raise JobFailed(exc.code, exc.message) from None
         except DecodeError as exc:
             raise MediaDamaged(f"The video cannot be decoded: {exc}") from None
         except ModelUnavailable as exc:
             raise AnalyzerUnavailable(str(exc)) from None
+        ctx.report_progress(0.95)
         people = self._people(ctx, res, opts) if "Face" in types and res.persons else {}
         analyzer = f"{self.name}@{self.version}"
         data = build_data(res, cfg.OrigASRData, people, analyzer)
