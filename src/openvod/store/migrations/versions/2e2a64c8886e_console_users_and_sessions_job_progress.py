@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '2e2a64c8886e'
-down_revision = 'b08862370fc1'
+down_revision = '208a0a6f0e31'
 branch_labels = None
 depends_on = None
 
