@@ -258,8 +258,8 @@ def test_result_that_cannot_be_stored_is_given_back(tmp_path: Path, monkeypatch:
         monkeypatch.setattr(inprocess.signal, "signal", lambda *a: None)  # not the main thread here
         ctx = mp.get_context("spawn")
         stop, wake = ctx.Event(), ctx.Event()
-        t = threading.Thread(target=inprocess._worker_main, args=(s.model_dump_json(), "worker:test:1", wake, stop),
-                             kwargs={"runtime_factory": Runtime}, daemon=True)
+        t = threading.Thread(target=inprocess._worker_main,
+                             args=(s.model_dump_json(), "worker:test:1", wake, stop, None, 0, Runtime), daemon=True)
         t.start()
 
         def status() -> Any:
