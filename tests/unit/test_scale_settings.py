@@ -38,3 +38,17 @@ def test_an_unreachable_object_store_is_a_503_not_a_500() -> None:
     except RuntimeError as outer:
         assert disk_fault(outer) == "object store unavailable: EndpointConnectionError"
     assert disk_fault(ValueError("x")) is None
+
+
+def test_the_distributed_toml_example_in_the_docs_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from openvod.config import load_settings
+
+    for var in [v for v in __import__("os").environ if v.startswith("OPENVOD_")]:
+        monkeypatch.delenv(var)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scale-out.md").read_text()
+    toml = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "openvod.toml").write_text(toml)
+    s = load_settings(tmp_path / "openvod.toml")
+    assert s.database_url.startswith("postgresql+psycopg://") and s.blobs.backend == "s3"
+    assert s.blobs.s3.endpoint_url and s.blobs.url_signing_key and s.scale.broker_url.startswith("redis://")
+    assert s.scale.nonce_store == "redis" and s.scale.redis_url
