@@ -325,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     from openvod.analyzers.tag.commands import add_parsers as add_tag_parsers
 
     add_tag_parsers(sub, common, _settings, _runtime)
+    from openvod.analyzers.audit.commands import add_parsers as add_audit_parsers
+
+    add_audit_parsers(sub, common, _runtime)
     return ap
 
 

@@ -18,6 +18,7 @@ class Runtime:
     def __init__(self, settings: Settings, registry: AnalyzerRegistry | None = None, migrate: bool = True):
         from openvod.services.ai_images import AIImageService
         from openvod.services.ai_jobs import JobService
+        from openvod.services.audit import AuditService
         from openvod.services.callbacks import CallbackService
         from openvod.services.library import LibraryService
         from openvod.services.media import MediaService
@@ -43,6 +44,7 @@ class Runtime:
         self.uploads = UploadService(self)
         self.library = LibraryService(self)
         self.url_uploads = URLUploadService(self)
+        self.audit = AuditService(self)
         # Set by the dispatcher so a submit wakes idle workers at once.
         self.wake: Callable[[], None] = lambda: None
 

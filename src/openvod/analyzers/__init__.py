@@ -16,6 +16,7 @@ BUILTIN_HANDLERS: list[tuple[str, str]] = [
     ("openvod.analyzers.image.handler", "SmartCoverHandler"),
     ("openvod.analyzers.dna.handler", "MediaDNAHandler"),
     ("openvod.analyzers.tag.handler", "VideoTagHandler"),
+    ("openvod.analyzers.audit.handler", "MediaAuditHandler"),
     # not an analyzer: UploadMediaByURL's fetch, run by the same job engine
     ("openvod.services.url_uploads", "URLUploadHandler"),
 ]
@@ -26,6 +27,7 @@ _MODULE_TYPES = {
     "openvod.analyzers.image.handler": "AIImage",
     "openvod.analyzers.dna.handler": "AIMediaDNA",
     "openvod.analyzers.tag.handler": "AIVideoTag",
+    "openvod.analyzers.audit.handler": "AIMediaAudit",
 }
 
 

@@ -1,0 +1,152 @@
+"""The AIMediaAudit job handler: thin glue between the job engine, the audit service (reused
+AIVideoTag text, word libraries, frame blobs, auto-block) and the pure analyzers in this package.
+
+Failures: ``InvalidVideo.Damaged`` (the video cannot be decoded), ``InvalidVideo.NoVideoStream``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from openvod.domain.jobs import JobFailed
+from openvod.engine.registry import JobContext, JobHandler, JobOutput
+
+if TYPE_CHECKING:
+    from openvod.analyzers.audit.engine import TextInputs
+    from openvod.analyzers.audit.options import AuditOptions
+    from openvod.config import AuditSettings
+
+
+def options_for(template_config: dict[str, Any], s: AuditSettings) -> AuditOptions:
+    from openvod.analyzers.audit.options import SamplingOptions, options_from_template
+
+    return options_from_template(template_config, SamplingOptions(
+        base_fps=s.base_fps, max_samples=s.max_samples, confirm_fps=s.confirm_fps,
+        confirm_window_s=s.confirm_window_s, confirm_min=s.confirm_min, max_side=s.max_side))
+
+
+class MediaAuditHandler(JobHandler):
+    """Content moderation of a video: porn, ad, live, terrorism, logo, title text and speech."""
+
+    job_type = "AIMediaAudit"
+    name = "openvod-audit"
+    version = "1.0"
+
+    def __init__(self) -> None:
+        self._detector: Any = None
+        self._lock = threading.Lock()
+
+    def unavailable_reason(self) -> str | None:
+        try:
+            import cv2  # noqa: F401
+        except ImportError:
+            return "AIMediaAudit needs opencv-python-headless, which is not installed."
+        return None
+
+    def detector(self, threads: int) -> Any:
+        """NudeNet's detector, loaded once per worker; None when the nudenet wheel is missing."""
+        from openvod.analyzers.audit.visual import NudeNetDetector, nudenet_model_path
+
+        with self._lock:
+            if self._detector is None:
+                path = nudenet_model_path()
+                self._detector = NudeNetDetector(path, threads=threads) if path else False
+        return self._detector or None
+
+    def run(self, ctx: JobContext) -> JobOutput:
+        from openvod.analyzers.audit.engine import DecodeFailed, decide, scan_video
+        from openvod.analyzers.audit.text import TextModerator
+        from openvod.analyzers.audit.wire import build_detail, build_result, frame_images
+
+        rt = ctx.runtime
+        s = rt.settings.audit
+        options = options_for(ctx.template_config, s)
+        texts = rt.audit.text_inputs(ctx.account_id, ctx.media)
+        if "video" in options.ranges or "audio" in options.items:
+            self._fill_text(ctx, texts, options)
+        detector = self.detector(s.porn_threads) if "porn" in options.items else None
+        try:
+            scan = scan_video(ctx.media_path, options, detector, ctx.heartbeat)
+        except DecodeFailed as exc:
+            raise JobFailed("InvalidVideo.Damaged", str(exc)) from None
+        mod = TextModerator(rt.audit.custom_words(ctx.account_id))
+        report = decide(scan, texts, options, mod)
+        if "porn" in options.items and detector is None:
+            v = report.scenes.get("porn")
+            if v is not None:
+                v.reason = "The NudeNet model is not installed (pip install nudenet); no frame was checked."
+                v.suggestion = "review" if v.suggestion == "pass" else v.suggestion
+                report.reasons.append(f"porn: {v.reason}")
+                if report.suggestion == "pass":
+                    report.suggestion = report.video_suggestion = "review"
+        prefix = f"derived/{ctx.account_id}/{ctx.media_id}/audit/{ctx.job_id}"
+        urls: dict[float, str] = {}
+        for t, jpeg in sorted(frame_images(report).items()):
+            key = f"{prefix}/{int(round(t * 1000)):09d}.jpg"
+            rt.blobs.put_bytes(key, jpeg)
+            urls[t] = rt.audit.frame_url(key)
+        analyzer = f"{self.name}@{self.version}"
+        data = build_result(report, urls, analyzer=analyzer)
+        detail = build_detail(report, urls)
+        detail["TextSource"] = texts.origin
+        detail["Models"] = {"porn": getattr(detector, "name", "") if detector else "", "qr": "opencv-QRCodeDetector",
+                            "text": "word-library+jieba"}
+        if str(ctx.template_config.get("AuditAutoBlock", "no")) == "yes" and data["Suggestion"] == "block":
+            rt.audit.set_status(ctx.account_id, ctx.media_id, "Blocked", f"AuditAutoBlock: {data['Label']}",
+                                f"job {ctx.job_id}", "openvod-audit")
+            detail["AutoBlocked"] = True
+        return JobOutput(data=data, detail=detail)
+
+    def _fill_text(self, ctx: JobContext, texts: TextInputs, options: AuditOptions) -> None:
+        """Run OCR / ASR here when no AIVideoTag result has them and the settings allow it."""
+        from openvod.analyzers.audit.engine import TimedText
+
+        s = ctx.runtime.settings.audit
+        want: list[str] = []
+        needs_ocr = "video" in options.ranges and bool({"ad", "terrorism", "logo"} & set(options.items))
+        if needs_ocr and texts.ocr_missing and s.run_ocr:
+            want.append("OCR")
+        if "audio" in options.items and texts.asr_missing and texts.has_audio and s.run_asr:
+            want.append("ASR")
+        if not want:
+            return
+        tag = ctx.runtime.analyzers.get("AIVideoTag")
+        if tag is None or not hasattr(tag, "models"):
+            reason = "the AIVideoTag analyzer is not installed here"
+            texts.ocr_missing = texts.ocr_missing and reason
+            texts.asr_missing = texts.asr_missing and reason
+            return
+        from openvod.analyzers.tag.engine import analyse, unavailable
+        from openvod.analyzers.tag.handler import options_from_settings
+        from openvod.models.cache import ModelUnavailable
+        from openvod.pipeline.decode import DecodeError
+
+        topts = options_from_settings(ctx.runtime.settings.tag)
+        missing = unavailable(set(want), topts)
+        for t, why in missing.items():
+            if t == "OCR":
+                texts.ocr_missing = f"OCR cannot run here ({why})"
+            else:
+                texts.asr_missing = f"ASR cannot run here ({why})"
+        want = [t for t in want if t not in missing]
+        if not want:
+            return
+        try:
+            res = analyse(ctx.media_path, want, topts, tag.models, ctx.heartbeat)
+        except (DecodeError, ModelUnavailable) as exc:
+            for t in want:
+                setattr(texts, "ocr_missing" if t == "OCR" else "asr_missing", f"{t} failed: {exc}")
+            return
+        if "OCR" in want:
+            texts.ocr = [TimedText(t.start, t.end or t.start, t.text, "ocr") for t in res.text_tracks if t.text]
+            texts.ocr_missing = None
+        if "ASR" in want:
+            if res.transcript is not None:
+                texts.asr = [TimedText(x.start, x.end, x.text, "asr") for x in res.transcript.sentences if x.text]
+                texts.asr_missing = None
+            elif "ASR" in res.skipped:
+                texts.asr_missing = f"ASR skipped: {res.skipped['ASR']}"
+            else:
+                texts.asr_missing = None
+        texts.origin = "; ".join(x for x in (texts.origin, f"{'+'.join(want)} run by this job") if x)
