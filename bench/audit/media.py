@@ -45,6 +45,7 @@ class AuditClip:
     speech: list[Speech] = field(default_factory=list)
     audio: bool = True
     crf: int = 23
+    grain: int = 0  # per-frame noise (+/- grey levels)
 
 
 def qr_image(text: str, px: int) -> np.ndarray:
@@ -73,6 +74,7 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
     qrs = [(q, qr_image(q.text, max(48, int(q.size * h)))) for q in spec.qrs]
     cache: dict[Any, np.ndarray] = {}
     frozen: dict[int, np.ndarray] = {}
+    grain_rng = np.random.default_rng(4321)
     n = int(round(spec.duration * fps))
     with VideoWriter(path, (w, h), fps, preset="veryfast", crf=spec.crf,
                      audio_rate=48000 if audio is not None else None) as out:
@@ -99,6 +101,9 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
                 if c.start <= t < c.end:
                     a = layer[..., 3:4].astype(np.float32) / 255.0
                     img = (img * (1 - a) + layer[..., :3] * a).astype(np.uint8)
+            if spec.grain:
+                noise = grain_rng.integers(-spec.grain, spec.grain + 1, size=(h, w, 1), dtype=np.int16)
+                img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
             out.write(img)
         if audio is not None:
             out.write_audio(audio)

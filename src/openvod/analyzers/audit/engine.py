@@ -182,8 +182,7 @@ def scan_video(path: Path, options: AuditOptions, detector: PartDetector | None,
                 if "ad" in scenes:
                     qr = find_qr(rgb)
                     if qr is not None:
-                        ev = f"QR code: {qr.decoded}" if qr.decoded else "QR code (not readable)"
-                        scan.findings.append(Finding(t, "ad", "qrcode", qr.score, "qr", ev))
+                        scan.findings.append(Finding(t, "ad", "qrcode", qr.score, "qr", f"QR code: {qr.decoded}"))
                 scan.samples.append(sample)
                 if "live" in scenes:
                     _live_frame(scan, sample, rgb, options)

@@ -84,7 +84,7 @@ class LiveOptions:
     """Rules of the live scene (meaningless frames)."""
 
     black_luma: float = 24.0  # mean luma below this (0-255) ...
-    flat_std: float = 6.0  # ... or luma std below this: a black / solid frame
+    flat_std: float = 3.0  # ... and luma std (of 4x4 block means) below this: a black / solid frame
     min_run_s: float = 2.0  # a meaningless run shorter than this is ignored (fades, cuts)
     frozen_min_s: float = 20.0  # identical frames for at least this long -> frozen
     frozen_mad: float = 0.8  # mean abs difference (0-255) under which two samples are identical
