@@ -34,6 +34,20 @@ class QR:
 
 
 @dataclass
+class Inset:
+    """A picture in the picture: another (moving) background scaled into the box (fractions)."""
+
+    start: float
+    end: float
+    x: float = 0.6
+    y: float = 0.55
+    w: float = 0.35
+    h: float = 0.35
+    seed: int = 1
+    border: int = 0  # px of white frame around it
+
+
+@dataclass
 class AuditClip:
     duration: float
     width: int = 640
@@ -42,6 +56,7 @@ class AuditClip:
     shots: list[Shot] = field(default_factory=list)  # kinds of bench.tag.media plus "bars" and "frozen"
     captions: list[Caption] = field(default_factory=list)
     qrs: list[QR] = field(default_factory=list)
+    insets: list[Inset] = field(default_factory=list)
     speech: list[Speech] = field(default_factory=list)
     audio: bool = True
     crf: int = 23
@@ -92,6 +107,15 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
                 img = frozen[key].copy()
             else:
                 img = _background(shot, t, w, h, cache)
+            for ins in spec.insets:
+                if ins.start <= t < ins.end:
+                    iw, ih = max(8, int(ins.w * w)), max(8, int(ins.h * h))
+                    src = _background(Shot(ins.start, ins.end, "motion", ins.seed), t, iw, ih, cache)
+                    x, y = int(ins.x * w), int(ins.y * h)
+                    if ins.border:
+                        b = ins.border
+                        img[max(0, y - b): y + ih + b, max(0, x - b): x + iw + b] = 255
+                    img[y: y + ih, x: x + iw] = src[: h - y, : w - x]
             for q, code in qrs:
                 if q.start <= t < q.end:
                     x, y = int(q.x * w), int(q.y * h)
@@ -109,5 +133,5 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
             out.write_audio(audio)
     return {"spec": asdict(spec), "speech": speech_truth,
             "captions": [{"text": c.text, "start": c.start, "end": c.end} for c, _, _ in captions],
-            "qrs": [asdict(q) for q in spec.qrs],
+            "qrs": [asdict(q) for q in spec.qrs], "insets": [asdict(i) for i in spec.insets],
             "shots": [{"start": s.start, "end": s.end, "kind": s.kind} for s in spec.shots]}

@@ -4,13 +4,14 @@ the real-time factor on top of an existing tag result, and the no-silent-pass ch
     .venv/bin/python -m bench.audit.run --split tune|heldout [--out bench/audit/results/<split>.json]
                                         [--real-ocr]
 
-Corpus (bench.audit.media; seeds 0-4 = tuning, 100-104 = held-out; 12 clips per seed, 8 s, 480x270,
+Corpus (bench.audit.media; seeds 0-4 = tuning, 100-104 = held-out; 13 clips per seed, 8 s, 480x270,
 random grain 0-6 and CRF 23-32):
 
 * ad positives: a QR code (random text, position, size 0.12-0.4 of the height, 2-4 s); a caption
   with a URL, a phone number or a WeChat / QQ id; a caption with a library word of another text label.
   ad negatives: clean captions, near misses (``大麻烦``, ``moonshiner``, version numbers, prices, times).
-* live positives: a black run (2.5-5 s), a solid-colour run, a colour-bar test card (2.5-4 s).
+* live positives: a black run (2.5-5 s), a solid-colour run, a colour-bar test card (2.5-4 s), a
+  picture in the picture (a moving inset with a 2-4 px white frame, 25-38 % wide, 4-6 s).
   live negatives: clean clips, dim textured scenes (mean luma ~25-40), a 1 s fade to black.
 * porn: negatives only (photos from scikit-image incl. the astronaut's face, composited): the real
   NudeNet model's false-positive rate. No positive image is shipped, so porn recall is *not* measured
@@ -37,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.audit.media import QR, AuditClip, render
+from bench.audit.media import QR, AuditClip, Inset, render
 from bench.tag.media import Caption, Shot
 from openvod.analyzers.audit.engine import TextInputs, TimedText, decide, scan_video
 from openvod.analyzers.audit.options import options_from_template
@@ -63,7 +64,7 @@ def _fill(rng: random.Random, s: str) -> str:
 
 
 def corpus(seed: int) -> list[dict[str, Any]]:
-    """12 clips: spec + ground truth (scene -> True/False; None = not measured on this clip)."""
+    """13 clips: spec + ground truth (scene -> True/False; None = not measured on this clip)."""
     rng = random.Random(seed)
     items: list[dict[str, Any]] = []
 
@@ -97,6 +98,10 @@ def corpus(seed: int) -> list[dict[str, Any]]:
     a = rng.uniform(0.5, 3.0)
     add("bars", AuditClip(DUR, W, H, shots=[bg(0, a), Shot(a, a + rng.uniform(2.5, 4), "bars"), bg(a + 4, DUR)],
                           audio=False), False, True)
+    a = rng.uniform(0.5, 2.0)
+    add("pip", AuditClip(DUR, W, H, shots=[bg(0, DUR)], audio=False, insets=[Inset(
+        a, a + rng.uniform(4, 6), rng.uniform(0.04, 0.6), rng.uniform(0.04, 0.55), rng.uniform(0.25, 0.38),
+        rng.uniform(0.25, 0.4), rng.randint(0, 999), border=rng.choice([2, 3, 4]))]), False, True)
     # negatives
     add("clean", AuditClip(DUR, W, H, shots=[bg(0, 4), bg(4, DUR)], audio=False,
                            captions=[cap(rng.choice(CLEAN), 1, 3), cap(rng.choice(CLEAN), 4, 7)]), False, False)

@@ -173,3 +173,20 @@ def test_word_library_service(tmp_path: Path) -> None:
             rt.audit.add_words(a, "nonsense", ["x"])
     finally:
         rt.close()
+
+
+def test_picture_in_picture(tmp_path: Path) -> None:
+    from bench.audit.media import Inset
+
+    o = options_from_template({"AuditItem": ["live"], "AuditRange": ["video"]})
+    p = tmp_path / "pip.mp4"
+    render(AuditClip(10, 480, 270, shots=[Shot(0, 10, "gradient", 3)], audio=False, grain=4,
+                     insets=[Inset(1, 9, 0.05, 0.05, 0.3, 0.3, seed=2, border=2)]), p)
+    v = decide(scan_video(p, o, None), TextInputs(), o, TextModerator()).scenes["live"]
+    assert v.label == "PIP" and v.suggestion == "review", v
+    times = [f.t for f in v.findings]
+    assert min(times) <= 2.1 and max(times) >= 7.9, times
+    # static drawn squares (the gradient background has many) are not pictures in a picture
+    p = tmp_path / "static.mp4"
+    render(AuditClip(10, 480, 270, shots=[Shot(0, 10, "gradient", 7)], audio=False, grain=5), p)
+    assert decide(scan_video(p, o, None), TextInputs(), o, TextModerator()).scenes["live"].suggestion == "pass"

@@ -19,7 +19,16 @@ import numpy as np
 
 from openvod.analyzers.audit.options import SCENES, AuditOptions
 from openvod.analyzers.audit.text import TextModerator, TextVerdict
-from openvod.analyzers.audit.visual import PartDetector, find_qr, flat_kind, is_test_card, luma, porn_label
+from openvod.analyzers.audit.visual import (
+    PartDetector,
+    find_qr,
+    flat_kind,
+    is_test_card,
+    luma,
+    porn_label,
+    rectangles,
+    same_box,
+)
 
 SUGGESTION_RANK = {"pass": 0, "review": 1, "block": 2}
 # TV stations whose name on screen is a logo cue (label TV); accounts can add trademarks as custom
@@ -83,6 +92,8 @@ class Sample:
     jpeg: bytes
     porn: tuple[str, float] | None = None
     live_kind: str = ""  # black | solid | testcard | ""
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # inset candidates (1/1000)
+    insides: list[np.ndarray] = field(default_factory=list, repr=False)  # their luma, for change checks
     luma: np.ndarray | None = field(default=None, repr=False)  # small luma image, dropped after the scan
 
 
@@ -221,6 +232,11 @@ def _live_frame(scan: VisualScan, sample: Sample, rgb: np.ndarray, o: AuditOptio
         kind = "testcard"
     sample.live_kind = kind
     sample.luma = y[::2, ::2].copy()
+    if not kind:
+        sample.boxes = rectangles(rgb)
+        yh, yw = y.shape
+        sample.insides = [y[b[1] * yh // 1000: (b[1] + b[3]) * yh // 1000, b[0] * yw // 1000: (b[0] + b[2]) * yw // 1000]
+                          for b in sample.boxes]
 
 
 def _live_runs(scan: VisualScan, o: AuditOptions) -> None:
@@ -264,8 +280,55 @@ def _live_runs(scan: VisualScan, o: AuditOptions) -> None:
                 run.append(a)
                 emit(run, "frozen", 0.0)
             run = []
+    _pip_runs(scan, o)
     for s in samples:
         s.luma = None
+        s.insides = []
+
+
+def _pip_runs(scan: VisualScan, o: AuditOptions) -> None:
+    """PIP: the same inset rectangle in consecutive samples for >= pip_min_s while the picture inside
+    it changes (a static box, e.g. a caption plate or a drawn shape, is not a picture in a picture)."""
+    samples = scan.samples
+    step = (samples[1].t - samples[0].t) if len(samples) > 1 else 1.0
+    tracks: list[dict] = []  # box, samples, changes
+    for s in samples:
+        nxt = []
+        used = set()
+        for tr in tracks:
+            j = next((k for k, b in enumerate(s.boxes) if k not in used and same_box(b, tr["box"])), None)
+            if j is None:
+                _pip_emit(scan, tr, step, o)
+                continue
+            used.add(j)
+            prev = tr["inside"]
+            cur = s.insides[j]
+            if prev.shape == cur.shape and float(np.abs(prev - cur).mean()) > o.live.pip_change:
+                tr["changes"] += 1
+            tr["inside"], tr["samples"] = cur, tr["samples"] + [s]
+            nxt.append(tr)
+        for k, b in enumerate(s.boxes):
+            if k not in used:
+                nxt.append({"box": b, "samples": [s], "inside": s.insides[k], "changes": 0})
+        tracks = nxt
+    for tr in tracks:
+        _pip_emit(scan, tr, step, o)
+
+
+def _pip_emit(scan: VisualScan, tr: dict, step: float, o: AuditOptions) -> None:
+    run = tr["samples"]
+    length = run[-1].t - run[0].t + step
+    if length + 1e-6 < o.live.pip_min_s or tr["changes"] < max(2, (len(run) - 1) // 2):
+        return
+    x, y, w, h = tr["box"]
+    # a picture in the picture is a cue (re-broadcast, reaction videos), not a violation by itself:
+    # at most 85, i.e. review under the default thresholds
+    score = 70.0 + 15.0 * min(1.0, length / 10.0)
+    seen = {f.t for f in scan.findings if f.scene == "live" and f.label == "PIP"}
+    ev = f"inset x={x / 10:.0f}% y={y / 10:.0f}% w={w / 10:.0f}% h={h / 10:.0f}%, {run[0].t:.1f}-{run[-1].t + step:.1f} s"
+    for s in run:
+        if s.t not in seen:  # overlapping candidate boxes of one inset report it once
+            scan.findings.append(Finding(s.t, "live", "PIP", round(score, 4), "pip", ev))
 
 
 # ------------------------------------------------------------------------------------------- decision

@@ -88,6 +88,8 @@ class LiveOptions:
     min_run_s: float = 2.0  # a meaningless run shorter than this is ignored (fades, cuts)
     frozen_min_s: float = 20.0  # identical frames for at least this long -> frozen
     frozen_mad: float = 0.8  # mean abs difference (0-255) under which two samples are identical
+    pip_min_s: float = 3.0  # an inset rectangle must stay this long ...
+    pip_change: float = 2.0  # ... while the luma inside it changes by more than this between samples
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,62 @@ def is_test_card(rgb: np.ndarray) -> bool:
     distinct = sum(float(np.abs(m[i] - m[i + 1]).max()) > 40.0 for i in range(6))
     saturated = sum(float(x.max() - x.min()) > 60.0 for x in m)
     return distinct >= 5 and saturated >= 4
+
+
+# ------------------------------------------------------------------------------------------- PIP
+def _runs(mask: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
+    """(row, start, end) of every run of True at least ``min_len`` long, row by row."""
+    out = []
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = mask
+    d = np.diff(padded, axis=1)
+    for r in np.flatnonzero((mask.sum(axis=1) >= min_len)):
+        starts, ends = np.flatnonzero(d[r] == 1), np.flatnonzero(d[r] == -1)
+        out += [(int(r), int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= min_len]
+    return out
+
+
+def rectangles(rgb: np.ndarray, min_area: float = 0.03, max_area: float = 0.5, width: int = 320,
+               edge: float = 12.0) -> list[tuple[int, int, int, int]]:
+    """Axis-aligned rectangles outlined by straight edges on all four sides (candidate picture-in-
+    picture insets), as x, y, w, h in 1/1000 of the frame; boxes touching the frame border are not
+    candidates. Two long horizontal edges with matching ends, joined by vertical edges at both ends."""
+    import cv2
+
+    h0, w0 = rgb.shape[:2]
+    s = width / w0
+    gray = cv2.cvtColor(cv2.resize(rgb, (width, max(2, int(h0 * s))), interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = cv2.GaussianBlur(gray, (3, 3), 0)
+    h, w = gray.shape
+    # edges of a luma step >= ``edge``; short gaps along a line (low local contrast) are closed
+    eh = cv2.dilate((np.abs(cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)) > edge * 4).astype(np.uint8),
+                    np.ones((1, 7), np.uint8)) > 0
+    ev = cv2.dilate((np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)) > edge * 4).astype(np.uint8),
+                    np.ones((7, 1), np.uint8)) > 0
+    min_w = max(8, int(0.12 * w))
+    runs = _runs(eh, min_w)
+    tol = 6
+    out: list[tuple[int, int, int, int]] = []
+    for i, (y1, a1, b1) in enumerate(runs):
+        for y2, a2, b2 in runs[i + 1:]:
+            if y2 - y1 < 0.12 * h or abs(a1 - a2) > tol or abs(b1 - b2) > tol:
+                continue
+            x0, x1 = (a1 + a2) // 2, (b1 + b2) // 2 - 1
+            if x0 <= 2 or y1 <= 2 or x1 >= w - 3 or y2 >= h - 3:
+                continue
+            area = (x1 - x0) * (y2 - y1) / (w * h)
+            if not min_area <= area <= max_area:
+                continue
+            left = ev[y1:y2, max(0, x0 - 2): x0 + 3].any(axis=1).mean()
+            right = ev[y1:y2, max(0, x1 - 2): x1 + 3].any(axis=1).mean()
+            if left < 0.85 or right < 0.85:
+                continue
+            box = (int(1000 * x0 / w), int(1000 * y1 / h), int(1000 * (x1 - x0) / w), int(1000 * (y2 - y1) / h))
+            if not any(same_box(box, b, 10) for b in out):
+                out.append(box)
+    return out
+
+
+def same_box(a: tuple[int, int, int, int], b: tuple[int, int, int, int], tol: int = 20) -> bool:
+    return all(abs(p - q) <= tol for p, q in zip(a, b, strict=True))
