@@ -233,7 +233,9 @@ def rectangles(rgb: np.ndarray, min_area: float = 0.03, max_area: float = 0.5, w
             if x0 <= 2 or y1 <= 2 or x1 >= w - 3 or y2 >= h - 3:
                 continue
             area = (x1 - x0) * (y2 - y1) / (w * h)
-            if not min_area <= area <= max_area:
+            aspect = (x1 - x0) / max(1, y2 - y1)
+            # a video inset is 9:16 to 21:9-ish; wide flat boxes are caption plates and banners
+            if not min_area <= area <= max_area or not 0.4 <= aspect <= 2.6:
                 continue
             left = ev[y1:y2, max(0, x0 - 2): x0 + 3].any(axis=1).mean()
             right = ev[y1:y2, max(0, x1 - 2): x1 + 3].any(axis=1).mean()
