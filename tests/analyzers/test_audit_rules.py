@@ -190,3 +190,24 @@ def test_picture_in_picture(tmp_path: Path) -> None:
     p = tmp_path / "static.mp4"
     render(AuditClip(10, 480, 270, shots=[Shot(0, 10, "gradient", 7)], audio=False, grain=5), p)
     assert decide(scan_video(p, o, None), TextInputs(), o, TextModerator()).scenes["live"].suggestion == "pass"
+
+
+def test_cover_image_checks() -> None:
+    from bench.audit.media import qr_image
+    from openvod.analyzers.audit.engine import audit_image
+
+    o = options_from_template({"AuditItem": ["porn", "ad", "live", "logo"], "AuditRange": ["image-cover"]})
+    img = np.full((360, 640, 3), 90, np.uint8)
+    img[:, :320] = 180
+    img[40:200, 400:560] = qr_image("https://promo.example.com", 160)
+    res = {r["Scene"]: r for r in audit_image(img, o, RedDetector(), texts=["Hello"], mod=TextModerator())}
+    assert res["ad"]["Label"] == "qrcode" and res["ad"]["Suggestion"] == "block"
+    assert res["porn"]["Suggestion"] == "pass" and res["live"]["Suggestion"] == "pass"
+    assert res["logo"]["Suggestion"] == "review" and res["logo"]["Reason"]
+    res = {r["Scene"]: r for r in audit_image(bars(640, 360), o, RedDetector(), texts=[], mod=TextModerator())}
+    assert res["live"]["Label"] == "meaningless" and res["ad"]["Suggestion"] == "pass"
+    res = {r["Scene"]: r for r in audit_image(img[:, :300], o, None, texts=None)}
+    assert res["porn"]["Suggestion"] == "review" and "not read" in res["ad"]["Reason"]
+    res = {r["Scene"]: r for r in audit_image(img[:, :300], o, None, texts=["加微信 abc12345 领取优惠券"],
+                                              mod=TextModerator())}
+    assert res["ad"]["Label"] == "ad" and res["ad"]["Suggestion"] == "block"

@@ -191,6 +191,25 @@ def test_custom_banned_word_shown_and_spoken(srv: Server, client: Any, key: Any)
     assert [(x.label, x.start_time, x.text) for x in lst] == [("contraband", 6, "请买蓝色药丸")]
 
 
+def test_external_cover_is_reviewed_not_passed(srv: Server, client: Any) -> None:
+    d = srv.data_dir.parent / "media"
+    d.mkdir(exist_ok=True)
+    p = d / "cover.mp4"
+    render(AuditClip(duration=3, shots=[Shot(0, 3, "gradient", 9)], audio=False), p)
+    mid = str(client.register_media(m.RegisterMediaRequest(register_metadatas=json.dumps(
+        [{"FileURL": str(p), "Title": "cover", "CoverURL": "http://example.com/cover.jpg"}]))
+    ).body.registered_media_list[0].media_id)
+    t = _template(client, ALL_VIDEO.replace('"AuditRange":["video","text-title"]',
+                                            '"AuditRange":["video","text-title","image-cover"]'))
+    data = _audit(client, mid, t).data
+    img = data.image_result[0]
+    assert img.type == "cover" and img.url == "http://example.com/cover.jpg" and img.suggestion == "review"
+    assert {r.scene for r in img.result} == {"porn", "ad", "live"}
+    assert data.suggestion == "review" and "image-cover" in data.abnormal_modules.split(",")
+    raw = client.get_media_audit_result(m.GetMediaAuditResultRequest(media_id=mid)).body.to_map()
+    assert raw["MediaAuditResult"]["ImageResult"][0]["Suggestion"] == "review"
+
+
 def test_blocked_video_stops_playing(srv: Server, client: Any, key: Any) -> None:
     clip = AuditClip(duration=2, shots=[Shot(0, 2, "gradient", 6)], audio=False)
     d = srv.data_dir.parent / "media"

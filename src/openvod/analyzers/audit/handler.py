@@ -87,7 +87,8 @@ class MediaAuditHandler(JobHandler):
             rt.blobs.put_bytes(key, jpeg)
             urls[t] = rt.audit.frame_url(key)
         analyzer = f"{self.name}@{self.version}"
-        data = build_result(report, urls, analyzer=analyzer)
+        images = self._cover(ctx, options, detector, mod) if "image-cover" in options.ranges else []
+        data = build_result(report, urls, images, analyzer=analyzer)
         detail = build_detail(report, urls)
         detail["TextSource"] = texts.origin
         detail["Models"] = {"porn": getattr(detector, "name", "") if detector else "", "qr": "opencv-QRCodeDetector",
@@ -97,6 +98,54 @@ class MediaAuditHandler(JobHandler):
                                 f"job {ctx.job_id}", "openvod-audit")
             detail["AutoBlocked"] = True
         return JobOutput(data=data, detail=detail)
+
+    def _cover(self, ctx: JobContext, options: AuditOptions, detector: Any, mod: Any) -> list[dict[str, Any]]:
+        """ImageResult of the video's cover: covers stored by openvod are checked; an external cover
+        URL is not fetched (offline, and not ours to fetch), so it is reviewed with that reason."""
+        from openvod.analyzers.audit.engine import _worst, audit_image
+        from openvod.services.media import INTERNAL_COVER_PREFIX
+
+        cover = ctx.media.get("cover_url") or ""
+        if not cover:
+            return []
+        rgb = None
+        missing = ""
+        url = cover
+        if cover.startswith(INTERNAL_COVER_PREFIX):
+            key = cover[len(INTERNAL_COVER_PREFIX):]
+            url = ctx.runtime.audit.frame_url(key)
+            try:
+                import numpy as np
+                from PIL import Image
+
+                with Image.open(ctx.runtime.blobs.path(key)) as im:
+                    rgb = np.asarray(im.convert("RGB"))
+            except Exception as exc:  # a missing or unreadable cover file
+                missing = f"The cover image could not be read ({type(exc).__name__})."
+        else:
+            missing = "The cover is an external URL, which openvod does not fetch."
+        texts = self._cover_text(ctx, rgb) if rgb is not None and "ad" in options.items else None
+        result = audit_image(rgb, options, detector, missing, texts, mod)
+        bad = [r for r in result if r["Suggestion"] != "pass"]
+        label = max(bad, key=lambda r: float(r["Score"]))["Label"] if bad else "normal"
+        return [{"Type": "cover", "Url": url, "Suggestion": _worst(*(r["Suggestion"] for r in result)),
+                 "Label": label, "Result": result}]
+
+    def _cover_text(self, ctx: JobContext, rgb: Any) -> list[str] | None:
+        """The cover's text lines (AIVideoTag's OCR engine), or None when OCR cannot run here."""
+        tag = ctx.runtime.analyzers.get("AIVideoTag")
+        if not ctx.runtime.settings.audit.run_ocr or tag is None or not hasattr(tag, "models"):
+            return None
+        try:
+            from openvod.analyzers.tag.handler import options_from_settings
+            from openvod.analyzers.tag.ocr import OcrEngine, missing_dependency
+
+            if missing_dependency():
+                return None
+            engine = OcrEngine(options_from_settings(ctx.runtime.settings.tag).ocr, tag.models)
+            return [text for text, _box, _score in engine.read(rgb)]
+        except Exception:  # OCR is an extra on covers; a failure leaves the ad scene in review
+            return None
 
     def _fill_text(self, ctx: JobContext, texts: TextInputs, options: AuditOptions) -> None:
         """Run OCR / ASR here when no AIVideoTag result has them and the settings allow it."""
