@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from openvod.engine.registry import AnalyzerRegistry, JobContext, JobHandler, JobOutput
+from openvod.domain.contract import AnalyzerRegistry, JobContext, JobHandler, JobOutput
 
 
 class TruthTagger(JobHandler):
@@ -37,4 +37,4 @@ class TruthTagger(JobHandler):
 
 
 def register(reg: AnalyzerRegistry) -> None:
-    reg.register(TruthTagger())
+    reg.register(TruthTagger(), replace=True)

@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from openvod.cli_common import CliError, account_id
 from openvod.config import Settings, load_settings
 
 
-class CliError(Exception):
-    """A user-facing error: printed as ``openvod: <message>``, exit status 2."""
 
 
 def version() -> str:
@@ -61,18 +60,6 @@ def _runtime(args: argparse.Namespace, create: bool = False):  # type: ignore[no
                 "(or OPENVOD_DATA_DIR), or run `openvod serve` there first to create it")
         print(f"openvod: creating data folder {s.data_dir.resolve()}", file=sys.stderr)
     return open_runtime(s)[0]
-
-
-def account_id(rt: Any, name: str, create: bool = False) -> str:
-    """The id of an existing account; an unknown name is refused unless ``create``."""
-    found = rt.accounts.find_account(name)
-    if found:
-        return str(found)
-    if not create:
-        known = sorted({k.account_name for k in rt.accounts.list_keys()})
-        raise CliError(f"no account named {name!r} (accounts: {', '.join(known) or 'none'}); "
-                       "check the spelling, or pass --create-account to create it")
-    return str(rt.accounts.ensure_account(name))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -141,9 +128,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
             out.append({"File": f, "Code": exc.code, "Error": exc.message})
             rc = 1
             continue
-        # The operator names the file explicitly, so it may live anywhere on this machine.
-        rt.settings.media.allowed_roots = [str(p.parent)]
-        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE")
+        # The operator names the file explicitly, so it may live anywhere on this machine (for this call
+        # only: the settings are not changed).
+        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE",
+                                                  allowed_roots=[p.parent])
         for r in done:
             out.append({"File": f, "MediaId": r.media_id, "NewRegister": r.new_register})
         for fl in failed:
@@ -163,7 +151,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 def cmd_dna(args: argparse.Namespace) -> int:
     """``openvod dna compare A B`` and ``openvod dna groups``."""
     if args.dna_cmd == "compare":
-        from openvod.analyzers.dna.commands import compare_files
+        from openvod.cli_dna import compare_files
         from openvod.analyzers.dna.fingerprint import DecodeError
 
         try:
@@ -187,7 +175,7 @@ def cmd_dna(args: argparse.Namespace) -> int:
             print(f"  input {i['Start']}s +{i['Duration']}s  <->  library {r['Start']}s +{r['Duration']}s  "
                   f"(similarity {d['Similarity']})")
         return 0
-    from openvod.analyzers.dna.commands import duplicate_groups
+    from openvod.cli_dna import duplicate_groups
 
     groups = duplicate_groups(_runtime(args), args.account)
     if args.json:
@@ -208,15 +196,16 @@ def cmd_dna(args: argparse.Namespace) -> int:
 def cmd_cover(args: argparse.Namespace) -> int:
     """Pick covers / GIF highlights of a local file with the AIImage analyzer, without a server."""
     from openvod.analyzers.image.decode import DecodeError
-    from openvod.analyzers.image.handler import image_count, options_from_settings
+    from openvod.engine.analyzer_options import image_job_options
     from openvod.analyzers.image.images import make_images
     from openvod.analyzers.image.picker import NoUsableFrame
 
     s = _settings(args).aiimage
     fmt = args.format
-    count = args.count or image_count({"Format": fmt}, s)
+    opts = image_job_options(s)
+    count = opts.count(fmt, args.count or None)
     try:
-        images, analysis = make_images(Path(args.file), fmt, count, options_from_settings(s))
+        images, analysis = make_images(Path(args.file), fmt, count, opts.images)
     except (NoUsableFrame, DecodeError) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -322,10 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML config file (or OPENVOD_CONFIG); its [aiimage] group applies")
     p.set_defaults(fn=cmd_cover)
 
-    from openvod.analyzers.tag.commands import add_parsers as add_tag_parsers
+    from openvod.cli_tag import add_parsers as add_tag_parsers
 
     add_tag_parsers(sub, common, _settings, _runtime)
-    from openvod.analyzers.audit.commands import add_parsers as add_audit_parsers
+    from openvod.cli_audit import add_parsers as add_audit_parsers
 
     add_audit_parsers(sub, common, _runtime)
     return ap

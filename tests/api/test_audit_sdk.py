@@ -9,7 +9,6 @@ tests/audit_plugins.py), which is the reuse path; the audit runs no OCR/ASR of i
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

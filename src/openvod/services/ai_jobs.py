@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
+from openvod.domain.options import MediaDNAOptions, VideoTagOptions, parse_options, stored
 from openvod.errors import InvalidParameter, VodError
 from openvod.store.fastread import FastReader
 from openvod.store.tables import jobs
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
+from openvod.domain.contract import AnalyzerRegistry
+from openvod.services.fingerprints import FingerprintService
+from openvod.services.media import MediaService
+from openvod.services.uploads import IllegalStatus
 
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
-
-ANALYSE_TYPES = ("Face", "ASR", "OCR", "Category", "Annotation")
-_ANALYSE_LOOKUP = {t.lower(): t for t in ANALYSE_TYPES}
 # Spellings of the per-type config key (spec §5.1.1): current first, then the older one.
 CONFIG_KEYS = {"AIVideoTag": ("AIVideoTag", "AIVideoTagConfig"), "AIMediaDNA": ("AIMediaDNA", "AIMediaDNAConfig")}
 
@@ -28,14 +29,6 @@ class ResultNotFound(VodError):
     code = "InvalidAIJob.NotFound"
     http_status = 404
     message = "No successful AI job of this type exists for the video."
-
-
-def _bool(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise InvalidParameter("Config", f"{field} must be true or false.")
 
 
 def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
@@ -66,32 +59,14 @@ def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _normalise_tag(sub: dict[str, Any]) -> dict[str, Any]:
-    extra = sorted(set(sub) - {"AnalyseTypes", "OrigASRData"})
-    if extra:
-        raise InvalidParameter("Config", f"Unknown AIVideoTag key(s): {', '.join(extra)}.")
-    raw_types = sub.get("AnalyseTypes", ",".join(ANALYSE_TYPES))
-    if not isinstance(raw_types, str):
-        raise InvalidParameter("Config", "AIVideoTag.AnalyseTypes must be a comma-separated string.")
-    names = [x.strip() for x in raw_types.split(",") if x.strip()]
-    if not names:
-        raise InvalidParameter("Config", "AIVideoTag.AnalyseTypes must name at least one type.")
-    bad = [n for n in names if n.lower() not in _ANALYSE_LOOKUP]
-    if bad:
-        raise InvalidParameter(
-            "Config", f"Unknown AnalyseTypes value(s): {', '.join(bad)}. Allowed: {', '.join(ANALYSE_TYPES)}."
-        )
-    canon = [t for t in ANALYSE_TYPES if t.lower() in {n.lower() for n in names}]
-    return {"AnalyseTypes": canon, "OrigASRData": _bool(sub.get("OrigASRData", False), "OrigASRData")}
+    return stored(parse_options(VideoTagOptions, sub, wire=True))
 
 
 def _normalise_dna(sub: dict[str, Any], top_db: Any) -> dict[str, Any]:
-    extra = sorted(set(sub) - {"DNADBId", "SearchOnly"})
-    if extra:
-        raise InvalidParameter("Config", f"Unknown AIMediaDNA key(s): {', '.join(extra)}.")
-    db = sub.get("DNADBId", top_db)
-    if db is not None and (not isinstance(db, str) or not db or len(db) > 64):
-        raise InvalidParameter("Config", "DNADBId must be a non-empty string of at most 64 characters.")
-    return {"DNADBId": db or "", "SearchOnly": _bool(sub.get("SearchOnly", False), "SearchOnly")}
+    data = dict(sub)
+    if "DNADBId" not in data and top_db is not None:
+        data["DNADBId"] = top_db  # the top-level spelling; the nested one wins
+    return stored(parse_options(MediaDNAOptions, data, wire=True))
 
 
 def job_wire(row: Any) -> dict[str, Any]:
@@ -123,12 +98,17 @@ def _list_jobs_stmt(n_ids: int, n_types: int) -> Any:
 class JobService:
     """Submit and read AI jobs."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
-        self.reader = FastReader(rt.engine)
+    def __init__(self, engine: Engine, analyzers: AnalyzerRegistry, media: MediaService,
+                 fingerprints: FingerprintService, wake: Callable[[], None]):
+        self.engine = engine
+        self.analyzers = analyzers
+        self.media = media
+        self.fingerprints = fingerprints
+        self.wake = wake  # wakes idle workers after a submit
+        self.reader = FastReader(engine)
 
     def check_type_available(self, job_type: str, param: str) -> Any:
-        handler, reason = self.rt.analyzers.available(job_type)
+        handler, reason = self.analyzers.available(job_type)
         if handler is None:
             raise InvalidParameter(param, f"{job_type} cannot run on this server: {reason}.")
         return handler
@@ -152,9 +132,9 @@ class JobService:
                     **spec,
                 }
             )
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(insert(jobs), rows)
-        self.rt.wake()
+        self.wake()
         return ids
 
     def submit(self, account_id: str, media_id: str, types_raw: str, config_raw: str, user_data: str) -> list[dict[str, str]]:
@@ -173,10 +153,8 @@ class JobService:
         userdata.parse(user_data)
         for t in types:
             configs[t] = self.check_type_available(t, "Types").validate_config(configs[t])
-        row = self.rt.media.get_row(account_id, media_id)
+        row = self.media.get_row(account_id, media_id)
         if row["status"] in ("Uploading", "UploadFail"):  # CreateUploadVideo before (or without) the bytes
-            from openvod.services.uploads import IllegalStatus
-
             raise IllegalStatus(row["status"])
         specs = [{"type": t, "config": dumps(configs[t]), "user_data": user_data} for t in types]
         ids = self.create_jobs(account_id, media_id, specs)
@@ -195,8 +173,8 @@ class JobService:
         return found, [i for i in dict.fromkeys(ids) if i not in by_id]
 
     def latest_result(self, account_id: str, media_id: str, job_type: str) -> dict[str, Any]:
-        self.rt.media.get_row(account_id, media_id)
-        with self.rt.engine.connect() as conn:
+        self.media.get_row(account_id, media_id)
+        with self.engine.connect() as conn:
             row = conn.execute(
                 select(jobs.c.data)
                 .where(
@@ -227,15 +205,13 @@ class JobService:
 
     def dna_delete(self, account_id: str, media_id: str, db_id: str = "") -> str:
         """Remove the video's fingerprints from its library now; the returned JobId records the deletion."""
-        self.rt.media.get_row(account_id, media_id)
+        self.media.get_row(account_id, media_id)
         handler = self.check_type_available("AIMediaDNA", "MediaId")
-        hook = getattr(handler, "delete_fingerprints", None)
-        if hook is None:
-            raise InvalidParameter("MediaId", "The installed AIMediaDNA analyzer cannot delete fingerprints.")
-        hook(self.rt, account_id, media_id, db_id)
+        self.fingerprints.delete_video(account_id, media_id, db_id or None)
+        handler.on_fingerprints_deleted(account_id, media_id, db_id)
         jid = new_id()
         t = now()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 insert(jobs).values(
                     id=jid,

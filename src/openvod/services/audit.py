@@ -19,8 +19,16 @@ from openvod.store.tables import audit_history, audit_security_ips, audit_words,
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Engine
+
     from openvod.analyzers.audit.engine import TextInputs
-    from openvod.runtime import Runtime
+    from openvod.config import AuditSettings
+    from openvod.services.ai_jobs import JobService
+    from openvod.services.media import MediaService
+    from openvod.services.templates import TemplateService
+    from openvod.storage.urls import UrlSigner
 
 AUDIT_TYPE = "AIMediaAudit"
 WORD_LABELS = ("spam", "ad", "abuse", "politics", "contraband", "porn", "terrorism", "logo")
@@ -73,8 +81,15 @@ def _resource_config(raw: str) -> dict[str, Any]:
 class AuditService:
     """Audit jobs and their results, word libraries, manual review and IP allow-lists."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, settings: AuditSettings, urls: UrlSigner, media: MediaService,
+                 templates: TemplateService, jobs: JobService, public_base_url: Callable[[], str]):
+        self.engine = engine
+        self.settings = settings
+        self.urls = urls
+        self.media = media
+        self.templates = templates
+        self.jobs = jobs
+        self.public_base_url = public_base_url
 
     # ------------------------------------------------------------------ submit
     def submit(self, account_id: str, media_id: str, template_id: str, media_type: str, config_raw: str,
@@ -84,16 +99,16 @@ class AuditService:
         cfg = _resource_config(config_raw)
         userdata.parse(user_data)
         if template_id:
-            tpl = self.rt.templates.get(account_id, template_id)
+            tpl = self.templates.get(account_id, template_id)
             if tpl.type != AUDIT_TYPE:
                 raise InvalidParameter("TemplateId", "The template is not of type AIMediaAudit.")
         else:
             try:
-                tpl = self.rt.templates.get_default(account_id, AUDIT_TYPE)
+                tpl = self.templates.get_default(account_id, AUDIT_TYPE)
             except TemplateNotFound:
                 tpl = None
-        self.rt.jobs.check_type_available(AUDIT_TYPE, "MediaId")
-        row = self.rt.media.get_row(account_id, media_id)
+        self.jobs.check_type_available(AUDIT_TYPE, "MediaId")
+        row = self.media.get_row(account_id, media_id)
         if row["status"] in ("Uploading", "UploadFail"):
             from openvod.services.uploads import IllegalStatus
 
@@ -102,11 +117,11 @@ class AuditService:
         config = {"MediaAuditConfiguration": cfg, **{k: v for k, v in extra.items() if v}}
         spec = {"type": AUDIT_TYPE, "config": dumps(config), "user_data": user_data,
                 "template_id": tpl.id if tpl is not None else "", "template_config": tpl.config if tpl is not None else ""}
-        return self.rt.jobs.create_jobs(account_id, media_id, [spec])[0]
+        return self.jobs.create_jobs(account_id, media_id, [spec])[0]
 
     # ------------------------------------------------------------------ read
     def job(self, account_id: str, job_id: str) -> dict[str, Any]:
-        found, _ = self.rt.jobs.list(account_id, [job_id], (AUDIT_TYPE,))
+        found, _ = self.jobs.list(account_id, [job_id], (AUDIT_TYPE,))
         if not found:
             raise AuditJobNotFound()
         r = found[0]
@@ -114,8 +129,8 @@ class AuditService:
         return audit_job_wire(r, data)
 
     def _latest(self, account_id: str, media_id: str) -> Any:
-        self.rt.media.get_row(account_id, media_id)
-        with self.rt.engine.connect() as conn:
+        self.media.get_row(account_id, media_id)
+        with self.engine.connect() as conn:
             row = conn.execute(
                 select(jobs.c.id, jobs.c.data, jobs.c.detail).where(
                     jobs.c.account_id == account_id, jobs.c.media_id == media_id, jobs.c.type == AUDIT_TYPE,
@@ -150,7 +165,7 @@ class AuditService:
 
     # ------------------------------------------------------------------ frame URLs
     def frame_url(self, key: str) -> str:
-        return self.rt.urls.sign(self.rt.images.public_base_url(), key, ttl_s=self.rt.settings.audit.frame_url_ttl_s)
+        return self.urls.sign(self.public_base_url(), key, ttl_s=self.settings.frame_url_ttl_s)
 
     def resign(self, obj: Any) -> Any:
         """Every ``Url`` that points at one of openvod's blobs gets a fresh signature."""
@@ -178,7 +193,7 @@ class AuditService:
         ti = TextInputs(title=media_row.get("title") or "", description=media_row.get("description") or "",
                         has_audio=has_audio, ocr_missing="no AIVideoTag result with OCR",
                         asr_missing="no AIVideoTag result with ASR")
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 select(jobs.c.id, jobs.c.detail).where(
                     jobs.c.account_id == account_id, jobs.c.media_id == media_row["id"], jobs.c.type == "AIVideoTag",
@@ -207,7 +222,7 @@ class AuditService:
 
     # ------------------------------------------------------------------ word libraries
     def custom_words(self, account_id: str) -> list[tuple[str, str]]:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(select(audit_words.c.word, audit_words.c.label)
                                 .where(audit_words.c.account_id == account_id)
                                 .order_by(audit_words.c.label, audit_words.c.word)).all()
@@ -217,7 +232,7 @@ class AuditService:
         label = _word_label(label)
         clean = _clean_words(words)
         t = now()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             have = {r.word for r in conn.execute(select(audit_words.c.word).where(
                 audit_words.c.account_id == account_id, audit_words.c.label == label)).all()}
             new = [w for w in clean if w not in have]
@@ -228,14 +243,14 @@ class AuditService:
 
     def remove_words(self, account_id: str, label: str, words: list[str]) -> int:
         label = _word_label(label)
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             return int(conn.execute(delete(audit_words).where(
                 audit_words.c.account_id == account_id, audit_words.c.label == label,
                 audit_words.c.word.in_(_clean_words(words)))).rowcount or 0)
 
     # ------------------------------------------------------------------ manual review
     def set_status(self, account_id: str, video_id: str, status: str, reason: str, comment: str, auditor: str) -> None:
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(update(media).where(media.c.id == video_id, media.c.account_id == account_id)
                          .values(status=status, modified_at=now()))
             conn.execute(insert(audit_history).values(
@@ -261,7 +276,7 @@ class AuditService:
             reason, comment = it.get("Reason", ""), it.get("Comment", "")
             if not isinstance(reason, str) or not isinstance(comment, str) or len(reason) > 512 or len(comment) > 1024:
                 raise InvalidParameter("AuditContent", f"Entry {i}: Reason (<=512) and Comment (<=1024) are strings.")
-            row = self.rt.media.get_row(account_id, it["VideoId"])
+            row = self.media.get_row(account_id, it["VideoId"])
             if status == "Normal" and row["status"] in ("Uploading", "UploadFail"):
                 from openvod.services.uploads import IllegalStatus
 
@@ -271,10 +286,10 @@ class AuditService:
             self.set_status(account_id, vid, status, reason, comment, auditor)
 
     def history(self, account_id: str, video_id: str, page_no: int, page_size: int, desc: bool) -> dict[str, Any]:
-        row = self.rt.media.get_row(account_id, video_id)
+        row = self.media.get_row(account_id, video_id)
         where = (audit_history.c.account_id == account_id, audit_history.c.video_id == video_id)
         order = audit_history.c.created_at.desc() if desc else audit_history.c.created_at.asc()
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(audit_history).where(*where)).scalar_one()
             rows = conn.execute(select(audit_history).where(*where).order_by(order)
                                 .limit(page_size).offset((page_no - 1) * page_size)).all()
@@ -287,7 +302,7 @@ class AuditService:
         parts = blob_key.split("/")
         if len(parts) < 3 or parts[0] != "media":
             return False
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             st = conn.execute(select(media.c.status).where(media.c.id == parts[2], media.c.account_id == parts[1])).scalar()
         return st == "Blocked"
 
@@ -308,7 +323,7 @@ class AuditService:
             except ValueError:
                 raise InvalidParameter("Ips", f"{ip!r} is not an IP address or CIDR block.") from None
         t = now()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             cur = conn.execute(select(audit_security_ips).where(
                 audit_security_ips.c.account_id == account_id, audit_security_ips.c.group_name == group)).first()
             have = [x for x in (cur.ips.split(",") if cur else []) if x]
@@ -333,7 +348,7 @@ class AuditService:
                     .values(ips=",".join(new), modified_at=t))
 
     def list_security_ips(self, account_id: str) -> list[dict[str, str]]:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(select(audit_security_ips).where(audit_security_ips.c.account_id == account_id)
                                 .order_by(audit_security_ips.c.created_at)).all()
         return [{"SecurityGroupName": r.group_name, "Ips": r.ips, "CreationTime": utc_iso(r.created_at),

@@ -3,6 +3,7 @@ over frames, on-screen text (OCR), speech (ASR), title and description.
 
 ``scan_video`` decodes; ``decide`` is pure aggregation (tested without any video). Every scene
 that cannot be decided offline gets a ``Reason`` and at least ``review``; nothing unchecked passes.
+The records are in :mod:`.records`, the live rules in :mod:`.live`, still images in :mod:`.image`.
 """
 
 from __future__ import annotations
@@ -12,99 +13,35 @@ import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from openvod.analyzers.audit.options import SCENES, AuditOptions
-from openvod.analyzers.audit.text import TextModerator, TextVerdict
-from openvod.analyzers.audit.visual import (
-    PartDetector,
-    find_qr,
-    flat_kind,
-    is_test_card,
-    luma,
-    porn_label,
-    rectangles,
-    same_box,
+from openvod.analyzers.audit.image import audit_image
+from openvod.analyzers.audit.live import live_frame, live_runs
+from openvod.analyzers.audit.options import MISSING_MODEL, SCENES, AuditOptions
+from openvod.analyzers.audit.records import (
+    AudioSentence,
+    AuditReport,
+    DecodeFailed,
+    Finding,
+    Sample,
+    SceneVerdict,
+    TextInputs,
+    TextItem,
+    TimedText,
+    VisualScan,
 )
+from openvod.analyzers.audit.text import TextModerator
+from openvod.analyzers.audit.visual import PartDetector, find_qr, porn_label
 
 SUGGESTION_RANK = {"pass": 0, "review": 1, "block": 2}
 # TV stations whose name on screen is a logo cue (label TV); accounts can add trademarks as custom
 # words with the label "logo".
 TV_NAMES = ("CCTV", "湖南卫视", "浙江卫视", "东方卫视", "江苏卫视", "凤凰卫视", "BBC", "CNN", "HBO", "NHK", "Fox News",
             "Al Jazeera", "Sky News", "ESPN", "MTV")
-# Scenes no offline model decides, and why (docs/audit.md).
-MISSING_MODEL = {
-    "terrorism": "No offline model for terror imagery (weapons, flags, blood, explosions, crowds); only on-screen "
-                 "and spoken text was checked.",
-    "logo": "No offline logo detector; only TV-station names and custom logo words in on-screen text were checked.",
-}
-
-
-class DecodeFailed(Exception):
-    """The video cannot be decoded."""
-
-
-@dataclass(frozen=True)
-class TimedText:
-    """A line of text seen (OCR) or heard (ASR) from ``start`` to ``end`` seconds."""
-
-    start: float
-    end: float
-    text: str
-    source: str  # ocr | asr
-
-
-@dataclass
-class TextInputs:
-    """The text an audit reads, and why a source is missing (None = available)."""
-
-    title: str = ""
-    description: str = ""
-    ocr: list[TimedText] = field(default_factory=list)
-    asr: list[TimedText] = field(default_factory=list)
-    ocr_missing: str | None = None
-    asr_missing: str | None = None
-    has_audio: bool = True
-    origin: str = ""  # where OCR/ASR came from (e.g. the AIVideoTag job id)
-
-
-@dataclass
-class Finding:
-    """A non-normal label at one moment."""
-
-    t: float
-    scene: str
-    label: str
-    score: float
-    source: str  # nudenet | qr | ocr | asr | black | solid | testcard | frozen
-    evidence: str = ""
-    confirmed: bool = True
-
-
-@dataclass
-class Sample:
-    """One base-rate frame: its time, a small JPEG and what the visual checks said."""
-
-    t: float
-    jpeg: bytes
-    porn: tuple[str, float] | None = None
-    live_kind: str = ""  # black | solid | testcard | ""
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # inset candidates (1/1000)
-    insides: list[np.ndarray] = field(default_factory=list, repr=False)  # their luma, for change checks
-    luma: np.ndarray | None = field(default=None, repr=False)  # small luma image, dropped after the scan
-
-
-@dataclass
-class VisualScan:
-    duration: float
-    samples: list[Sample] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    dense_frames: int = 0
-    jpegs: dict[float, bytes] = field(default_factory=dict)  # dense frames with a porn finding
-    stats: dict[str, float] = field(default_factory=dict)
+__all__ = ["AudioSentence", "AuditReport", "DecodeFailed", "Finding", "Sample", "SceneVerdict", "TextInputs",
+           "TextItem", "TimedText", "VisualScan", "audit_image", "decide", "scan_video", "text_findings"]
 
 
 def _jpeg(rgb: np.ndarray, max_side: int = 480, quality: int = 80) -> bytes:
@@ -196,7 +133,7 @@ def scan_video(path: Path, options: AuditOptions, detector: PartDetector | None,
                         scan.findings.append(Finding(t, "ad", "qrcode", qr.score, "qr", f"QR code: {qr.decoded}"))
                 scan.samples.append(sample)
                 if "live" in scenes:
-                    _live_frame(scan, sample, rgb, options)
+                    live_frame(scan, sample, rgb, options)
                 if time.monotonic() - last_beat > 5:
                     heartbeat()
                     last_beat = time.monotonic()
@@ -207,7 +144,7 @@ def scan_video(path: Path, options: AuditOptions, detector: PartDetector | None,
             raise DecodeFailed("The video stream has no decodable frame.")
     scan.duration = max(dur, last_t)
     if "live" in scenes:
-        _live_runs(scan, options)
+        live_runs(scan, options)
     scan.stats = {"FramesDecoded": decoded, "BaseFrames": len(scan.samples), "DenseFrames": scan.dense_frames,
                   "BaseStepS": round(base_step, 3), "CpuSeconds": round(time.process_time() - t0, 3)}
     return scan
@@ -225,162 +162,7 @@ def _porn_dense(scan: VisualScan, detector: PartDetector, t: float, rgb: np.ndar
         scan.jpegs[t] = _jpeg(rgb)
 
 
-def _live_frame(scan: VisualScan, sample: Sample, rgb: np.ndarray, o: AuditOptions) -> None:
-    y = luma(rgb)
-    kind = flat_kind(y, o.live.black_luma, o.live.flat_std)
-    if not kind and is_test_card(rgb):
-        kind = "testcard"
-    sample.live_kind = kind
-    sample.luma = y[::2, ::2].copy()
-    if not kind:
-        sample.boxes = rectangles(rgb)
-        yh, yw = y.shape
-        sample.insides = [y[b[1] * yh // 1000: (b[1] + b[3]) * yh // 1000, b[0] * yw // 1000: (b[0] + b[2]) * yw // 1000]
-                          for b in sample.boxes]
-
-
-def _live_runs(scan: VisualScan, o: AuditOptions) -> None:
-    """Runs of black / solid / test-card frames (>= min_run_s) and frozen stretches (>= frozen_min_s)."""
-    samples = scan.samples
-    dur = max(scan.duration, 1e-3)
-    step = (samples[1].t - samples[0].t) if len(samples) > 1 else 1.0
-
-    def emit(run: list[Sample], kind: str, floor: float) -> None:
-        length = run[-1].t - run[0].t + step
-        if length + 1e-6 < (o.live.frozen_min_s if kind == "frozen" else o.live.min_run_s):
-            return
-        score = min(100.0, max(floor, 70.0 + 30.0 * length / dur))
-        ev = f"{kind} {run[0].t:.1f}-{run[-1].t + step:.1f} s"
-        for s in run:
-            scan.findings.append(Finding(s.t, "live", "meaningless", round(score, 4), kind, ev))
-
-    run: list[Sample] = []
-    kind = ""
-    for s in samples + [Sample(t=math.inf, jpeg=b"")]:
-        k = s.live_kind
-        k = "black" if k == "solid" and kind == "black" else k
-        if k and k == kind:
-            run.append(s)
-            continue
-        if run and kind:
-            emit(run, kind, 80.0 if kind == "testcard" else 0.0)
-        run, kind = ([s], k) if k else ([], "")
-    # frozen: identical consecutive samples that are not flat
-    run = []
-    for a, b in zip(samples, samples[1:] + [None], strict=False):  # type: ignore[list-item]
-        ya = a.luma
-        yb = b.luma if b is not None else None
-        if ya is None:
-            continue
-        same = yb is not None and float(np.abs(ya - yb).mean()) < o.live.frozen_mad and not a.live_kind
-        if same:
-            run.append(a)
-        else:
-            if run:
-                run.append(a)
-                emit(run, "frozen", 0.0)
-            run = []
-    _pip_runs(scan, o)
-    for s in samples:
-        s.luma = None
-        s.insides = []
-
-
-def _pip_runs(scan: VisualScan, o: AuditOptions) -> None:
-    """PIP: the same inset rectangle in consecutive samples for >= pip_min_s while the picture inside
-    it changes (a static box, e.g. a caption plate or a drawn shape, is not a picture in a picture)."""
-    samples = scan.samples
-    step = (samples[1].t - samples[0].t) if len(samples) > 1 else 1.0
-    tracks: list[dict] = []  # box, samples, changes
-    for s in samples:
-        nxt = []
-        used = set()
-        for tr in tracks:
-            j = next((k for k, b in enumerate(s.boxes) if k not in used and same_box(b, tr["box"])), None)
-            if j is None:
-                _pip_emit(scan, tr, step, o)
-                continue
-            used.add(j)
-            prev = tr["inside"]
-            cur = s.insides[j]
-            if prev.shape == cur.shape and float(np.abs(prev - cur).mean()) > o.live.pip_change:
-                tr["changes"] += 1
-            tr["inside"], tr["samples"] = cur, tr["samples"] + [s]
-            nxt.append(tr)
-        for k, b in enumerate(s.boxes):
-            if k not in used:
-                nxt.append({"box": b, "samples": [s], "inside": s.insides[k], "changes": 0})
-        tracks = nxt
-    for tr in tracks:
-        _pip_emit(scan, tr, step, o)
-
-
-def _pip_emit(scan: VisualScan, tr: dict, step: float, o: AuditOptions) -> None:
-    run = tr["samples"]
-    length = run[-1].t - run[0].t + step
-    if length + 1e-6 < o.live.pip_min_s or tr["changes"] < max(2, (len(run) - 1) // 2):
-        return
-    x, y, w, h = tr["box"]
-    # a picture in the picture is a cue (re-broadcast, reaction videos), not a violation by itself:
-    # at most 85, i.e. review under the default thresholds
-    score = 70.0 + 15.0 * min(1.0, length / 10.0)
-    seen = {f.t for f in scan.findings if f.scene == "live" and f.label == "PIP"}
-    ev = f"inset x={x / 10:.0f}% y={y / 10:.0f}% w={w / 10:.0f}% h={h / 10:.0f}%, {run[0].t:.1f}-{run[-1].t + step:.1f} s"
-    for s in run:
-        if s.t not in seen:  # overlapping candidate boxes of one inset report it once
-            scan.findings.append(Finding(s.t, "live", "PIP", round(score, 4), "pip", ev))
-
-
-# ------------------------------------------------------------------------------------------- decision
-@dataclass
-class SceneVerdict:
-    scene: str
-    suggestion: str = "pass"
-    label: str = "normal"
-    max_score: float = 0.0
-    average_score: float = 0.0
-    counters: dict[str, int] = field(default_factory=dict)
-    top: list[Finding] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    reason: str = ""
-
-
-@dataclass
-class TextItem:
-    type: str  # title | description
-    content: str
-    verdict: TextVerdict
-    suggestion: str
-
-
-@dataclass
-class AudioSentence:
-    start: float
-    end: float
-    text: str
-    verdict: TextVerdict
-    suggestion: str
-
-
-@dataclass
-class AuditReport:
-    suggestion: str
-    labels: list[str]
-    abnormal_modules: list[str]
-    scenes: dict[str, SceneVerdict]
-    video_suggestion: str
-    video_label: str
-    samples: list[Sample]
-    texts: list[TextItem]
-    audio: list[AudioSentence]
-    audio_verdict: tuple[str, str, float]  # suggestion, label, score
-    audio_reason: str
-    reasons: list[str]
-    stats: dict[str, float]
-    dense_jpegs: dict[float, bytes] = field(default_factory=dict)
-
-
-def _worst(*suggestions: str) -> str:
+def worst(*suggestions: str) -> str:
     return max(suggestions, key=lambda s: SUGGESTION_RANK[s], default="pass")
 
 
@@ -463,7 +245,7 @@ def decide(scan: VisualScan, inputs: TextInputs, options: AuditOptions, mod: Tex
             if v.suggestion == "pass":
                 v.suggestion = "review"
         verdicts[scene] = v
-    video_sug = _worst(*(v.suggestion for v in verdicts.values())) if verdicts else "pass"
+    video_sug = worst(*(v.suggestion for v in verdicts.values())) if verdicts else "pass"
     ranked = sorted(verdicts.values(), key=lambda v: (-SUGGESTION_RANK[v.suggestion], -v.max_score))
     video_label = ranked[0].label if ranked and video_sug != "pass" else "normal"
 
@@ -493,8 +275,8 @@ def decide(scan: VisualScan, inputs: TextInputs, options: AuditOptions, mod: Tex
             audio.append(AudioSentence(s.start, s.end, s.text, tv, sug))
         bad = [a for a in audio if a.suggestion != "pass"]
         if bad:
-            worst = max(bad, key=lambda a: (SUGGESTION_RANK[a.suggestion], a.verdict.score))
-            audio_verdict = (_worst(worst.suggestion, audio_verdict[0]), worst.verdict.label, worst.verdict.score)
+            top = max(bad, key=lambda a: (SUGGESTION_RANK[a.suggestion], a.verdict.score))
+            audio_verdict = (worst(top.suggestion, audio_verdict[0]), top.verdict.label, top.verdict.score)
 
     modules = []
     if video_sug != "pass" or audio_verdict[0] != "pass":
@@ -504,7 +286,7 @@ def decide(scan: VisualScan, inputs: TextInputs, options: AuditOptions, mod: Tex
     labels = [s for s in SCENES if s in verdicts and verdicts[s].suggestion != "pass"]
     if audio_verdict[0] != "pass":
         labels.append("audio")
-    overall = _worst(video_sug, audio_verdict[0], *(t.suggestion for t in texts))
+    overall = worst(video_sug, audio_verdict[0], *(t.suggestion for t in texts))
     return AuditReport(
         suggestion=overall, labels=labels or ["normal"], abnormal_modules=modules, scenes=verdicts,
         video_suggestion=video_sug, video_label=video_label, samples=scan.samples if "video" in ranges else [],
@@ -513,51 +295,3 @@ def decide(scan: VisualScan, inputs: TextInputs, options: AuditOptions, mod: Tex
     )
 
 
-def audit_image(rgb: np.ndarray | None, options: AuditOptions, detector: PartDetector | None,
-                missing: str = "", texts: list[str] | None = None, mod: TextModerator | None = None
-                ) -> list[dict[str, str]]:
-    """Per-scene results of one still image (a cover): porn (NudeNet), ad (QR code), live (black /
-    solid / test card) and, when ``texts`` (the image's OCR lines) are given, the text rules;
-    terrorism and logo get review with the reason. ``rgb`` None = the image could not be read
-    (``missing`` says why): every scene is review."""
-    hits = [h for t in (texts or []) for h in (mod or TextModerator()).classify(t).hits if h.label != "flood"]
-    out = []
-    for scene in options.scenes():
-        th = options.threshold(scene)
-        label, score, reason = "normal", 0.0, ""
-        if rgb is None:
-            reason = missing or "The image could not be read."
-        elif scene == "porn":
-            if detector is None:
-                reason = "The NudeNet model is not installed."
-            else:
-                label, score = porn_label(detector(rgb))
-        elif scene == "ad":
-            qr = find_qr(rgb)
-            if qr is not None:
-                label, score = "qrcode", qr.score
-            ad_hits = [h for h in hits if h.label != "logo"]
-            if ad_hits and max(h.score for h in ad_hits) > score:
-                best = max(ad_hits, key=lambda h: h.score)
-                label, score = best.label, best.score
-            if texts is None:
-                reason = "Text in the image was not read (OCR is not available)."
-        elif scene == "live":
-            kind = flat_kind(luma(rgb), options.live.black_luma, options.live.flat_std) or (
-                "testcard" if is_test_card(rgb) else "")
-            if kind:
-                label, score = "meaningless", 90.0
-        else:
-            reason = MISSING_MODEL[scene]
-            want = "terrorism" if scene == "terrorism" else "logo"
-            sh = [h for h in hits if h.label == want]
-            if sh:
-                label, score = ("others" if scene == "terrorism" else "trademark"), max(h.score for h in sh)
-        sug = th.suggestion(score) if label != "normal" else "pass"
-        if reason and sug == "pass":
-            sug = "review"
-        item = {"Scene": scene, "Label": label, "Score": f"{score:.10f}", "Suggestion": sug}
-        if reason:
-            item["Reason"] = reason
-        out.append(item)
-    return out

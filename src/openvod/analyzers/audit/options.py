@@ -120,3 +120,11 @@ def options_from_template(cfg: dict[str, Any], sampling: SamplingOptions | None 
         th[scene] = Thresholds(v["Block"], v["Review"])
     return AuditOptions(items=items, ranges=ranges, thresholds=th, sampling=sampling or SamplingOptions(),
                         live=live or LiveOptions())
+
+
+# Scenes no offline model decides, and why (docs/audit.md).
+MISSING_MODEL = {
+    "terrorism": "No offline model for terror imagery (weapons, flags, blood, explosions, crowds); only on-screen "
+                 "and spoken text was checked.",
+    "logo": "No offline logo detector; only TV-station names and custom logo words in on-screen text were checked.",
+}

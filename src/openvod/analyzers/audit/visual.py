@@ -197,7 +197,7 @@ def _runs(mask: np.ndarray, min_len: int) -> list[tuple[int, int, int]]:
     padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
     padded[:, 1:-1] = mask
     d = np.diff(padded, axis=1)
-    for r in np.flatnonzero((mask.sum(axis=1) >= min_len)):
+    for r in np.flatnonzero(mask.sum(axis=1) >= min_len):
         starts, ends = np.flatnonzero(d[r] == 1), np.flatnonzero(d[r] == -1)
         out += [(int(r), int(a), int(b)) for a, b in zip(starts, ends, strict=True) if b - a >= min_len]
     return out

@@ -24,7 +24,7 @@ from openvod.analyzers.image.decode import VideoInfo, grab_clip
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 MIN_WIDTH = 160
 

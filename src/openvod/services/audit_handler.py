@@ -1,5 +1,8 @@
 """The AIMediaAudit job handler: thin glue between the job engine, the audit service (reused
-AIVideoTag text, word libraries, frame blobs, auto-block) and the pure analyzers in this package.
+AIVideoTag text, word libraries, frame blobs, auto-block) and the pure analyzers in
+``openvod.analyzers.audit``. It lives in the service layer because it reads the store (AIVideoTag
+results, the account's word library) and may block the video; like the URL-upload handler it uses
+``ctx.services``.
 
 Failures: ``InvalidVideo.Damaged`` (the video cannot be decoded), ``InvalidVideo.NoVideoStream``.
 """
@@ -9,8 +12,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from openvod.domain.jobs import JobFailed
-from openvod.engine.registry import JobContext, JobHandler, JobOutput
+from openvod.domain.contract import JobContext, JobHandler, JobOutput
+from openvod.domain.jobs import MediaDamaged
 
 if TYPE_CHECKING:
     from openvod.analyzers.audit.engine import TextInputs
@@ -59,17 +62,17 @@ class MediaAuditHandler(JobHandler):
         from openvod.analyzers.audit.text import TextModerator
         from openvod.analyzers.audit.wire import build_detail, build_result, frame_images
 
-        rt = ctx.runtime
+        rt = ctx.services
         s = rt.settings.audit
         options = options_for(ctx.template_config, s)
-        texts = rt.audit.text_inputs(ctx.account_id, ctx.media)
+        texts = rt.audit.text_inputs(ctx.account_id, dict(ctx.media))
         if "video" in options.ranges or "audio" in options.items:
             self._fill_text(ctx, texts, options)
         detector = self.detector(s.porn_threads) if "porn" in options.items else None
         try:
             scan = scan_video(ctx.media_path, options, detector, ctx.heartbeat)
         except DecodeFailed as exc:
-            raise JobFailed("InvalidVideo.Damaged", str(exc)) from None
+            raise MediaDamaged(str(exc)) from None
         mod = TextModerator(rt.audit.custom_words(ctx.account_id))
         report = decide(scan, texts, options, mod)
         if "porn" in options.items and detector is None:
@@ -102,7 +105,7 @@ class MediaAuditHandler(JobHandler):
     def _cover(self, ctx: JobContext, options: AuditOptions, detector: Any, mod: Any) -> list[dict[str, Any]]:
         """ImageResult of the video's cover: covers stored by openvod are checked; an external cover
         URL is not fetched (offline, and not ours to fetch), so it is reviewed with that reason."""
-        from openvod.analyzers.audit.engine import _worst, audit_image
+        from openvod.analyzers.audit.engine import worst, audit_image
         from openvod.services.media import INTERNAL_COVER_PREFIX
 
         cover = ctx.media.get("cover_url") or ""
@@ -113,12 +116,12 @@ class MediaAuditHandler(JobHandler):
         url = cover
         if cover.startswith(INTERNAL_COVER_PREFIX):
             key = cover[len(INTERNAL_COVER_PREFIX):]
-            url = ctx.runtime.audit.frame_url(key)
+            url = ctx.services.audit.frame_url(key)
             try:
                 import numpy as np
                 from PIL import Image
 
-                with Image.open(ctx.runtime.blobs.path(key)) as im:
+                with Image.open(ctx.services.blobs.path(key)) as im:
                     rgb = np.asarray(im.convert("RGB"))
             except Exception as exc:  # a missing or unreadable cover file
                 missing = f"The cover image could not be read ({type(exc).__name__})."
@@ -128,21 +131,21 @@ class MediaAuditHandler(JobHandler):
         result = audit_image(rgb, options, detector, missing, texts, mod)
         bad = [r for r in result if r["Suggestion"] != "pass"]
         label = max(bad, key=lambda r: float(r["Score"]))["Label"] if bad else "normal"
-        return [{"Type": "cover", "Url": url, "Suggestion": _worst(*(r["Suggestion"] for r in result)),
+        return [{"Type": "cover", "Url": url, "Suggestion": worst(*(r["Suggestion"] for r in result)),
                  "Label": label, "Result": result}]
 
     def _cover_text(self, ctx: JobContext, rgb: Any) -> list[str] | None:
         """The cover's text lines (AIVideoTag's OCR engine), or None when OCR cannot run here."""
-        tag = ctx.runtime.analyzers.get("AIVideoTag")
-        if not ctx.runtime.settings.audit.run_ocr or tag is None or not hasattr(tag, "models"):
+        tag = ctx.services.analyzers.get("AIVideoTag")
+        if not ctx.services.settings.audit.run_ocr or tag is None or not hasattr(tag, "models"):
             return None
         try:
-            from openvod.analyzers.tag.handler import options_from_settings
             from openvod.analyzers.tag.ocr import OcrEngine, missing_dependency
+            from openvod.engine.analyzer_options import tag_options
 
             if missing_dependency():
                 return None
-            engine = OcrEngine(options_from_settings(ctx.runtime.settings.tag).ocr, tag.models)
+            engine = OcrEngine(tag_options(ctx.services.settings.tag).ocr, tag.models)
             return [text for text, _box, _score in engine.read(rgb)]
         except Exception:  # OCR is an extra on covers; a failure leaves the ad scene in review
             return None
@@ -151,7 +154,7 @@ class MediaAuditHandler(JobHandler):
         """Run OCR / ASR here when no AIVideoTag result has them and the settings allow it."""
         from openvod.analyzers.audit.engine import TimedText
 
-        s = ctx.runtime.settings.audit
+        s = ctx.services.settings.audit
         want: list[str] = []
         needs_ocr = "video" in options.ranges and bool({"ad", "terrorism", "logo"} & set(options.items))
         if needs_ocr and texts.ocr_missing and s.run_ocr:
@@ -160,18 +163,18 @@ class MediaAuditHandler(JobHandler):
             want.append("ASR")
         if not want:
             return
-        tag = ctx.runtime.analyzers.get("AIVideoTag")
+        tag = ctx.services.analyzers.get("AIVideoTag")
         if tag is None or not hasattr(tag, "models"):
             reason = "the AIVideoTag analyzer is not installed here"
             texts.ocr_missing = texts.ocr_missing and reason
             texts.asr_missing = texts.asr_missing and reason
             return
         from openvod.analyzers.tag.engine import analyse, unavailable
-        from openvod.analyzers.tag.handler import options_from_settings
+        from openvod.engine.analyzer_options import tag_options
         from openvod.models.cache import ModelUnavailable
         from openvod.pipeline.decode import DecodeError
 
-        topts = options_from_settings(ctx.runtime.settings.tag)
+        topts = tag_options(ctx.services.settings.tag)
         missing = unavailable(set(want), topts)
         for t, why in missing.items():
             if t == "OCR":

@@ -67,7 +67,7 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
 
 def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
     from openvod.analyzers.tag.engine import MissingStreams, analyse
-    from openvod.analyzers.tag.handler import options_from_settings
+    from openvod.engine.analyzer_options import tag_options
     from openvod.analyzers.tag.subtitles import to_srt, to_vtt
     from openvod.analyzers.tag.wire import build_data, build_detail
     from openvod.models.cache import ModelCache, ModelUnavailable
@@ -75,7 +75,7 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     try:
-        res = analyse(Path(args.file), types, options_from_settings(settings.tag), ModelCache())
+        res = analyse(Path(args.file), types, tag_options(settings.tag), ModelCache())
     except (MissingStreams, DecodeError, ModelUnavailable) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -104,13 +104,12 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_tag_export(args: argparse.Namespace, rt: Any) -> int:
-    from openvod.analyzers.tag.export import export
-    from openvod.cli import account_id as existing_account
+    from openvod.cli_common import account_id as existing_account
     from openvod.errors import VodError
 
     account_id = existing_account(rt, args.account)
     try:
-        out = export(rt, account_id, args.media_id, args.job_id, args.format)
+        out = rt.tag_export.export(account_id, args.media_id, args.job_id, args.format)
     except VodError as exc:
         print(exc.message, file=sys.stderr)
         return 1
@@ -143,8 +142,8 @@ def _embed_images(images: list[str], backend: str) -> list[tuple[str, Any]]:
 
 def cmd_face(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.face import choose_backend
-    from openvod.analyzers.tag.library import FaceLibrary, person_record
-    from openvod.cli import account_id as existing_account
+    from openvod.services.faces import FaceLibrary, person_record
+    from openvod.cli_common import account_id as existing_account
 
     account_id = existing_account(rt, args.account, create=args.face_cmd == "add")
     backend = choose_backend(rt.settings.tag.face_backend)
@@ -161,11 +160,11 @@ def cmd_face(args: argparse.Namespace, rt: Any) -> int:
             print(f"{pid}\t{args.name}\t{len(embeddings)} example(s)")
         return 0
     if args.face_cmd == "list":
-        people = [person_record(p) for p in lib.people()]
+        records = [person_record(p) for p in lib.people()]
         if args.json:
-            print(json.dumps(people, ensure_ascii=False))
+            print(json.dumps(records, ensure_ascii=False))
         else:
-            for p in people:
+            for p in records:
                 print(f"{p['PersonId']}\t{p['Tag']}\t{p['Source']}\t{p['Backend']}\tsamples={p['Samples']}")
         return 0
     people = lib.people()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +32,10 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
 
 
 def cmd_words(args: argparse.Namespace, rt: Any) -> int:
-    from openvod.cli import account_id
-
-    acc = account_id(rt, args.account)
+    acc = rt.accounts.find_account(args.account)
+    if not acc:
+        print(f"openvod: no account named {args.account!r}", file=sys.stderr)
+        return 2
     if args.words_cmd == "add":
         n = rt.audit.add_words(acc, args.label, args.words)
         print(f"added {n} word(s) to {args.label}")
