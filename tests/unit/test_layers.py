@@ -50,7 +50,7 @@ NO_SETTINGS = ("openvod.domain", "openvod.models", "openvod.pipeline", "openvod.
 # gateway and its POST-object form handler call each other.
 KNOWN_CYCLES = [
     {"openvod.api.rpc", "openvod.api.actions", "openvod.api.actions.ai_images", "openvod.api.actions.ai_jobs",
-     "openvod.api.actions.ai_tags", "openvod.api.actions.ai_templates", "openvod.api.actions.callbacks",
+     "openvod.api.actions.ai_tags", "openvod.api.actions.ai_templates", "openvod.api.actions.audit", "openvod.api.actions.callbacks",
      "openvod.api.actions.library", "openvod.api.actions.media", "openvod.api.actions.play",
      "openvod.api.actions.upload"},
     {"openvod.oss.gateway", "openvod.oss.postobject"},

@@ -157,6 +157,10 @@ class CallbackService:
             "Data": data or "",
             "CompleteTime": utc_iso(t),
         }
+        if event == "AIMediaAuditComplete":  # the vendor sample has Data as an object here (spec §13)
+            from openvod.util import loads
+
+            body["Data"] = loads(data) if data else {}
         if job.type == "AIImage":
             body["VideoId"] = job.media_id
         ext = userdata.extend(job.user_data or "")

@@ -73,15 +73,23 @@ def _audit_config(cfg: dict[str, Any]) -> dict[str, Any]:
     block = cfg.get("AuditAutoBlock")
     if block not in ("yes", "no"):
         raise InvalidParameter("TemplateConfig", 'AuditAutoBlock is required and must be "yes" or "no".')
-    unknown = sorted(set(cfg) - {"AuditItem", "AuditRange", "AuditContent", "AuditAutoBlock"})
+    unknown = sorted(set(cfg) - {"AuditItem", "AuditRange", "AuditContent", "AuditAutoBlock", "Thresholds"})
     if unknown:
         raise InvalidParameter("TemplateConfig", f"Unknown key(s) for AIMediaAudit: {', '.join(unknown)}.")
-    return {
+    out: dict[str, Any] = {
         "AuditItem": _str_list(cfg, "AuditItem", AUDIT_ITEMS),
         "AuditRange": _str_list(cfg, "AuditRange", AUDIT_RANGES),
         "AuditContent": _str_list(cfg, "AuditContent", AUDIT_CONTENT),
         "AuditAutoBlock": block,
     }
+    if "Thresholds" in cfg:  # openvod extension: per-scene block/review scores (docs/audit.md)
+        from openvod.analyzers.audit.options import OptionsError, parse_thresholds
+
+        try:
+            out["Thresholds"] = parse_thresholds(cfg["Thresholds"])
+        except OptionsError as exc:
+            raise InvalidParameter("TemplateConfig", str(exc)) from None
+    return out
 
 
 def check_name(name: str) -> str:

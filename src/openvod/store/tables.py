@@ -357,4 +357,38 @@ console_sessions = Table(
     Column("csrf", String(64), nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
     Column("created_at", Float, nullable=False),
+# AIMediaAudit: per-account custom word libraries (label: spam, ad, abuse, politics, contraband, porn,
+# terrorism, logo), the manual review history (CreateAudit / GetAuditHistory) and the review-console
+# IP allow-lists (SetAuditSecurityIp / ListAuditSecurityIp).
+audit_words = Table(
+    "audit_words",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("label", String(32), primary_key=True),
+    Column("word", String(128), primary_key=True),
+    Column("created_at", Float, nullable=False),
+)
+
+audit_history = Table(
+    "audit_history",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("video_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # Normal | Blocked
+    Column("reason", String(512), nullable=False, default=""),
+    Column("comment", String(1024), nullable=False, default=""),
+    Column("auditor", String(128), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Index("ix_audit_history_video", "account_id", "video_id", "created_at"),
+)
+
+audit_security_ips = Table(
+    "audit_security_ips",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("group_name", String(64), primary_key=True),
+    Column("ips", Text, nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
 )
