@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from openvod.domain.jobs import JobFailed
-from openvod.engine.registry import AnalyzerRegistry, ImageOutput, JobContext, JobHandler, JobOutput
+from openvod.domain.contract import AnalyzerRegistry, ImageOutput, JobContext, JobHandler, JobOutput
 
 
 def _log_run(ctx: JobContext) -> None:
@@ -92,7 +92,7 @@ class HashDNA(JobHandler):
 
         from openvod.store.tables import media
 
-        with ctx.runtime.engine.connect() as conn:
+        with ctx.services.engine.connect() as conn:
             rows = conn.execute(
                 select(media.c.id, media.c.duration).where(
                     media.c.account_id == ctx.account_id, media.c.md5 == ctx.media["md5"], media.c.id != ctx.media_id
@@ -106,7 +106,7 @@ class HashDNA(JobHandler):
         ]
         return JobOutput(data={"VideoDNA": dna})
 
-    def delete_fingerprints(self, rt: Any, account_id: str, media_id: str, db_id: str) -> None:
+    def on_fingerprints_deleted(self, account_id: str, media_id: str, db_id: str) -> None:
         path = os.environ.get("OPENVOD_TEST_RUNLOG")
         if path:
             with open(path + ".deleted", "a") as fh:
@@ -139,6 +139,7 @@ class FrameImages(JobHandler):
 
 
 def register(reg: AnalyzerRegistry) -> None:
-    reg.register(BrightnessTagger())
-    reg.register(HashDNA())
-    reg.register(FrameImages())
+    # These stand in for the built-in analyzers: replace them explicitly.
+    reg.register(BrightnessTagger(), replace=True)
+    reg.register(HashDNA(), replace=True)
+    reg.register(FrameImages(), replace=True)

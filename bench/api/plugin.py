@@ -17,4 +17,4 @@ class NoopTagger(JobHandler):
 
 
 def register(reg: AnalyzerRegistry) -> None:
-    reg.register(NoopTagger())
+    reg.register(NoopTagger(), replace=True)

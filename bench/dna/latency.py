@@ -26,8 +26,8 @@ from sqlalchemy import insert
 
 from bench.dna.run_openvod import load_fp
 from openvod.analyzers.dna.fingerprint import Fingerprint
-from openvod.analyzers.dna.library import Library, fingerprint_version
-from openvod.analyzers.dna.params import fingerprint_options, match_params
+from openvod.services.fingerprints import Library, fingerprint_version
+from openvod.engine.analyzer_options import fingerprint_options, match_params
 from openvod.config import DNASettings
 from openvod.store.db import init_schema, make_engine
 from openvod.store.tables import dna_videos

@@ -18,7 +18,7 @@ from typing import Any
 
 from openvod.analyzers.dna.fingerprint import Fingerprint, FingerprintOptions, fingerprint_file
 from openvod.analyzers.dna.index import CodeIndex
-from openvod.analyzers.dna.params import fingerprint_options, match_params
+from openvod.engine.analyzer_options import fingerprint_options, match_params
 from openvod.analyzers.dna.search import search, single_threaded_blas
 from openvod.config import DNASettings
 

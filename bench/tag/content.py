@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
     from openvod.analyzers.tag.engine import analyse
-    from openvod.analyzers.tag.handler import options_from_settings
+    from openvod.engine.analyzer_options import tag_options as options_from_settings
     from openvod.config import TagSettings
     from openvod.models.cache import ModelCache
 

@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import create_engine
 
     from openvod.analyzers.tag.engine import TagOptions, analyse
-    from openvod.analyzers.tag.library import FaceLibrary
+    from openvod.services.faces import FaceLibrary
     from openvod.models.cache import ModelCache
     from openvod.store.tables import metadata
 

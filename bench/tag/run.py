@@ -110,7 +110,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(RESULTS / "data"))
     ap.add_argument("--out", default=str(RESULTS / "latest.json"))
     args = ap.parse_args()
-    from openvod.analyzers.tag.handler import options_from_settings
+    from openvod.engine.analyzer_options import tag_options as options_from_settings
     from openvod.config import TagSettings
     from openvod.models.cache import ModelCache
 

@@ -163,7 +163,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 def cmd_dna(args: argparse.Namespace) -> int:
     """``openvod dna compare A B`` and ``openvod dna groups``."""
     if args.dna_cmd == "compare":
-        from openvod.analyzers.dna.commands import compare_files
+        from openvod.cli_dna import compare_files
         from openvod.analyzers.dna.fingerprint import DecodeError
 
         try:
@@ -187,7 +187,7 @@ def cmd_dna(args: argparse.Namespace) -> int:
             print(f"  input {i['Start']}s +{i['Duration']}s  <->  library {r['Start']}s +{r['Duration']}s  "
                   f"(similarity {d['Similarity']})")
         return 0
-    from openvod.analyzers.dna.commands import duplicate_groups
+    from openvod.cli_dna import duplicate_groups
 
     groups = duplicate_groups(_runtime(args), args.account)
     if args.json:
@@ -208,15 +208,16 @@ def cmd_dna(args: argparse.Namespace) -> int:
 def cmd_cover(args: argparse.Namespace) -> int:
     """Pick covers / GIF highlights of a local file with the AIImage analyzer, without a server."""
     from openvod.analyzers.image.decode import DecodeError
-    from openvod.analyzers.image.handler import image_count, options_from_settings
+    from openvod.engine.analyzer_options import image_job_options
     from openvod.analyzers.image.images import make_images
     from openvod.analyzers.image.picker import NoUsableFrame
 
     s = _settings(args).aiimage
     fmt = args.format
-    count = args.count or image_count({"Format": fmt}, s)
+    opts = image_job_options(s)
+    count = opts.count(fmt, args.count or None)
     try:
-        images, analysis = make_images(Path(args.file), fmt, count, options_from_settings(s))
+        images, analysis = make_images(Path(args.file), fmt, count, opts.images)
     except (NoUsableFrame, DecodeError) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -322,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML config file (or OPENVOD_CONFIG); its [aiimage] group applies")
     p.set_defaults(fn=cmd_cover)
 
-    from openvod.analyzers.tag.commands import add_parsers as add_tag_parsers
+    from openvod.cli_tag import add_parsers as add_tag_parsers
 
     add_tag_parsers(sub, common, _settings, _runtime)
     return ap

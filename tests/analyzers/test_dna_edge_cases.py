@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import av
@@ -20,7 +19,9 @@ from PIL import Image
 from openvod.analyzers.dna.handler import DAMAGED, MediaDNAHandler
 from openvod.config import DNASettings
 from openvod.domain.jobs import JobFailed
-from openvod.engine.registry import JobContext
+from openvod.domain.contract import JobContext
+from openvod.engine.analyzer_options import dna_options, fingerprint_options, match_params
+from openvod.services.fingerprints import FingerprintService
 from openvod.store.db import init_schema, make_engine
 from tests.analyzers.test_dna_clips import decode, draw_frames, encode
 from tests.media import make_video
@@ -92,12 +93,15 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 class _Ctx:
     def __init__(self, engine: Any, data_dir: Path) -> None:
         self.handler = MediaDNAHandler()
-        self.runtime = SimpleNamespace(settings=SimpleNamespace(dna=DNASettings(), data_dir=data_dir), engine=engine)
+        s = DNASettings()
+        self.options = dna_options(s)
+        self.library = FingerprintService(engine, fingerprint_options(s), match_params(s),
+                                          index_dir=data_dir / "dna-index").for_account("acc")
 
     def run(self, name: str, path: Path, **config: Any) -> dict[str, Any]:
         ctx = JobContext(job_id=f"job-{name}", account_id="acc", job_type="AIMediaDNA", media_id=name, media_path=path,
-                         media={}, config=self.handler.validate_config(config), template_config={},
-                         runtime=self.runtime, heartbeat=lambda: None)  # type: ignore[arg-type]
+                         config=self.handler.validate_config(config), analyzer_options=self.options,
+                         fingerprints=self.library)
         out = self.handler.run(ctx)
         assert isinstance(out.data, dict) and isinstance(out.data["VideoDNA"], list)
         return out.data  # type: ignore[no-any-return]
@@ -127,7 +131,7 @@ def test_every_edge_case_video_ends_with_a_result(tmp_path: Path, matrix: dict[s
 
 def test_reproducer_through_the_cli(matrix: dict[str, Path]) -> None:
     """``openvod dna compare q ref`` ends in a match, not an exception (it raised IndexError in align._pieces)."""
-    from openvod.analyzers.dna.commands import compare_files
+    from openvod.cli_dna import compare_files
 
     out = compare_files(matrix["repro_q"], matrix["repro_ref"])
     assert len(out["VideoDNA"]) == 1

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from openvod.analyzers.dna import library as libmod
+from openvod.services import fingerprints as libmod
 from openvod.analyzers.dna.fingerprint import Fingerprint, FingerprintOptions, fingerprint_file
 from openvod.analyzers.dna.index import CodeIndex
-from openvod.analyzers.dna.library import Library, delete_video, libraries
+from openvod.services.fingerprints import Library, delete_video, libraries
 from openvod.analyzers.dna.search import MatchParams
 from openvod.store.db import init_schema, make_engine
 from openvod.store.tables import dna_videos

@@ -16,7 +16,7 @@ from PIL import Image
 
 from bench.dna.content import Program, Shot, render
 from openvod.analyzers.dna.fingerprint import Fingerprint, fingerprint_file
-from openvod.analyzers.dna.params import match_params
+from openvod.engine.analyzer_options import match_params
 from openvod.analyzers.dna.search import compare, single_threaded_blas
 from openvod.config import DNASettings
 from tests.analyzers.test_dna_clips import draw_frames, encode

@@ -11,7 +11,7 @@ from openvod.analyzers.tag.asr import NON_SPEECH, Sentence, Transcript, Word, sp
 from openvod.analyzers.tag.category import CategoryScore
 from openvod.analyzers.tag.engine import TagResult, plan
 from openvod.analyzers.tag.face import FaceTrack, cluster_tracks
-from openvod.analyzers.tag.library import FaceLibrary
+from openvod.services.faces import FaceLibrary
 from openvod.analyzers.tag.ocr import OcrOptions, TextTrack, TextTracker
 from openvod.analyzers.tag.subtitles import to_srt, to_vtt
 from openvod.analyzers.tag.text import TimedTag

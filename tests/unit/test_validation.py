@@ -13,7 +13,8 @@ from openvod.config import load_settings
 from openvod.domain import userdata
 from openvod.errors import InvalidParameter
 from openvod.net import UnsafeTarget, check_http_target
-from openvod.services.ai_jobs import ANALYSE_TYPES, normalise_config
+from openvod.domain.options import ANALYSE_TYPES
+from openvod.services.ai_jobs import normalise_config
 from openvod.services.templates import validate_config
 from openvod.storage.blobs import BlobKeyError, LocalBlobStore
 from openvod.storage.urls import UrlSigner

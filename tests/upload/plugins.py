@@ -36,4 +36,4 @@ class TranscriptTagger(JobHandler):
 
 
 def register(reg: AnalyzerRegistry) -> None:
-    reg.register(TranscriptTagger())
+    reg.register(TranscriptTagger(), replace=True)

@@ -4,10 +4,11 @@ a handler whose optional dependency is missing still registers and reports itsel
 
 from __future__ import annotations
 
+import importlib
 import logging
 
-from openvod.domain.jobs import JobFailed
-from openvod.engine.registry import AnalyzerRegistry, JobContext, JobHandler, JobOutput
+from openvod.domain.jobs import AnalyzerUnavailable
+from openvod.domain.contract import AnalyzerRegistry, JobContext, JobHandler, JobOutput
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +17,6 @@ BUILTIN_HANDLERS: list[tuple[str, str]] = [
     ("openvod.analyzers.image.handler", "SmartCoverHandler"),
     ("openvod.analyzers.dna.handler", "MediaDNAHandler"),
     ("openvod.analyzers.tag.handler", "VideoTagHandler"),
-    # not an analyzer: UploadMediaByURL's fetch, run by the same job engine
-    ("openvod.services.url_uploads", "URLUploadHandler"),
 ]
 
 
@@ -44,12 +43,10 @@ class UnavailableHandler(JobHandler):
         return self.reason
 
     def run(self, ctx: JobContext) -> JobOutput:
-        raise JobFailed("AnalyzerUnavailable", self.reason)
+        raise AnalyzerUnavailable(self.reason)
 
 
 def register_builtin(reg: AnalyzerRegistry) -> None:
-    import importlib
-
     for mod_name, cls_name in BUILTIN_HANDLERS:
         try:
             handler = getattr(importlib.import_module(mod_name), cls_name)()

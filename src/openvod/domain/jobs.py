@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from openvod.errors import VodError
+
 
 class JobStatus(StrEnum):
     """Wire values of a job's Status."""
@@ -32,13 +34,58 @@ def sources(dst: JobStatus) -> list[JobStatus]:
     return [src for src, dsts in TRANSITIONS.items() if dst in dsts]
 
 
-class JobFailed(Exception):
-    """A permanent failure: the job ends ``fail`` with this Code and Message, no retry."""
+class JobFailed(VodError):
+    """A permanent failure: the job ends ``fail`` with this Code and Message, no retry.
 
-    def __init__(self, code: str, message: str):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+    ``JobFailed(code, message)`` for any code; the subclasses below carry their code, so
+    ``MediaDamaged("...")`` is enough. Both spellings give ``.code`` and ``.message``.
+    """
+
+    code = "JobFailed"
+    http_status = 500
+
+    def __init__(self, code_or_message: str, message: str | None = None):
+        if message is None:
+            super().__init__(code_or_message)
+        else:
+            super().__init__(message, code=code_or_message)
+
+
+class AnalyzerUnavailable(JobFailed):
+    code = "AnalyzerUnavailable"
+
+
+class MediaNotFound(JobFailed):
+    code = "InvalidVideo.NotFound"
+
+
+class MediaFileMissing(JobFailed):
+    code = "InvalidVideo.NoneStream"
+
+
+class MediaDamaged(JobFailed):
+    code = "InvalidVideo.Damaged"
+
+
+class NoUsableFrame(JobFailed):
+    code = "InvalidVideo.NoUsableFrame"
+
+
+class JobTimeout(JobFailed):
+    code = "JobTimeout"
+
+
+class AttemptsExhausted(JobFailed):
+    code = "JobAttemptsExhausted"
+
+
+class AnalyzerCrashed(JobFailed):
+    code = "InternalError"
+
+
+class LeaseLost(Exception):  # noqa: N818 (a signal, not an error to report)
+    """Raised by ``ctx.heartbeat()`` once another worker owns the job: the handler stops there and
+    the runner discards whatever it did (the other worker's run is the one that counts)."""
 
 
 class TransientJobError(Exception):

@@ -17,9 +17,23 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from openvod.domain.jobs import AI_IMAGE_TYPE, JobFailed, JobStatus, TransientJobError
-from openvod.engine.registry import JobContext, JobOutput
+from openvod.domain.contract import JobContext, JobOutput
+from openvod.domain.jobs import (
+    AI_IMAGE_TYPE,
+    AnalyzerCrashed,
+    AnalyzerUnavailable,
+    AttemptsExhausted,
+    JobFailed,
+    JobStatus,
+    JobTimeout,
+    LeaseLost,
+    MediaFileMissing,
+    MediaNotFound,
+    TransientJobError,
+)
+from openvod.errors import VideoNotFound, VodError
 from openvod.store import jobrepo
 from openvod.store.tables import jobs
 from openvod.util import dumps
@@ -66,16 +80,26 @@ class _Heartbeat(threading.Thread):
         self._poke.set()
 
     def beat(self) -> None:
+        if self.lost:
+            return
         try:
             if not jobrepo.extend_lease(self.rt.engine, self.job_id, self.worker_id, self.rt.settings.engine.lease_s):
                 self.lost = True
+                log.warning("lease lost: another worker owns the job now; stopping", extra={"job_id": self.job_id})
         except Exception:  # a locked database must not kill the job; the next beat retries
             log.warning("heartbeat failed", exc_info=True, extra={"job_id": self.job_id})
+
+    def beat_or_stop(self) -> None:
+        """The handler's ``ctx.heartbeat``: extend the lease, and stop the handler (``LeaseLost``)
+        once the job is no longer ours, so two workers never keep working on one job."""
+        self.beat()
+        if self.lost:
+            raise LeaseLost(self.job_id)
 
     def _expire(self) -> bool:
         """Fail the job for its time limit; True when done (or the job is no longer ours)."""
         try:
-            status = _fail(self.rt, self.job, self.worker_id, "JobTimeout", self.limit_message)
+            status = _fail(self.rt, self.job, self.worker_id, JobTimeout.code, self.limit_message)
         except Exception:
             log.warning("could not fail a job past its time limit; retrying", exc_info=True, extra={"job_id": self.job_id})
             return False
@@ -147,21 +171,31 @@ def run_job(
     log.info("job started", extra={"job_id": job_id, "type": job["type"], "attempt": job["attempts"]})
     try:
         out = _execute(rt, job, hb)
+    except LeaseLost:
+        if hb.timed_out:  # the time limit failed the job, which is why the lease is gone
+            return JobStatus.FAIL
+        log.warning("lease lost while running; the job was stopped and its work discarded", extra={"job_id": job_id})
+        return None
     except JobFailed as exc:
         return _fail(rt, job, worker_id, exc.code, exc.message)
     except TransientJobError as exc:
+        if hb.lost:
+            return None
         if job["attempts"] >= rt.settings.engine.max_attempts:
-            return _fail(rt, job, worker_id, "JobAttemptsExhausted", f"Gave up after {job['attempts']} attempts: {exc}")
+            return _fail(rt, job, worker_id, AttemptsExhausted.code, f"Gave up after {job['attempts']} attempts: {exc}")
         jobrepo.requeue_if_holder(rt.engine, job_id, worker_id)
         rt.wake()
         return JobStatus.INIT
     except Exception as exc:  # an analyzer bug: fail with a Code, never leave the job processing
         log.exception("analyzer crashed", extra={"job_id": job_id})
-        return _fail(rt, job, worker_id, "InternalError", f"The analyzer failed: {type(exc).__name__}: {exc}")
+        return _fail(rt, job, worker_id, AnalyzerCrashed.code, f"The analyzer failed: {type(exc).__name__}: {exc}")
     finally:
         hb.stop()
     if hb.timed_out:
         return JobStatus.FAIL
+    if hb.lost:  # the handler finished without another heartbeat: its result is not ours to commit
+        log.warning("lease lost before the result was ready; result discarded", extra={"job_id": job_id})
+        return None
     status = _succeed(rt, job, worker_id, out)
     log.info(
         "job finished",
@@ -170,32 +204,60 @@ def run_job(
     return status
 
 
+def _media_row(rt: Runtime, job: dict[str, Any]) -> dict[str, Any]:
+    """The job's media row. A video that is gone fails the job; a database that cannot answer right
+    now is a transient error (the job is retried), never "the video does not exist"."""
+    try:
+        return rt.media.get_row(job["account_id"], job["media_id"])
+    except VideoNotFound:
+        raise MediaNotFound("The video does not exist.") from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise TransientJobError(f"The database could not load the video: {type(exc).__name__}: {exc}") from exc
+
+
+def _stored_probe(media_row: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        probe = json.loads(media_row.get("probe") or "{}")
+    except ValueError:
+        return None
+    return probe if isinstance(probe, dict) and probe else None
+
+
 def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
     handler, reason = rt.analyzers.available(job["type"])
     if handler is None:
-        raise JobFailed("AnalyzerUnavailable", reason or "no analyzer")
-    try:
-        media_row = rt.media.get_row(job["account_id"], job["media_id"])
-    except Exception:
-        raise JobFailed("InvalidVideo.NotFound", "The video does not exist.") from None
+        raise AnalyzerUnavailable(reason or "no analyzer")
+    media_row = _media_row(rt, job)
     path = rt.media.local_path(media_row)
     # A URL upload job makes the source file itself (services/url_uploads.py).
-    if not path.is_file() and getattr(handler, "needs_media_file", True):
-        raise JobFailed("InvalidVideo.NoneStream", "The video's source file is missing from storage.")
+    if not path.is_file() and handler.needs_media_file:
+        raise MediaFileMissing("The video's source file is missing from storage.")
     limit = time_limit(rt, job["type"], media_row.get("duration") or 0.0)
     if limit is not None:
         hb.set_time_limit(*limit)
+    config = json.loads(job["config"] or "{}")
+    try:
+        options = handler.parse_options(config)
+    except VodError as exc:  # a stored config the current model refuses: explained, not retried
+        raise JobFailed(exc.code, exc.message) from None
+    account_id = job["account_id"]
     ctx = JobContext(
         job_id=job["id"],
-        account_id=job["account_id"],
+        account_id=account_id,
         job_type=job["type"],
         media_id=job["media_id"],
         media_path=path,
         media=media_row,
-        config=json.loads(job["config"] or "{}"),
+        config=config,
         template_config=json.loads(job["template_config"] or "{}"),
-        runtime=rt,
-        heartbeat=hb.beat,
+        options=options,
+        analyzer_options=rt.analyzer_options.get(job["type"]),
+        probe=_stored_probe(media_row),
+        heartbeat=hb.beat_or_stop,
+        fingerprints=rt.fingerprints.for_account(account_id),
+        faces=rt.faces.for_account(account_id),
+        blobs=rt.job_blobs(account_id, job["media_id"]),
+        services=rt,
     )
     out = handler.run(ctx)
     if not isinstance(out, JobOutput):

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, insert, select
 
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
+from openvod.domain.options import MediaDNAOptions, VideoTagOptions, parse_options, stored
 from openvod.errors import InvalidParameter, VodError
 from openvod.store.fastread import FastReader
 from openvod.store.tables import jobs
@@ -18,8 +19,6 @@ from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 if TYPE_CHECKING:
     from openvod.runtime import Runtime
 
-ANALYSE_TYPES = ("Face", "ASR", "OCR", "Category", "Annotation")
-_ANALYSE_LOOKUP = {t.lower(): t for t in ANALYSE_TYPES}
 # Spellings of the per-type config key (spec §5.1.1): current first, then the older one.
 CONFIG_KEYS = {"AIVideoTag": ("AIVideoTag", "AIVideoTagConfig"), "AIMediaDNA": ("AIMediaDNA", "AIMediaDNAConfig")}
 
@@ -28,14 +27,6 @@ class ResultNotFound(VodError):
     code = "InvalidAIJob.NotFound"
     http_status = 404
     message = "No successful AI job of this type exists for the video."
-
-
-def _bool(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise InvalidParameter("Config", f"{field} must be true or false.")
 
 
 def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
@@ -66,32 +57,14 @@ def normalise_config(raw: str, types: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _normalise_tag(sub: dict[str, Any]) -> dict[str, Any]:
-    extra = sorted(set(sub) - {"AnalyseTypes", "OrigASRData"})
-    if extra:
-        raise InvalidParameter("Config", f"Unknown AIVideoTag key(s): {', '.join(extra)}.")
-    raw_types = sub.get("AnalyseTypes", ",".join(ANALYSE_TYPES))
-    if not isinstance(raw_types, str):
-        raise InvalidParameter("Config", "AIVideoTag.AnalyseTypes must be a comma-separated string.")
-    names = [x.strip() for x in raw_types.split(",") if x.strip()]
-    if not names:
-        raise InvalidParameter("Config", "AIVideoTag.AnalyseTypes must name at least one type.")
-    bad = [n for n in names if n.lower() not in _ANALYSE_LOOKUP]
-    if bad:
-        raise InvalidParameter(
-            "Config", f"Unknown AnalyseTypes value(s): {', '.join(bad)}. Allowed: {', '.join(ANALYSE_TYPES)}."
-        )
-    canon = [t for t in ANALYSE_TYPES if t.lower() in {n.lower() for n in names}]
-    return {"AnalyseTypes": canon, "OrigASRData": _bool(sub.get("OrigASRData", False), "OrigASRData")}
+    return stored(parse_options(VideoTagOptions, sub, wire=True))
 
 
 def _normalise_dna(sub: dict[str, Any], top_db: Any) -> dict[str, Any]:
-    extra = sorted(set(sub) - {"DNADBId", "SearchOnly"})
-    if extra:
-        raise InvalidParameter("Config", f"Unknown AIMediaDNA key(s): {', '.join(extra)}.")
-    db = sub.get("DNADBId", top_db)
-    if db is not None and (not isinstance(db, str) or not db or len(db) > 64):
-        raise InvalidParameter("Config", "DNADBId must be a non-empty string of at most 64 characters.")
-    return {"DNADBId": db or "", "SearchOnly": _bool(sub.get("SearchOnly", False), "SearchOnly")}
+    data = dict(sub)
+    if "DNADBId" not in data and top_db is not None:
+        data["DNADBId"] = top_db  # the top-level spelling; the nested one wins
+    return stored(parse_options(MediaDNAOptions, data, wire=True))
 
 
 def job_wire(row: Any) -> dict[str, Any]:
@@ -229,10 +202,8 @@ class JobService:
         """Remove the video's fingerprints from its library now; the returned JobId records the deletion."""
         self.rt.media.get_row(account_id, media_id)
         handler = self.check_type_available("AIMediaDNA", "MediaId")
-        hook = getattr(handler, "delete_fingerprints", None)
-        if hook is None:
-            raise InvalidParameter("MediaId", "The installed AIMediaDNA analyzer cannot delete fingerprints.")
-        hook(self.rt, account_id, media_id, db_id)
+        self.rt.fingerprints.delete_video(account_id, media_id, db_id or None)
+        handler.on_fingerprints_deleted(account_id, media_id, db_id)
         jid = new_id()
         t = now()
         with self.rt.engine.begin() as conn:

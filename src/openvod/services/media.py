@@ -401,11 +401,12 @@ class MediaService:
         found = self.find_rows(account_id, ids)
         missing = [i for i in ids if i not in found]
         for media_id in found:
-            for handler_type in self.rt.analyzers.types():
-                handler = self.rt.analyzers.get(handler_type)
-                hook = getattr(handler, "on_media_deleted", None)
-                if hook:
-                    hook(self.rt, account_id, media_id)
+            # The video's upload rows, credentials, objects and unfinished parts go with it (so its
+            # upload credential stops working), then its fingerprints, then what plug-ins keep.
+            self.rt.uploads.forget(account_id, media_id)
+            self.rt.fingerprints.delete_video(account_id, media_id, None)
+            for handler in self.rt.analyzers.handlers():
+                handler.on_media_deleted(account_id, media_id)
             with self.rt.engine.begin() as conn:
                 conn.execute(delete(ai_images).where(ai_images.c.video_id == media_id, ai_images.c.account_id == account_id))
                 conn.execute(delete(jobs).where(jobs.c.media_id == media_id, jobs.c.account_id == account_id))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
 
+from openvod.domain.options import AIImageOptions, parse_options, stored
 from openvod.errors import InvalidParameter, TemplateNotFound, VodError
 from openvod.store.tables import ai_templates
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
@@ -57,27 +58,7 @@ def validate_config(ttype: str, raw: str) -> str:
 
 
 def _image_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    fmt = cfg.get("Format")
-    if not isinstance(fmt, str) or fmt.lower() not in ("gif", "png"):
-        raise InvalidParameter("TemplateConfig", "Format is required and must be gif or png.")
-    cover = cfg.get("SetDefaultCover")
-    if isinstance(cover, bool):
-        cover = "true" if cover else "false"
-    if not isinstance(cover, str) or cover.lower() not in ("true", "false"):
-        raise InvalidParameter("TemplateConfig", 'SetDefaultCover is required and must be "true" or "false".')
-    out: dict[str, Any] = {"Format": fmt.lower(), "SetDefaultCover": cover.lower()}
-    # openvod extension: how many images a job returns (1-10).
-    if "Count" in cfg:
-        count = cfg["Count"]
-        if isinstance(count, str) and count.isascii() and count.isdigit() and len(count) <= 3:
-            count = int(count)
-        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
-            raise InvalidParameter("TemplateConfig", "Count must be an integer from 1 to 10.")
-        out["Count"] = count
-    unknown = sorted(set(cfg) - {"Format", "SetDefaultCover", "Count"})
-    if unknown:
-        raise InvalidParameter("TemplateConfig", f"Unknown key(s) for AIImage: {', '.join(unknown)}.")
-    return out
+    return stored(parse_options(AIImageOptions, cfg, param="TemplateConfig", wire=True))
 
 
 def _str_list(cfg: dict[str, Any], key: str, allowed: set[str]) -> list[str]:

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 
 from openvod.domain import userdata
 from openvod.domain.jobs import JobFailed, JobStatus
-from openvod.engine.registry import JobContext, JobHandler, JobOutput
+from openvod.domain.contract import JobContext, JobHandler, JobOutput
 from openvod.errors import InvalidParameter
 from openvod.media.fetch import FetchError, fetched
 from openvod.services.uploads import VIDEO_EXTS, check_tags
@@ -160,7 +160,7 @@ class URLUploadHandler(JobHandler):
     needs_media_file = False  # the runner must not require the source before this job made it
 
     def run(self, ctx: JobContext) -> JobOutput:
-        rt = ctx.runtime
+        rt: Runtime = ctx.services
         s = rt.settings
         url = str(ctx.config.get("SourceURL", ""))
         up = rt.uploads.row_by_media(ctx.media_id)
@@ -179,11 +179,6 @@ class URLUploadHandler(JobHandler):
         rt.uploads._video_committed(up, size, "", now())
         self._report(rt, ctx, up, "success", "", "")
         return JobOutput(data={"SourceURL": url, "MediaId": ctx.media_id, "FileSize": str(size)})
-
-    def on_media_deleted(self, rt: Runtime, account_id: str, media_id: str) -> None:
-        """DeleteVideo's hook (MediaService.delete calls it on every handler): the video's upload rows,
-        credentials, objects and unfinished parts go with it, so its credential stops working."""
-        rt.uploads.forget(account_id, media_id)
 
     @staticmethod
     def _report(rt: Runtime, ctx: JobContext, up: dict[str, Any], status: str, code: str, message: str) -> None:

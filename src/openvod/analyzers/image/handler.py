@@ -1,43 +1,22 @@
-"""The AIImage job handler: smart PNG covers and GIF highlights (SubmitAIImageJob)."""
+"""The AIImage job handler: smart PNG covers and GIF highlights (SubmitAIImageJob).
+
+Options: ``AIImageOptions`` (the template's Format, SetDefaultCover, Count); the server's analysis
+and rendering options arrive as ``ctx.analyzer_options`` (``AIImageJobOptions``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from openvod.domain.jobs import JobFailed
-from openvod.engine.registry import ImageOutput, JobContext, JobHandler, JobOutput
-from openvod.errors import InvalidParameter
-
-if TYPE_CHECKING:
-    from openvod.analyzers.image.images import ImageJobOptions
-    from openvod.config import AIImageSettings
+from openvod.analyzers.image.decode import DecodeError
+from openvod.analyzers.image.images import make_images
+from openvod.analyzers.image.options import AIImageJobOptions
+from openvod.analyzers.image.picker import NoUsableFrame
+from openvod.domain.contract import ImageOutput, JobContext, JobHandler, JobOutput
+from openvod.domain.jobs import MediaDamaged, NoUsableFrame as NoUsableFrameFailure
+from openvod.domain.options import AIImageOptions, parse_options
 
 # Wire codes of explained failures.
-NO_USABLE_FRAME = "InvalidVideo.NoUsableFrame"
-DAMAGED = "InvalidVideo.Damaged"
-
-
-def options_from_settings(s: AIImageSettings) -> ImageJobOptions:
-    """Analysis and rendering options from ``Settings.aiimage``."""
-    from openvod.analyzers.image.gif import GifOptions
-    from openvod.analyzers.image.images import ImageJobOptions
-    from openvod.analyzers.image.picker import AnalysisOptions
-
-    return ImageJobOptions(
-        analysis=AnalysisOptions(fps=s.analysis_fps, max_samples=s.max_samples, faces=s.faces),
-        gif=GifOptions(fps=s.gif_fps, duration_s=s.gif_duration_s, max_width=s.gif_max_width,
-                       max_bytes=s.gif_max_bytes, colors=s.gif_colors, dither=s.gif_dither),
-        cover_width=s.cover_width,
-        cover_height=s.cover_height,
-        gif_avoid_covers=s.images_per_job,
-    )
-
-
-def image_count(config: dict[str, Any], s: AIImageSettings) -> int:
-    """The template's Count, else the configured default for the format."""
-    if "Count" in config:
-        return int(config["Count"])
-    return s.gif_images_per_job if str(config.get("Format", "png")).lower() == "gif" else s.images_per_job
+NO_USABLE_FRAME = NoUsableFrameFailure.code
+DAMAGED = MediaDamaged.code
 
 
 class SmartCoverHandler(JobHandler):
@@ -46,6 +25,7 @@ class SmartCoverHandler(JobHandler):
     job_type = "AIImage"
     name = "openvod-smartcover"
     version = "1.0"
+    options_model = AIImageOptions
 
     def unavailable_reason(self) -> str | None:
         try:
@@ -54,38 +34,18 @@ class SmartCoverHandler(JobHandler):
             return "The AIImage analyzer needs opencv-python-headless (<5), which is not installed."
         return None
 
-    def validate_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        fmt = str(config.get("Format", "")).lower()
-        if fmt not in ("png", "gif"):
-            raise InvalidParameter("TemplateConfig", "Format must be gif or png.")
-        out = dict(config)
-        out["Format"] = fmt
-        if "Count" in out:
-            try:
-                count = int(out["Count"])
-            except (TypeError, ValueError):
-                raise InvalidParameter("TemplateConfig", "Count must be an integer from 1 to 10.") from None
-            if not 1 <= count <= 10:
-                raise InvalidParameter("TemplateConfig", "Count must be an integer from 1 to 10.")
-            out["Count"] = count
-        return out
-
     def run(self, ctx: JobContext) -> JobOutput:
-        from openvod.analyzers.image.decode import DecodeError
-        from openvod.analyzers.image.images import make_images
-        from openvod.analyzers.image.picker import NoUsableFrame
-
-        settings = ctx.runtime.settings.aiimage
-        fmt = str(ctx.config.get("Format", "png")).lower()
+        opts = ctx.analyzer_options if isinstance(ctx.analyzer_options, AIImageJobOptions) else AIImageJobOptions()
+        cfg = ctx.options if isinstance(ctx.options, AIImageOptions) else parse_options(AIImageOptions, ctx.config)
         try:
-            images, analysis = make_images(ctx.media_path, fmt, image_count(ctx.config, settings),
-                                           options_from_settings(settings), heartbeat=ctx.heartbeat)
+            images, analysis = make_images(ctx.media_path, cfg.Format, opts.count(cfg.Format, cfg.Count), opts.images,
+                                           heartbeat=ctx.heartbeat)
         except NoUsableFrame as exc:
-            raise JobFailed(NO_USABLE_FRAME, str(exc)) from None
+            raise NoUsableFrameFailure(str(exc)) from None
         except DecodeError as exc:
-            raise JobFailed(DAMAGED, f"The video cannot be decoded: {exc}") from None
+            raise MediaDamaged(f"The video cannot be decoded: {exc}") from None
         if not images:
-            raise JobFailed(DAMAGED, "The chosen frames could not be decoded again for output.")
+            raise MediaDamaged("The chosen frames could not be decoded again for output.")
         return JobOutput(
             images=[ImageOutput(data=i.data, format=i.format, score=i.score, detail=i.detail) for i in images],
             detail={"Analyzer": f"{self.name}@{self.version}", **analysis.stats},

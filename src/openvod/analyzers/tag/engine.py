@@ -41,10 +41,10 @@ from openvod.analyzers.tag.face import (
 )
 from openvod.analyzers.tag.ocr import OcrEngine, OcrOptions, TextTrack, TextTracker
 from openvod.analyzers.tag.text import TextAnalyzer, TextOptions, TextSpan, TimedTag
+from openvod.domain.options import ANALYSE_TYPES
 from openvod.models.cache import ModelCache
 from openvod.pipeline.decode import DecodeError, DecodeStats, FrameOptions, decode_audio, iter_frames, probe
 
-ANALYSE_TYPES = ("Face", "ASR", "OCR", "Category", "Annotation")
 VISUAL = ("Face", "OCR", "Annotation")
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from openvod.api.rpc import Ctx, action
+from openvod.services.faces import person_record
+from openvod.services.tag_export import export
 
 
 def detail_format(ctx: Ctx) -> str:
@@ -35,8 +37,6 @@ def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
     `Format=JSON`), so use `OutputFormat`; `Format=srt|vtt` is still honoured when a client can send
     it. The response is JSON either way.
     """
-    from openvod.analyzers.tag.export import export
-
     return export(ctx.rt, ctx.account_id, ctx.p.str("MediaId", max_bytes=128), ctx.p.str("JobId", max_bytes=128),
                   detail_format(ctx), param="OutputFormat")
 
@@ -44,7 +44,5 @@ def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
 @action("ListFaceLibrary")  # results can be large: on the thread pool, off the event loop
 def list_face_library(ctx: Ctx) -> dict[str, Any]:
     """The account's face library: named people and unknown people seen in its videos."""
-    from openvod.analyzers.tag.library import FaceLibrary, person_record
-
-    people = FaceLibrary(ctx.rt.engine, ctx.account_id, "").people()
+    people = ctx.rt.faces.library(ctx.account_id).people()
     return {"PersonList": {"Person": [person_record(p) for p in people]}}

@@ -1,6 +1,7 @@
 """The account's face library: named people and the unknown people seen in its videos.
 
-Not pure like the analyzers: it reads and writes the ``face_people`` / ``face_examples`` tables.
+A service (it reads and writes the ``face_people`` / ``face_examples`` tables); the AIVideoTag
+analyzer reaches it only through ``openvod.domain.interfaces.FaceLibrary`` (``FaceService.for_account``).
 
 * ``add_person(name, images)`` — the operator names a person with example photographs
   (``openvod face add``); each example's embedding is kept.
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, delete, insert, select, update
 
+from openvod.domain.interfaces import FaceMatch
 from openvod.store.tables import face_examples, face_people
 from openvod.util import new_id
 
@@ -46,15 +48,8 @@ class LibraryPerson:
         return self.name or unknown_tag(self.id)
 
 
-@dataclass
-class Match:
-    """The library person a cluster was matched to (or created as)."""
-
-    person_id: str
-    tag: str
-    known: bool
-    distance: float | None
-    created: bool
+# The library person a cluster was matched to (or created as).
+Match = FaceMatch
 
 
 def unknown_tag(person_id: str) -> str:
@@ -173,3 +168,29 @@ class FaceLibrary:
 def person_record(p: LibraryPerson) -> dict[str, Any]:
     return {"PersonId": p.id, "Tag": p.tag, "Name": p.name, "Source": p.source, "Backend": p.backend,
             "Samples": p.samples, "Examples": p.examples}
+
+
+class AccountFaces:
+    """``FaceLibrary`` (the analyzer's interface) over one account's library."""
+
+    def __init__(self, engine: Engine, account_id: str):
+        self.engine = engine
+        self.account_id = account_id
+
+    def identify(self, backend: str, centroids: list[Any], match_distance: float, face_keys: list[str],
+                 source: str = "") -> list[FaceMatch]:
+        return FaceLibrary(self.engine, self.account_id, backend).identify(centroids, match_distance, face_keys,
+                                                                          source=source)
+
+
+class FaceService:
+    """The face libraries of all accounts (ListFaceLibrary, ``openvod face``, jobs)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def for_account(self, account_id: str) -> AccountFaces:
+        return AccountFaces(self.engine, account_id)
+
+    def library(self, account_id: str, backend: str = "") -> FaceLibrary:
+        return FaceLibrary(self.engine, account_id, backend)

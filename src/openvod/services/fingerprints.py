@@ -1,4 +1,5 @@
-"""Fingerprint libraries in the store, and each worker's in-memory index over them.
+"""Fingerprint libraries in the store, and each worker's in-memory index over them (a service: the
+AIMediaDNA analyzer reaches it only through ``openvod.domain.interfaces.FingerprintLibrary``).
 
 A library is (account, DNADBId). The store is the truth: ``dna_videos`` holds one row per video
 with its codes and its full fingerprint. Each worker process keeps, per library it has served, a
@@ -218,3 +219,45 @@ class LibraryCache:
             while len(self._libs) > self.size:
                 self._libs.popitem(last=False)
             return lib
+
+
+class AccountFingerprints:
+    """``FingerprintLibrary`` (the analyzer's interface) over one account's libraries."""
+
+    def __init__(self, service: FingerprintService, account_id: str):
+        self.service = service
+        self.account_id = account_id
+
+    def search(self, db_id: str, fingerprint: Any, exclude_media: str | None = None) -> list[Any]:
+        return self.service.library(self.account_id, db_id).search(fingerprint, exclude_media=exclude_media)
+
+    def size(self, db_id: str) -> int:
+        return len(self.service.library(self.account_id, db_id).media_ids())
+
+    def add(self, db_id: str, media_id: str, fingerprint: Any, job_id: str = "") -> None:
+        self.service.library(self.account_id, db_id).add(media_id, fingerprint, job_id)
+
+
+class FingerprintService:
+    """Every account's fingerprint libraries, with this process's cache of their indexes."""
+
+    def __init__(self, engine: Engine, opts: FingerprintOptions, params: MatchParams, *, max_cached: int = 8,
+                 flat_limit: int = 250_000, nprobe: int = 16, index_dir: Path | None = None):
+        self.engine = engine
+        self.opts = opts
+        self.params = params
+        self.flat_limit = flat_limit
+        self.nprobe = nprobe
+        self.index_dir = index_dir
+        self.cache = LibraryCache(max_cached)
+
+    def library(self, account_id: str, db_id: str) -> Library:
+        return self.cache.get(self.engine, account_id, db_id, self.opts, self.params, flat_limit=self.flat_limit,
+                              nprobe=self.nprobe, index_dir=self.index_dir)
+
+    def for_account(self, account_id: str) -> AccountFingerprints:
+        return AccountFingerprints(self, account_id)
+
+    def delete_video(self, account_id: str, media_id: str, db_id: str | None = None) -> int:
+        """Remove a video's fingerprints from one library, or from all of the account's (``db_id`` None)."""
+        return delete_video(self.engine, account_id, media_id, db_id)

@@ -67,7 +67,7 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
 
 def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
     from openvod.analyzers.tag.engine import MissingStreams, analyse
-    from openvod.analyzers.tag.handler import options_from_settings
+    from openvod.engine.analyzer_options import tag_options
     from openvod.analyzers.tag.subtitles import to_srt, to_vtt
     from openvod.analyzers.tag.wire import build_data, build_detail
     from openvod.models.cache import ModelCache, ModelUnavailable
@@ -75,7 +75,7 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     try:
-        res = analyse(Path(args.file), types, options_from_settings(settings.tag), ModelCache())
+        res = analyse(Path(args.file), types, tag_options(settings.tag), ModelCache())
     except (MissingStreams, DecodeError, ModelUnavailable) as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
@@ -104,7 +104,7 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_tag_export(args: argparse.Namespace, rt: Any) -> int:
-    from openvod.analyzers.tag.export import export
+    from openvod.services.tag_export import export
     from openvod.cli import account_id as existing_account
     from openvod.errors import VodError
 
@@ -143,7 +143,7 @@ def _embed_images(images: list[str], backend: str) -> list[tuple[str, Any]]:
 
 def cmd_face(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.face import choose_backend
-    from openvod.analyzers.tag.library import FaceLibrary, person_record
+    from openvod.services.faces import FaceLibrary, person_record
     from openvod.cli import account_id as existing_account
 
     account_id = existing_account(rt, args.account, create=args.face_cmd == "add")

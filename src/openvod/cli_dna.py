@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from openvod.analyzers.dna.fingerprint import fingerprint_file
-from openvod.analyzers.dna.library import Library, libraries
-from openvod.analyzers.dna.params import fingerprint_options, match_params
 from openvod.analyzers.dna.results import video_dna
 from openvod.analyzers.dna.search import compare, search, single_threaded_blas
 from openvod.config import DNASettings
+from openvod.engine.analyzer_options import fingerprint_options, match_params
+from openvod.services.fingerprints import Library, libraries
 from openvod.store.tables import accounts, media
 
 if TYPE_CHECKING:
