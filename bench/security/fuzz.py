@@ -69,6 +69,10 @@ def main() -> None:
     ap.add_argument("--oss-examples", type=int, default=1200, help="per object-endpoint family (object, post)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default="", help="comma-separated Actions (and/or oss-object, oss-post)")
+    ap.add_argument("--from-action", default="", help="only the Actions sorting at or after this one")
+    ap.add_argument("--no-rpc", action="store_true", help="only the object endpoint")
+    ap.add_argument("--no-oss", action="store_true", help="only the RPC Actions")
+    ap.add_argument("--out", default="fuzz.json", help="results file under bench/security/results/")
     args = ap.parse_args()
     only = {x for x in args.only.split(",") if x}
     rpc_fuzz.send = counted(rpc_fuzz.send)
@@ -84,7 +88,7 @@ def main() -> None:
         if creds is None:  # pytest fixtures keep the function under a private name
             creds = oss_fuzz.creds.__pytest_wrapped__.obj(srv)  # type: ignore[attr-defined]
         for action in sorted(rpc_fuzz.ACTIONS):
-            if only and action not in only:
+            if (only and action not in only) or args.no_rpc or action < args.from_action:
                 continue
             before = sum(STATUS.values())
 
@@ -99,7 +103,7 @@ def main() -> None:
             if f:
                 failures.append(f)
         for family in ("object", "post"):
-            if only and f"oss-{family}" not in only:
+            if (only and f"oss-{family}" not in only) or args.no_oss:
                 continue
             before = sum(STATUS.values())
             strategy = st.tuples(oss_fuzz.object_request(creds) if family == "object"
@@ -124,7 +128,7 @@ def main() -> None:
               "wall_s": round(time.time() - t0, 1), "client_cpu_s": round(time.process_time() - c0, 1)}
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "fuzz.json").write_text(json.dumps(result, indent=1))
+    (out / args.out).write_text(json.dumps(result, indent=1))
     print(f"{total} requests, status counts {dict(sorted(STATUS.items()))}, 5xx: {five}, failing families: "
           f"{len(failures)}")
     for f in failures:
