@@ -109,6 +109,7 @@ class ReadProcesses:
         self._lock = threading.Lock()
         self._closed = False
         self.started = False
+        self.answer_timeout_s = 300.0
 
     def _spawn(self) -> _Child:
         here, there = self.ctx.Pipe(duplex=True)
@@ -166,9 +167,11 @@ class ReadProcesses:
             raise ReaderUnavailable() from None
         try:
             c.conn.send((action, account_id, access_key_id, rid, base_url, params, want_json))
+            if not c.conn.poll(self.answer_timeout_s):  # wedged: replace it rather than wait for ever
+                raise TimeoutError("no answer")
             out: tuple[Any, ...] = c.conn.recv()
-        except (EOFError, OSError, ValueError):
-            log.warning("read process died; replacing it", extra={"exitcode": c.proc.exitcode})
+        except (EOFError, OSError, ValueError):  # (TimeoutError is an OSError)
+            log.warning("read process died or hung; replacing it", extra={"exitcode": c.proc.exitcode})
             self._replace(c)
             raise ReaderUnavailable() from None
         self._free.put(c)
