@@ -117,6 +117,13 @@ def main() -> None:
         # Older servers (no paging) answer every template and no Total.
         total = first.get("Total", len(first["TemplateInfoList"]))
         assert total == args.templates, total
+        if args.read_processes != 0:  # the read process starts on the first big read: let it get ready
+            from tests.security.test_readers import readers_of
+
+            deadline = time.monotonic() + 120
+            while not readers_of(srv.proc.pid) and time.monotonic() < deadline:  # type: ignore[union-attr]
+                time.sleep(0.2)
+            time.sleep(5)
         poll_b(srv.url, b, 50)  # warm-up
         phases: dict[str, list[dict[str, float]]] = {"quiet": [], "loaded": [], "control": []}
         ctx = mp.get_context("fork")

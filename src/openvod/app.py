@@ -105,7 +105,7 @@ class OpenVodApp:
 
     def __init__(self, rt: Runtime, threads: int = 8, nonces: NonceStore | None = None):
         self.rt = rt
-        # Big reads are built in read processes (api/readers.py), started with the lifespan.
+        # Big reads are built in read processes (api/readers.py), started on the first one.
         n_read = rt.settings.api.read_processes
         self.readers = ReadProcesses(rt.settings, n_read) if n_read > 0 else None
         self.rpc = RpcApi(rt, nonces, self.readers)
@@ -123,8 +123,8 @@ class OpenVodApp:
             while True:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
-                    if self.readers is not None:  # from the server's main thread (PR_SET_PDEATHSIG)
-                        self.readers.start()
+                    if self.readers is not None:  # they start on the first big read
+                        self.readers.enable()
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
                     if self.readers is not None:

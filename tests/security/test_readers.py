@@ -72,7 +72,11 @@ def test_big_reads_answered_by_a_read_process(srv: Server) -> None:
     key = srv.key("acme")
     other = srv.key("other")
     seed(srv, "acme", 120)
+    assert not readers_of(srv.proc.pid)  # started on the first big read, answered in-process meanwhile
+    r = send(srv, key, "ListAITemplate", {"TemplateType": "AIImage"}, "get")
+    assert r.status_code == 200 and r.json()["Total"] == 120, r.text
     wait_for(lambda: readers_of(srv.proc.pid), timeout=60)  # type: ignore[union-attr]
+    time.sleep(3)  # it has imported and answers
     pid = readers_of(srv.proc.pid)[0]  # type: ignore[union-attr]
     r = send(srv, key, "ListAITemplate", {"TemplateType": "AIImage", "PageNo": "2", "PageSize": "50"}, "get")
     assert r.status_code == 200, r.text
@@ -110,6 +114,8 @@ def test_big_reads_answered_by_a_read_process(srv: Server) -> None:
 def test_read_process_does_not_outlive_a_killed_server(srv: Server) -> None:
     assert srv.proc is not None
     server_pid = srv.proc.pid
+    r = send(srv, srv.key("acme"), "ListAITemplate", {"TemplateType": "AIImage"}, "get")
+    assert r.status_code == 200, r.text
     pids = wait_for(lambda: readers_of(server_pid), timeout=60)
     srv.proc.kill()
     srv.proc.wait(10)

@@ -14,9 +14,11 @@ checks and replay protection are exactly those of every other request. The read 
 the authenticated account, the parameters and the request id, runs the registered handler, and
 sends back the rendered body (JSON or XML) or the error (code, message, status).
 
-Children never outlive the server: each is bound to it the way workers are (``engine.liveness``:
-PR_SET_PDEATHSIG, the parent-PID check while starting) and its request pipe gives EOF when the server
-dies. A child that dies is replaced; the request it was running is answered in-process instead.
+Children never outlive the server: each is bound to it the way workers are (``engine.liveness``: a
+pipe whose write end only the server holds, watched for EOF from the child's first instruction on;
+PR_SET_PDEATHSIG; the parent-PID check while starting), and they are started only from one supervisor
+thread that lives until :meth:`ReadProcesses.stop`. A child that dies (or hangs) is replaced by that
+thread; the request it was running is answered in-process instead.
 """
 
 from __future__ import annotations
@@ -50,12 +52,10 @@ def _set_comm(name: bytes) -> None:
         pass
 
 
-def _reader_main(conn: Any, settings_json: str, parent_pid: int) -> None:
-    from openvod.engine.liveness import set_parent_death_signal
+def _reader_main(conn: Any, alive: Any, settings_json: str, parent_pid: int) -> None:
+    from openvod.engine.liveness import bind_to_parent
 
-    set_parent_death_signal()
-    if os.getppid() != parent_pid:  # the server died before the death signal was armed
-        os._exit(70)
+    bind_to_parent(alive, parent_pid, "read process")  # first of all: never outlive the server
     _set_comm(b"openvod-reader")
     from openvod import errors
     from openvod.api import actions  # noqa: F401  (registers every Action)
@@ -93,8 +93,10 @@ def _reader_main(conn: Any, settings_json: str, parent_pid: int) -> None:
 
 
 class _Child:
-    def __init__(self, proc: Any, conn: Any):
-        self.proc, self.conn = proc, conn
+    def __init__(self, proc: Any, conn: Any, alive_w: Any):
+        self.proc, self.conn, self.alive_w = proc, conn, alive_w
+        self.ready = False
+        self.broken = False
 
 
 class ReadProcesses:
@@ -107,64 +109,92 @@ class ReadProcesses:
         self._free: queue.Queue[_Child] = queue.Queue()
         self._all: list[_Child] = []
         self._lock = threading.Lock()
-        self._closed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.enabled = False
         self.started = False
         self.answer_timeout_s = 300.0
+        self.tick_s = 0.2
 
     def _spawn(self) -> _Child:
+        """Only ever called on the supervisor thread (the child's PR_SET_PDEATHSIG is tied to it)."""
         here, there = self.ctx.Pipe(duplex=True)
-        p = self.ctx.Process(target=_reader_main, args=(there, self.settings_json, os.getpid()),
+        alive_r, alive_w = self.ctx.Pipe(duplex=False)
+        p = self.ctx.Process(target=_reader_main, args=(there, alive_r, self.settings_json, os.getpid()),
                              name="openvod-reader", daemon=True)
         p.start()
-        there.close()  # only the child holds its end: it sees EOF when this process dies
-        return _Child(p, here)
+        there.close()  # only the child holds these ends: it sees EOF when this process dies
+        alive_r.close()
+        return _Child(p, here, alive_w)
+
+    def enable(self) -> None:
+        """Allow starting the read processes (the server's lifespan startup). They start on the first
+        offloaded request, so a server that never serves a big read never pays for them; that first
+        request is answered in-process."""
+        self.enabled = True
 
     def start(self) -> None:
-        """Start the children (from a thread that lives as long as the server: PR_SET_PDEATHSIG)."""
         with self._lock:
-            if self.started or self._closed:
+            if self.started or self._stop.is_set() or not self.enabled:
                 return
-            for _ in range(self.n):
-                c = self._spawn()
-                self._all.append(c)
-                threading.Thread(target=self._await_ready, args=(c,), name="reader-start", daemon=True).start()
             self.started = True
+        self._thread = threading.Thread(target=self._supervise, name="reader-supervisor", daemon=True)
+        self._thread.start()
 
-    def _await_ready(self, c: _Child) -> None:
-        try:
-            if c.conn.poll(300) and c.conn.recv() == ("ready",):
-                self._free.put(c)
-                return
-        except (EOFError, OSError):
-            pass
-        log.warning("read process did not start", extra={"exitcode": c.proc.exitcode})
-        self._replace(c)
+    def _supervise(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                children = list(self._all)
+            for c in children:
+                if c.broken or not c.proc.is_alive():
+                    if c.ready and not c.broken:
+                        log.warning("read process died; replacing it", extra={"exitcode": c.proc.exitcode})
+                    self._discard(c)
+                elif not c.ready:
+                    try:
+                        if c.conn.poll(0) and c.conn.recv() == ("ready",):
+                            c.ready = True
+                            self._free.put(c)
+                    except (EOFError, OSError):
+                        self._discard(c)
+            with self._lock:
+                missing = 0 if self._stop.is_set() else self.n - len(self._all)
+            for _ in range(missing):
+                c = self._spawn()
+                with self._lock:
+                    self._all.append(c)
+            self._stop.wait(self.tick_s)
 
-    def _replace(self, dead: _Child) -> None:
+    def _discard(self, c: _Child) -> None:
+        c.broken = True  # if it is still in the free queue, call() skips it
         with self._lock:
-            if self._closed:
-                return
+            self._all = [x for x in self._all if x is not c]
+        for closing in (c.conn, c.alive_w):
             try:
-                dead.conn.close()
+                closing.close()
             except OSError:
                 pass
-            if dead.proc.is_alive():
-                dead.proc.kill()
-            dead.proc.join(1)
-            c = self._spawn()
-            self._all = [x for x in self._all if x is not dead] + [c]
-        threading.Thread(target=self._await_ready, args=(c,), name="reader-start", daemon=True).start()
+        if c.proc.is_alive():
+            c.proc.kill()
+        c.proc.join(1)
 
     def call(self, action: str, account_id: str, access_key_id: str, rid: str, base_url: str,
              params: dict[str, str], want_json: bool, wait_s: float = 5.0) -> tuple[Any, ...]:
         """The child's answer: ("ok", payload) | ("err", message, code, status) | ("fault", what) |
-        ("crash", traceback). ReaderUnavailable when none is ready within ``wait_s`` or it died."""
-        if not self.started or self._closed:
+        ("crash", traceback). ReaderUnavailable when none is ready within ``wait_s``, or it died or hung
+        (it is then replaced)."""
+        if not self.started:
+            self.start()
+            raise ReaderUnavailable()  # starting: this request is answered in-process
+        if self._stop.is_set():
             raise ReaderUnavailable()
-        try:
-            c = self._free.get(timeout=wait_s)
-        except queue.Empty:
-            raise ReaderUnavailable() from None
+        while True:
+            try:
+                c = self._free.get(timeout=wait_s)
+            except queue.Empty:
+                raise ReaderUnavailable() from None
+            if not c.broken:
+                break
         try:
             c.conn.send((action, account_id, access_key_id, rid, base_url, params, want_json))
             if not c.conn.poll(self.answer_timeout_s):  # wedged: replace it rather than wait for ever
@@ -172,23 +202,27 @@ class ReadProcesses:
             out: tuple[Any, ...] = c.conn.recv()
         except (EOFError, OSError, ValueError):  # (TimeoutError is an OSError)
             log.warning("read process died or hung; replacing it", extra={"exitcode": c.proc.exitcode})
-            self._replace(c)
+            c.broken = True  # the supervisor replaces it
             raise ReaderUnavailable() from None
         self._free.put(c)
         return out
 
     def pids(self) -> list[int]:
-        return [c.proc.pid for c in self._all if c.proc.pid]
+        with self._lock:
+            return [c.proc.pid for c in self._all if c.proc.pid]
 
     def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
         with self._lock:
-            self._closed = True
-            children = list(self._all)
+            children, self._all = list(self._all), []
         for c in children:
-            try:
-                c.conn.close()  # EOF: the child exits
-            except OSError:
-                pass
+            for closing in (c.conn, c.alive_w):
+                try:
+                    closing.close()  # EOF: the child exits
+                except OSError:
+                    pass
         for c in children:
             c.proc.join(5)
             if c.proc.is_alive():
