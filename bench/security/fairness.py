@@ -100,9 +100,14 @@ def main() -> None:
     ap.add_argument("--polls", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--a-clients", type=int, default=4)
+    ap.add_argument("--read-processes", type=int, default=None,
+                    help="api.read_processes for the server (default: the server's default)")
     args = ap.parse_args()
     root = Path(mkdtemp(prefix="openvod-fair-"))
-    srv = Server(root / "data", free_port(), env={"OPENVOD_API__MAX_TEMPLATES_PER_ACCOUNT": str(args.templates + 10)})
+    env = {"OPENVOD_API__MAX_TEMPLATES_PER_ACCOUNT": str(args.templates + 10)}
+    if args.read_processes is not None:
+        env["OPENVOD_API__READ_PROCESSES"] = str(args.read_processes)
+    srv = Server(root / "data", free_port(), env=env)
     srv.start()
     try:
         a, b = srv.key("tenant-a"), srv.key("tenant-b")
@@ -112,6 +117,13 @@ def main() -> None:
         # Older servers (no paging) answer every template and no Total.
         total = first.get("Total", len(first["TemplateInfoList"]))
         assert total == args.templates, total
+        if args.read_processes != 0:  # the read process starts on the first big read: let it get ready
+            from tests.security.test_readers import readers_of
+
+            deadline = time.monotonic() + 120
+            while not readers_of(srv.proc.pid) and time.monotonic() < deadline:  # type: ignore[union-attr]
+                time.sleep(0.2)
+            time.sleep(5)
         poll_b(srv.url, b, 50)  # warm-up
         phases: dict[str, list[dict[str, float]]] = {"quiet": [], "loaded": [], "control": []}
         ctx = mp.get_context("fork")
@@ -136,7 +148,7 @@ def main() -> None:
         med = {ph: {q: statistics.median(r[q] for r in rs) for q in ("p50", "p99")} for ph, rs in phases.items()}
         result = {
             "templates": args.templates, "polls_per_phase": args.polls, "rounds": args.rounds,
-            "a_clients": args.a_clients, "a_requests": a_requests[0], "a_largest_response_bytes": a_bytes[0],
+            "a_clients": args.a_clients, "read_processes": args.read_processes, "a_requests": a_requests[0], "a_largest_response_bytes": a_bytes[0],
             "b_ms": med, "ratio_p50": med["loaded"]["p50"] / med["quiet"]["p50"],
             "ratio_p99": med["loaded"]["p99"] / med["quiet"]["p99"], "rounds_detail": phases,
         }

@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from openvod.api.actions import upload_progress
 from openvod.api.nonces import NonceStore
+from openvod.api.readers import ReadProcesses
 from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_access_key, peek_action
 from openvod.metrics import Metrics
 from openvod.oss.asgi import OssAsgi
@@ -106,7 +107,10 @@ class OpenVodApp:
 
     def __init__(self, rt: Runtime, threads: int = 8, nonces: NonceStore | None = None):
         self.rt = rt
-        self.rpc = RpcApi(rt, nonces)
+        # Big reads are built in read processes (api/readers.py), started on the first one.
+        n_read = rt.settings.api.read_processes
+        self.readers = ReadProcesses(rt.settings, n_read) if n_read > 0 else None
+        self.rpc = RpcApi(rt, nonces, self.readers)
         self.metrics = Metrics(rt)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
         self.oss = OssAsgi(rt)
@@ -126,8 +130,12 @@ class OpenVodApp:
             while True:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
+                    if self.readers is not None:  # they start on the first big read
+                        self.readers.enable()
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
+                    if self.readers is not None:
+                        self.readers.stop()
                     self.rpc.close()
                     self.pool.shutdown(wait=False)
                     self.oss.pool.shutdown(wait=False)

@@ -31,6 +31,10 @@ class ApiSettings(BaseModel):
     max_running_per_key: int = Field(default=1, ge=0)
     # The same for the registration pool (RegisterMedia: downloads and probes, which may take minutes).
     max_registrations_per_key: int = Field(default=2, ge=0)
+    # Read processes per API process for the reads that grow with an account's data (ListAITemplate,
+    # GetVideoList, SearchMedia...; api/readers.py): their answers are built outside the API process's
+    # interpreter, so they do not slow other tenants' polling. 0 = build them on the API thread pool.
+    read_processes: int = Field(default=1, ge=0, le=16)
     # HostId in error envelopes; empty = the request's Host header.
     host_id: str = ""
     # Base URL of signed blob URLs (CoverURL, FileURL, FaceUrl), e.g. "https://vod.example.com" behind

@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -94,6 +94,49 @@ template_config = st.one_of(
     any_json,
 )
 ids = st.one_of(scalar, st.lists(st.one_of(scalar, st.just("0" * 32)), max_size=25).map(",".join))
+number_like = st.one_of(st.integers(-(2**70), 2**70).map(str), scalar)
+title = st.one_of(text, scalar, st.text(min_size=120, max_size=140))
+file_name = st.one_of(
+    st.sampled_from(["a.mp4", "a.MP4", "a.m3u8", "a", ".mp4", "a.exe", "a.mp4.exe", "../../a.mp4", "/etc/a.mp4",
+                     "C:\\a.mp4", "a\x00.mp4", "sv/x/a.mp4", "a." + "x" * 40, "%2e%2e/a.mp4", "a b.flv"]),
+    st.tuples(text, st.sampled_from([".mp4", ".mov", ".m3u8", ".png", ".mp3", ""])).map("".join), scalar)
+tags = st.one_of(st.lists(st.one_of(text, scalar), max_size=20).map(",".join), scalar)
+reference_id = st.one_of(st.from_regex(r"[A-Za-z0-9_-]{4,70}", fullmatch=True), scalar)
+cover_url = st.one_of(st.sampled_from(["https://example.com/c.png", "blob:aiimage/0/0/x.png",
+                                       "blob:aiimage/x/../../media/y/z/source.mp4", "0" * 32, "/blobs/x"]), scalar)
+time_text = st.one_of(st.sampled_from(["2024-01-01T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01", "0",
+                                       "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2024-01-01T00:00:00.5Z",
+                                       "2024-02-30T00:00:00Z", "2024-01-01T24:00:00Z"]), scalar)
+sort_by = st.one_of(st.sampled_from(["CreationTime:Desc", "CreationTime:Asc", "Title:Asc", "CreationTime",
+                                     ":", "CreationTime:"]), scalar)
+_match_field = st.sampled_from(["Title", "Description", "Tags", "Status", "MediaId", "VideoId", "CateId",
+                                "StorageLocation", "AppId", "CreationTime", "ModificationTime", "Foo", ""])
+_match_value = st.one_of(
+    scalar.map(lambda v: "'" + v + "'"), scalar,
+    st.lists(st.one_of(scalar, text), max_size=4).map(lambda vs: "(" + ",".join("'" + v + "'" for v in vs) + ")"),
+    st.sampled_from(["('2024-01-01T00:00:00Z','')", "('', '')", "('a','b','c')", "(", ")", "'", "'" * 4, "1e400",
+                     "9223372036854775808"]))
+_match_cond = st.tuples(_match_field, st.sampled_from([" = ", " in ", "=", " == ", " like ", " "]),
+                        _match_value).map("".join)
+match_text = st.one_of(st.lists(_match_cond, min_size=1, max_size=4).map(" and ".join),
+                       st.lists(_match_cond, min_size=1, max_size=3).map(" or ".join), scalar)
+upload_urls = st.one_of(
+    st.lists(st.one_of(st.sampled_from(NASTY), st.just("https://example.com/v.mp4"),
+                       text.map(lambda t: "https://example.com/" + quote(t))), min_size=1, max_size=22)
+    .map(lambda us: ",".join(quote(u, safe="") if i % 2 else u for i, u in enumerate(us))), scalar)
+upload_metadatas = st.one_of(
+    st.lists(st.fixed_dictionaries({"SourceURL": st.one_of(st.just("https://example.com/v.mp4"), scalar)}, optional={
+        "Title": st.one_of(title, json_value), "CateId": st.one_of(st.integers(-(2**70), 2**70), st.floats(), scalar),
+        "Tags": st.one_of(tags, json_value), "CoverURL": st.one_of(cover_url, json_value),
+        "Description": st.one_of(scalar, json_value), "FileSize": st.one_of(number_like, json_value),
+        "FileExtension": scalar}), max_size=3).map(dumps), any_json)
+update_content = st.one_of(
+    st.lists(st.fixed_dictionaries({"VideoId": st.one_of(scalar, st.just("0" * 32), json_value)}, optional={
+        "Title": st.one_of(title, json_value), "CateId": st.one_of(st.integers(-(2**70), 2**70), st.floats(), scalar,
+                                                                   json_value),
+        "Tags": st.one_of(tags, json_value), "CoverURL": st.one_of(cover_url, json_value),
+        "Description": st.one_of(scalar, json_value), "UserData": st.one_of(user_data, json_value),
+        "ReferenceId": st.one_of(reference_id, json_value)}), max_size=22).map(dumps), any_json)
 
 PARAMS: dict[str, dict[str, st.SearchStrategy[str]]] = {
     "RegisterMedia": {"RegisterMetadatas": register_metadatas, "TemplateGroupId": scalar, "UserData": user_data},
@@ -123,6 +166,56 @@ PARAMS: dict[str, dict[str, st.SearchStrategy[str]]] = {
     "GetMessageCallback": {"AppId": scalar},
     "GetAIVideoTagDetail": {"MediaId": scalar, "JobId": scalar, "Format": scalar},
     "ListFaceLibrary": {},
+    # ---- upload (docs/upload.md)
+    "CreateUploadVideo": {"Title": title, "FileName": file_name, "FileSize": number_like, "Description": scalar,
+                          "CoverURL": cover_url, "CateId": number_like, "Tags": tags, "TemplateGroupId": scalar,
+                          "AppId": scalar, "UserData": user_data, "ReferenceId": reference_id,
+                          "StorageLocation": scalar},
+    "RefreshUploadVideo": {"VideoId": scalar, "ReferenceId": reference_id},
+    "CreateUploadImage": {"ImageType": st.one_of(st.sampled_from(["default", "cover", "watermark", "COVER"]), scalar),
+                          "ImageExt": st.one_of(st.sampled_from(["png", "jpg", "jpeg", "gif", "heic", "webp", "PNG",
+                                                                 "exe", ".png"]), scalar),
+                          "OriginalFileName": file_name, "Title": title, "Tags": tags, "Description": scalar,
+                          "StorageLocation": scalar, "UserData": user_data, "AppId": scalar, "CateId": number_like},
+    "CreateUploadAttachedMedia": {
+        "BusinessType": st.one_of(st.sampled_from(["watermark", "subtitle", "material", "Watermark"]), scalar),
+        "MediaExt": st.one_of(st.sampled_from(["png", "srt", "vtt", "ass", "mp4", "gif", "jpg", "zip", "exe"]),
+                              scalar),
+        "FileName": file_name, "FileSize": number_like, "Title": title, "CateIds": ids, "Tags": tags,
+        "Description": scalar, "StorageLocation": scalar, "UserData": user_data, "AppId": scalar},
+    "GetUploadDetails": {"MediaIds": ids, "MediaType": st.one_of(st.sampled_from(["video", "image", "attached"]),
+                                                                  scalar)},
+    "DeleteMultipartUpload": {"MediaId": scalar, "MediaType": st.one_of(st.just("video"), scalar)},
+    "UploadMediaByURL": {"UploadURLs": upload_urls, "UploadMetadatas": upload_metadatas, "TemplateGroupId": scalar,
+                         "StorageLocation": scalar, "Description": scalar, "UserData": user_data, "Tags": tags,
+                         "AppId": scalar},
+    "GetURLUploadInfos": {"JobIds": ids, "UploadURLs": upload_urls},
+    "CancelUrlUploadJobs": {"JobIds": ids, "UploadURLs": upload_urls},
+    # ---- library
+    "GetPlayInfo": {"VideoId": scalar, "ReferenceId": reference_id, "AuthTimeout": number_like,
+                    "OutputType": scalar, "ResultType": st.one_of(st.sampled_from(["Single", "Multiple"]), scalar),
+                    "Formats": st.one_of(st.sampled_from(["mp4", "m3u8,mp4", "mp3", "flv"]), scalar),
+                    "Definition": st.one_of(st.sampled_from(["OD", "FD,LD,SD", "AUTO"]), scalar),
+                    "StreamType": st.one_of(st.sampled_from(["video", "audio"]), scalar)},
+    "UpdateVideoInfo": {"VideoId": scalar, "Title": title, "Description": scalar, "Tags": tags,
+                        "CoverURL": cover_url, "CateId": number_like, "UserData": user_data,
+                        "ReferenceId": reference_id},
+    "UpdateVideoInfos": {"UpdateContent": update_content},
+    "GetVideoList": {"PageNo": number_like, "PageSize": number_like, "StartTime": time_text, "EndTime": time_text,
+                     "CateId": number_like, "Status": st.one_of(
+                         st.sampled_from(["Normal", "Uploading,UploadSucc", "UploadFail,Blocked", "x"]), scalar),
+                     "SortBy": sort_by},
+    "SearchMedia": {"Match": match_text, "PageNo": number_like, "PageSize": number_like, "ScrollToken": scalar,
+                    "SearchType": st.one_of(st.sampled_from(["video", "audio", "image", "attached", "VIDEO"]), scalar),
+                    "Fields": st.one_of(st.sampled_from(["Title,AiData", "AiData", "CoverURL,Tags,Duration"]), scalar),
+                    "SortBy": sort_by},
+    "GetImageInfo": {"ImageId": scalar, "AuthTimeout": number_like},
+    "GetImageInfos": {"ImageIds": ids, "AuthTimeout": number_like},
+    "ListJobInfo": {"JobType": st.one_of(st.sampled_from(["ai", "AI", "transcode", "snapshot"]), scalar),
+                    "MediaId": scalar},
+    "DescribeVodAIData": {"StartTime": time_text, "EndTime": time_text,
+                          "AIType": st.one_of(st.sampled_from(["AIVideoTag", "AIMediaDNA,AIImage", "x"]), scalar),
+                          "Region": scalar},
 }
 # Names any Action might read (for Actions not in PARAMS, and as stray extras for every Action).
 ALL_NAMES = sorted({n for p in PARAMS.values() for n in p} | {"PageNo", "PageSize", "SortBy", "Title", "CateId"})
@@ -143,6 +236,17 @@ def _clean(v: str) -> str:
     return v.encode("utf-8", "replace").decode("utf-8")
 
 
+_CLIENTS: dict[str, httpx.Client] = {}
+
+
+def _client(server: Server) -> httpx.Client:
+    """One keep-alive client per server (a new client per request costs more CPU than the request)."""
+    c = _CLIENTS.get(server.url)
+    if c is None:
+        c = _CLIENTS[server.url] = httpx.Client(timeout=60)
+    return c
+
+
 def send(server: Server, key: Key, action: str, params: dict[str, str], transport: str) -> httpx.Response:
     params = {k: _clean(v) for k, v in params.items() if k not in ("Action",)}
     if transport != "post" and sum(len(k) + len(v.encode()) * 3 for k, v in params.items()) > 6000:
@@ -161,16 +265,16 @@ def send(server: Server, key: Key, action: str, params: dict[str, str], transpor
         headers["authorization"] = (
             f"ACS3-HMAC-SHA256 Credential={key.id},SignedHeaders={';'.join(signed)},Signature={sig}")
         qs = "&".join(f"{signing.percent_encode(k)}={signing.percent_encode(v)}" for k, v in query)
-        return httpx.post(server.url + "/" + (("?" + qs) if qs else ""), headers=headers, timeout=60)
+        return _client(server).post(server.url + "/" + (("?" + qs) if qs else ""), headers=headers)
     method = "GET" if transport == "get" else "POST"
     p = v1_params(key, action, {k: v for k, v in params.items() if k != "Format"})
     if "Format" in params:
         p["Format"] = params["Format"]
     p["Signature"] = signing.v1_sign(key.secret, signing.v1_string_to_sign(method, p))
     if method == "GET":
-        return httpx.get(server.url + "/?" + urlencode(p), timeout=60)
-    return httpx.post(server.url + "/", content=urlencode(p).encode(),
-                      headers={"content-type": "application/x-www-form-urlencoded"}, timeout=60)
+        return _client(server).get(server.url + "/?" + urlencode(p))
+    return _client(server).post(server.url + "/", content=urlencode(p).encode(),
+                                headers={"content-type": "application/x-www-form-urlencoded"})
 
 
 def check(r: httpx.Response, action: str, params: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ from openvod import errors
 from openvod.api import signing
 from openvod.api.nonces import DurableNonces, MemoryNonceStore, NonceStore
 from openvod.api.params import Params
+from openvod.api.readers import ReadProcesses, ReaderUnavailable
 from openvod.api.render import JSON_TYPE, XML_TYPE, to_json, to_xml
 from openvod.storage.health import disk_fault
 from openvod.util import parse_utc_iso, request_id
@@ -53,6 +54,13 @@ READ_ONLY: set[str] = set()
 # Actions that may take long (downloads, probing): the ASGI layer runs them on their own thread pool,
 # so they never hold the threads every other request needs.
 HEAVY: set[str] = set()
+# Reads whose answer grows with the account's data: with api.read_processes > 0 their handler runs in
+# a read process (api/readers.py), so building a big answer never holds the API process's interpreter
+# against other tenants' polling. Authentication, nonce, throttling and the per-key gate stay here.
+OFFLOAD: frozenset[str] = frozenset({
+    "ListAITemplate", "GetVideoList", "SearchMedia", "GetImageInfos", "ListJobInfo", "DescribeVodAIData",
+    "ListAIImageInfo", "GetAIVideoTagDetail", "ListFaceLibrary",
+})
 
 
 def action(name: str, *, read_only: bool = False, heavy: bool = False) -> Callable[[Handler], Handler]:
@@ -185,8 +193,9 @@ class RateLimiter:
 class RpcApi:
     """Turns a RawRequest into a RawResponse."""
 
-    def __init__(self, rt: Runtime, nonces: NonceStore | None = None):
+    def __init__(self, rt: Runtime, nonces: NonceStore | None = None, readers: ReadProcesses | None = None):
         self.rt = rt
+        self.readers = readers
         s = rt.settings.api
         self.window = s.timestamp_window_s
         self.nonces: NonceStore = nonces if nonces is not None else MemoryNonceStore()
@@ -203,6 +212,8 @@ class RpcApi:
         action_name = ""
         access_key_id = ""
         t0 = time.perf_counter()
+        rendered: bytes | None = None  # a body a read process has rendered already
+        body: dict[str, Any] = {}
         try:
             parsed = self._parse(req)
             want_json, action_name = parsed.want_json, parsed.action
@@ -218,8 +229,11 @@ class RpcApi:
             if not self.limiter.allow(key.access_key_id):
                 raise errors.ThrottlingUser()
             ctx = Ctx(self.rt, key.account_id, key.access_key_id, rid, self._base_url(req), Params(parsed.params))
-            result = handler(ctx)
-            body = {"RequestId": rid, **result}
+            if self.readers is not None and parsed.action in OFFLOAD:
+                rendered = self._offload(ctx, parsed)
+            if rendered is None:
+                result = handler(ctx)
+                body = {"RequestId": rid, **result}
             status = 200
         except errors.VodError as exc:
             status, body = exc.http_status, self._error_body(req, rid, exc)
@@ -245,12 +259,34 @@ class RpcApi:
                 "code": body.get("Code", ""), "ms": round((time.perf_counter() - t0) * 1000, 2),
                 "request_id": rid,
             })
-        if want_json:
+        if rendered is not None and status == 200:
+            payload, ctype = rendered, JSON_TYPE if want_json else XML_TYPE
+        elif want_json:
             payload, ctype = to_json(body), JSON_TYPE
         else:
             root = "Error" if status >= 400 else f"{action_name}Response"
             payload, ctype = to_xml(root, body), XML_TYPE
         return RawResponse(status, [("content-type", ctype), ("x-acs-request-id", rid)], payload, action_name)
+
+    def _offload(self, ctx: Ctx, parsed: _Parsed) -> bytes | None:
+        """Run the handler in a read process: its rendered body, or None to run it here instead (no
+        read process ready, or it died). Errors come back as the same VodError."""
+        assert self.readers is not None
+        try:
+            out = self.readers.call(parsed.action, ctx.account_id, ctx.access_key_id, ctx.request_id,
+                                    ctx.base_url, dict(parsed.params), parsed.want_json)
+        except ReaderUnavailable:
+            return None
+        if out[0] == "ok":
+            return bytes(out[1])
+        if out[0] == "err":
+            raise errors.VodError(out[1], code=out[2], http_status=out[3])
+        if out[0] == "fault":
+            log.error("storage fault", extra={"request_id": ctx.request_id, "action": parsed.action, "error": out[1]})
+            raise errors.ServiceUnavailable()
+        log.error("unhandled error in read process\n%s", out[1],
+                  extra={"request_id": ctx.request_id, "action": parsed.action})
+        raise errors.InternalError()
 
     def _base_url(self, req: RawRequest) -> str:
         """Where signed blob URLs point: api.public_url, else http:// + the validated Host header."""
