@@ -357,6 +357,8 @@ console_sessions = Table(
     Column("csrf", String(64), nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
     Column("created_at", Float, nullable=False),
+)
+
 # AIMediaAudit: per-account custom word libraries (label: spam, ad, abuse, politics, contraband, porn,
 # terrorism, logo), the manual review history (CreateAudit / GetAuditHistory) and the review-console
 # IP allow-lists (SetAuditSecurityIp / ListAuditSecurityIp).
