@@ -112,41 +112,10 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    import getpass
-
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
-        raise CliError("the passwords differ")
-    return first
-
-
 def cmd_console_user(args: argparse.Namespace) -> int:
-    from openvod.console.auth import ConsoleAuth, ConsoleUserError
+    from openvod.cli_console import console_user
 
-    rt = _runtime(args)
-    auth = ConsoleAuth(rt)
-    try:
-        if args.cu_cmd == "add":
-            account_id(rt, args.account)  # a clear error for an unknown account
-            auth.add_user(args.account, args.username, _read_password(args))
-            print(f"console user {args.username} of account {args.account} added; sign in at /console")
-        elif args.cu_cmd == "passwd":
-            if not auth.set_password(args.username, _read_password(args)):
-                raise CliError(f"no console user named {args.username!r}")
-            print(f"password of {args.username} changed; its sessions were signed out")
-        elif args.cu_cmd == "remove":
-            if not auth.remove_user(args.username):
-                raise CliError(f"no console user named {args.username!r}")
-            print(f"console user {args.username} removed")
-        else:
-            for name, acc in auth.list_users():
-                print(f"{name}\t{acc}")
-    except ConsoleUserError as exc:
-        raise CliError(str(exc)) from None
-    return 0
+    return console_user(args, _runtime(args))
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
