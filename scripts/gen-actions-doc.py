@@ -13,7 +13,8 @@ Everything comes from the code, nothing is listed by hand, so a new Action shows
   openvod extra (the SDK models ignore unknown keys);
 * error codes: every ``raise`` of an ``openvod.errors.VodError`` subclass (or ``VodError(code=…)``)
   reachable from the handler: its module's helpers, the ``ctx.rt.<service>.<method>`` it calls
-  (services are found from ``Runtime.__init__``), their ``self.…`` methods and the functions they
+  (services are found from ``Runtime.__init__``), their ``self.…`` methods, the methods of the services
+  they were given in their constructor (``self.media.get_row``) and the functions they
   call, a few levels deep; plus the errors every request can get.
 
 Run it after adding or changing an Action: ``python scripts/gen-actions-doc.py`` (``--check`` exits
@@ -30,6 +31,7 @@ import inspect
 import re
 import sys
 import textwrap
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +167,17 @@ def _dict_keys(node: ast.AST, prefix: str, out: list[str]) -> None:
         return
 
 
+def _returned_callee(f: ast.AST, names: dict[str, Any]) -> Any:
+    """The function ``return f(...)`` calls: a name, or a service method ``ctx.rt.<service>.<method>``."""
+    if isinstance(f, ast.Name):
+        return names.get(f.id)
+    if isinstance(f, ast.Attribute):
+        m = re.fullmatch(r"ctx\.rt\.(\w+)", ast.unparse(f.value))
+        cls = _services().get(m.group(1)) if m else None
+        return getattr(cls, f.attr, None) if cls is not None else None
+    return None
+
+
 def _response_keys(fn_node: ast.AST, names: dict[str, Any], depth: int = 0) -> list[str]:
     """Keys of the dicts a function returns: dict literals, a variable built as one (``out = {…}``,
     ``out["K"] = …``), or what an openvod function it returns the result of returns."""
@@ -175,8 +188,8 @@ def _response_keys(fn_node: ast.AST, names: dict[str, Any], depth: int = 0) -> l
             _dict_keys(n.value, "", out)
             if isinstance(n.value, ast.Name):
                 returned.add(n.value.id)
-            elif isinstance(n.value, ast.Call) and isinstance(n.value.func, ast.Name) and depth < 2:
-                callee = names.get(n.value.func.id)
+            elif isinstance(n.value, ast.Call) and depth < 2:
+                callee = _returned_callee(n.value.func, names)
                 node = _tree(callee) if inspect.isfunction(callee) and callee.__module__.startswith("openvod") else None
                 if node is not None:
                     mod = sys.modules[callee.__module__]
@@ -235,6 +248,16 @@ def _error_code(exc: ast.AST, names: dict[str, Any]) -> tuple[str, int] | None:
     return code, status
 
 
+def _dependency(owner: type, attr: str) -> type | None:
+    """The class of a service's constructor parameter ``attr`` (services get what they use there)."""
+    try:
+        hints = typing.get_type_hints(owner.__init__)
+    except Exception:
+        return None
+    cls = hints.get(attr)
+    return cls if inspect.isclass(cls) else None
+
+
 class CodeFinder:
     """Error codes raised by a function and what it calls (within openvod, a few levels deep)."""
 
@@ -280,6 +303,12 @@ class CodeFinder:
         if chain == "self" and owner is not None:
             meth = getattr(owner, f.attr, None)
             return [(meth, owner)] if inspect.isfunction(meth) else []
+        # self.media.get_row inside a service: the service its constructor was given for ``media``
+        m = re.fullmatch(r"self\.(\w+)", chain)
+        if m and owner is not None:
+            dep = _dependency(owner, m.group(1))
+            meth = getattr(dep, f.attr, None) if dep is not None else None
+            return [(meth, dep)] if inspect.isfunction(meth) else []
         if isinstance(f.value, ast.Name):  # module.function or Class.method
             obj = getattr(names.get(f.value.id), f.attr, None)
             return [(obj, None)] if inspect.isfunction(obj) else []

@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from openvod.cli_common import CliError, account_id
 from openvod.config import Settings, load_settings
 
 
-class CliError(Exception):
-    """A user-facing error: printed as ``openvod: <message>``, exit status 2."""
 
 
 def version() -> str:
@@ -61,18 +60,6 @@ def _runtime(args: argparse.Namespace, create: bool = False):  # type: ignore[no
                 "(or OPENVOD_DATA_DIR), or run `openvod serve` there first to create it")
         print(f"openvod: creating data folder {s.data_dir.resolve()}", file=sys.stderr)
     return open_runtime(s)[0]
-
-
-def account_id(rt: Any, name: str, create: bool = False) -> str:
-    """The id of an existing account; an unknown name is refused unless ``create``."""
-    found = rt.accounts.find_account(name)
-    if found:
-        return str(found)
-    if not create:
-        known = sorted({k.account_name for k in rt.accounts.list_keys()})
-        raise CliError(f"no account named {name!r} (accounts: {', '.join(known) or 'none'}); "
-                       "check the spelling, or pass --create-account to create it")
-    return str(rt.accounts.ensure_account(name))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -141,9 +128,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
             out.append({"File": f, "Code": exc.code, "Error": exc.message})
             rc = 1
             continue
-        # The operator names the file explicitly, so it may live anywhere on this machine.
-        rt.settings.media.allowed_roots = [str(p.parent)]
-        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE")
+        # The operator names the file explicitly, so it may live anywhere on this machine (for this call
+        # only: the settings are not changed).
+        done, failed = rt.media.register_detailed(acc, [meta], template_group_id="VOD_NO_TRANSCODE",
+                                                  allowed_roots=[p.parent])
         for r in done:
             out.append({"File": f, "MediaId": r.media_id, "NewRegister": r.new_register})
         for fl in failed:

@@ -104,13 +104,12 @@ def cmd_tag_run(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_tag_export(args: argparse.Namespace, rt: Any) -> int:
-    from openvod.services.tag_export import export
-    from openvod.cli import account_id as existing_account
+    from openvod.cli_common import account_id as existing_account
     from openvod.errors import VodError
 
     account_id = existing_account(rt, args.account)
     try:
-        out = export(rt, account_id, args.media_id, args.job_id, args.format)
+        out = rt.tag_export.export(account_id, args.media_id, args.job_id, args.format)
     except VodError as exc:
         print(exc.message, file=sys.stderr)
         return 1
@@ -144,7 +143,7 @@ def _embed_images(images: list[str], backend: str) -> list[tuple[str, Any]]:
 def cmd_face(args: argparse.Namespace, rt: Any) -> int:
     from openvod.analyzers.tag.face import choose_backend
     from openvod.services.faces import FaceLibrary, person_record
-    from openvod.cli import account_id as existing_account
+    from openvod.cli_common import account_id as existing_account
 
     account_id = existing_account(rt, args.account, create=args.face_cmd == "add")
     backend = choose_backend(rt.settings.tag.face_backend)
@@ -161,11 +160,11 @@ def cmd_face(args: argparse.Namespace, rt: Any) -> int:
             print(f"{pid}\t{args.name}\t{len(embeddings)} example(s)")
         return 0
     if args.face_cmd == "list":
-        people = [person_record(p) for p in lib.people()]
+        records = [person_record(p) for p in lib.people()]
         if args.json:
-            print(json.dumps(people, ensure_ascii=False))
+            print(json.dumps(records, ensure_ascii=False))
         else:
-            for p in people:
+            for p in records:
                 print(f"{p['PersonId']}\t{p['Tag']}\t{p['Source']}\t{p['Backend']}\tsamples={p['Samples']}")
         return 0
     people = lib.people()

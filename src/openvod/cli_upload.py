@@ -162,12 +162,12 @@ def upload_file(rpc: Rpc, http: httpx.Client, f: Path, title: str, part_size: in
     done: dict[int, str] = {}
     marker = "0"
     while True:
-        x = ET.fromstring(oss.request("GET", {"uploadId": upload_id, "part-number-marker": marker}).content)
-        for p in x.findall("Part"):
+        page = ET.fromstring(oss.request("GET", {"uploadId": upload_id, "part-number-marker": marker}).content)
+        for p in page.findall("Part"):
             done[int(p.findtext("PartNumber") or 0)] = p.findtext("ETag") or ""
-        if x.findtext("IsTruncated") != "true":
+        if page.findtext("IsTruncated") != "true":
             break
-        marker = x.findtext("NextPartNumberMarker") or "0"
+        marker = page.findtext("NextPartNumberMarker") or "0"
     n_parts = max(1, (size + psize - 1) // psize)
     bar.start_at(sum(min(psize, size - (n - 1) * psize) for n in done if n <= n_parts))
     resumed = bool(done)

@@ -37,6 +37,6 @@ def check_http_target(url: str, allow_private: bool) -> None:
     except socket.gaierror as exc:
         raise UnsafeTarget(f"cannot resolve host {parts.hostname!r}: {exc}") from exc
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if _is_private(ip):
             raise UnsafeTarget(f"host {parts.hostname!r} resolves to a non-public address ({ip})")

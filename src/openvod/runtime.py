@@ -18,7 +18,8 @@ from openvod.services.library import LibraryService
 from openvod.services.media import MediaService
 from openvod.services.templates import TemplateService
 from openvod.services.uploads import UploadService
-from openvod.services.url_uploads import URLUploadHandler, URLUploadService
+from openvod.services.tag_export import TagExportService
+from openvod.services.url_uploads import URL_UPLOAD_TYPE, URLUploadHandler, URLUploadService
 from openvod.storage.blobs import LocalBlobStore
 from openvod.storage.urls import UrlSigner, load_or_create_key
 from openvod.store.db import init_schema, make_engine
@@ -36,28 +37,38 @@ class Runtime:
             init_schema(self.engine)
         self.blobs = LocalBlobStore(settings.blob_dir)
         self.urls = UrlSigner(load_or_create_key(settings.data_dir / "url-signing.key"), settings.blobs.url_ttl_s)
-        if registry is None:
-            # UploadMediaByURL's fetch is not an analyzer but runs on the same job engine.
-            registry = build_registry(settings.plugins, service_handlers=[URLUploadHandler()])
-        self.analyzers = registry
+        self.analyzers = registry if registry is not None else build_registry(settings.plugins)
         # Settings -> each analyzer's typed options, mapped once (JobContext.analyzer_options).
         self.analyzer_options = analyzer_options(settings)
+        # Set by the dispatcher so a submit wakes idle workers at once (services call it through here).
+        self.wake: Callable[[], None] = lambda: None
+        wake = self._wake
+        # The services, each given what it uses (no service reaches another through the runtime).
         dna = settings.dna
         self.fingerprints = FingerprintService(
             self.engine, fingerprint_options(dna), match_params(dna), max_cached=dna.max_cached_libraries,
             flat_limit=dna.index_flat_limit, nprobe=dna.index_nprobe, index_dir=settings.data_dir / "dna-index")
         self.faces = FaceService(self.engine)
         self.accounts = AccountService(self.engine)
-        self.media = MediaService(self)
-        self.jobs = JobService(self)
-        self.templates = TemplateService(self)
-        self.images = AIImageService(self)
-        self.callbacks = CallbackService(self)
-        self.uploads = UploadService(self)
-        self.library = LibraryService(self)
-        self.url_uploads = URLUploadService(self)
-        # Set by the dispatcher so a submit wakes idle workers at once.
-        self.wake: Callable[[], None] = lambda: None
+        self.callbacks = CallbackService(self.engine, settings.callbacks)
+        self.uploads = UploadService(self.engine, settings.upload, settings.data_dir, self.blobs, self.urls,
+                                     self.callbacks)
+        self.media = MediaService(self.engine, settings, self.blobs, self.urls, self.uploads, self.fingerprints,
+                                  self.analyzers)
+        self.jobs = JobService(self.engine, self.analyzers, self.media, self.fingerprints, wake)
+        self.templates = TemplateService(self.engine, settings.api)
+        self.images = AIImageService(self.engine, settings.api, self.blobs, self.urls, self.templates, self.jobs,
+                                     self.media)
+        self.library = LibraryService(self.engine, self.blobs, self.urls, self.media)
+        self.url_uploads = URLUploadService(self.engine, settings, self.blobs, self.uploads, wake)
+        self.tag_export = TagExportService(self.engine, self.blobs, self.urls, self.images.public_base_url,
+                                           settings.tag.face_url_ttl_s)
+        if self.analyzers.get(URL_UPLOAD_TYPE) is None:
+            # UploadMediaByURL's fetch is not an analyzer but runs on the same job engine.
+            self.analyzers.register(URLUploadHandler(self.url_uploads))
+
+    def _wake(self) -> None:
+        self.wake()
 
     def job_blobs(self, account_id: str, media_id: str) -> JobBlobs:
         """The ``BlobWriter`` a job on this video writes its derived files with."""

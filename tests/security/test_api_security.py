@@ -85,11 +85,9 @@ def test_stored_foreign_blob_cover_is_never_signed(tmp_path: Path) -> None:
     """Rows written before CoverURL was validated may hold any blob key: only the row's own account's
     AI images are signed."""
     signed: list[str] = []
-    rt = SimpleNamespace(
-        urls=SimpleNamespace(sign=lambda base, key: signed.append(key) or f"{base}/blobs/{key}?auth_key=x"),
-        blobs=SimpleNamespace(exists=lambda key: True),
-    )
-    svc = MediaService(rt)  # type: ignore[arg-type]
+    urls = SimpleNamespace(sign=lambda base, key: signed.append(key) or f"{base}/blobs/{key}?auth_key=x")
+    blobs = SimpleNamespace(exists=lambda key: True)
+    svc = MediaService(None, None, blobs, urls, None, None, None)  # type: ignore[arg-type]
     row = {"account_id": "bbb", "cover_url": "blob:media/aaa/m1/source.mp4"}
     assert svc.cover_url(row, "http://h") == ""
     assert svc.cover_url({**row, "cover_url": "blob:aiimage/aaa/m1/x.png"}, "http://h") == ""

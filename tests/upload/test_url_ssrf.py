@@ -14,9 +14,8 @@ from openvod.services.url_uploads import URLUploadHandler
 
 
 def test_private_target_refused(tmp_path: Path) -> None:
-    reg = AnalyzerRegistry()
-    reg.register(URLUploadHandler())
-    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=reg)
+    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())  # registers URLUpload itself
+    assert isinstance(rt.analyzers.get("URLUpload"), URLUploadHandler)
     try:
         acc = rt.accounts.ensure_account("a")
         (job,) = rt.url_uploads.submit(acc, ["http://127.0.0.1:1/x.mp4"], [], "", "app-1000000", "")

@@ -65,12 +65,16 @@ class SharedNonceStore:
         self.slots = slots
         if name is None:
             self.shm = shared_memory.SharedMemory(create=True, size=slots * _SLOT.size)
-            self.shm.buf[:] = b"\x00" * (slots * _SLOT.size)
+            buf = self.shm.buf
+            assert buf is not None
+            buf[:] = b"\x00" * (slots * _SLOT.size)
             self.owner = True
         else:
             self.shm = shared_memory.SharedMemory(name=name)
             self.owner = False
-        self.buf = self.shm.buf
+        buf = self.shm.buf
+        assert buf is not None
+        self.buf: memoryview = buf
 
     def attach_args(self) -> tuple[str, int]:
         """What another process passes to ``SharedNonceStore(lock, slots, name)``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Mapping
 
 from openvod.errors import InvalidParameter, MissingParameter
@@ -23,8 +25,8 @@ class Params:
             raise InvalidParameter(name, f"It must not exceed {max_bytes} bytes.")
         return v
 
-    def int(self, name: str, *, required: bool = False, default: int | None = None,
-            min_value: int | None = None, max_value: int | None = None) -> int | None:
+    def int(self, name: builtins.str, *, required: builtins.bool = False, default: builtins.int | None = None,
+            min_value: builtins.int | None = None, max_value: builtins.int | None = None) -> builtins.int | None:
         v = self.str(name, required=required)
         if v == "":
             return default
@@ -36,7 +38,7 @@ class Params:
             raise InvalidParameter(name, f"It must be between {min_value} and {max_value}.")
         return n
 
-    def bool(self, name: str, *, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, *, default: builtins.bool = False) -> builtins.bool:
         v = self.str(name)
         if v == "":
             return default
@@ -44,7 +46,7 @@ class Params:
             raise InvalidParameter(name, "It must be true or false.")
         return v.lower() == "true"
 
-    def ids(self, name: str, *, required: bool = False, max_items: int) -> list[str]:
+    def ids(self, name: builtins.str, *, required: builtins.bool = False, max_items: builtins.int) -> list[builtins.str]:
         """A comma-separated id list: stripped, de-duplicated in order, at most ``max_items``."""
         v = self.str(name, required=required)
         items = list(dict.fromkeys(x.strip() for x in v.split(",") if x.strip()))

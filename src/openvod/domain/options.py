@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from openvod.errors import InvalidParameter
 
 # The AIVideoTag analyses, in their canonical (wire and result) order. Defined here only.
-ANALYSE_TYPES: tuple[str, ...] = ("Face", "ASR", "OCR", "Category", "Annotation")
 AnalyseType = Literal["Face", "ASR", "OCR", "Category", "Annotation"]
+ANALYSE_TYPES: tuple[AnalyseType, ...] = ("Face", "ASR", "OCR", "Category", "Annotation")
 _ANALYSE_LOOKUP = {t.lower(): t for t in ANALYSE_TYPES}
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,7 +55,7 @@ class _Options(BaseModel):
 class VideoTagOptions(_Options):
     """SubmitAIJob ``Config.AIVideoTag`` (or ``AIVideoTagConfig``)."""
 
-    AnalyseTypes: list[AnalyseType] = list(ANALYSE_TYPES)  # type: ignore[assignment]
+    AnalyseTypes: list[AnalyseType] = Field(default_factory=lambda: list(ANALYSE_TYPES))
     OrigASRData: bool = False
 
     @model_validator(mode="before")
@@ -172,10 +172,3 @@ def stored(options: BaseModel) -> dict[str, Any]:
     """The stored (normalised JSON) form of parsed options."""
     return options.model_dump(mode="json", exclude_none=True)
 
-
-# Job type -> its options model (job types without a model keep their config as given).
-OPTIONS_MODELS: dict[str, type[BaseModel]] = {
-    "AIVideoTag": VideoTagOptions,
-    "AIMediaDNA": MediaDNAOptions,
-    "AIImage": AIImageOptions,
-}

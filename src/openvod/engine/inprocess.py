@@ -14,37 +14,36 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.synchronize import Event as MpEvent
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from openvod.config import Settings
 from openvod.domain.jobs import JobStatus
 from openvod.engine.liveness import bind_to_parent, parent_alive
+from openvod.engine.ports import JobRuntime
 from openvod.engine.runner import fail_job, fail_job_if_holder, make_worker_id, run_job, time_limit
+from openvod.logs import setup_logging
 from openvod.store import jobrepo
 from openvod.store.tables import jobs, media
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def _worker_main(
-    settings_json: str, worker_id: str, wake: MpEvent, stop: MpEvent, alive: Any = None, parent_pid: int = 0
+    settings_json: str, worker_id: str, wake: MpEvent, stop: MpEvent, alive: Any = None, parent_pid: int = 0,
+    runtime_factory: Callable[..., JobRuntime] | None = None,
 ) -> None:
     """Entry point of one worker process."""
     if alive is not None:  # first of all: never outlive the server (engine/liveness.py)
         bind_to_parent(alive, parent_pid, "worker")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
-    from openvod.logs import setup_logging
-    from openvod.runtime import Runtime
-
     settings = Settings.model_validate_json(settings_json)
     setup_logging(settings.log_level, settings.log_json)
-    rt = Runtime(settings, migrate=False)
+    assert runtime_factory is not None, "the pool passes the class of its own runtime"
+    rt = runtime_factory(settings, migrate=False)
     rt.wake = wake.set
     log.info("worker started", extra={"worker_id": worker_id})
     parent = parent_pid or os.getppid()
@@ -83,7 +82,7 @@ def _exit_after_timeout(job_id: str) -> None:
 class Reaper:
     """Re-queue jobs whose lease expired; fail them with a Code after ``max_attempts``."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: JobRuntime):
         self.rt = rt
 
     def release(self, holder_jobs: list[dict], reason: str) -> int:
@@ -116,7 +115,7 @@ class WorkerPool:
     finished: a worker's PR_SET_PDEATHSIG fires when the thread that started it exits.
     """
 
-    def __init__(self, rt: Runtime, size: int | None = None):
+    def __init__(self, rt: JobRuntime, size: int | None = None):
         self.rt = rt
         self.size = max(1, size if size is not None else rt.settings.engine.workers)
         self.ctx = mp.get_context("spawn")
@@ -140,7 +139,8 @@ class WorkerPool:
         alive_r, alive_w = self.ctx.Pipe(duplex=False)
         p = self.ctx.Process(
             target=_worker_main,
-            args=(self.rt.settings.model_dump_json(), wid, self.wake_event, self.stop_event, alive_r, os.getpid()),
+            args=(self.rt.settings.model_dump_json(), wid, self.wake_event, self.stop_event, alive_r, os.getpid(),
+                  type(self.rt)),  # the workers build a runtime of the pool's own kind
             name=f"openvod-{wid}",
             daemon=True,
         )

@@ -6,7 +6,6 @@ event in one transaction (compare-and-set on the lease holder, so a job succeeds
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -14,10 +13,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+
+from types import MappingProxyType
 
 from openvod.domain.contract import JobContext, JobOutput
 from openvod.domain.jobs import (
@@ -33,13 +34,13 @@ from openvod.domain.jobs import (
     MediaNotFound,
     TransientJobError,
 )
+from openvod.domain.rows import JobRow, MediaRow
+from openvod.engine.ports import JobRuntime as Runtime
 from openvod.errors import VideoNotFound, VodError
 from openvod.store import jobrepo
 from openvod.store.tables import jobs
 from openvod.util import dumps
 
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ class _Heartbeat(threading.Thread):
     produces afterwards is discarded by the same compare-and-set.
     """
 
-    def __init__(self, rt: Runtime, job: dict[str, Any], worker_id: str, on_timeout: Callable[[str], None] | None = None):
-        super().__init__(daemon=True, name=f"heartbeat-{job['id'][:8]}")
-        self.rt, self.job, self.job_id, self.worker_id = rt, job, job["id"], worker_id
+    def __init__(self, rt: Runtime, job: JobRow, worker_id: str, on_timeout: Callable[[str], None] | None = None):
+        super().__init__(daemon=True, name=f"heartbeat-{job.id[:8]}")
+        self.rt, self.job, self.job_id, self.worker_id = rt, job, job.id, worker_id
         self.on_timeout = on_timeout
         self.stop_event = threading.Event()
         self._poke = threading.Event()
@@ -140,10 +141,10 @@ def time_limit(rt: Runtime, job_type: str, duration_s: float) -> tuple[float, st
     )
 
 
-def _load(rt: Runtime, job_id: str) -> dict[str, Any] | None:
+def _load(rt: Runtime, job_id: str) -> JobRow | None:
     with rt.engine.connect() as conn:
         row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-    return dict(row) if row else None
+    return JobRow.from_mapping(dict(row)) if row else None
 
 
 def run_job(
@@ -168,9 +169,9 @@ def run_job(
     hb = _Heartbeat(rt, job, worker_id, on_timeout)
     hb.start()
     t0 = time.monotonic()
-    log.info("job started", extra={"job_id": job_id, "type": job["type"], "attempt": job["attempts"]})
+    log.info("job started", extra={"job_id": job_id, "type": job.type, "attempt": job.attempts})
     try:
-        out = _execute(rt, job, hb)
+        out, analyzer = _execute(rt, job, hb)
     except LeaseLost:
         if hb.timed_out:  # the time limit failed the job, which is why the lease is gone
             return JobStatus.FAIL
@@ -181,8 +182,8 @@ def run_job(
     except TransientJobError as exc:
         if hb.lost:
             return None
-        if job["attempts"] >= rt.settings.engine.max_attempts:
-            return _fail(rt, job, worker_id, AttemptsExhausted.code, f"Gave up after {job['attempts']} attempts: {exc}")
+        if job.attempts >= rt.settings.engine.max_attempts:
+            return _fail(rt, job, worker_id, AttemptsExhausted.code, f"Gave up after {job.attempts} attempts: {exc}")
         jobrepo.requeue_if_holder(rt.engine, job_id, worker_id)
         rt.wake()
         return JobStatus.INIT
@@ -196,81 +197,74 @@ def run_job(
     if hb.lost:  # the handler finished without another heartbeat: its result is not ours to commit
         log.warning("lease lost before the result was ready; result discarded", extra={"job_id": job_id})
         return None
-    status = _succeed(rt, job, worker_id, out)
+    status = _succeed(rt, job, worker_id, out, analyzer)
     log.info(
         "job finished",
-        extra={"job_id": job_id, "type": job["type"], "status": status, "seconds": round(time.monotonic() - t0, 3)},
+        extra={"job_id": job_id, "type": job.type, "status": status, "seconds": round(time.monotonic() - t0, 3)},
     )
     return status
 
 
-def _media_row(rt: Runtime, job: dict[str, Any]) -> dict[str, Any]:
+def _media_row(rt: Runtime, job: JobRow) -> dict[str, Any]:
     """The job's media row. A video that is gone fails the job; a database that cannot answer right
     now is a transient error (the job is retried), never "the video does not exist"."""
     try:
-        return rt.media.get_row(job["account_id"], job["media_id"])
+        return rt.media.get_row(job.account_id, job.media_id)
     except VideoNotFound:
         raise MediaNotFound("The video does not exist.") from None
     except (SQLAlchemyError, OSError) as exc:
         raise TransientJobError(f"The database could not load the video: {type(exc).__name__}: {exc}") from exc
 
 
-def _stored_probe(media_row: dict[str, Any]) -> dict[str, Any] | None:
-    try:
-        probe = json.loads(media_row.get("probe") or "{}")
-    except ValueError:
-        return None
-    return probe if isinstance(probe, dict) and probe else None
-
-
-def _execute(rt: Runtime, job: dict[str, Any], hb: _Heartbeat) -> JobOutput:
-    handler, reason = rt.analyzers.available(job["type"])
+def _execute(rt: Runtime, job: JobRow, hb: _Heartbeat) -> tuple[JobOutput, str]:
+    """Run the job's handler; its output and the ``name@version`` of the analyzer that made it."""
+    handler, reason = rt.analyzers.available(job.type)
     if handler is None:
         raise AnalyzerUnavailable(reason or "no analyzer")
     media_row = _media_row(rt, job)
+    media = MediaRow.from_mapping(media_row)
     path = rt.media.local_path(media_row)
     # A URL upload job makes the source file itself (services/url_uploads.py).
     if not path.is_file() and handler.needs_media_file:
         raise MediaFileMissing("The video's source file is missing from storage.")
-    limit = time_limit(rt, job["type"], media_row.get("duration") or 0.0)
+    limit = time_limit(rt, job.type, media.duration or 0.0)
     if limit is not None:
         hb.set_time_limit(*limit)
-    config = json.loads(job["config"] or "{}")
+    config = job.config_json()
     try:
         options = handler.parse_options(config)
     except VodError as exc:  # a stored config the current model refuses: explained, not retried
         raise JobFailed(exc.code, exc.message) from None
-    account_id = job["account_id"]
+    account_id = job.account_id
     ctx = JobContext(
-        job_id=job["id"],
+        job_id=job.id,
         account_id=account_id,
-        job_type=job["type"],
-        media_id=job["media_id"],
+        job_type=job.type,
+        media_id=job.media_id,
         media_path=path,
-        media=media_row,
+        media=MappingProxyType(media_row),  # read-only: a handler cannot change the row it was given
         config=config,
-        template_config=json.loads(job["template_config"] or "{}"),
+        template_config=job.template_config_json(),
         options=options,
-        analyzer_options=rt.analyzer_options.get(job["type"]),
-        probe=_stored_probe(media_row),
+        analyzer_options=rt.analyzer_options.get(job.type),
+        probe=media.probe_json(),
         heartbeat=hb.beat_or_stop,
         fingerprints=rt.fingerprints.for_account(account_id),
         faces=rt.faces.for_account(account_id),
-        blobs=rt.job_blobs(account_id, job["media_id"]),
+        blobs=rt.job_blobs(account_id, job.media_id),
         services=rt,
     )
     out = handler.run(ctx)
     if not isinstance(out, JobOutput):
         raise TypeError(f"{handler.name} returned {type(out).__name__}, not JobOutput")
-    job["analyzer"] = f"{handler.name}@{handler.version}"
-    return out
+    return out, f"{handler.name}@{handler.version}"
 
 
-def _succeed(rt: Runtime, job: dict[str, Any], worker_id: str, out: JobOutput) -> str | None:
-    written = rt.images.write_blobs(job, out.images) if job["type"] == AI_IMAGE_TYPE else []
+def _succeed(rt: Runtime, job: JobRow, worker_id: str, out: JobOutput, analyzer: str) -> str | None:
+    written = rt.images.write_blobs(job, out.images) if job.type == AI_IMAGE_TYPE else []
     try:
         with rt.engine.begin() as conn:
-            if job["type"] == AI_IMAGE_TYPE:
+            if job.type == AI_IMAGE_TYPE:
                 data_str = rt.images.insert_rows(conn, job, written)
             else:
                 data_str = out.data if isinstance(out.data, str) else dumps(out.data if out.data is not None else {})
@@ -279,14 +273,14 @@ def _succeed(rt: Runtime, job: dict[str, Any], worker_id: str, out: JobOutput) -
                 "message": "OK",
                 "data": data_str,
                 "detail": dumps(out.detail) if out.detail is not None else None,
-                "analyzer": job.get("analyzer", ""),
+                "analyzer": analyzer,
             }
-            if not jobrepo.finish(conn, job["id"], worker_id, JobStatus.SUCCESS, values):
+            if not jobrepo.finish(conn, job.id, worker_id, JobStatus.SUCCESS, values):
                 raise _LostLease()
             rt.callbacks.enqueue_job_event(conn, job, JobStatus.SUCCESS, "0", "OK", data_str)
     except _LostLease:
         rt.images.delete_blobs(written)
-        log.warning("lease lost before commit; result discarded", extra={"job_id": job["id"]})
+        log.warning("lease lost before commit; result discarded", extra={"job_id": job.id})
         return None
     except BaseException:
         rt.images.delete_blobs(written)
@@ -298,13 +292,13 @@ class _LostLease(Exception):
     pass
 
 
-def _fail(rt: Runtime, job: dict[str, Any], worker_id: str | None, code: str, message: str) -> str | None:
+def _fail(rt: Runtime, job: JobRow, worker_id: str | None, code: str, message: str) -> str | None:
     message = message[:MAX_MESSAGE]
     with rt.engine.begin() as conn:
-        if not jobrepo.finish(conn, job["id"], worker_id, JobStatus.FAIL, {"code": code, "message": message}):
+        if not jobrepo.finish(conn, job.id, worker_id, JobStatus.FAIL, {"code": code, "message": message}):
             return None
         rt.callbacks.enqueue_job_event(conn, job, JobStatus.FAIL, code, message, "")
-    log.info("job failed", extra={"job_id": job["id"], "code": code, "error": message})
+    log.info("job failed", extra={"job_id": job.id, "code": code, "error": message})
     return JobStatus.FAIL
 
 

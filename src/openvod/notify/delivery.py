@@ -22,18 +22,23 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 
+from openvod.config import Settings
 from openvod.net import UnsafeTarget
 from openvod.netconnect import pinned_client
 from openvod.store.tables import outbox
 
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+
+class _Store(Protocol):
+    """What the deliverer uses of the runtime: the database and the callback settings."""
+
+    engine: Engine
+    settings: Settings
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,7 @@ class _InFlight:
 class OutboxDeliverer:
     """A dispatcher thread that drains the outbox onto a pool of sender threads."""
 
-    def __init__(self, rt: Runtime):
+    def __init__(self, rt: _Store):
         self.rt = rt
         self.cfg = rt.settings.callbacks
         self.concurrency = max(1, self.cfg.concurrency)

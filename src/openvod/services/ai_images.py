@@ -4,9 +4,9 @@ and persisting a finished job's images (blobs first, rows and cover inside the j
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_IMAGE_TYPE
@@ -14,9 +14,13 @@ from openvod.engine.registry import ImageOutput
 from openvod.errors import InvalidParameter
 from openvod.store.tables import ai_images, media
 from openvod.util import dumps, new_id, now, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.config import ApiSettings
+from openvod.domain.rows import JobRow
+from openvod.services.ai_jobs import JobService
+from openvod.services.media import MediaService
+from openvod.services.templates import TemplateService
+from openvod.storage.blobs import LocalBlobStore
+from openvod.storage.urls import UrlSigner
 
 
 def image_job_wire(r: Any) -> dict[str, str]:
@@ -53,22 +57,29 @@ def base_url_for_workers(public_url: str, host: str, port: int) -> str:
 class AIImageService:
     """AI image jobs and the images they produce."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, settings: ApiSettings, blobs: LocalBlobStore, urls: UrlSigner,
+                 templates: TemplateService, job_service: JobService, media: MediaService):
+        self.engine = engine
+        self.settings = settings
+        self.blobs = blobs
+        self.urls = urls
+        self.templates = templates
+        self.job_service = job_service
+        self.media = media
 
     def public_base_url(self) -> str:
-        return base_url_for_workers(self.rt.settings.api.public_url, self.rt.settings.api.host,
-                                    self.rt.settings.api.port)
+        return base_url_for_workers(self.settings.public_url, self.settings.host,
+                                    self.settings.port)
 
     # ------------------------------------------------------------------ submit / read
     def submit(self, account_id: str, video_id: str, template_id: str, user_data: str) -> str:
         userdata.parse(user_data)
-        tpl = self.rt.templates.get(account_id, template_id)
+        tpl = self.templates.get(account_id, template_id)
         if tpl.type != "AIImage":
             raise InvalidParameter("AITemplateId", "The template is not of type AIImage.")
-        handler = self.rt.jobs.check_type_available(AI_IMAGE_TYPE, "AITemplateId")
+        handler = self.job_service.check_type_available(AI_IMAGE_TYPE, "AITemplateId")
         cfg = handler.validate_config(json.loads(tpl.config))
-        self.rt.media.get_row(account_id, video_id)
+        self.media.get_row(account_id, video_id)
         spec = {
             "type": AI_IMAGE_TYPE,
             "config": dumps(cfg),
@@ -76,11 +87,11 @@ class AIImageService:
             "template_id": tpl.id,
             "template_config": tpl.config,
         }
-        return self.rt.jobs.create_jobs(account_id, video_id, [spec])[0]
+        return self.job_service.create_jobs(account_id, video_id, [spec])[0]
 
     def list_infos(self, account_id: str, video_id: str, base_url: str) -> list[dict[str, str]]:
-        self.rt.media.get_row(account_id, video_id)
-        with self.rt.engine.connect() as conn:
+        self.media.get_row(account_id, video_id)
+        with self.engine.connect() as conn:
             rows = conn.execute(
                 select(ai_images)
                 .where(ai_images.c.account_id == account_id, ai_images.c.video_id == video_id)
@@ -91,7 +102,7 @@ class AIImageService:
                 "AIImageInfoId": r.id,
                 "JobId": r.job_id,
                 "VideoId": r.video_id,
-                "FileURL": self.rt.urls.sign(base_url, r.blob_key),
+                "FileURL": self.urls.sign(base_url, r.blob_key),
                 "Format": r.format,
                 "Score": repr(float(r.score)),
                 "Version": r.version,
@@ -102,7 +113,7 @@ class AIImageService:
         ]
 
     def delete_infos(self, account_id: str, ids: list[str]) -> None:
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             rows = conn.execute(
                 select(ai_images.c.id, ai_images.c.blob_key).where(
                     ai_images.c.account_id == account_id, ai_images.c.id.in_(ids)
@@ -110,27 +121,27 @@ class AIImageService:
             ).all()
             conn.execute(delete(ai_images).where(ai_images.c.account_id == account_id, ai_images.c.id.in_(ids)))
         for r in rows:
-            self.rt.blobs.delete(r.blob_key)
+            self.blobs.delete(r.blob_key)
 
     # ------------------------------------------------------------------ persisting a job's output
-    def write_blobs(self, job: dict[str, Any], images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]:
+    def write_blobs(self, job: JobRow, images: list[ImageOutput]) -> list[tuple[str, ImageOutput]]:
         out = []
         for i, img in enumerate(images, start=1):
             fmt = img.format.lower()
             if fmt not in ("png", "gif"):
                 raise ValueError(f"unsupported image format {img.format!r}")
-            key = f"aiimage/{job['account_id']}/{job['media_id']}/{job['id']}-{i:05d}.{fmt}"
-            self.rt.blobs.put_bytes(key, img.data)
+            key = f"aiimage/{job.account_id}/{job.media_id}/{job.id}-{i:05d}.{fmt}"
+            self.blobs.put_bytes(key, img.data)
             out.append((key, img))
         return out
 
     def delete_blobs(self, written: list[tuple[str, ImageOutput]]) -> None:
         for key, _ in written:
-            self.rt.blobs.delete(key)
+            self.blobs.delete(key)
 
-    def insert_rows(self, conn: Connection, job: dict[str, Any], written: list[tuple[str, ImageOutput]]) -> str:
+    def insert_rows(self, conn: Connection, job: JobRow, written: list[tuple[str, ImageOutput]]) -> str:
         """Replace this job's image rows (idempotent re-runs), set the cover if asked; returns AIImageResult."""
-        conn.execute(delete(ai_images).where(ai_images.c.job_id == job["id"]))
+        conn.execute(delete(ai_images).where(ai_images.c.job_id == job.id))
         base = self.public_base_url()
         t = now()
         result = []
@@ -138,9 +149,9 @@ class AIImageService:
             conn.execute(
                 ai_images.insert().values(
                     id=new_id(),
-                    account_id=job["account_id"],
-                    job_id=job["id"],
-                    video_id=job["media_id"],
+                    account_id=job.account_id,
+                    job_id=job.id,
+                    video_id=job.media_id,
                     format=img.format.lower(),
                     score=float(img.score),
                     blob_key=key,
@@ -149,15 +160,15 @@ class AIImageService:
                     created_at=t,
                 )
             )
-            result.append({"Score": float(img.score), "Url": self.rt.urls.unsigned(base, key), **img.detail})
-        tpl_cfg = json.loads(job.get("template_config") or "{}")
+            result.append({"Score": float(img.score), "Url": self.urls.unsigned(base, key), **img.detail})
+        tpl_cfg = job.template_config_json()
         if written and str(tpl_cfg.get("SetDefaultCover", "false")).lower() == "true":
             best_key = max(written, key=lambda kv: kv[1].score)[0]
-            exists = conn.execute(select(media.c.id).where(media.c.id == job["media_id"])).first()
+            exists = conn.execute(select(media.c.id).where(media.c.id == job.media_id)).first()
             if exists:
-                self.rt.media.set_internal_cover(conn, job["account_id"], job["media_id"], best_key)
+                self.media.set_internal_cover(conn, job.account_id, job.media_id, best_key)
         return dumps(result)
 
     def jobs(self, account_id: str, ids: list[str]) -> list[Any]:
-        found, _missing = self.rt.jobs.list(account_id, ids, (AI_IMAGE_TYPE,))
+        found, _missing = self.job_service.list(account_id, ids, (AI_IMAGE_TYPE,))
         return found

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 
 from openvod.domain import userdata
 from openvod.domain.jobs import AI_JOB_TYPES, JobStatus
@@ -15,9 +16,10 @@ from openvod.errors import InvalidParameter, VodError
 from openvod.store.fastread import FastReader
 from openvod.store.tables import jobs
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.domain.contract import AnalyzerRegistry
+from openvod.services.fingerprints import FingerprintService
+from openvod.services.media import MediaService
+from openvod.services.uploads import IllegalStatus
 
 # Spellings of the per-type config key (spec §5.1.1): current first, then the older one.
 CONFIG_KEYS = {"AIVideoTag": ("AIVideoTag", "AIVideoTagConfig"), "AIMediaDNA": ("AIMediaDNA", "AIMediaDNAConfig")}
@@ -96,12 +98,17 @@ def _list_jobs_stmt(n_ids: int, n_types: int) -> Any:
 class JobService:
     """Submit and read AI jobs."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
-        self.reader = FastReader(rt.engine)
+    def __init__(self, engine: Engine, analyzers: AnalyzerRegistry, media: MediaService,
+                 fingerprints: FingerprintService, wake: Callable[[], None]):
+        self.engine = engine
+        self.analyzers = analyzers
+        self.media = media
+        self.fingerprints = fingerprints
+        self.wake = wake  # wakes idle workers after a submit
+        self.reader = FastReader(engine)
 
     def check_type_available(self, job_type: str, param: str) -> Any:
-        handler, reason = self.rt.analyzers.available(job_type)
+        handler, reason = self.analyzers.available(job_type)
         if handler is None:
             raise InvalidParameter(param, f"{job_type} cannot run on this server: {reason}.")
         return handler
@@ -125,9 +132,9 @@ class JobService:
                     **spec,
                 }
             )
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(insert(jobs), rows)
-        self.rt.wake()
+        self.wake()
         return ids
 
     def submit(self, account_id: str, media_id: str, types_raw: str, config_raw: str, user_data: str) -> list[dict[str, str]]:
@@ -146,10 +153,8 @@ class JobService:
         userdata.parse(user_data)
         for t in types:
             configs[t] = self.check_type_available(t, "Types").validate_config(configs[t])
-        row = self.rt.media.get_row(account_id, media_id)
+        row = self.media.get_row(account_id, media_id)
         if row["status"] in ("Uploading", "UploadFail"):  # CreateUploadVideo before (or without) the bytes
-            from openvod.services.uploads import IllegalStatus
-
             raise IllegalStatus(row["status"])
         specs = [{"type": t, "config": dumps(configs[t]), "user_data": user_data} for t in types]
         ids = self.create_jobs(account_id, media_id, specs)
@@ -168,8 +173,8 @@ class JobService:
         return found, [i for i in dict.fromkeys(ids) if i not in by_id]
 
     def latest_result(self, account_id: str, media_id: str, job_type: str) -> dict[str, Any]:
-        self.rt.media.get_row(account_id, media_id)
-        with self.rt.engine.connect() as conn:
+        self.media.get_row(account_id, media_id)
+        with self.engine.connect() as conn:
             row = conn.execute(
                 select(jobs.c.data)
                 .where(
@@ -200,13 +205,13 @@ class JobService:
 
     def dna_delete(self, account_id: str, media_id: str, db_id: str = "") -> str:
         """Remove the video's fingerprints from its library now; the returned JobId records the deletion."""
-        self.rt.media.get_row(account_id, media_id)
+        self.media.get_row(account_id, media_id)
         handler = self.check_type_available("AIMediaDNA", "MediaId")
-        self.rt.fingerprints.delete_video(account_id, media_id, db_id or None)
+        self.fingerprints.delete_video(account_id, media_id, db_id or None)
         handler.on_fingerprints_deleted(account_id, media_id, db_id)
         jid = new_id()
         t = now()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 insert(jobs).values(
                     id=jid,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openvod.domain import userdata
@@ -15,9 +15,9 @@ from openvod.net import UnsafeTarget, check_http_target
 from openvod.store.tables import callback_settings, outbox
 from openvod.urlsyntax import BadUrl, parse_http_url
 from openvod.util import dumps, now, utc_iso
+from openvod.config import CallbackSettings
+from openvod.domain.rows import JobRow
 
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
 
 DEFAULT_APP = "app-1000000"
 EVENT_FOR_TYPE = {
@@ -44,8 +44,9 @@ def event_enabled(event_types: str, event: str) -> bool:
 class CallbackService:
     """Per-account callback configuration and event creation."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, settings: CallbackSettings):
+        self.engine = engine
+        self.settings = settings
 
     def set(
         self,
@@ -71,7 +72,7 @@ class CallbackService:
             except BadUrl as exc:
                 raise InvalidParameter("CallbackURL", f"{exc}.", code="InvalidParameter.CallbackURL") from None
             try:
-                check_http_target(callback_url, self.rt.settings.callbacks.allow_private_targets)
+                check_http_target(callback_url, self.settings.allow_private_targets)
             except UnsafeTarget as exc:
                 raise InvalidParameter("CallbackURL", str(exc)) from None
         events = [e.strip() for e in event_types.split(",") if e.strip()]
@@ -95,8 +96,8 @@ class CallbackService:
             "auth_key": key,
             "modified_at": now(),
         }
-        stmt = sqlite_insert(callback_settings) if self.rt.engine.dialect.name == "sqlite" else None
-        with self.rt.engine.begin() as conn:
+        stmt = sqlite_insert(callback_settings) if self.engine.dialect.name == "sqlite" else None
+        with self.engine.begin() as conn:
             if stmt is not None:
                 conn.execute(
                     stmt.values(account_id=account_id, app_id=app_id, **values).on_conflict_do_update(
@@ -119,7 +120,7 @@ class CallbackService:
         if conn is not None:
             r = conn.execute(q).first()
         else:
-            with self.rt.engine.connect() as c:
+            with self.engine.connect() as c:
                 r = c.execute(q).first()
         return {
             "AppId": app_id,
@@ -133,14 +134,14 @@ class CallbackService:
         }
 
     def enqueue_job_event(
-        self, conn: Connection, job: dict[str, Any], status: JobStatus, code: str, message: str, data: str
+        self, conn: Connection, job: JobRow, status: JobStatus, code: str, message: str, data: str
     ) -> bool:
         """Add the job's completion event to the outbox inside the job's final transaction."""
-        event = EVENT_FOR_TYPE.get(job["type"])
+        event = EVENT_FOR_TYPE.get(job.type)
         if event is None:
             return False
-        setting = self.get(job["account_id"], DEFAULT_APP, conn)
-        url = userdata.callback_url(job.get("user_data") or "")
+        setting = self.get(job.account_id, DEFAULT_APP, conn)
+        url = userdata.callback_url(job.user_data or "")
         if url is None:
             if not (setting["CallbackURL"] and event_enabled(setting["EventTypeList"], event)):
                 return False
@@ -149,24 +150,24 @@ class CallbackService:
         body: dict[str, Any] = {
             "EventTime": utc_iso(t),
             "EventType": event,
-            "JobId": job["id"],
-            "MediaId": job["media_id"],
+            "JobId": job.id,
+            "MediaId": job.media_id,
             "Status": str(status),
             "Code": code,
             "Message": message,
             "Data": data or "",
             "CompleteTime": utc_iso(t),
         }
-        if job["type"] == "AIImage":
-            body["VideoId"] = job["media_id"]
-        ext = userdata.extend(job.get("user_data") or "")
+        if job.type == "AIImage":
+            body["VideoId"] = job.media_id
+        ext = userdata.extend(job.user_data or "")
         if ext is not None:
             body["Extend"] = ext
         auth_key = setting["AuthKey"] if setting["AuthSwitch"] == "on" else ""
         conn.execute(
             insert(outbox).values(
-                account_id=job["account_id"],
-                job_id=job["id"],
+                account_id=job.account_id,
+                job_id=job.id,
                 event_type=event,
                 url=url,
                 body=dumps(body),

@@ -6,18 +6,19 @@ import base64
 import hashlib
 import json
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openvod.errors import InvalidParameter, VodError
 from openvod.services.search import Cond
 from openvod.store.tables import ai_images, jobs, media, media_refs, uploads
 from openvod.util import now, parse_utc_iso, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.services.media import MediaService
+from openvod.services.uploads import IllegalStatus, ReferenceIdExists
+from openvod.storage.blobs import LocalBlobStore
+from openvod.storage.urls import UrlSigner
 
 
 class NoneStream(VodError):
@@ -147,7 +148,10 @@ def decode_scroll(token: str) -> tuple[float, str]:
 class _Library:
     """Mixin with the list / search / update / image / job Actions' logic (kept apart from play info)."""
 
-    rt: Runtime
+    engine: Engine
+    blobs: LocalBlobStore
+    urls: UrlSigner
+    media: MediaService
 
     # ---------------------------------------------------------------- GetVideoList
     def video_list(self, account_id: str, *, statuses: list[str], start: str, end: str, cate_id: int | None,
@@ -163,7 +167,7 @@ class _Library:
             q = q.where(media.c.cate_id == cate_id)
         order = (media.c.created_at.asc(), media.c.id.asc()) if ascending else (media.c.created_at.desc(),
                                                                                   media.c.id.desc())
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
             rows = conn.execute(q.order_by(*order).offset((page_no - 1) * page_size).limit(page_size)).mappings()
             return int(total), [dict(r) for r in rows]
@@ -171,7 +175,7 @@ class _Library:
     def references(self, ids: list[str]) -> dict[str, str]:
         if not ids:
             return {}
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             return {r.media_id: r.reference_id for r in conn.execute(
                 select(media_refs.c.media_id, media_refs.c.reference_id).where(media_refs.c.media_id.in_(ids)))}
 
@@ -180,7 +184,7 @@ class _Library:
         if not ids:
             return {}
         out: dict[str, dict[str, Any]] = {}
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(select(jobs.c.media_id, jobs.c.data).where(
                 jobs.c.account_id == account_id, jobs.c.media_id.in_(ids), jobs.c.type == "AIVideoTag",
                 jobs.c.status == "success").order_by(jobs.c.completed_at.asc()))
@@ -202,7 +206,7 @@ class _Library:
         else:
             q = select(uploads).where(uploads.c.account_id == account_id,
                                       uploads.c.kind == ("image" if search_type == "image" else "attached"))
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(q).mappings()]
         for r in rows:
             r.setdefault("id", r.get("media_id"))
@@ -229,11 +233,9 @@ class _Library:
     # ---------------------------------------------------------------- UpdateVideoInfo(s)
     def update_video(self, account_id: str, video_id: str, fields: dict[str, Any], reference_id: str | None) -> bool:
         """Update a video's editable fields; False when it does not exist in this account."""
-        from openvod.services.uploads import ReferenceIdExists
-
         values = {k: v for k, v in fields.items() if v is not None}
         try:
-            with self.rt.engine.begin() as conn:
+            with self.engine.begin() as conn:
                 n = conn.execute(update(media).where(media.c.id == video_id, media.c.account_id == account_id)
                                  .values(modified_at=now(), **values)).rowcount
                 if not n:
@@ -253,14 +255,14 @@ class _Library:
         if not ids:
             return {}
         out: dict[str, dict[str, Any]] = {}
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             ups = conn.execute(select(uploads).where(uploads.c.media_id.in_(ids), uploads.c.account_id == account_id,
                                                      uploads.c.kind == "image")).mappings().all()
             ais = conn.execute(select(ai_images).where(ai_images.c.id.in_(ids),
                                                        ai_images.c.account_id == account_id)).mappings().all()
         for u in ups:
             done = u["status"] == "Normal"
-            url = self.rt.urls.sign(base_url, u["blob_key"], ttl_s=ttl) if done else ""
+            url = self.urls.sign(base_url, u["blob_key"], ttl_s=ttl) if done else ""
             out[u["media_id"]] = {
                 "ImageId": u["media_id"], "Title": u["title"], "Tags": u["tags"], "ImageType": u["sub_type"],
                 "URL": url, "Status": "Normal" if done else "Uploading",
@@ -271,8 +273,8 @@ class _Library:
                               "Width": int(u["width"]), "Height": int(u["height"])},
             }
         for a in ais:
-            url = self.rt.urls.sign(base_url, a["blob_key"], ttl_s=ttl)
-            path = self.rt.blobs.path(a["blob_key"])
+            url = self.urls.sign(base_url, a["blob_key"], ttl_s=ttl)
+            path = self.blobs.path(a["blob_key"])
             w = h = 0
             size = path.stat().st_size if path.is_file() else 0
             try:
@@ -293,8 +295,8 @@ class _Library:
 
     # ---------------------------------------------------------------- ListJobInfo / DescribeVodAIData
     def job_infos(self, account_id: str, media_id: str) -> list[dict[str, Any]]:
-        self.rt.media.get_row(account_id, media_id)
-        with self.rt.engine.connect() as conn:
+        self.media.get_row(account_id, media_id)
+        with self.engine.connect() as conn:
             rows = conn.execute(select(jobs.c.id, jobs.c.status, jobs.c.created_at, jobs.c.completed_at).where(
                 jobs.c.account_id == account_id, jobs.c.media_id == media_id, jobs.c.type != "URLUpload",
                 jobs.c.created_at >= now() - 183 * 86400).order_by(jobs.c.created_at.desc())).all()
@@ -310,7 +312,7 @@ class _Library:
                     jobs.c.completed_at >= start, jobs.c.completed_at < end))
         q = q.where(jobs.c.type.in_(ai_types)) if ai_types else q.where(jobs.c.type != "URLUpload")
         buckets: dict[int, dict[str, float]] = {}
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             for r in conn.execute(q):
                 b = int((r.completed_at - start) // interval)
                 per = buckets.setdefault(b, {})
@@ -329,14 +331,15 @@ class _Library:
 class LibraryService(_Library):
     """Read and update the media library (play info here; list, search, updates, images in _Library)."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, blobs: LocalBlobStore, urls: UrlSigner, media: MediaService):
+        self.engine = engine
+        self.blobs = blobs
+        self.urls = urls
+        self.media = media
 
     def play_info(self, account_id: str, video_id: str, base_url: str, ttl: int, formats: set[str],
                   stream_types: set[str], definitions: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-        from openvod.services.uploads import IllegalStatus
-
-        row = self.rt.media.get_row(account_id, video_id)
+        row = self.media.get_row(account_id, video_id)
         if row["status"] != "Normal":
             raise IllegalStatus(row["status"])
         kind = media_type(row)
@@ -348,13 +351,13 @@ class LibraryService(_Library):
             raise NoneStream(f"Formats (the only stream is the {fmt} source)")
         if definitions and not definitions & {"OD", "AUTO"}:
             raise NoneStream("Definition (the only stream is OD, the original)")
-        if not self.rt.blobs.exists(row["blob_key"]):
+        if not self.blobs.exists(row["blob_key"]):
             raise NoneStream("the source file is missing")
         created, modified = utc_iso(row["created_at"]), utc_iso(row["modified_at"])
         base = {
             "VideoId": row["id"],
             "Title": row["title"],
-            "CoverURL": self.rt.media.cover_url(row, base_url),
+            "CoverURL": self.media.cover_url(row, base_url),
             "Duration": f"{row['duration']:.3f}",
             "Status": row["status"],
             "MediaType": kind,
@@ -367,7 +370,7 @@ class LibraryService(_Library):
         if streams:
             codec = str(streams[0].get("CodecName", ""))
         info = {
-            "PlayURL": self.rt.urls.sign(base_url, row["blob_key"], ttl_s=ttl),
+            "PlayURL": self.urls.sign(base_url, row["blob_key"], ttl_s=ttl),
             "Definition": "OD",
             "Format": fmt,
             "Bitrate": f"{row['bitrate']:.3f}",

@@ -7,17 +7,15 @@ default template cannot be deleted; names need not be unique.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from openvod.domain.options import AIImageOptions, parse_options, stored
 from openvod.errors import InvalidParameter, TemplateNotFound, VodError
 from openvod.store.tables import ai_templates
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.config import ApiSettings
 
 TEMPLATE_TYPES = ("AIMediaAudit", "AIImage")
 AUDIT_ITEMS = {"terrorism", "porn", "ad", "logo", "live", "audio"}
@@ -108,16 +106,17 @@ def template_wire(r: Any) -> dict[str, str]:
 class TemplateService:
     """CRUD and defaults for AI templates, scoped to an account."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, settings: ApiSettings):
+        self.engine = engine
+        self.settings = settings
 
     def add(self, account_id: str, name: str, ttype: str, config: str) -> str:
         ttype = template_type(ttype)
         cfg = validate_config(ttype, config)
         tid = new_id()
         t = now()
-        cap = self.rt.settings.api.max_templates_per_account
-        with self.rt.engine.begin() as conn:
+        cap = self.settings.max_templates_per_account
+        with self.engine.begin() as conn:
             n = conn.execute(
                 select(func.count()).select_from(ai_templates).where(ai_templates.c.account_id == account_id)
             ).scalar_one()
@@ -134,7 +133,7 @@ class TemplateService:
         return tid
 
     def get(self, account_id: str, template_id: str) -> Any:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             r = conn.execute(
                 select(ai_templates).where(ai_templates.c.id == template_id, ai_templates.c.account_id == account_id)
             ).first()
@@ -145,9 +144,9 @@ class TemplateService:
     def list(self, account_id: str, ttype: str, page_no: int = 1, page_size: int | None = None) -> tuple[list[Any], int]:
         """One page of the account's templates of a type (oldest first) and the total count."""
         ttype = template_type(ttype)
-        size = page_size or self.rt.settings.api.list_page_size
+        size = page_size or self.settings.list_page_size
         where = (ai_templates.c.account_id == account_id, ai_templates.c.type == ttype)
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(ai_templates).where(*where)).scalar_one()
             rows = list(
                 conn.execute(
@@ -163,7 +162,7 @@ class TemplateService:
     def update(self, account_id: str, template_id: str, name: str, config: str) -> str:
         r = self.get(account_id, template_id)
         cfg = validate_config(r.type, config)
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 update(ai_templates)
                 .where(ai_templates.c.id == template_id, ai_templates.c.account_id == account_id)
@@ -175,7 +174,7 @@ class TemplateService:
         r = self.get(account_id, template_id)
         if r.is_default:
             raise DefaultTemplateProtected()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 delete(ai_templates).where(ai_templates.c.id == template_id, ai_templates.c.account_id == account_id)
             )
@@ -183,7 +182,7 @@ class TemplateService:
 
     def set_default(self, account_id: str, template_id: str) -> str:
         r = self.get(account_id, template_id)
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 update(ai_templates)
                 .where(ai_templates.c.account_id == account_id, ai_templates.c.type == r.type)
@@ -198,7 +197,7 @@ class TemplateService:
 
     def get_default(self, account_id: str, ttype: str) -> Any:
         ttype = template_type(ttype)
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             r = conn.execute(
                 select(ai_templates).where(
                     ai_templates.c.account_id == account_id, ai_templates.c.type == ttype, ai_templates.c.is_default == 1

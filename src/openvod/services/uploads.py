@@ -12,9 +12,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openvod.domain import userdata
@@ -33,9 +33,10 @@ from openvod.store.tables import (
     uploads,
 )
 from openvod.util import dumps, new_id, now, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.config import UploadSettings
+from openvod.services.callbacks import CallbackService
+from openvod.storage.blobs import LocalBlobStore
+from openvod.storage.urls import UrlSigner
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +127,14 @@ def check_tags(tags: str, name: str = "Tags") -> str:
 class UploadService:
     """Upload targets, their credentials and the commit of uploaded objects."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
-        self.s = rt.settings.upload
-        self.parts = PartStore(rt.settings.data_dir / "oss-parts")
+    def __init__(self, engine: Engine, settings: UploadSettings, data_dir: Path, blobs: LocalBlobStore, urls: UrlSigner,
+                 callbacks: CallbackService):
+        self.engine = engine
+        self.s = settings
+        self.blobs = blobs
+        self.urls = urls
+        self.callbacks = callbacks
+        self.parts = PartStore(data_dir / "oss-parts")
 
     # ------------------------------------------------------------------ addresses and credentials
     def endpoint(self, base_url: str) -> str:
@@ -163,7 +168,7 @@ class UploadService:
         return addr
 
     def credential(self, access_key_id: str) -> Credential | None:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             r = conn.execute(
                 select(upload_credentials).where(upload_credentials.c.access_key_id == access_key_id)
             ).mappings().first()
@@ -173,14 +178,14 @@ class UploadService:
 
     def upload_row(self, bucket: str, key: str) -> dict[str, Any] | None:
         """The upload whose object (or m3u8 prefix) ``key`` belongs to."""
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             r = conn.execute(
                 select(uploads).where(uploads.c.bucket == bucket, uploads.c.object_key == key)
             ).mappings().first()
         return dict(r) if r else None
 
     def row_by_media(self, media_id: str) -> dict[str, Any] | None:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             r = conn.execute(select(uploads).where(uploads.c.media_id == media_id)).mappings().first()
         return dict(r) if r else None
 
@@ -205,7 +210,7 @@ class UploadService:
             blob_key = f"media/{account_id}/{media_id}/source.{ext}"
         t = now()
         try:
-            with self.rt.engine.begin() as conn:
+            with self.engine.begin() as conn:
                 if reference_id:
                     conn.execute(insert(media_refs).values(account_id=account_id, reference_id=reference_id,
                                                            media_id=media_id))
@@ -231,7 +236,7 @@ class UploadService:
                 "UploadAuth": b64json(auth)}
 
     def media_by_reference(self, account_id: str, reference_id: str) -> str | None:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             r = conn.execute(select(media_refs.c.media_id).where(
                 media_refs.c.account_id == account_id, media_refs.c.reference_id == reference_id)).first()
         return str(r.media_id) if r else None
@@ -241,7 +246,7 @@ class UploadService:
         up = self.row_by_media(video_id)
         if up is None or up["account_id"] != account_id or up["kind"] != "video":
             raise VideoNotFound()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             auth = self._issue(conn, account_id, video_id, up["object_key"], up["object_prefix"])
         return {"VideoId": video_id,
                 "UploadAddress": b64json(self._address(base_url, up["object_key"], up["object_prefix"])),
@@ -261,7 +266,7 @@ class UploadService:
             key = f"attached/{sub_type}/{item_id}.{ext}"
             blob_key = f"attached/{account_id}/{item_id}/file.{ext}"
         t = now()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(insert(uploads).values(
                 media_id=item_id, account_id=account_id, kind=kind, bucket=self.s.bucket, object_key=key,
                 object_prefix="", blob_key=blob_key, file_name=file_name, file_size=file_size, title=title,
@@ -270,7 +275,7 @@ class UploadService:
             ))
             auth = self._issue(conn, account_id, item_id, key, "")
         file_url = f"{self.endpoint(base_url)}/{self.s.bucket}/{key}"
-        return {"Id": item_id, "URL": self.rt.urls.sign(base_url, blob_key), "FileURL": file_url,
+        return {"Id": item_id, "URL": self.urls.sign(base_url, blob_key), "FileURL": file_url,
                 "UploadAddress": b64json(self._address(base_url, key, "")), "UploadAuth": b64json(auth)}
 
     # ------------------------------------------------------------------ progress
@@ -285,12 +290,12 @@ class UploadService:
             values["upload_source"] = source[:64]
         if device:
             values["device_model"] = device[:128]
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(update(uploads).where(uploads.c.media_id == media_id).values(**values))
 
     def multipart_progress(self, media_id: str, ip: str) -> None:
         """UploadSize of an unfinished multipart upload: the bytes of its stored parts."""
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             open_ids = [r.id for r in conn.execute(select(multipart_uploads.c.id).where(
                 multipart_uploads.c.media_id == media_id, multipart_uploads.c.status == "open"))]
             total = 0
@@ -300,13 +305,15 @@ class UploadService:
         self.add_progress(media_id, total, ip=ip)
 
     def details(self, account_id: str, ids: list[str]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             rows = {r["media_id"]: dict(r) for r in conn.execute(
                 select(uploads).where(uploads.c.media_id.in_(ids), uploads.c.kind == "video")).mappings()}
             mrows = {r["id"]: dict(r) for r in conn.execute(
                 select(media.c.id, media.c.status, media.c.title, media.c.account_id)
                 .where(media.c.id.in_(ids))).mappings()}
-        out, missing, forbidden = [], [], []
+        out: list[dict[str, Any]] = []
+        missing: list[str] = []
+        forbidden: list[str] = []
         for i in ids:
             up, m = rows.get(i), mrows.get(i)
             if up is None or m is None:  # unknown, or registered rather than uploaded
@@ -357,7 +364,7 @@ class UploadService:
         up = self.row_by_media(media_id)
         if up is None or up["account_id"] != account_id:
             raise VideoNotFound()
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             ids = [r.id for r in conn.execute(select(multipart_uploads.c.id).where(
                 multipart_uploads.c.media_id == media_id, multipart_uploads.c.status == "open"))]
             if ids:
@@ -369,7 +376,7 @@ class UploadService:
 
     def forget(self, account_id: str, media_id: str) -> None:
         """Drop everything upload-related of a deleted video (its blobs go with the video's)."""
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             if conn.execute(select(uploads.c.media_id).where(uploads.c.media_id == media_id,
                                                              uploads.c.account_id == account_id)).first() is None:
                 return
@@ -401,13 +408,13 @@ class UploadService:
     def _video_committed(self, up: dict[str, Any], size: int, ip: str, t: float) -> None:
         mid, acc = up["media_id"], up["account_id"]
         file_url = f"oss://{up['bucket']}/{up['object_key']}"
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(update(media).where(media.c.id == mid).values(status="UploadSucc", size=size, modified_at=t))
             conn.execute(update(uploads).where(uploads.c.media_id == mid).values(
                 status="UploadSucc", size=size, upload_size=size, upload_ip=ip[:64], completed_at=t, modified_at=t))
             self.enqueue_event(conn, acc, up["app_id"], up["user_data"], "FileUploadComplete", {
                 "VideoId": mid, "Status": "success", "Size": size, "FileUrl": file_url})
-        path = self.rt.blobs.path(up["blob_key"])
+        path = self.blobs.path(up["blob_key"])
         try:
             info = probe(path)
         except ProbeError as exc:
@@ -416,13 +423,13 @@ class UploadService:
                 self._audio_committed(up, audio)
                 return
             log.info("uploaded file is not playable media", extra={"media_id": mid, "reason": str(exc)})
-            with self.rt.engine.begin() as conn:
+            with self.engine.begin() as conn:
                 conn.execute(update(media).where(media.c.id == mid).values(status="UploadFail", modified_at=now()))
                 self.enqueue_event(conn, acc, up["app_id"], up["user_data"], "VideoAnalysisComplete", {
                     "VideoId": mid, "Status": "fail", "ErrorCode": "InvalidVideo.Damaged",
                     "ErrorMessage": f"The uploaded file cannot be read as media: {exc}", "Size": size})
             return
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(update(media).where(media.c.id == mid).values(
                 status="Normal", size=info.size, md5=info.md5, duration=info.duration, width=info.width,
                 height=info.height, fps=info.fps, bitrate=info.bitrate_kbps,
@@ -437,7 +444,7 @@ class UploadService:
 
     def _audio_committed(self, up: dict[str, Any], a: dict[str, Any]) -> None:
         mid = up["media_id"]
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(update(media).where(media.c.id == mid).values(
                 status="Normal", size=a["size"], md5=a["md5"], duration=a["duration"], bitrate=a["bitrate"],
                 probe=dumps({"Format": a["format"], "Video": [], "Audio": a["streams"]}), modified_at=now()))
@@ -452,13 +459,13 @@ class UploadService:
             try:
                 from PIL import Image
 
-                with Image.open(self.rt.blobs.path(blob_key)) as im:
+                with Image.open(self.blobs.path(blob_key)) as im:
                     width, height = im.size
             except Exception:  # not an image Pillow reads (heic): size unknown, still stored
                 width = height = 0
         event = "ImageUploadComplete" if up["kind"] == "image" else "AttachedMediaUploadComplete"
         id_field = "ImageId" if up["kind"] == "image" else "MediaId"
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(update(uploads).where(uploads.c.media_id == up["media_id"]).values(
                 status="Normal", size=size, upload_size=size, width=width, height=height, upload_ip=ip[:64],
                 completed_at=t, modified_at=t))
@@ -469,9 +476,9 @@ class UploadService:
     def enqueue_event(self, conn: Connection, account_id: str, app_id: str, user_data: str, event: str,
                       fields: dict[str, Any]) -> bool:
         """Put a media event into the callback outbox (inside the caller's transaction)."""
-        setting = self.rt.callbacks.get(account_id, app_id or DEFAULT_APP, conn)
+        setting = self.callbacks.get(account_id, app_id or DEFAULT_APP, conn)
         if setting["CallbackURL"] == "" and (app_id or DEFAULT_APP) != DEFAULT_APP:
-            setting = self.rt.callbacks.get(account_id, DEFAULT_APP, conn)
+            setting = self.callbacks.get(account_id, DEFAULT_APP, conn)
         try:
             url = userdata.callback_url(user_data) if user_data else None
         except VodError:

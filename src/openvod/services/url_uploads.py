@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from openvod.domain import userdata
 from openvod.domain.jobs import JobFailed, JobStatus
 from openvod.domain.contract import JobContext, JobHandler, JobOutput
 from openvod.errors import InvalidParameter
 from openvod.media.fetch import FetchError, fetched
-from openvod.services.uploads import VIDEO_EXTS, check_tags
+from openvod.services.uploads import VIDEO_EXTS, UploadService, check_tags
 from openvod.store.tables import jobs, media, uploads
 from openvod.util import dumps, new_id, now, utc_iso
-
-if TYPE_CHECKING:
-    from openvod.runtime import Runtime
+from openvod.config import Settings
+from openvod.storage.blobs import LocalBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,13 @@ def split_urls(raw: str, max_items: int) -> list[str]:
 class URLUploadService:
     """Creates, reports and cancels URL upload jobs."""
 
-    def __init__(self, rt: Runtime):
-        self.rt = rt
+    def __init__(self, engine: Engine, settings: Settings, blobs: LocalBlobStore, uploads: UploadService,
+                 wake: Callable[[], None]):
+        self.engine = engine
+        self.settings = settings
+        self.blobs = blobs
+        self.uploads = uploads
+        self.wake = wake
 
     def submit(self, account_id: str, urls: list[str], metadatas: list[dict[str, Any]], template_group_id: str,
                app_id: str, user_data: str) -> list[dict[str, str]]:
@@ -58,7 +63,7 @@ class URLUploadService:
         by_url = {str(md.get("SourceURL", "")): md for md in metadatas}
         rows_media, rows_up, rows_job, out = [], [], [], []
         t = now()
-        bucket = self.rt.settings.upload.bucket
+        bucket = self.settings.upload.bucket
         for i, url in enumerate(urls):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -93,16 +98,16 @@ class URLUploadService:
                                  status=JobStatus.INIT, config=dumps({"SourceURL": url}), user_data=user_data,
                                  created_at=t + i * 1e-6, attempts=0))
             out.append({"JobId": job_id, "SourceURL": url})
-        with self.rt.engine.begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(insert(media), rows_media)
             conn.execute(insert(uploads), rows_up)
             conn.execute(insert(jobs), rows_job)
-        self.rt.wake()
+        self.wake()
         return out
 
     def _rows(self, account_id: str, job_ids: list[str], urls: list[str]) -> list[Any]:
         q = select(jobs).where(jobs.c.account_id == account_id, jobs.c.type == URL_UPLOAD_TYPE)
-        with self.rt.engine.connect() as conn:
+        with self.engine.connect() as conn:
             if job_ids:
                 return list(conn.execute(q.where(jobs.c.id.in_(job_ids))).mappings())
             rows = conn.execute(q.order_by(jobs.c.created_at.desc())).mappings()
@@ -112,7 +117,7 @@ class URLUploadService:
         rows = self._rows(account_id, job_ids, urls)
         sizes: dict[str, int] = {}
         if rows:
-            with self.rt.engine.connect() as conn:
+            with self.engine.connect() as conn:
                 sizes = {r.id: int(r.size) for r in conn.execute(
                     select(media.c.id, media.c.size).where(media.c.id.in_([r["media_id"] for r in rows])))}
         out = []
@@ -139,7 +144,7 @@ class URLUploadService:
         canceled = []
         t = now()
         for r in rows:
-            with self.rt.engine.begin() as conn:
+            with self.engine.begin() as conn:
                 n = conn.execute(update(jobs).where(jobs.c.id == r["id"], jobs.c.status == JobStatus.INIT).values(
                     status=JobStatus.FAIL, code="UploadCanceled", message="The URL upload was canceled.",
                     completed_at=t)).rowcount
@@ -159,8 +164,11 @@ class URLUploadHandler(JobHandler):
     version = "1"
     needs_media_file = False  # the runner must not require the source before this job made it
 
+    def __init__(self, service: URLUploadService):
+        self.service = service
+
     def run(self, ctx: JobContext) -> JobOutput:
-        rt: Runtime = ctx.services
+        rt = self.service
         s = rt.settings
         url = str(ctx.config.get("SourceURL", ""))
         up = rt.uploads.row_by_media(ctx.media_id)
@@ -181,7 +189,7 @@ class URLUploadHandler(JobHandler):
         return JobOutput(data={"SourceURL": url, "MediaId": ctx.media_id, "FileSize": str(size)})
 
     @staticmethod
-    def _report(rt: Runtime, ctx: JobContext, up: dict[str, Any], status: str, code: str, message: str) -> None:
+    def _report(rt: URLUploadService, ctx: JobContext, up: dict[str, Any], status: str, code: str, message: str) -> None:
         with rt.engine.begin() as conn:
             rt.uploads.enqueue_event(conn, ctx.account_id, up["app_id"], up["user_data"], "UploadByURLComplete", {
                 "VideoId": ctx.media_id, "JobId": ctx.job_id, "SourceURL": ctx.config.get("SourceURL", ""),

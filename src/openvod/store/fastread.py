@@ -38,10 +38,10 @@ class FastReader:
             with self.engine.connect() as conn:
                 return list(conn.execute(stmt, params).all())
         sql, order, row_type = self._prepare(stmt)
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.engine.raw_connection()
-        cur = conn.cursor()
+        raw: Any = getattr(self._local, "conn", None)
+        if raw is None:
+            raw = self._local.conn = self.engine.raw_connection()
+        cur = raw.cursor()
         try:
             cur.execute(sql, tuple(params[name] for name in order))
             return [row_type(*r) for r in cur.fetchall()]

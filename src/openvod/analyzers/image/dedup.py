@@ -21,7 +21,7 @@ from openvod.analyzers.image.shots import Signature, distance
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 
 def dhash(grey: np.ndarray) -> int:
@@ -51,9 +51,9 @@ class Keypoints:
 
 
 def keypoints(grey: np.ndarray, n: int = 500) -> Keypoints:
-    orb = cv2.ORB_create(nfeatures=n)
+    orb = cv2.ORB_create(nfeatures=n)  # type: ignore[attr-defined]  # missing from the cv2 stubs
     kps, des = orb.detectAndCompute(grey, None)
-    pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+    pts = np.asarray([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
     return Keypoints(pts, des)
 
 

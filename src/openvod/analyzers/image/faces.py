@@ -18,7 +18,7 @@ import numpy as np
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 FACE_CASCADE = "haarcascade_frontalface_alt2.xml"
 EYE_CASCADE = "haarcascade_eye.xml"
@@ -56,7 +56,7 @@ class _Cascades:
     def get(self) -> tuple[cv2.CascadeClassifier, cv2.CascadeClassifier]:
         pair = getattr(self._local, "pair", None)
         if pair is None:
-            root = Path(cv2.data.haarcascades)
+            root = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]  # missing from the cv2 stubs
             face = cv2.CascadeClassifier(str(root / FACE_CASCADE))
             eye = cv2.CascadeClassifier(str(root / EYE_CASCADE))
             if face.empty() or eye.empty():

@@ -23,7 +23,7 @@ from openvod.pipeline import Media
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 MIN_WIDTH = 160
 

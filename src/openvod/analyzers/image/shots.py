@@ -28,7 +28,7 @@ import numpy as np
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 THUMB = (32, 18)
 BLEND_THUMB = (16, 9)
@@ -45,8 +45,8 @@ class Signature:
 def signature(small_rgb: np.ndarray) -> Signature:
     """Signature of a small RGB frame."""
     hsv = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2HSV)
-    hist = cv2.calcHist([hsv], [0, 1, 2], None, [16, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
-    hist /= max(1.0, float(hist.sum()))
+    counts = cv2.calcHist([hsv], [0, 1, 2], None, [16, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
+    hist = counts / max(1.0, float(counts.sum()))
     grey = cv2.cvtColor(small_rgb, cv2.COLOR_RGB2GRAY)
     thumb = cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
     return Signature(hist.astype(np.float32), thumb)

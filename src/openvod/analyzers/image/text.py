@@ -16,7 +16,7 @@ import numpy as np
 try:
     import cv2
 except ImportError:  # pragma: no cover
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional: the analyzer reports itself unavailable
 
 
 @dataclass(frozen=True)

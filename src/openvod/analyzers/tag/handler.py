@@ -58,7 +58,7 @@ class VideoTagHandler(JobHandler):
     def run(self, ctx: JobContext) -> JobOutput:
         opts = ctx.analyzer_options if isinstance(ctx.analyzer_options, TagJobOptions) else TagJobOptions()
         cfg = ctx.options if isinstance(ctx.options, VideoTagOptions) else VideoTagOptions.model_validate(ctx.config)
-        types = list(cfg.AnalyseTypes)
+        types = [str(t) for t in cfg.AnalyseTypes]
         try:
             media = open_media(ctx.media_path, stored_probe(ctx.probe))  # the probe RegisterMedia stored
             res = analyse(media, types, opts.tag, self.models, ctx.heartbeat)

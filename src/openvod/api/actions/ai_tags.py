@@ -13,7 +13,6 @@ from typing import Any
 
 from openvod.api.rpc import Ctx, action
 from openvod.services.faces import person_record
-from openvod.services.tag_export import export
 
 
 def detail_format(ctx: Ctx) -> str:
@@ -37,8 +36,8 @@ def get_ai_video_tag_detail(ctx: Ctx) -> dict[str, Any]:
     `Format=JSON`), so use `OutputFormat`; `Format=srt|vtt` is still honoured when a client can send
     it. The response is JSON either way.
     """
-    return export(ctx.rt, ctx.account_id, ctx.p.str("MediaId", max_bytes=128), ctx.p.str("JobId", max_bytes=128),
-                  detail_format(ctx), param="OutputFormat")
+    return ctx.rt.tag_export.export(ctx.account_id, ctx.p.str("MediaId", max_bytes=128),
+                                    ctx.p.str("JobId", max_bytes=128), detail_format(ctx), param="OutputFormat")
 
 
 @action("ListFaceLibrary")  # results can be large: on the thread pool, off the event loop
