@@ -29,11 +29,11 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from openvod.pipeline import seek
 from openvod.pipeline.audio import AudioTrack, decode_audio
 from openvod.pipeline.frames import Frame
 from openvod.pipeline.probe import DecodeError, MediaProbe, MissingStream, open_container, probe_file
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
+from openvod.pipeline.seek import clip, grab
 from openvod.pipeline.stats import DecodeStats, check_corrupt
 
 # What a decode pass may leave undecoded, from least to most. "auto" skips all B-frames and falls back
@@ -92,11 +92,11 @@ class Media:
 
     def grab(self, times: list[float], *, skip: str = "DEFAULT", reuse_s: float = 3.0) -> dict[float, np.ndarray]:
         """Full-resolution upright RGB frames at the given times (see :func:`openvod.pipeline.seek.grab`)."""
-        return seek.grab(self, times, skip=skip, reuse_s=reuse_s)
+        return grab(self.path, self.probe, times, skip=skip, reuse_s=reuse_s)
 
     def clip(self, start: float, end: float, fps: float, width: int) -> list[tuple[float, np.ndarray]]:
         """Upright RGB frames of a time range (see :func:`openvod.pipeline.seek.clip`)."""
-        return seek.clip(self, start, end, fps, width)
+        return clip(self.path, self.probe, start, end, fps, width)
 
     def audio(self, sample_rate: int = 16000, *, stats: DecodeStats | None = None) -> AudioTrack:
         """The first audio stream as mono float32 at ``sample_rate``; sample 0 is at time 0."""

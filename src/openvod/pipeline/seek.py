@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from openvod.pipeline.frames import Frame
-from openvod.pipeline.probe import open_container
-
-if TYPE_CHECKING:
-    from openvod.pipeline.media import Media
+from openvod.pipeline.probe import MediaProbe, open_container
 
 
 def _seek(c: Any, s: Any, t: float, origin: float) -> None:
@@ -28,16 +26,16 @@ def _timed(frames: Any, origin: float) -> Any:
             yield f, float(f.pts * f.time_base) - origin
 
 
-def grab(media: Media, times: list[float], *, skip: str = "DEFAULT", reuse_s: float = 3.0) -> dict[float, np.ndarray]:
+def grab(path: Path, p: MediaProbe, times: list[float], *, skip: str = "DEFAULT",
+         reuse_s: float = 3.0) -> dict[float, np.ndarray]:
     """Full-resolution, upright, square-pixel RGB frames: the first frame at or after each time.
 
     Decoding with the frame skipping an analysis pass ended with reaches the very same frames at a
     fraction of the cost. A time less than ``reuse_s`` ahead of the decoder is reached by decoding on.
     """
-    p = media.probe
     out: dict[float, np.ndarray] = {}
     square = not p.sar or abs(p.sar - 1.0) <= 1e-3
-    with open_container(media.path) as c:
+    with open_container(path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         s.codec_context.skip_frame = skip
@@ -62,9 +60,8 @@ def grab(media: Media, times: list[float], *, skip: str = "DEFAULT", reuse_s: fl
     return out
 
 
-def clip(media: Media, start: float, end: float, fps: float, width: int) -> list[tuple[float, np.ndarray]]:
+def clip(path: Path, p: MediaProbe, start: float, end: float, fps: float, width: int) -> list[tuple[float, np.ndarray]]:
     """Upright RGB frames from ``start`` to ``end`` s at ``fps``, scaled to ``width`` (display aspect)."""
-    p = media.probe
     frames: list[tuple[float, np.ndarray]] = []
     step = 1.0 / fps
     disp_w, disp_h = p.display_size
@@ -72,7 +69,7 @@ def clip(media: Media, start: float, end: float, fps: float, width: int) -> list
     out_w = max(2, int(round(disp_w * scale / 2)) * 2)
     out_h = max(2, int(round(disp_h * scale / 2)) * 2)
     reformatter = VideoReformatter()
-    with open_container(media.path) as c:
+    with open_container(path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         _seek(c, s, start, p.origin)
