@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from openvod.analyzers.tag import engine as tag_engine
 from openvod.analyzers.tag.clip import ClipLabeler
 from openvod.analyzers.tag.engine import TagOptions, unavailable
 from openvod.analyzers.tag.handler import VideoTagHandler
@@ -103,7 +102,9 @@ def test_missing_optional_packages_make_types_unavailable(monkeypatch: pytest.Mo
 
 
 def test_everything_missing_makes_the_handler_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tag_engine, "unavailable", lambda types, options: {t: "missing" for t in types if t != "Category"})
+    from openvod.analyzers.tag import handler as tag_handler
+
+    monkeypatch.setattr(tag_handler, "unavailable", lambda types, options: {t: "missing" for t in types if t != "Category"})
     reason = VideoTagHandler().unavailable_reason()
     assert reason is not None and "openvod[tag]" in reason
 

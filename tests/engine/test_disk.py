@@ -259,7 +259,7 @@ def test_result_that_cannot_be_stored_is_given_back(tmp_path: Path, monkeypatch:
         ctx = mp.get_context("spawn")
         stop, wake = ctx.Event(), ctx.Event()
         t = threading.Thread(target=inprocess._worker_main, args=(s.model_dump_json(), "worker:test:1", wake, stop),
-                             daemon=True)
+                             kwargs={"runtime_factory": Runtime}, daemon=True)
         t.start()
 
         def status() -> Any:

@@ -33,7 +33,8 @@ from openvod.pipeline.audio import AudioTrack, decode_audio
 from openvod.pipeline.frames import Frame
 from openvod.pipeline.probe import DecodeError, MediaProbe, MissingStream, open_container, probe_file
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
-from openvod.pipeline.seek import clip, grab
+from openvod.pipeline.seek import clip as _seek_clip
+from openvod.pipeline.seek import grab as _seek_grab
 from openvod.pipeline.stats import DecodeStats, check_corrupt
 
 # What a decode pass may leave undecoded, from least to most. "auto" skips all B-frames and falls back
@@ -92,11 +93,11 @@ class Media:
 
     def grab(self, times: list[float], *, skip: str = "DEFAULT", reuse_s: float = 3.0) -> dict[float, np.ndarray]:
         """Full-resolution upright RGB frames at the given times (see :func:`openvod.pipeline.seek.grab`)."""
-        return grab(self.path, self.probe, times, skip=skip, reuse_s=reuse_s)
+        return _seek_grab(self, times, skip=skip, reuse_s=reuse_s)
 
     def clip(self, start: float, end: float, fps: float, width: int) -> list[tuple[float, np.ndarray]]:
         """Upright RGB frames of a time range (see :func:`openvod.pipeline.seek.clip`)."""
-        return clip(self.path, self.probe, start, end, fps, width)
+        return _seek_clip(self, start, end, fps, width)
 
     def audio(self, sample_rate: int = 16000, *, stats: DecodeStats | None = None) -> AudioTrack:
         """The first audio stream as mono float32 at ``sample_rate``; sample 0 is at time 0."""

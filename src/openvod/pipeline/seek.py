@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -13,6 +13,17 @@ from av.video.reformatter import VideoReformatter
 
 from openvod.pipeline.frames import Frame
 from openvod.pipeline.probe import MediaProbe, open_container
+
+
+class Media(Protocol):
+    """What seeking needs of :class:`openvod.pipeline.media.Media` (a Protocol, so this module does not
+    import the one that uses it)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def probe(self) -> MediaProbe: ...
 
 
 def _seek(c: Any, s: Any, t: float, origin: float) -> None:
@@ -26,16 +37,16 @@ def _timed(frames: Any, origin: float) -> Any:
             yield f, float(f.pts * f.time_base) - origin
 
 
-def grab(path: Path, p: MediaProbe, times: list[float], *, skip: str = "DEFAULT",
-         reuse_s: float = 3.0) -> dict[float, np.ndarray]:
+def grab(media: Media, times: list[float], *, skip: str = "DEFAULT", reuse_s: float = 3.0) -> dict[float, np.ndarray]:
     """Full-resolution, upright, square-pixel RGB frames: the first frame at or after each time.
 
     Decoding with the frame skipping an analysis pass ended with reaches the very same frames at a
     fraction of the cost. A time less than ``reuse_s`` ahead of the decoder is reached by decoding on.
     """
+    p = media.probe
     out: dict[float, np.ndarray] = {}
     square = not p.sar or abs(p.sar - 1.0) <= 1e-3
-    with open_container(path) as c:
+    with open_container(media.path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         s.codec_context.skip_frame = skip
@@ -60,8 +71,9 @@ def grab(path: Path, p: MediaProbe, times: list[float], *, skip: str = "DEFAULT"
     return out
 
 
-def clip(path: Path, p: MediaProbe, start: float, end: float, fps: float, width: int) -> list[tuple[float, np.ndarray]]:
+def clip(media: Media, start: float, end: float, fps: float, width: int) -> list[tuple[float, np.ndarray]]:
     """Upright RGB frames from ``start`` to ``end`` s at ``fps``, scaled to ``width`` (display aspect)."""
+    p = media.probe
     frames: list[tuple[float, np.ndarray]] = []
     step = 1.0 / fps
     disp_w, disp_h = p.display_size
@@ -69,7 +81,7 @@ def clip(path: Path, p: MediaProbe, start: float, end: float, fps: float, width:
     out_w = max(2, int(round(disp_w * scale / 2)) * 2)
     out_h = max(2, int(round(disp_h * scale / 2)) * 2)
     reformatter = VideoReformatter()
-    with open_container(path) as c:
+    with open_container(media.path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         _seek(c, s, start, p.origin)
