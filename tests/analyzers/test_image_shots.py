@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from openvod.analyzers.image.samples import iter_samples
-from openvod.pipeline import open_media
 from openvod.analyzers.image.shots import ShotDetector, signature
+from openvod.pipeline import open_media
 from tests.analyzers.imagegen import picture, view, write_video
 
 SIZE = (160, 90)  # the analysis uses 160-px-wide RGB for signatures

@@ -11,8 +11,8 @@ import av
 import numpy as np
 import pytest
 
-from openvod.models.cache import ModelCache, ModelSpec
 from openvod.analyzers.tag.frames import selected_frames
+from openvod.models.cache import ModelCache, ModelSpec
 from openvod.pipeline import DecodeError, MissingStream, open_media
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
 

@@ -74,7 +74,8 @@ class Frame:
         sw, sh = stored_size(width, height, self.rotation)
         if f.format.name in LUMA8:
             plane = f.planes[0]
-            img = Image.frombuffer("L", (f.width, f.height), memoryview(plane), "raw", "L", plane.line_size, 1)  # type: ignore[arg-type]
+            img = Image.frombuffer("L", (f.width, f.height), memoryview(plane),  # type: ignore[arg-type]
+                                   "raw", "L", plane.line_size, 1)
         else:
             img = Image.fromarray(f.to_ndarray(format="gray"))
         out = np.asarray(img.resize((sw, sh), Image.Resampling.BOX))

@@ -29,12 +29,12 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from openvod.pipeline.seek import clip as _seek_clip
-from openvod.pipeline.seek import grab as _seek_grab
 from openvod.pipeline.audio import AudioTrack, decode_audio
 from openvod.pipeline.frames import Frame
 from openvod.pipeline.probe import DecodeError, MediaProbe, MissingStream, open_container, probe_file
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
+from openvod.pipeline.seek import clip as _seek_clip
+from openvod.pipeline.seek import grab as _seek_grab
 from openvod.pipeline.stats import DecodeStats, check_corrupt
 
 # What a decode pass may leave undecoded, from least to most. "auto" skips all B-frames and falls back

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field

@@ -28,13 +28,13 @@ import numpy as np
 
 from openvod.analyzers.image import faces as faces_mod
 from openvod.analyzers.image import scoring
-from openvod.analyzers.image.samples import iter_samples
 from openvod.analyzers.image.dedup import dhash, near_duplicate, same_scene
 from openvod.analyzers.image.metrics import measure
 from openvod.analyzers.image.records import Analysis, AnalysisOptions, Candidate, NoUsableFrame, SampleRecord
+from openvod.analyzers.image.samples import iter_samples
 from openvod.analyzers.image.shots import Shot, ShotDetector, ShotResult, signature
 from openvod.analyzers.image.text import text_coverage
-from openvod.pipeline import DecodeStats, Media, MediaProbe, open_media
+from openvod.pipeline import DecodeStats, Media, open_media
 
 try:
     import cv2
