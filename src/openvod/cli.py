@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openvod.cli_common import CliError, account_id
+from openvod.cli_console import add_parsers as add_console_parsers
 from openvod.config import Settings, load_settings
 
 
@@ -109,43 +110,6 @@ def cmd_keys(args: argparse.Namespace) -> int:
             print(f"no such AccessKeyId: {args.access_key_id}", file=sys.stderr)
             return 1
         print(f"{args.access_key_id} {status}")
-    return 0
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    import getpass
-
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
-        raise CliError("the passwords differ")
-    return first
-
-
-def cmd_console_user(args: argparse.Namespace) -> int:
-    from openvod.console.auth import ConsoleAuth, ConsoleUserError
-
-    rt = _runtime(args)
-    auth = ConsoleAuth(rt)
-    try:
-        if args.cu_cmd == "add":
-            account_id(rt, args.account)  # a clear error for an unknown account
-            auth.add_user(args.account, args.username, _read_password(args))
-            print(f"console user {args.username} of account {args.account} added; sign in at /console")
-        elif args.cu_cmd == "passwd":
-            if not auth.set_password(args.username, _read_password(args)):
-                raise CliError(f"no console user named {args.username!r}")
-            print(f"password of {args.username} changed; its sessions were signed out")
-        elif args.cu_cmd == "remove":
-            if not auth.remove_user(args.username):
-                raise CliError(f"no console user named {args.username!r}")
-            print(f"console user {args.username} removed")
-        else:
-            for name, acc in auth.list_users():
-                print(f"{name}\t{acc}")
-    except ConsoleUserError as exc:
-        raise CliError(str(exc)) from None
     return 0
 
 
@@ -337,23 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("access_key_id", help="the AccessKeyId")
     p.set_defaults(fn=cmd_keys)
 
-    p = sub.add_parser("console-user", help="users of the web console (/console), one account each")
-    cs = p.add_subparsers(dest="cu_cmd", required=True, metavar="add|passwd|remove|list")
-    c = cs.add_parser("add", help="add a user who signs in to the console and sees one account")
-    common(c)
-    c.add_argument("username", help="the name the user signs in with")
-    c.add_argument("--account", default="default", help=ACCOUNT_HELP + "; it must exist")
-    c.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    c = cs.add_parser("passwd", help="set a user's password (signs out its sessions)")
-    common(c)
-    c.add_argument("username", help="the console user")
-    c.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    c = cs.add_parser("remove", help="remove a user and its sessions")
-    common(c)
-    c.add_argument("username", help="the console user")
-    c = cs.add_parser("list", help="list users and their accounts")
-    common(c)
-    p.set_defaults(fn=cmd_console_user)
+    add_console_parsers(sub, common, _runtime)
 
     p = sub.add_parser("upload", help="register local video files, or upload them to a server with --endpoint")
     common(p)
