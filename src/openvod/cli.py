@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openvod.cli_common import CliError, account_id
+from openvod.cli_console import add_parsers as add_console_parsers
 from openvod.config import Settings, load_settings
 
 
@@ -110,12 +111,6 @@ def cmd_keys(args: argparse.Namespace) -> int:
             return 1
         print(f"{args.access_key_id} {status}")
     return 0
-
-
-def cmd_console_user(args: argparse.Namespace) -> int:
-    from openvod.cli_console import console_user
-
-    return console_user(args, _runtime(args))
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -306,23 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("access_key_id", help="the AccessKeyId")
     p.set_defaults(fn=cmd_keys)
 
-    p = sub.add_parser("console-user", help="users of the web console (/console), one account each")
-    cs = p.add_subparsers(dest="cu_cmd", required=True, metavar="add|passwd|remove|list")
-    c = cs.add_parser("add", help="add a user who signs in to the console and sees one account")
-    common(c)
-    c.add_argument("username", help="the name the user signs in with")
-    c.add_argument("--account", default="default", help=ACCOUNT_HELP + "; it must exist")
-    c.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    c = cs.add_parser("passwd", help="set a user's password (signs out its sessions)")
-    common(c)
-    c.add_argument("username", help="the console user")
-    c.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    c = cs.add_parser("remove", help="remove a user and its sessions")
-    common(c)
-    c.add_argument("username", help="the console user")
-    c = cs.add_parser("list", help="list users and their accounts")
-    common(c)
-    p.set_defaults(fn=cmd_console_user)
+    add_console_parsers(sub, common, _runtime)
 
     p = sub.add_parser("upload", help="register local video files, or upload them to a server with --endpoint")
     common(p)

@@ -1,13 +1,35 @@
-"""``openvod console-user``: the web console's users (one account each)."""
+"""``openvod console-user add|passwd|remove|list``: the users of the web console (``/console``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from openvod.cli_common import CliError, account_id
-from openvod.console.auth import ConsoleAuth, ConsoleUserError
+
+
+def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
+                runtime: Callable[[argparse.Namespace], Any]) -> None:
+    """Register the ``console-user`` sub-commands."""
+    p = sub.add_parser("console-user", help="users of the web console (/console), one account each")
+    cs = p.add_subparsers(dest="cu_cmd", required=True, metavar="add|passwd|remove|list")
+    c = cs.add_parser("add", help="add a user who signs in to the console and sees one account")
+    common(c)
+    c.add_argument("username", help="the name the user signs in with")
+    c.add_argument("--account", default="default", help="account name (default: default); it must exist")
+    c.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    c = cs.add_parser("passwd", help="set a user's password (signs out its sessions)")
+    common(c)
+    c.add_argument("username", help="the console user")
+    c.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    c = cs.add_parser("remove", help="remove a user and its sessions")
+    common(c)
+    c.add_argument("username", help="the console user")
+    c = cs.add_parser("list", help="list users and their accounts")
+    common(c)
+    p.set_defaults(fn=lambda a: cmd_console_user(a, runtime))
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -21,8 +43,10 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
-def console_user(args: argparse.Namespace, rt: Any) -> int:
-    """``openvod console-user add|passwd|remove|list``."""
+def cmd_console_user(args: argparse.Namespace, runtime: Callable[[argparse.Namespace], Any]) -> int:
+    from openvod.console.auth import ConsoleAuth, ConsoleUserError
+
+    rt = runtime(args)
     auth = ConsoleAuth(rt)
     try:
         if args.cu_cmd == "add":

@@ -4,7 +4,7 @@ Every page and action runs as the signed-in console user's account, through the 
 API uses (``rt.media``, ``rt.library``, ``rt.jobs``, ``rt.images``, ``rt.templates``, …), each of
 which is scoped by account id: a foreign id looks exactly like a missing one (404).
 
-Routes (all under /console): see ``ROUTES`` below. Writes are POSTs that must carry the session's
+Routes (all under /console): see ``openvod.console.views.routes``. Writes are POSTs that must carry the session's
 CSRF token (form field ``csrf`` or header ``X-CSRF-Token``); anything else is refused with 403.
 """
 
@@ -25,8 +25,17 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from openvod.console import i18n
+from openvod.console import i18n, views
 from openvod.console.auth import ConsoleAuth, Session
+from openvod.console.common import (
+    LANG_COOKIE,
+    LOGIN_COOKIE,
+    MAX_FORM,
+    PREFIX,
+    SESSION_COOKIE,
+    NotFound,
+    fmt_duration,
+)
 from openvod.console.frames import frame_blob
 from openvod.console.http import Request, Response, as_json, cookie, html, redirect, text
 from openvod.errors import VodError
@@ -37,27 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/console"
-SESSION_COOKIE = "ovc_session"
-LOGIN_COOKIE = "ovc_login"  # double-submit token of the sign-in form (login CSRF)
-LANG_COOKIE = "ovc_lang"
-MAX_FORM = 256 * 1024
 STATIC = resources.files("openvod.console") / "static"
-
-
-class NotFound(Exception):
-    pass
-
-
-def _fmt_duration(s: float) -> str:
-    s = int(round(float(s or 0)))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith(PREFIX + "/") and "//" not in target and "\\" not in target else PREFIX + "/library"
 
 
 class ConsoleApp:
@@ -69,11 +58,9 @@ class ConsoleApp:
         self.auth = ConsoleAuth(rt)
         self.env = Environment(loader=PackageLoader("openvod.console", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
-        self.env.filters["duration"] = _fmt_duration
+        self.env.filters["duration"] = fmt_duration
         self.env.filters["iso"] = lambda t: utc_iso(t) if t else ""
         self.upload_dir = rt.settings.data_dir / "console-uploads"
-        from openvod.console import views
-
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response], bool]] = [
             (m, re.compile(f"^{PREFIX}{p}$"), fn, auth) for m, p, fn, auth in views.routes(self)
         ]
