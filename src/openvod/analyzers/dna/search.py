@@ -239,7 +239,11 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
     """
     segments: list[Segment] = []
     tried = 0
-    remaining = hits
+    # Hits name code rows of both fingerprints; an index entry older than the stored fingerprint (the
+    # video was fingerprinted again and this worker's index is not synced yet) can name rows that no
+    # longer exist: such hits say nothing about the stored fingerprint.
+    hits = np.asarray(hits, np.int64).reshape(-1, 3)
+    remaining = hits[(hits[:, 0] >= 0) & (hits[:, 0] < q.codes.shape[0]) & (hits[:, 2] >= 0) & (hits[:, 2] < r.codes.shape[0])]
     while tried < params.align.max_transforms and remaining.shape[0]:
         hyps = hit_transforms(q, r, remaining, params.align)
         if not hyps:
