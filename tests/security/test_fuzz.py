@@ -329,3 +329,17 @@ def test_every_action_has_tailored_strategies() -> None:
     missing = sorted(set(ACTIONS) - set(PARAMS))
     if missing:
         pytest.skip(f"fuzzed with the generic strategy only: {', '.join(missing)}")
+
+
+def test_url_upload_of_a_repeated_url_is_refused_not_5xx(server: Server, fuzz_key: Key) -> None:
+    """Found by the long fuzz: the same URL twice (in one request, or again later) broke the unique
+    (account, file_url) of media with a 500; a CateId of 1e400 in UploadMetadatas overflowed."""
+    url = f"https://example.com/{uuid.uuid4().hex}.mp4"
+    assert send(server, fuzz_key, "UploadMediaByURL", {"UploadURLs": url}, "post").status_code == 200
+    for params in ({"UploadURLs": url}, {"UploadURLs": f"{url}x.mp4,{url}x.mp4"},
+                   {"UploadURLs": url + "y.mp4", "UploadMetadatas": json.dumps([{"SourceURL": url + "y.mp4",
+                                                                                 "CateId": 1e400}])},
+                   {"UploadURLs": url + "z.mp4", "UploadMetadatas": json.dumps([{"SourceURL": url + "z.mp4",
+                                                                                 "CateId": 2**64}])}):
+        r = send(server, fuzz_key, "UploadMediaByURL", params, "post")
+        assert r.status_code == 400 and r.json()["Code"].startswith("InvalidParameter"), (params, r.text)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from openvod.config import Settings
 from openvod.domain import userdata
@@ -79,8 +80,10 @@ class URLUploadService:
             cate = md.get("CateId")
             try:
                 cate_id = int(cate) if cate not in (None, "") else None
-            except (TypeError, ValueError):
-                raise InvalidParameter("UploadMetadatas", "CateId must be an integer.") from None
+                if cate_id is not None and not -(2**63) <= cate_id < 2**63:
+                    raise ValueError(cate)
+            except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON 1e400
+                raise InvalidParameter("UploadMetadatas", "CateId must be a 64-bit integer.") from None
             blob_key = f"media/{account_id}/{media_id}/source.{ext}"
             common = dict(account_id=account_id, title=title, description=str(md.get("Description") or "")[:1024],
                           tags=tags, cate_id=cate_id, user_data=user_data, created_at=t + i * 1e-6,
@@ -98,10 +101,14 @@ class URLUploadService:
                                  status=JobStatus.INIT, config=dumps({"SourceURL": url}), user_data=user_data,
                                  created_at=t + i * 1e-6, attempts=0))
             out.append({"JobId": job_id, "SourceURL": url})
-        with self.engine.begin() as conn:
-            conn.execute(insert(media), rows_media)
-            conn.execute(insert(uploads), rows_up)
-            conn.execute(insert(jobs), rows_job)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(media), rows_media)
+                conn.execute(insert(uploads), rows_up)
+                conn.execute(insert(jobs), rows_job)
+        except IntegrityError:  # media (account, file_url) is unique (found by the fuzz: it was a 500)
+            raise InvalidParameter("UploadURLs", "A URL is listed twice, or was already uploaded or registered "
+                                   "by this account.") from None
         self.wake(*(r["id"] for r in rows_job))
         return out
 
