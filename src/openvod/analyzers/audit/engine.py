@@ -50,7 +50,7 @@ def _jpeg(rgb: np.ndarray, max_side: int = 480, quality: int = 80) -> bytes:
     img = Image.fromarray(rgb)
     s = max_side / max(img.size)
     if s < 1:
-        img = img.resize((max(1, int(img.width * s)), max(1, int(img.height * s))), Image.BILINEAR)
+        img = img.resize((max(1, int(img.width * s)), max(1, int(img.height * s))), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()

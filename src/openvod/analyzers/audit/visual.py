@@ -132,9 +132,10 @@ def find_qr(rgb: np.ndarray, detector: object | None = None) -> QRFinding | None
     try:
         import zxingcpp
     except ImportError:
-        zxingcpp = None
-    if zxingcpp is not None:
-        found = zxingcpp.read_barcodes(np.ascontiguousarray(rgb), formats=zxingcpp.BarcodeFormat.QRCode)
+        pass
+    else:
+        found = zxingcpp.read_barcodes(np.ascontiguousarray(rgb),
+                                       formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
         texts = [b.text for b in found if b.valid and b.text]
         return QRFinding(texts[0], QR_DECODED_SCORE) if texts else None
     import cv2
@@ -212,7 +213,7 @@ def rectangles(rgb: np.ndarray, min_area: float = 0.03, max_area: float = 0.5, w
 
     h0, w0 = rgb.shape[:2]
     s = width / w0
-    gray = cv2.cvtColor(cv2.resize(rgb, (width, max(2, int(h0 * s))), interpolation=cv2.INTER_AREA),
+    gray: np.ndarray = cv2.cvtColor(cv2.resize(rgb, (width, max(2, int(h0 * s))), interpolation=cv2.INTER_AREA),
                         cv2.COLOR_RGB2GRAY).astype(np.float32)
     gray = cv2.GaussianBlur(gray, (3, 3), 0)
     h, w = gray.shape

@@ -146,7 +146,7 @@ def build_detail(report: AuditReport, keys: dict[float, str]) -> dict[str, Any]:
             row[f"{DETAIL_KEYS[scene]}Label"] = lab
             row[f"{DETAIL_KEYS[scene]}Score"] = score(sc)
         frames.append(row)
-    timeline = {TIMELINE_KEYS[s]: [] for s in TIMELINE_KEYS}
+    timeline: dict[str, list[dict[str, Any]]] = {TIMELINE_KEYS[s]: [] for s in TIMELINE_KEYS}
     for scene, v in report.scenes.items():
         timeline[TIMELINE_KEYS[scene]] = [_finding(f) for f in v.findings]
     audio = [{"StartTime": int(a.start), "EndTime": int(round(a.end + 0.499)), "Text": a.text,

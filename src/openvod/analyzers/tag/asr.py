@@ -236,9 +236,9 @@ class Transcriber:
         record = {**spec.record(), "Engine": f"faster-whisper {_version('faster-whisper')}"}
         self._en = None
         if self.o.english_model and model.model.is_multilingual and not self.o.language:
-            sub = Transcriber(replace(self.o, model_path=self.o.english_model, english_model=""), self.cache)
-            en_spec = sub.spec()
-            self._en = self.cache.get(en_spec, lambda: sub._load(en_spec))
+            en_tr = Transcriber(replace(self.o, model_path=self.o.english_model, english_model=""), self.cache)
+            en_spec = en_tr.spec()
+            self._en = self.cache.get(en_spec, lambda: en_tr._load(en_spec))
             record["EnglishDecoder"] = en_spec.record()
         samples = samples.astype(np.float32, copy=False)
         if duration < 0.1 or float(np.abs(samples).max(initial=0.0)) < 1e-4:
