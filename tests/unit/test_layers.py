@@ -179,7 +179,6 @@ def test_the_checker_sees_function_level_and_type_checking_imports(tmp_path: Pat
 MAX_LINES = 400
 KNOWN_LARGE = {
     "openvod/analyzers/tag/asr.py": "not split yet",
-    "openvod/oss/gateway.py": "not split yet",
 }
 
 
