@@ -178,12 +178,7 @@ def test_the_checker_sees_function_level_and_type_checking_imports(tmp_path: Pat
 # Modules over the size limit, each with its reason. Shrink the list; never grow it.
 MAX_LINES = 400
 KNOWN_LARGE = {
-    "openvod/analyzers/dna/fingerprint.py": "its decode moves to the one media pipeline (issue 9 item 3)",
-    "openvod/analyzers/tag/engine.py": "its decode moves to the one media pipeline (issue 9 item 3)",
     "openvod/analyzers/tag/asr.py": "not split yet",
-    "openvod/analyzers/tag/face.py": "not split yet",
-    "openvod/services/uploads.py": "not split yet",
-    "openvod/oss/gateway.py": "not split yet",
 }
 
 

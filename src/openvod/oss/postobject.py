@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from openvod.oss import auth
 from openvod.oss import errors as E
 from openvod.oss.errors import OssError
-from openvod.oss.gateway import OssRequest, OssResponse, _etag, _xml
+from openvod.oss.messages import OssRequest, OssResponse, _etag, _xml
 from openvod.oss.store import Incomplete, TooLarge, stream_to_file
 from openvod.util import parse_utc_iso
 

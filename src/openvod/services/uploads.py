@@ -6,11 +6,7 @@ VideoAnalysisComplete through the callback outbox). See docs/upload.md.
 
 from __future__ import annotations
 
-import base64
-import logging
-import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -19,10 +15,26 @@ from sqlalchemy.exc import IntegrityError
 
 from openvod.config import UploadSettings
 from openvod.domain import userdata
-from openvod.errors import InvalidParameter, VideoNotFound, VodError
-from openvod.media.probe import ProbeError, probe
+from openvod.errors import VideoNotFound
 from openvod.oss.store import PartStore
-from openvod.services.callbacks import DEFAULT_APP, CallbackService, event_enabled
+from openvod.services.callbacks import CallbackService
+from openvod.services.upload_commit import UploadCommit, probe_audio
+from openvod.services.upload_rules import (
+    _SAFE_NAME,
+    ATTACHED_EXTS,
+    AUDIO_EXTS,
+    IMAGE_EXTS,
+    VIDEO_EXTS,
+    Credential,
+    IllegalStatus,
+    ImageNotFound,
+    InvalidFileNameExtension,
+    ReferenceIdExists,
+    _ext,
+    b64json,
+    check_reference_id,
+    check_tags,
+)
 from openvod.storage.blobs import LocalBlobStore
 from openvod.storage.urls import UrlSigner
 from openvod.store.tables import (
@@ -31,100 +43,18 @@ from openvod.store.tables import (
     multipart_parts,
     multipart_uploads,
     oss_objects,
-    outbox,
     upload_credentials,
     uploads,
 )
-from openvod.util import dumps, new_id, now, utc_iso
+from openvod.util import new_id, now, utc_iso
 
-log = logging.getLogger(__name__)
-
-VIDEO_EXTS = frozenset(
-    "mp4 ts 3gp mpg mpeg mpe dat vob asf avi wmv asx mkv mov qt m4v flv f4v webm rm rmvb m2ts mts mxf dv "
-    "m3u8 mp3 wav wma m4a aac ac3 amr ape flac mka ogg opus caf aiff".split()
-)
-AUDIO_EXTS = frozenset("mp3 wav wma m4a aac ac3 amr ape flac mka ogg opus caf aiff".split())
-IMAGE_EXTS = ("png", "jpg", "jpeg", "gif", "heic", "webp")
-ATTACHED_EXTS = {
-    "watermark": ("png", "gif", "apng", "mov"),
-    "subtitle": ("srt", "ase", "stl", "ttml", "vtt", "ass"),
-    "material": ("jpg", "gif", "png", "mp4", "mat", "zip", "apk"),
-}
-_REFERENCE_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+__all__ = ["ATTACHED_EXTS", "AUDIO_EXTS", "IMAGE_EXTS", "VIDEO_EXTS", "Credential", "IllegalStatus", "ImageNotFound",
+           "InvalidFileNameExtension", "ReferenceIdExists", "UploadService", "b64json", "check_reference_id",
+           "check_tags", "probe_audio"]
 
 
-class ReferenceIdExists(VodError):
-    code = "InvalidReferenceId.Duplicate"
-    http_status = 400
-    message = "The ReferenceId already exists in this account."
-
-
-class IllegalStatus(VodError):
-    code = "Forbidden.IllegalStatus"
-    http_status = 403
-
-    def __init__(self, status: str):
-        super().__init__(f"Status of the video is illegal. Current Status is {status}.")
-
-
-class InvalidFileNameExtension(VodError):
-    code = "InvalidFileName.Extension"
-    http_status = 400
-    message = "The specified FileName's extension is illegal."
-
-
-class ImageNotFound(VodError):
-    code = "InvalidImage.NotFound"
-    http_status = 404
-    message = "The image does not exist."
-
-
-@dataclass
-class Credential:
-    """A row of upload_credentials."""
-
-    access_key_id: str
-    secret: str
-    token: str
-    account_id: str
-    media_id: str
-    bucket: str
-    object_key: str
-    object_prefix: str
-    expires_at: float
-
-    def covers(self, bucket: str, key: str) -> bool:
-        """True if this credential may touch ``bucket/key`` (its one object, or under its prefix)."""
-        if bucket != self.bucket or not key:
-            return False
-        return key == self.object_key or bool(self.object_prefix and key.startswith(self.object_prefix))
-
-
-def b64json(obj: dict[str, Any]) -> str:
-    return base64.b64encode(dumps(obj).encode()).decode()
-
-
-def _ext(name: str) -> str:
-    suffix = PurePosixPath(name.replace("\\", "/").split("?")[0]).suffix
-    return suffix[1:].lower() if suffix else ""
-
-
-def check_reference_id(ref: str) -> str:
-    if ref and not _REFERENCE_ID.match(ref):
-        raise InvalidParameter("ReferenceId", "It must be 6-64 characters of A-Z, a-z, 0-9, '-' and '_'.")
-    return ref
-
-
-def check_tags(tags: str, name: str = "Tags") -> str:
-    tag_list = [t.strip() for t in tags.split(",") if t.strip()]
-    if len(tag_list) > 16 or any(len(t.encode()) > 32 for t in tag_list):
-        raise InvalidParameter(name, "At most 16 tags of at most 32 bytes each.")
-    return ",".join(tag_list)
-
-
-class UploadService:
-    """Upload targets, their credentials and the commit of uploaded objects."""
+class UploadService(UploadCommit):
+    """Upload targets, their credentials and the commit of uploaded objects (:class:`UploadCommit`)."""
 
     def __init__(self, engine: Engine, settings: UploadSettings, data_dir: Path, blobs: LocalBlobStore, urls: UrlSigner,
                  callbacks: CallbackService):
@@ -181,11 +111,6 @@ class UploadService:
             r = conn.execute(
                 select(uploads).where(uploads.c.bucket == bucket, uploads.c.object_key == key)
             ).mappings().first()
-        return dict(r) if r else None
-
-    def row_by_media(self, media_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            r = conn.execute(select(uploads).where(uploads.c.media_id == media_id)).mappings().first()
         return dict(r) if r else None
 
     # ------------------------------------------------------------------ CreateUploadVideo / Refresh
@@ -390,143 +315,3 @@ class UploadService:
             conn.execute(delete(uploads).where(uploads.c.media_id == media_id))
         for i in ids:
             self.parts.remove(i)
-
-    # ------------------------------------------------------------------ commit (called by the object endpoint)
-    def committed(self, cred: Credential, key: str, blob_key: str, size: int, ip: str) -> None:
-        """An object was committed at ``key`` (its bytes are at ``blob_key``): move the upload on."""
-        up = self.row_by_media(cred.media_id)
-        if up is None or key != up["object_key"]:
-            return  # an m3u8 slice: stored, nothing else to do
-        t = now()
-        kind = up["kind"]
-        if kind == "video":
-            self._video_committed(up, size, ip, t)
-        else:
-            self._item_committed(up, blob_key, size, ip, t)
-
-    def _video_committed(self, up: dict[str, Any], size: int, ip: str, t: float) -> None:
-        mid, acc = up["media_id"], up["account_id"]
-        file_url = f"oss://{up['bucket']}/{up['object_key']}"
-        with self.engine.begin() as conn:
-            conn.execute(update(media).where(media.c.id == mid).values(status="UploadSucc", size=size, modified_at=t))
-            conn.execute(update(uploads).where(uploads.c.media_id == mid).values(
-                status="UploadSucc", size=size, upload_size=size, upload_ip=ip[:64], completed_at=t, modified_at=t))
-            self.enqueue_event(conn, acc, up["app_id"], up["user_data"], "FileUploadComplete", {
-                "VideoId": mid, "Status": "success", "Size": size, "FileUrl": file_url})
-        path = self.blobs.path(up["blob_key"])
-        try:
-            info = probe(path)
-        except ProbeError as exc:
-            audio = probe_audio(path)
-            if audio is not None:  # an audio-only upload: playable as audio (MediaType audio)
-                self._audio_committed(up, audio)
-                return
-            log.info("uploaded file is not playable media", extra={"media_id": mid, "reason": str(exc)})
-            with self.engine.begin() as conn:
-                conn.execute(update(media).where(media.c.id == mid).values(status="UploadFail", modified_at=now()))
-                self.enqueue_event(conn, acc, up["app_id"], up["user_data"], "VideoAnalysisComplete", {
-                    "VideoId": mid, "Status": "fail", "ErrorCode": "InvalidVideo.Damaged",
-                    "ErrorMessage": f"The uploaded file cannot be read as media: {exc}", "Size": size})
-            return
-        with self.engine.begin() as conn:
-            conn.execute(update(media).where(media.c.id == mid).values(
-                status="Normal", size=info.size, md5=info.md5, duration=info.duration, width=info.width,
-                height=info.height, fps=info.fps, bitrate=info.bitrate_kbps,
-                probe=info.probe_json(),
-                modified_at=now(),
-            ))
-            conn.execute(update(uploads).where(uploads.c.media_id == mid).values(status="Normal"))
-            self.enqueue_event(conn, acc, up["app_id"], up["user_data"], "VideoAnalysisComplete", {
-                "VideoId": mid, "Status": "success", "Size": info.size, "Duration": f"{info.duration:.3f}",
-                "Width": str(info.width), "Height": str(info.height), "Bitrate": f"{info.bitrate_kbps:.3f}",
-                "Fps": f"{info.fps:g}"})
-
-    def _audio_committed(self, up: dict[str, Any], a: dict[str, Any]) -> None:
-        mid = up["media_id"]
-        with self.engine.begin() as conn:
-            conn.execute(update(media).where(media.c.id == mid).values(
-                status="Normal", size=a["size"], md5=a["md5"], duration=a["duration"], bitrate=a["bitrate"],
-                probe=dumps({"Format": a["format"], "Video": [], "Audio": a["streams"]}), modified_at=now()))
-            conn.execute(update(uploads).where(uploads.c.media_id == mid).values(status="Normal"))
-            self.enqueue_event(conn, up["account_id"], up["app_id"], up["user_data"], "VideoAnalysisComplete", {
-                "VideoId": mid, "Status": "success", "Size": a["size"], "Duration": f"{a['duration']:.3f}",
-                "Bitrate": f"{a['bitrate']:.3f}"})
-
-    def _item_committed(self, up: dict[str, Any], blob_key: str, size: int, ip: str, t: float) -> None:
-        width = height = 0
-        if up["kind"] == "image":
-            try:
-                from PIL import Image
-
-                with Image.open(self.blobs.path(blob_key)) as im:
-                    width, height = im.size
-            except Exception:  # not an image Pillow reads (heic): size unknown, still stored
-                width = height = 0
-        event = "ImageUploadComplete" if up["kind"] == "image" else "AttachedMediaUploadComplete"
-        id_field = "ImageId" if up["kind"] == "image" else "MediaId"
-        with self.engine.begin() as conn:
-            conn.execute(update(uploads).where(uploads.c.media_id == up["media_id"]).values(
-                status="Normal", size=size, upload_size=size, width=width, height=height, upload_ip=ip[:64],
-                completed_at=t, modified_at=t))
-            self.enqueue_event(conn, up["account_id"], up["app_id"], up["user_data"], event, {
-                id_field: up["media_id"], "Status": "success", "Size": size,
-                "FileURL": f"oss://{up['bucket']}/{up['object_key']}"})
-
-    def enqueue_event(self, conn: Connection, account_id: str, app_id: str, user_data: str, event: str,
-                      fields: dict[str, Any]) -> bool:
-        """Put a media event into the callback outbox (inside the caller's transaction)."""
-        setting = self.callbacks.get(account_id, app_id or DEFAULT_APP, conn)
-        if setting["CallbackURL"] == "" and (app_id or DEFAULT_APP) != DEFAULT_APP:
-            setting = self.callbacks.get(account_id, DEFAULT_APP, conn)
-        try:
-            url = userdata.callback_url(user_data) if user_data else None
-        except VodError:
-            url = None
-        if url is None:
-            if not (setting["CallbackURL"] and event_enabled(setting["EventTypeList"], event)):
-                return False
-            url = setting["CallbackURL"]
-        t = now()
-        body: dict[str, Any] = {"EventTime": utc_iso(t), "EventType": event, **fields}
-        try:
-            ext = userdata.extend(user_data) if user_data else None
-        except VodError:
-            ext = None
-        if ext is not None:
-            body["Extend"] = ext
-        conn.execute(insert(outbox).values(
-            account_id=account_id, job_id=new_id(), event_type=event, url=url, body=dumps(body),
-            auth_key=setting["AuthKey"] if setting["AuthSwitch"] == "on" else "", status="pending", attempts=0,
-            next_attempt_at=t, created_at=t,
-        ))
-        return True
-
-
-def probe_audio(path: Path) -> dict[str, Any] | None:
-    """Describe an audio-only file (the media probe requires video); None if it has no decodable audio."""
-    import hashlib
-
-    import av
-
-    try:
-        with av.open(str(path), metadata_errors="ignore") as c:
-            if list(c.streams.video) or not list(c.streams.audio):
-                return None
-            a = c.streams.audio[0]
-            got = any(True for _ in c.decode(audio=0))
-            if not got:
-                return None
-            duration = c.duration / 1_000_000 if c.duration else float((a.duration or 0) * (a.time_base or 0))
-            size = path.stat().st_size
-            streams = [{"Index": str(a.index), "CodecName": a.codec_context.name or "",
-                        "SampleRate": str(a.codec_context.sample_rate or ""),
-                        "Channels": str(a.codec_context.channels or ""), "Duration": f"{duration:.3f}"}]
-            fmt = c.format.name or ""
-    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
-        return None
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return {"size": size, "md5": h.hexdigest(), "duration": duration, "format": fmt, "streams": streams,
-            "bitrate": (size * 8 / duration / 1000) if duration else 0.0}
