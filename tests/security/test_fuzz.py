@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openvod.api import signing
 import openvod.api.actions  # noqa: F401  (registers every Action)
+from openvod.api import signing
 from openvod.api.rpc import ACTIONS
 from tests.conftest import Key, Server
 from tests.sdk import utc_now, v1_params
@@ -138,6 +139,38 @@ update_content = st.one_of(
         "Description": st.one_of(scalar, json_value), "UserData": st.one_of(user_data, json_value),
         "ReferenceId": st.one_of(reference_id, json_value)}), max_size=22).map(dumps), any_json)
 
+# ---- AIMediaAudit (docs/audit.md)
+# ``{OTHER_VIDEO}`` / ``{OWN_VIDEO}`` are replaced before sending by real VideoIds of another account and of the
+# fuzzing account (made by the ``real_ids`` fixture): another account's ids must read as not found, never leak.
+REAL_IDS: dict[str, str] = {}
+audit_id = st.one_of(st.just("{OWN_VIDEO}"), st.just("{OTHER_VIDEO}"),
+                     st.sampled_from(["{OTHER_VIDEO},{OWN_VIDEO}", "0" * 32, "f" * 32, "0" * 31, "0" * 33, "x" * 128,
+                                      "x" * 129]), st.from_regex(r"[0-9a-f]{32}", fullmatch=True), scalar)
+audit_status = st.one_of(st.sampled_from(["Normal", "Blocked"]),
+                         st.sampled_from(["normal", "BLOCKED", "Checking", "Uploading", ""]), scalar, json_value)
+audit_entry = st.fixed_dictionaries({"VideoId": st.one_of(audit_id, json_value), "Status": audit_status}, optional={
+    "Reason": st.one_of(text, scalar, json_value, st.text(min_size=200, max_size=600)),
+    "Comment": st.one_of(text, scalar, json_value, st.text(min_size=300, max_size=1200))})
+audit_content = st.one_of(
+    st.lists(audit_entry, max_size=4).map(dumps),
+    st.lists(audit_entry, min_size=99, max_size=102).map(dumps),
+    audit_entry.map(dumps),  # an object, not an array
+    any_json)
+audit_config = st.one_of(
+    st.fixed_dictionaries({}, optional={
+        "ResourceType": st.one_of(st.sampled_from(["default", "bad-type", "a b", "x" * 200, "风险"]), scalar,
+                                  json_value)}).map(dumps),
+    any_json)
+page_no = st.one_of(st.sampled_from(["1", "2", "0", "-1", "100000", "100001", "1.0", " 1"]), number_like)
+page_size = st.one_of(st.sampled_from(["1", "10", "100", "101", "0", "-5"]), number_like)
+ip_text = st.sampled_from(["10.0.0.1", "192.168.0.0/16", "::1", "2001:db8::/32", "0.0.0.0/0", "256.1.1.1",
+                           "10.0.0.1/33", "10.0.0.1/-1", "1.2.3", "10.0.0.1/abc", "fe80::1%eth0", "::ffff:1.2.3.4",
+                           "1.2.3.4/24", "*", "localhost", "١٢٣.1.1.1"])
+audit_ips = st.one_of(st.lists(st.one_of(ip_text, scalar), min_size=1, max_size=8).map(",".join),
+                      st.lists(ip_text, min_size=95, max_size=110).map(",".join), scalar)
+security_group = st.one_of(st.sampled_from(["Default", "g1", "g2", "x" * 64, "x" * 65, "组", "a b", ""]), scalar)
+operate_mode = st.one_of(st.sampled_from(["Append", "Cover", "Delete", "append", "Replace"]), scalar)
+
 PARAMS: dict[str, dict[str, st.SearchStrategy[str]]] = {
     "RegisterMedia": {"RegisterMetadatas": register_metadatas, "TemplateGroupId": scalar, "UserData": user_data},
     "GetVideoInfo": {"VideoId": scalar, "ReferenceId": scalar},
@@ -216,10 +249,36 @@ PARAMS: dict[str, dict[str, st.SearchStrategy[str]]] = {
     "DescribeVodAIData": {"StartTime": time_text, "EndTime": time_text,
                           "AIType": st.one_of(st.sampled_from(["AIVideoTag", "AIMediaDNA,AIImage", "x"]), scalar),
                           "Region": scalar},
+    # ---- AIMediaAudit
+    "SubmitAIMediaAuditJob": {"MediaId": audit_id, "TemplateId": audit_id,
+                              "MediaType": st.one_of(st.sampled_from(["video", "image", "VIDEO", "audio"]), scalar),
+                              "MediaAuditConfiguration": audit_config, "UserData": user_data,
+                              "CensorProvider": scalar, "VideoService": scalar, "VoiceService": scalar,
+                              "ServiceParameters": any_json},
+    "GetAIMediaAuditJob": {"JobId": audit_id},
+    "GetMediaAuditResult": {"MediaId": audit_id},
+    "GetMediaAuditResultDetail": {"MediaId": audit_id, "PageNo": page_no},
+    "GetMediaAuditResultTimeline": {"MediaId": audit_id},
+    "GetMediaAuditAudioResultDetail": {"MediaId": audit_id, "PageNo": page_no},
+    "CreateAudit": {"AuditContent": audit_content},
+    "GetAuditHistory": {"VideoId": audit_id, "PageNo": page_no, "PageSize": page_size,
+                        "SortBy": st.one_of(st.sampled_from(["CreationTime:Desc", "CreationTime:Asc"]), sort_by)},
+    "SetAuditSecurityIp": {"Ips": audit_ips, "SecurityGroupName": security_group, "OperateMode": operate_mode},
+    "ListAuditSecurityIp": {},
 }
 # Names any Action might read (for Actions not in PARAMS, and as stray extras for every Action).
 ALL_NAMES = sorted({n for p in PARAMS.values() for n in p} | {"PageNo", "PageSize", "SortBy", "Title", "CateId"})
 COMMON = ["Format", "SignatureType", "RegionId", "ResourceOwnerId", "Action"]
+
+
+# Required parameters: present in most examples (rather than half of them), so that more requests get past
+# MissingParameter to the code behind it.
+REQUIRED: dict[str, set[str]] = {
+    "SubmitAIMediaAuditJob": {"MediaId"}, "GetAIMediaAuditJob": {"JobId"}, "GetMediaAuditResult": {"MediaId"},
+    "GetMediaAuditResultDetail": {"MediaId", "PageNo"}, "GetMediaAuditResultTimeline": {"MediaId"},
+    "GetMediaAuditAudioResultDetail": {"MediaId"}, "CreateAudit": {"AuditContent"}, "GetAuditHistory": {"VideoId"},
+    "SetAuditSecurityIp": {"Ips"},
+}
 
 
 def params_for(action: str) -> st.SearchStrategy[dict[str, str]]:
@@ -227,12 +286,19 @@ def params_for(action: str) -> st.SearchStrategy[dict[str, str]]:
     if tailored is None:
         tailored = {n: scalar for n in ALL_NAMES}
     base = st.fixed_dictionaries({}, optional=tailored)
+    required = REQUIRED.get(action)
+    if required:
+        base = st.one_of(base, *[st.fixed_dictionaries(
+            {k: v for k, v in tailored.items() if k in required},
+            optional={k: v for k, v in tailored.items() if k not in required})] * 3)
     extras = st.dictionaries(st.sampled_from(ALL_NAMES + COMMON), scalar, max_size=2)
     return st.tuples(base, extras).map(lambda t: {**t[1], **t[0]})
 
 
 def _clean(v: str) -> str:
     # Query strings carry text; a NUL is fine (percent-encoded) but lone surrogates cannot be encoded.
+    for name, real in REAL_IDS.items():
+        v = v.replace("{" + name + "}", real)
     return v.encode("utf-8", "replace").decode("utf-8")
 
 
@@ -303,6 +369,21 @@ def fuzz_key(server: Server) -> Key:
     return server.key("fuzzer")
 
 
+def _new_video(server: Server, key: Key) -> str:
+    r = send(server, key, "CreateUploadVideo", {"Title": "fuzz target", "FileName": "a.mp4"}, "post")
+    assert r.status_code == 200, r.text
+    return str(r.json()["VideoId"])
+
+
+@pytest.fixture(scope="module")
+def real_ids(server: Server, fuzz_key: Key) -> Iterator[dict[str, str]]:
+    """Real VideoIds for the ``{OTHER_VIDEO}`` / ``{OWN_VIDEO}`` placeholders of the strategies."""
+    other = server.key("fuzz-victim")
+    REAL_IDS.update(OTHER_VIDEO=_new_video(server, other), OWN_VIDEO=_new_video(server, fuzz_key))
+    yield REAL_IDS
+    REAL_IDS.clear()
+
+
 def _fuzz(server: Server, key: Key, action: str, examples: int) -> None:
     @settings(max_examples=examples, derandomize=True, deadline=None, database=None, print_blob=True,
               suppress_health_check=list(HealthCheck))
@@ -314,13 +395,13 @@ def _fuzz(server: Server, key: Key, action: str, examples: int) -> None:
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
-def test_fuzz(server: Server, fuzz_key: Key, action: str) -> None:
+def test_fuzz(server: Server, fuzz_key: Key, real_ids: dict[str, str], action: str) -> None:
     _fuzz(server, fuzz_key, action, EXAMPLES)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("action", sorted(ACTIONS))
-def test_fuzz_long(server: Server, fuzz_key: Key, action: str) -> None:
+def test_fuzz_long(server: Server, fuzz_key: Key, real_ids: dict[str, str], action: str) -> None:
     _fuzz(server, fuzz_key, action, int(os.environ.get("OPENVOD_FUZZ_LONG_EXAMPLES", "1000")))
 
 
@@ -343,3 +424,48 @@ def test_url_upload_of_a_repeated_url_is_refused_not_5xx(server: Server, fuzz_ke
                                                                                  "CateId": 2**64}])}):
         r = send(server, fuzz_key, "UploadMediaByURL", params, "post")
         assert r.status_code == 400 and r.json()["Code"].startswith("InvalidParameter"), (params, r.text)
+
+
+def test_audit_actions_do_not_reach_another_accounts_video(server: Server, fuzz_key: Key,
+                                                           real_ids: dict[str, str]) -> None:
+    """The audit strategies send another account's real VideoId: every audit Action must answer it as
+    not found (4xx), and CreateAudit must not change that video's status."""
+    victim = server.key("fuzz-victim")
+    other = real_ids["OTHER_VIDEO"]
+    before = send(server, victim, "GetVideoInfo", {"VideoId": other}, "post").json()["Video"]["Status"]
+    for action, params in (
+            ("CreateAudit", {"AuditContent": json.dumps([{"VideoId": other, "Status": "Blocked"}])}),
+            ("CreateAudit", {"AuditContent": json.dumps([{"VideoId": real_ids["OWN_VIDEO"], "Status": "Normal"},
+                                                         {"VideoId": other, "Status": "Blocked"}])}),
+            ("GetAuditHistory", {"VideoId": other}),
+            ("SubmitAIMediaAuditJob", {"MediaId": other}),
+            ("GetMediaAuditResult", {"MediaId": other}),
+            ("GetMediaAuditResultDetail", {"MediaId": other, "PageNo": "1"}),
+            ("GetMediaAuditResultTimeline", {"MediaId": other}),
+            ("GetMediaAuditAudioResultDetail", {"MediaId": other})):
+        r = send(server, fuzz_key, action, params, "post")
+        assert 400 <= r.status_code < 500, (action, r.status_code, r.text)
+        assert list(r.json()) == ENVELOPE_KEYS, r.text
+    after = send(server, victim, "GetVideoInfo", {"VideoId": other}, "post").json()["Video"]["Status"]
+    assert after == before
+
+
+def test_nul_and_surrogates_are_400_not_5xx(server: Server, fuzz_key: Key, real_ids: dict[str, str]) -> None:
+    """Found fuzzing the audit Actions on PostgreSQL (text cannot hold NUL): a NUL in any id parameter, in
+    CreateAudit's Reason/Comment/VideoId or in UpdateVideoInfo's fields was a 500 there."""
+    own = real_ids["OWN_VIDEO"]
+    cases = [(a, {n: "a\x00b"}) for a, n in (
+        ("GetAIMediaAuditJob", "JobId"), ("GetMediaAuditResult", "MediaId"), ("GetMediaAuditResultTimeline", "MediaId"),
+        ("GetMediaAuditAudioResultDetail", "MediaId"), ("GetAuditHistory", "VideoId"), ("SubmitAIMediaAuditJob", "MediaId"),
+        ("GetVideoInfo", "VideoId"), ("GetAITemplate", "TemplateId"))]
+    cases += [("GetMediaAuditResultDetail", {"MediaId": "a\x00", "PageNo": "1"}),
+              ("SetAuditSecurityIp", {"Ips": "10.0.0.1", "SecurityGroupName": "a\x00"}),
+              ("UpdateVideoInfo", {"VideoId": own, "Title": "a\x00b"}),
+              ("UpdateVideoInfos", {"UpdateContent": json.dumps([{"VideoId": own, "Title": "a\ud800"}])})]
+    for entry in ({"Reason": "a\x00b"}, {"Comment": "\x00"}, {"Reason": "\ud800"}, {"VideoId": own + "\x00"}):
+        cases.append(("CreateAudit", {"AuditContent": json.dumps([{"VideoId": own, "Status": "Blocked", **entry}])}))
+    before = send(server, fuzz_key, "GetAuditHistory", {"VideoId": own}, "post").json()["Total"]
+    for action, params in cases:
+        r = send(server, fuzz_key, action, params, "post")
+        assert r.status_code == 400 and r.json()["Code"] == "InvalidParameter", (action, params, r.text)
+    assert send(server, fuzz_key, "GetAuditHistory", {"VideoId": own}, "post").json()["Total"] == before

@@ -22,6 +22,8 @@ class Params:
             return default
         if max_bytes is not None and len(v.encode()) > max_bytes:
             raise InvalidParameter(name, f"It must not exceed {max_bytes} bytes.")
+        if "\x00" in v:  # never a valid value, and PostgreSQL text cannot hold it (a NUL id was a 500 there)
+            raise InvalidParameter(name, "It must not contain NUL characters.")
         return v
 
     def int(self, name: builtins.str, *, required: builtins.bool = False, default: builtins.int | None = None,

@@ -35,6 +35,7 @@ WORD_LABELS = ("spam", "ad", "abuse", "politics", "contraband", "porn", "terrori
 DETAIL_PAGE = 20
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class AuditJobNotFound(VodError):
@@ -276,6 +277,10 @@ class AuditService:
             reason, comment = it.get("Reason", ""), it.get("Comment", "")
             if not isinstance(reason, str) or not isinstance(comment, str) or len(reason) > 512 or len(comment) > 1024:
                 raise InvalidParameter("AuditContent", f"Entry {i}: Reason (<=512) and Comment (<=1024) are strings.")
+            if _UNSTORABLE.search(reason + comment + it["VideoId"]):
+                # NUL and lone surrogates (JSON "\u0000", "\ud800") cannot be stored (PostgreSQL text, UTF-8).
+                raise InvalidParameter("AuditContent", f"Entry {i}: VideoId, Reason and Comment must not contain NUL "
+                                                       "characters or unpaired surrogates.")
             row = self.media.get_row(account_id, it["VideoId"])
             if status == "Normal" and row["status"] in ("Uploading", "UploadFail"):
                 from openvod.services.uploads import IllegalStatus

@@ -3,6 +3,7 @@ DescribeVodAIData (docs/upload.md)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from openvod.api.rpc import Ctx, action
@@ -108,6 +109,8 @@ def _update_fields(get: Any, where: str) -> tuple[dict[str, Any], str | None]:
             return None
         if not isinstance(v, str | int) or len(str(v).encode()) > limit:
             raise InvalidParameter(where, f"{name} must be a string of at most {limit} bytes.")
+        if re.search("[\x00\ud800-\udfff]", str(v)):  # PostgreSQL text cannot hold them (was a 500 there)
+            raise InvalidParameter(where, f"{name} must not contain NUL characters or unpaired surrogates.")
         return str(v)
 
     fields: dict[str, Any] = {"title": s("Title", 128), "description": s("Description", 1024),
