@@ -469,3 +469,19 @@ def test_nul_and_surrogates_are_400_not_5xx(server: Server, fuzz_key: Key, real_
         r = send(server, fuzz_key, action, params, "post")
         assert r.status_code == 400 and r.json()["Code"] == "InvalidParameter", (action, params, r.text)
     assert send(server, fuzz_key, "GetAuditHistory", {"VideoId": own}, "post").json()["Total"] == before
+
+
+def test_cate_id_beyond_64_bits_is_400_not_5xx(server: Server, fuzz_key: Key, real_ids: dict[str, str]) -> None:
+    """Found by the long fuzz run (bench/security/fuzz.py): UpdateVideoInfo with CateId 2**63 was a 500 (the
+    column is a signed 64-bit integer). Every Action that takes a CateId refuses it with a 400."""
+    own = real_ids["OWN_VIDEO"]
+    for big in (str(2**63), str(-(2**63) - 1), "9" * 40):
+        for action, params in (
+                ("UpdateVideoInfo", {"VideoId": own, "CateId": big}),
+                ("UpdateVideoInfos", {"UpdateContent": json.dumps([{"VideoId": own, "CateId": int(big)}])}),
+                ("GetVideoList", {"CateId": big}),
+                ("CreateUploadVideo", {"Title": "t", "FileName": "a.mp4", "CateId": big})):
+            r = send(server, fuzz_key, action, params, "post")
+            assert r.status_code == 400 and r.json()["Code"] == "InvalidParameter", (action, params, r.text)
+    ok = send(server, fuzz_key, "UpdateVideoInfo", {"VideoId": own, "CateId": str(2**63 - 1)}, "post")
+    assert ok.status_code == 200, ok.text

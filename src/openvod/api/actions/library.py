@@ -45,7 +45,7 @@ def get_video_list(ctx: Ctx) -> dict[str, Any]:
     page_size = ctx.p.int("PageSize", default=10, min_value=1, max_value=100) or 10
     total, rows = ctx.rt.library.video_list(
         ctx.account_id, statuses=statuses, start=ctx.p.str("StartTime"), end=ctx.p.str("EndTime"),
-        cate_id=ctx.p.int("CateId"), page_no=page_no, page_size=page_size, ascending=_sort(ctx))
+        cate_id=ctx.p.int("CateId", min_value=-(2**63), max_value=2**63 - 1), page_no=page_no, page_size=page_size, ascending=_sort(ctx))
     refs = ctx.rt.library.references([r["id"] for r in rows])
     videos = [{**_video(ctx, r, refs), "Snapshots": {"Snapshot": []}} for r in rows]
     return {"Total": total, "VideoList": {"Video": videos}}
@@ -121,8 +121,10 @@ def _update_fields(get: Any, where: str) -> tuple[dict[str, Any], str | None]:
     if cate not in (None, ""):
         try:
             fields["cate_id"] = int(cate)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidParameter(where, "CateId must be an integer.") from None
+        if not -(2**63) <= fields["cate_id"] < 2**63:  # the column is a signed 64-bit integer (was a 500)
+            raise InvalidParameter(where, "CateId must fit in a signed 64-bit integer.")
     ref = s("ReferenceId", 64)
     return fields, (check_reference_id(ref) if ref is not None else None)
 

@@ -13,7 +13,7 @@ from openvod.util import loads
 
 
 def _cate_id(ctx: Ctx, name: str = "CateId") -> int | None:
-    return ctx.p.int(name)
+    return ctx.p.int(name, min_value=-(2**63), max_value=2**63 - 1)  # a signed 64-bit column
 
 
 def _common(ctx: Ctx) -> dict[str, Any]:
