@@ -32,6 +32,10 @@ class ScaleSettings(BaseModel):
     api_max_overflow: int = Field(default=16, ge=0)
     worker_pool_size: int = Field(default=2, ge=1)  # per Celery child: the job and its heartbeat
     worker_max_overflow: int = Field(default=2, ge=0)
+    # /readyz: each dependency (database, data folder, broker, object store, Redis nonces) must answer
+    # within this time; answers are reused for ready_cache_s so frequent probes stay cheap.
+    ready_timeout_s: float = Field(default=2.0, gt=0)
+    ready_cache_s: float = Field(default=1.0, ge=0)
 
     def queue_for(self, job_type: str) -> str:
         return self.queues.get(job_type) or DEFAULT_QUEUES.get(job_type) or job_type.lower()

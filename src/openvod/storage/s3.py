@@ -36,12 +36,13 @@ def check_key(key: str) -> str:
 
 
 def make_s3_client(endpoint_url: str, region: str, access_key_id: str, secret_access_key: str,
-                   addressing_style: str = "path", max_pool_connections: int = 32) -> Any:
+                   addressing_style: str = "path", max_pool_connections: int = 32, connect_timeout: float = 10,
+                   read_timeout: float = 120, max_attempts: int = 5) -> Any:
     import boto3
     from botocore.config import Config
 
-    cfg = Config(s3={"addressing_style": addressing_style}, retries={"max_attempts": 5, "mode": "standard"},
-                 max_pool_connections=max_pool_connections, connect_timeout=10, read_timeout=120)
+    cfg = Config(s3={"addressing_style": addressing_style}, retries={"max_attempts": max_attempts, "mode": "standard"},
+                 max_pool_connections=max_pool_connections, connect_timeout=connect_timeout, read_timeout=read_timeout)
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url or None,
