@@ -36,6 +36,10 @@ class ScaleSettings(BaseModel):
     # within this time; answers are reused for ready_cache_s so frequent probes stay cheap.
     ready_timeout_s: float = Field(default=2.0, gt=0)
     ready_cache_s: float = Field(default=1.0, ge=0)
+    # /metrics: the database figures are queried at most once per metrics_cache_s; node_name labels
+    # this node's figures ("" = the host name).
+    metrics_cache_s: float = Field(default=2.0, ge=0)
+    node_name: str = ""
 
     def queue_for(self, job_type: str) -> str:
         return self.queues.get(job_type) or DEFAULT_QUEUES.get(job_type) or job_type.lower()
