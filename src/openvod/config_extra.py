@@ -10,6 +10,15 @@ from pydantic import BaseModel, Field
 DEFAULT_QUEUES: dict[str, str] = {"AIMediaDNA": "dna", "AIVideoTag": "tag", "AIImage": "image", "URLUpload": "urlpull"}
 
 
+class BlobCacheSettings(BaseModel):
+    """The local cache of an object store's blobs (``blobs.backend = "s3"``) on each machine."""
+
+    # Size cap of <data_dir>/blob-cache; least recently used files are removed past it (0 = no cap).
+    # Files open in a process of the machine, or used within min_idle_s, are never removed.
+    max_bytes: int = Field(default=20 * 1024**3, ge=0)
+    min_idle_s: float = Field(default=300.0, ge=0)
+
+
 class ScaleSettings(BaseModel):
     """Scaled-out roles (docs/scale-out.md): ``serve --role api`` and ``worker`` on Celery, shared stores."""
 
