@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from openvod.storage import cache_trim
+from openvod.storage.cache_trim import TrimResult, touch, trim
 from openvod.storage.blobs import BlobKeyError
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class S3BlobStore:
             return local
         etag = str(head.get("ETag", ""))
         if local.is_file() and meta.is_file() and meta.read_text() == etag:
-            cache_trim.touch(local)  # the LRU clock of the cache
+            touch(local)  # the LRU clock of the cache
             return local
         local.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dl-", dir=local.parent)
@@ -176,12 +176,12 @@ class S3BlobStore:
             with self._trim_lock:
                 self._trimming = False
 
-    def trim_cache(self) -> cache_trim.TrimResult:
+    def trim_cache(self) -> TrimResult:
         """One trim pass now: least recently used files out until under 90 % of the cap."""
         with self._trim_lock:
             self._added = 0
             self._last_trim = time.monotonic()
-        res = cache_trim.trim(self.root, self.cache_max_bytes, self.cache_min_idle_s, forget=self._forget_file,
+        res = trim(self.root, self.cache_max_bytes, self.cache_min_idle_s, forget=self._forget_file,
                               lock_path=self.root.parent / ".trim.lock")
         if res.removed:
             log.info("blob cache trimmed", extra={"removed": len(res.removed), "bytes": res.total_after,
