@@ -31,6 +31,9 @@ class ScaleSettings(BaseModel):
     # expired and re-publishes a wake-up for jobs still waiting this long after their last one.
     sweep_interval_s: float = Field(default=5.0, gt=0)
     republish_after_s: float = Field(default=120.0, gt=0)
+    # Celery's hard time limit of a job's task = the job's time limit (engine.time_limits) + this
+    # margin: the prefork pool kills a worker process too stuck to enforce the limit itself.
+    hard_time_limit_margin_s: float = Field(default=60.0, ge=0)
     # Replay nonces across API nodes: "local" (this machine's memory + the durable database copy, where
     # only state-changing requests are checked across nodes), "database" (every request's nonce is
     # claimed in the shared database before it runs) or "redis" (SET NX with the window's expiry).
