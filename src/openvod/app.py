@@ -1,4 +1,4 @@
-"""The ASGI application: ``/`` (RPC), ``/blobs/…`` (signed files), ``/healthz``, ``/metrics``.
+"""The ASGI application: ``/`` (RPC), ``/blobs/…`` (signed files), ``/healthz``, ``/readyz``, ``/metrics``.
 
 A small raw ASGI app rather than a framework: there is one RPC endpoint, and the hot path
 (ListAIJob polling) should cost as little as possible. Handlers are synchronous (SQLAlchemy) and
@@ -26,6 +26,7 @@ from openvod.api.readers import ReadProcesses
 from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_access_key, peek_action
 from openvod.metrics import Metrics
 from openvod.oss.asgi import OssAsgi
+from openvod.readiness import Readiness
 from openvod.storage.blobs import BlobKeyError
 from openvod.storage.health import disk_problems
 from openvod.storage.urls import BLOB_PREFIX
@@ -112,6 +113,7 @@ class OpenVodApp:
         self.readers = ReadProcesses(rt.settings, n_read) if n_read > 0 else None
         self.rpc = RpcApi(rt, nonces, self.readers)
         self.metrics = Metrics(rt)
+        self.readiness = Readiness(rt)  # /readyz: every dependency of this node reachable?
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
         self.oss = OssAsgi(rt)
         # Registrations (download, probe, copy) wait here, not in the pool every other request uses.
@@ -182,6 +184,9 @@ class OpenVodApp:
         elif path == "/healthz":
             resp = await loop.run_in_executor(self.pool, self._health)
             await self._send(send, resp)
+        elif path == "/readyz":
+            code, ready = await loop.run_in_executor(self.pool, self.readiness.report)
+            await self._send(send, RawResponse(code, [("content-type", "application/json")], ready))
         elif path == "/metrics":
             data = await loop.run_in_executor(self.pool, self.metrics.render)
             await self._send(send, RawResponse(200, [("content-type", "text/plain; version=0.0.4")], data))

@@ -10,6 +10,15 @@ from pydantic import BaseModel, Field
 DEFAULT_QUEUES: dict[str, str] = {"AIMediaDNA": "dna", "AIVideoTag": "tag", "AIImage": "image", "URLUpload": "urlpull"}
 
 
+class BlobCacheSettings(BaseModel):
+    """The local cache of an object store's blobs (``blobs.backend = "s3"``) on each machine."""
+
+    # Size cap of <data_dir>/blob-cache; least recently used files are removed past it (0 = no cap).
+    # Files open in a process of the machine, or used within min_idle_s, are never removed.
+    max_bytes: int = Field(default=20 * 1024**3, ge=0)
+    min_idle_s: float = Field(default=300.0, ge=0)
+
+
 class ScaleSettings(BaseModel):
     """Scaled-out roles (docs/scale-out.md): ``serve --role api`` and ``worker`` on Celery, shared stores."""
 
@@ -22,6 +31,9 @@ class ScaleSettings(BaseModel):
     # expired and re-publishes a wake-up for jobs still waiting this long after their last one.
     sweep_interval_s: float = Field(default=5.0, gt=0)
     republish_after_s: float = Field(default=120.0, gt=0)
+    # Celery's hard time limit of a job's task = the job's time limit (engine.time_limits) + this
+    # margin: the prefork pool kills a worker process too stuck to enforce the limit itself.
+    hard_time_limit_margin_s: float = Field(default=60.0, ge=0)
     # Replay nonces across API nodes: "local" (this machine's memory + the durable database copy, where
     # only state-changing requests are checked across nodes), "database" (every request's nonce is
     # claimed in the shared database before it runs) or "redis" (SET NX with the window's expiry).
@@ -32,6 +44,14 @@ class ScaleSettings(BaseModel):
     api_max_overflow: int = Field(default=16, ge=0)
     worker_pool_size: int = Field(default=2, ge=1)  # per Celery child: the job and its heartbeat
     worker_max_overflow: int = Field(default=2, ge=0)
+    # /readyz: each dependency (database, data folder, broker, object store, Redis nonces) must answer
+    # within this time; answers are reused for ready_cache_s so frequent probes stay cheap.
+    ready_timeout_s: float = Field(default=2.0, gt=0)
+    ready_cache_s: float = Field(default=1.0, ge=0)
+    # /metrics: the database figures are queried at most once per metrics_cache_s; node_name labels
+    # this node's figures ("" = the host name).
+    metrics_cache_s: float = Field(default=2.0, ge=0)
+    node_name: str = ""
 
     def queue_for(self, job_type: str) -> str:
         return self.queues.get(job_type) or DEFAULT_QUEUES.get(job_type) or job_type.lower()

@@ -103,3 +103,25 @@ def requeue_if_holder(engine: Engine, job_id: str, holder: str | None) -> bool:
             .values(status=JobStatus.INIT, claimed_by=None, lease_until=None)
         ).rowcount
     return n == 1
+
+
+# What a job run again from scratch starts with (the row as a submit inserts it).
+_FRESH: dict[str, Any] = {
+    "status": JobStatus.INIT, "code": "", "message": "", "data": None, "detail": None, "analyzer": "",
+    "started_at": None, "completed_at": None, "claimed_by": None, "lease_until": None, "attempts": 0,
+    "progress": None,
+}
+
+
+def reopen(engine: Engine, job_id: str, at: float) -> str | None:
+    """The operator's requeue: a failed job, or a processing job whose lease ran out before ``at``,
+    back to ``init`` with its attempts reset. Returns the status it came from; None when the job is
+    in neither state (queued, running under a live lease, succeeded, or gone)."""
+    with engine.begin() as conn:
+        if conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == JobStatus.FAIL)
+                        .values(**_FRESH)).rowcount == 1:
+            return str(JobStatus.FAIL)
+        if conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING,
+                                           jobs.c.lease_until < at).values(**_FRESH)).rowcount == 1:
+            return str(JobStatus.PROCESSING)
+    return None

@@ -157,7 +157,10 @@ outbox = Table(
     Column("last_error", Text, nullable=False, default=""),
     Column("created_at", Float, nullable=False),
     Column("delivered_at", Float, nullable=True),
-    UniqueConstraint("job_id", "event_type", name="uq_outbox_job_event"),
+    # 0 for a job's first event of a type; 1, 2, … for the events of runs after `openvod jobs requeue`
+    # (each run ends once: the job's compare-and-set), so every event has its own dedupe key.
+    Column("seq", Integer, nullable=False, default=0, server_default="0"),
+    UniqueConstraint("job_id", "event_type", "seq", name="uq_outbox_job_event_seq"),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
 )
 
