@@ -1,0 +1,55 @@
+"""dna library change log, versions and index snapshots
+
+Revision ID: c4d1e7a95b20
+Revises: 60a1e5b1f599
+Create Date: 2026-12-03 15:40:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = 'c4d1e7a95b20'
+down_revision = '60a1e5b1f599'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('dna_library_versions',
+    sa.Column('account_id', sa.String(length=32), nullable=False),
+    sa.Column('db_id', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('account_id', 'db_id')
+    )
+    op.create_table('dna_library_log',
+    sa.Column('account_id', sa.String(length=32), nullable=False),
+    sa.Column('db_id', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.Column('op', sa.String(length=8), nullable=False),
+    sa.Column('row_id', sa.BigInteger(), nullable=False),
+    sa.Column('media_id', sa.String(length=32), nullable=False),
+    sa.Column('created_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('account_id', 'db_id', 'version')
+    )
+    op.create_table('dna_index_snapshots',
+    sa.Column('account_id', sa.String(length=32), nullable=False),
+    sa.Column('db_id', sa.String(length=64), nullable=False),
+    sa.Column('fp_version', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
+    sa.Column('blob_key', sa.String(length=512), nullable=False),
+    sa.Column('videos', sa.Integer(), nullable=False),
+    sa.Column('codes', sa.BigInteger(), nullable=False),
+    sa.Column('bytes', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('account_id', 'db_id', 'fp_version')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('dna_index_snapshots')
+    op.drop_table('dna_library_log')
+    op.drop_table('dna_library_versions')
