@@ -137,7 +137,8 @@ def publish(engine: Engine, account_id: str, db_id: str, fp_version: str, snap: 
             return True, None
         if int(cur.version) >= snap.version:
             return False, None
-        if not conn.execute(update(dna_index_snapshots).where(*where, s.version < snap.version).values(**values)).rowcount:
+        moved = conn.execute(update(dna_index_snapshots).where(*where, s.version < snap.version).values(**values))
+        if not moved.rowcount:
             return False, None
         c = dna_library_log.c
         conn.execute(delete(dna_library_log).where(c.account_id == account_id, c.db_id == db_id,
