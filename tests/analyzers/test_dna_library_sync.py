@@ -18,6 +18,7 @@ from openvod.analyzers.dna.fingerprint import Fingerprint, FingerprintOptions, f
 from openvod.analyzers.dna.search import MatchParams
 from openvod.config import Settings
 from openvod.runtime import Runtime
+from openvod.services import dna_log
 from openvod.services.dna_log import published
 from openvod.services.dna_snapshot import SnapshotStore
 from openvod.services.fingerprints import Library, delete_video
@@ -204,3 +205,33 @@ def test_incremental_apply_equals_a_full_rebuild(store: tuple[Engine, SnapshotSt
             n, top = conn.execute(select(func.count(), func.max(c.version)).where(c.account_id == acc,
                                                                                    c.db_id == db)).one()
             assert int(n) == int(top or 0)
+
+
+def test_a_worker_behind_the_trimmed_log_re_reads_the_library(store: tuple[Engine, SnapshotStore],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, snaps = store
+    monkeypatch.setattr(dna_log, "LOG_KEEP", 3)
+    monkeypatch.setattr(dna_log, "TRIM_EVERY", 2)
+    acc = uuid.uuid4().hex[:12]
+
+    def lib(snapshots: SnapshotStore | None = snaps) -> Library:
+        return Library(engine, acc, "", FingerprintOptions(), MatchParams(), flat_limit=60, nprobe=64,
+                       snapshots=snapshots)
+
+    writer, follower = lib(None), lib()
+    for m in range(4):
+        writer.add(f"m{m}", _fp(_codes(m, 2)))
+    follower.sync()  # its index becomes IVF: a snapshot of version 4 is published
+    assert follower.index.kind == "ivf" and follower.stats["snapshot_saves"] == 1
+    for m in range(4, 10):
+        writer.add(f"m{m}", _fp(_codes(m, 1)))
+    delete_video(engine, acc, "m1", "")
+    with engine.connect() as conn:
+        assert [c.version for c in dna_log.changes_after(conn, acc, "", 0)] == [8, 9, 10, 11]
+    follower.sync()  # at version 4: versions 5-7 are gone
+    fresh = lib()
+    fresh.sync()  # loads the snapshot of version 4, cannot replay, re-reads the row ids
+    rebuilt = lib(None)
+    rebuilt.sync()
+    assert _state(follower) == _state(fresh) == _state(rebuilt) and len(_state(rebuilt)) == 9
+    assert follower.stats["full_loads"] == 2 and fresh.stats["snapshot_loads"] == 1 and fresh.stats["full_loads"] == 1

@@ -28,8 +28,10 @@ from openvod.util import now
 
 T = TypeVar("T")
 
-# Log rows kept behind a library's published snapshot (a worker further behind re-reads the library).
+# Log rows kept per library (a worker or snapshot further behind re-reads the library's row ids),
+# trimmed every TRIM_EVERY changes.
 LOG_KEEP = 10_000
+TRIM_EVERY = 1_000
 
 
 def write_retry(engine: Engine, fn: Callable[[Connection], T], attempts: int = 5) -> T:
@@ -61,6 +63,10 @@ def log_change(conn: Connection, account_id: str, db_id: str, version: int, op: 
     """The log row of a change numbered ``version`` (from :func:`bump` in the same transaction)."""
     conn.execute(insert(dna_library_log).values(account_id=account_id, db_id=db_id, version=version, op=op,
                                                 row_id=int(row_id), media_id=media_id, created_at=now()))
+    if version % TRIM_EVERY == 0:  # keep the last LOG_KEEP changes (a worker further behind re-reads)
+        c = dna_library_log.c
+        conn.execute(delete(dna_library_log).where(c.account_id == account_id, c.db_id == db_id,
+                                                   c.version <= version - LOG_KEEP))
 
 
 def record(conn: Connection, account_id: str, db_id: str, op: str, row_id: int, media_id: str) -> int:
@@ -121,7 +127,7 @@ def published(conn: Connection, account_id: str, db_id: str, fp_version: str) ->
 
 def publish(engine: Engine, account_id: str, db_id: str, fp_version: str, snap: Snapshot) -> tuple[bool, str | None]:
     """Point the library at ``snap`` unless a snapshot of the same or a higher version is published.
-    Returns (published, the blob key it replaced). Log rows far behind it are trimmed."""
+    Returns (published, the blob key it replaced)."""
     if not snap.blob_key.startswith(snapshot_prefix(account_id, db_id, fp_version)):
         raise ValueError("a snapshot key outside the library's folder")
     s = dna_index_snapshots.c
@@ -140,9 +146,6 @@ def publish(engine: Engine, account_id: str, db_id: str, fp_version: str, snap: 
         moved = conn.execute(update(dna_index_snapshots).where(*where, s.version < snap.version).values(**values))
         if not moved.rowcount:
             return False, None
-        c = dna_library_log.c
-        conn.execute(delete(dna_library_log).where(c.account_id == account_id, c.db_id == db_id,
-                                                   c.version <= snap.version - LOG_KEEP))
         return True, str(cur.blob_key)
 
     return write_retry(engine, go)
