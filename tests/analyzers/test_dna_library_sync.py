@@ -235,3 +235,26 @@ def test_a_worker_behind_the_trimmed_log_re_reads_the_library(store: tuple[Engin
     rebuilt.sync()
     assert _state(follower) == _state(fresh) == _state(rebuilt) and len(_state(rebuilt)) == 9
     assert follower.stats["full_loads"] == 2 and fresh.stats["snapshot_loads"] == 1 and fresh.stats["full_loads"] == 1
+
+
+def test_the_face_library_is_shared_without_an_index(tmp_path: Path) -> None:
+    """The face library keeps no per-worker index: each identify reads the account's people in its
+    transaction, so a person added, merged or removed through one worker is what the next job on
+    any other worker matches against."""
+    s = Settings(data_dir=tmp_path)
+    a, b = Runtime(s), Runtime(s)
+    try:
+        anne = np.full(128, 0.1, np.float32)
+        bob = np.full(128, -0.1, np.float32)
+        pid = a.faces.library("acc1", "dlib").add_person("Anne", [("anne.jpg", anne)])
+        seen = b.faces.for_account("acc1").identify("dlib", [anne + 0.01], 0.5, [""])
+        assert seen[0].person_id == pid and seen[0].known
+        assert b.faces.for_account("acc2").identify("dlib", [anne], 0.5, [""])[0].created  # other account
+        new = b.faces.for_account("acc1").identify("dlib", [bob], 0.5, [""])[0]
+        assert new.created and a.faces.library("acc1", "dlib").merge_people(pid, new.person_id)
+        assert b.faces.for_account("acc1").identify("dlib", [bob], 0.5, [""])[0].person_id == pid
+        assert a.faces.library("acc1", "dlib").remove_person(pid)
+        assert b.faces.for_account("acc1").identify("dlib", [anne], 0.5, [""])[0].created
+    finally:
+        a.close()
+        b.close()
