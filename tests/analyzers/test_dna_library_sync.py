@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
@@ -136,7 +136,7 @@ def _fp(codes: np.ndarray) -> Fingerprint:
 
 def _codes(media: int, variant: int) -> np.ndarray:
     rng = np.random.default_rng(1000 * media + variant)
-    return rng.integers(0, 256, size=(4 + 7 * variant, 8), dtype=np.uint8)
+    return rng.integers(0, 256, size=(4 + 9 * variant, 8), dtype=np.uint8)
 
 
 def _state(lib: Library) -> dict[str, bytes]:
@@ -175,7 +175,7 @@ def test_incremental_apply_equals_a_full_rebuild(store: tuple[Engine, SnapshotSt
     opts, params = FingerprintOptions(), MatchParams()
 
     def lib(db: str, snapshots: SnapshotStore | None = snaps) -> Library:
-        return Library(engine, acc, db, opts, params, flat_limit=60, nprobe=64, snapshots=snapshots)
+        return Library(engine, acc, db, opts, params, flat_limit=30, nprobe=64, snapshots=snapshots)
 
     followers = {"": lib(""), "db2": lib("db2")}
     for op, media, variant, db in ops:
@@ -199,6 +199,7 @@ def test_incremental_apply_equals_a_full_rebuild(store: tuple[Engine, SnapshotSt
         assert _state(follower) == _state(rebuilt) == _state(fresh)
         assert _hits(follower, queries) == _hits(rebuilt, queries) == _hits(fresh, queries)
         assert fresh.stats["full_loads"] + fresh.stats["snapshot_loads"] == 1
+        event(f"{follower.index.kind} index, fresh worker from {'a snapshot' if fresh.stats['snapshot_loads'] else 'the store'}")
     with engine.connect() as conn:  # every change is in the log, numbered without gaps per library
         for db in ("", "db2"):
             c = dna_library_log.c

@@ -107,7 +107,8 @@ class Library:
         if [c.version for c in changes] != list(range(self.applied + 1, self.applied + 1 + len(changes))):
             return False
         self.stats["replayed"] += len(changes)
-        self._apply(changes, self._read_codes(conn, [c.row_id for c in changes if c.op == "add"]))
+        adds = {c.row_id: c.media_id for c in changes if c.op == "add"}
+        self._apply(changes, self._read_codes(conn, list(adds), adds))
         if changes:
             self.applied = changes[-1].version
         return True
@@ -130,14 +131,17 @@ class Library:
                 self._put(c.row_id, c.media_id)
         self.index.add_many(pending)
 
-    def _read_codes(self, conn: Connection, ids: list[int]) -> dict[int, np.ndarray]:
+    def _read_codes(self, conn: Connection, ids: list[int],
+                    media: dict[int, str] | None = None) -> dict[int, np.ndarray]:
+        """Codes of these rows of the library (with ``media``: only rows still of that media id)."""
         batch: dict[int, np.ndarray] = {}
         ids = sorted(set(ids))
         for chunk in range(0, len(ids), 500):
-            sel = select(dna_videos.c.id, dna_videos.c.codes).where(dna_videos.c.id.in_(ids[chunk: chunk + 500]),
-                                                                      *self._where())
+            sel = select(dna_videos.c.id, dna_videos.c.media_id, dna_videos.c.codes).where(
+                dna_videos.c.id.in_(ids[chunk: chunk + 500]), *self._where())
             for r in conn.execute(sel):
-                batch[int(r.id)] = np.frombuffer(r.codes, np.uint8).reshape(-1, 8)
+                if media is None or media.get(int(r.id)) == r.media_id:
+                    batch[int(r.id)] = np.frombuffer(r.codes, np.uint8).reshape(-1, 8)
         return batch
 
     def _put(self, vid: int, media_id: str) -> None:

@@ -29,6 +29,7 @@ dna_videos = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("account_id", "db_id", "media_id", name="uq_dna_videos_media"),
     Index("ix_dna_videos_library", "account_id", "db_id", "version", "id"),
+    sqlite_autoincrement=True,  # row ids never come back (the change log names rows by id)
 )
 
 # Change log of each fingerprint library (account, DNADBId): one row per video added or removed,

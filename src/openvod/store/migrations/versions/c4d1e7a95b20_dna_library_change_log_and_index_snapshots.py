@@ -18,6 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # SQLite reuses the largest rowid after it was deleted (a video replaced right after it was added
+    # got its old row id back); the change log names rows by id, so ids must never come back:
+    # AUTOINCREMENT (PostgreSQL sequences never reuse ids already).
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table('dna_videos', recreate='always',
+                                  table_kwargs={'sqlite_autoincrement': True}) as batch_op:
+            batch_op.alter_column('id', existing_type=sa.Integer(), autoincrement=True)
     op.create_table('dna_library_versions',
     sa.Column('account_id', sa.String(length=32), nullable=False),
     sa.Column('db_id', sa.String(length=64), nullable=False),
