@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             lib.sync()
             build = time.perf_counter() - t
+            lib.wait_snapshot()  # published in the background (IVF)
             lib.search(queries[0])  # warm the fingerprint cache path once
             lat, cpu = [], []
             for q in queries:

@@ -181,6 +181,7 @@ def one_size(size: int, tmp: Path, args: argparse.Namespace, s3: dict[str, Any] 
     t, c = time.perf_counter(), time.process_time()
     a.sync()
     build_s, build_cpu = time.perf_counter() - t, time.process_time() - c
+    a.wait_snapshot()
     rng = np.random.default_rng(size + 1)
     tail = max(1, int(size * args.tail))
     for i in range(tail):  # the change log a fresh worker replays: added videos, a few deleted

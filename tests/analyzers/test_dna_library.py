@@ -162,6 +162,7 @@ def test_a_fresh_worker_loads_the_saved_index(engine, prints: dict[str, Fingerpr
     first.add("m-src", prints["src"])
     first.add("m-other", prints["other"])
     before = [(m.key, [(s.q0, s.r0) for s in m.segments]) for m in first.search(prints["copy"])]
+    first.wait_snapshot()  # published off the query path
     assert first.index.kind == "ivf" and first.stats["snapshot_saves"] == 1
     with engine.connect() as c:
         snap = published(c, "acc1", "", first.version)

@@ -67,8 +67,9 @@ def two_workers_and_a_fresh_one(sa: Settings, sb: Settings, sc: Settings, prints
         assert lb.search(prints["copy"]) == [] and "m-src" not in lb.media_ids().values()
         assert lb.stats["full_loads"] == 1 and lb.stats["replayed"] == 3
         la.add("m-src", prints["src"])
-        # B published a snapshot when its index became IVF (version 2); A's first sync loads it and
-        # replays versions 3 and 4 instead of reading the library.
+        # B published a snapshot when its index became IVF (version 2, in the background); A's first
+        # sync loads it and replays versions 3 and 4 instead of reading the library.
+        lb.wait_snapshot()
         la.sync()
         assert la.stats["snapshot_loads"] == 1 and la.stats["full_loads"] == 0 and la.stats["replayed"] == 2
         assert keys(lb.search(prints["copy"], exclude_media="m-copy")) == ["m-src"]
@@ -111,6 +112,7 @@ def test_a_snapshot_key_outside_the_account_is_never_followed(tmp_path: Path, pr
         lib.add("m-src", prints["src"])
         lib.add("m-other", prints["other"])
         lib.sync()
+        lib.wait_snapshot()
         with rt.engine.begin() as conn:  # a pointer that names another account's folder
             snap = published(conn, "acc1", "", lib.version)
             assert snap is not None
@@ -192,6 +194,7 @@ def test_incremental_apply_equals_a_full_rebuild(store: tuple[Engine, SnapshotSt
     queries = np.concatenate([_codes(m, v)[:2] for m in range(6) for v in range(4)])
     for db, follower in followers.items():
         follower.sync()
+        follower.wait_snapshot()
         rebuilt = lib(db, None)
         rebuilt.sync()
         fresh = lib(db)
@@ -223,6 +226,7 @@ def test_a_worker_behind_the_trimmed_log_re_reads_the_library(store: tuple[Engin
     for m in range(4):
         writer.add(f"m{m}", _fp(_codes(m, 2)))
     follower.sync()  # its index becomes IVF: a snapshot of version 4 is published
+    follower.wait_snapshot()
     assert follower.index.kind == "ivf" and follower.stats["snapshot_saves"] == 1
     for m in range(4, 10):
         writer.add(f"m{m}", _fp(_codes(m, 1)))

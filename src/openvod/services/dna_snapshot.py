@@ -66,11 +66,11 @@ class SnapshotStore:
             return snap.version, info
         return None
 
-    def write(self, index: CodeIndex, meta: dict[str, Any]) -> Path:
-        """The snapshot file of ``index`` (the caller holds the library's lock, so ``meta`` matches)."""
+    def write(self, arrays: dict[str, Any]) -> Path:
+        """The snapshot file of ``CodeIndex.snapshot`` arrays, in a temporary folder beside the store."""
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         path = self.tmp_dir / f"{uuid.uuid4().hex}.npz"
-        index.save(path, meta)
+        CodeIndex.write(path, arrays)
         return path
 
     def publish(self, path: Path, account_id: str, db_id: str, fp_version: str, version: int, videos: int,

@@ -59,7 +59,10 @@ class Library:
         self._fp_cache = fingerprint_cache
         self._lock = threading.RLock()
         self.snapshots = snapshots
-        self._saved = (-1, -1)  # (index builds, videos) when a snapshot was last written or read
+        self._saved = (-1, -1)  # (index builds, videos) when a snapshot was last taken or loaded
+        self._bg: threading.Thread | None = None  # the background publisher, and what it publishes next
+        self._bg_next: tuple[dict[str, Any], int, int, int] | None = None
+        self._bg_lock = threading.Lock()
         # What this process did to keep the index current (tests and bench read them).
         self.stats = {"full_loads": 0, "snapshot_loads": 0, "replayed": 0, "snapshot_saves": 0}
 
@@ -79,9 +82,9 @@ class Library:
                     self._load_snapshot(conn)
                 if self.applied is None or not self._replay(conn):
                     self._full_sync(conn, latest)
-            pending = self._snapshot_file()
+            pending = self._snapshot_arrays()
         if pending is not None:
-            self._publish(*pending)
+            self._publish_later(pending)
 
     def _full_sync(self, conn: Connection, latest: int) -> None:
         """Read the library's row ids (``latest`` was read before them: the log after it is replayed
@@ -178,30 +181,60 @@ class Library:
         """Publish a snapshot of the index now (any kind, changed or not), once it is up to date."""
         self.sync()
         with self._lock:
-            pending = self._snapshot_file(force=True)
-        return pending is not None and self._publish(*pending)
+            pending = self._snapshot_arrays(force=True)
+        return pending is not None and self._publish(pending)
 
-    def _snapshot_file(self, force: bool = False) -> tuple[Any, int, int, int] | None:
-        """Write a snapshot file after a (re)build, or once the library grew or shrank by 2 % since
-        one was last written or read (under the lock; published after it). Small (exact, flat)
-        indexes are rebuilt faster than they are read: not saved unless ``force``."""
+    def wait_snapshot(self) -> None:
+        """Wait until the snapshots handed to the background publisher are published (or given up)."""
+        while True:
+            with self._bg_lock:
+                thread = self._bg
+            if thread is None or not thread.is_alive():
+                return
+            thread.join()
+
+    def _snapshot_arrays(self, force: bool = False) -> tuple[dict[str, Any], int, int, int] | None:
+        """A copy of the index to publish, after a (re)build or once the library grew or shrank by 2 %
+        since one was last taken or loaded (under the lock; written and uploaded after it). Small
+        (exact, flat) indexes are rebuilt faster than they are read: not published unless ``force``."""
         if self.snapshots is None or self.applied is None:
             return None
         builds, n = self._saved
         if not force and (self.index.kind != "ivf" or (
                 self.index.builds == builds and abs(len(self._media) - n) < max(64, 0.02 * n))):
             return None
-        try:
-            path = self.snapshots.write(self.index, {"version": self.version, "log_version": self.applied,
-                                                     "media": {str(k): v for k, v in self._media.items()}})
-        except OSError as exc:  # a cache: the next worker rebuilds
-            log.warning("DNA library %s/%s: cannot write the index snapshot: %s", self.account_id, self.db_id, exc)
+        arrays = self.index.snapshot({"version": self.version, "log_version": self.applied,
+                                      "media": {str(k): v for k, v in self._media.items()}})
+        if arrays is None:
             return None
         self._saved = (self.index.builds, len(self._media))
-        return path, self.applied, len(self._media), self.index.ntotal
+        return arrays, self.applied, len(self._media), self.index.ntotal
 
-    def _publish(self, path: Any, version: int, videos: int, codes: int) -> bool:
+    def _publish_later(self, pending: tuple[dict[str, Any], int, int, int]) -> None:
+        """Publish off the query path: one background thread per library, the newest copy wins."""
+        with self._bg_lock:
+            self._bg_next = pending
+            if self._bg is not None and self._bg.is_alive():
+                return
+            self._bg = threading.Thread(target=self._publisher, name=f"dna-snapshot-{self.db_id}", daemon=True)
+            self._bg.start()
+
+    def _publisher(self) -> None:
+        while True:
+            with self._bg_lock:
+                pending, self._bg_next = self._bg_next, None
+                if pending is None:
+                    return
+            self._publish(pending)
+
+    def _publish(self, pending: tuple[dict[str, Any], int, int, int]) -> bool:
         assert self.snapshots is not None
+        arrays, version, videos, codes = pending
+        try:
+            path = self.snapshots.write(arrays)
+        except OSError as exc:  # a cache: the next worker rebuilds
+            log.warning("DNA library %s/%s: cannot write the index snapshot: %s", self.account_id, self.db_id, exc)
+            return False
         if self.snapshots.publish(path, self.account_id, self.db_id, self.version, version, videos, codes):
             self.stats["snapshot_saves"] += 1
             return True
