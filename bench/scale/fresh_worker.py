@@ -183,10 +183,11 @@ def one_size(size: int, tmp: Path, args: argparse.Namespace, s3: dict[str, Any] 
     build_s, build_cpu = time.perf_counter() - t, time.process_time() - c
     a.wait_snapshot()
     rng = np.random.default_rng(size + 1)
-    tail = max(1, int(size * args.tail))
+    tail = int(round(size * args.tail))
+    deleted = (tail + 3) // 4
     for i in range(tail):  # the change log a fresh worker replays: added videos, a few deleted
         a.add(f"tail{i:05d}", synthetic(rng, float(rng.uniform(15, 40)), opts.key()))
-    for i in range(max(1, tail // 4)):
+    for i in range(deleted):
         delete_video(engine, "bench", f"v{i:06d}", "")
     query = tmp / f"query{size}.fp"
     loaded = a.load(max(a.media_ids()))  # one of the library's videos (not among the deleted)
@@ -196,7 +197,7 @@ def one_size(size: int, tmp: Path, args: argparse.Namespace, s3: dict[str, Any] 
                            if args.pg else "sqlite", "index": a.index.kind, "codes": a.index.ntotal,
                            "store_write_s": round(store_s, 1), "build_s": round(build_s, 2),
                            "build_cpu_s": round(build_cpu, 2), "snapshot_published": a.stats["snapshot_saves"] > 0,
-                           "tail_added": tail, "tail_deleted": max(1, tail // 4)}
+                           "tail_added": tail, "tail_deleted": deleted}
     base = {"db_url": db_url, "s3": s3, "query": str(query)}
     row["fresh"] = run_child({**base, "data_dir": str(tmp / f"fresh{size}" if s3 else a_dir), "snapshots": True})
     if size <= args.rebuild_max:  # the same fresh worker without snapshots: reads and builds everything
