@@ -47,9 +47,9 @@ class Runtime:
         wake = self._wake
         # The services, each given what it uses (no service reaches another through the runtime).
         dna = settings.dna
-        self.fingerprints = FingerprintService(
+        self.fingerprints = FingerprintService(  # index snapshots in the blob store (S3 when configured)
             self.engine, fingerprint_options(dna), match_params(dna), max_cached=dna.max_cached_libraries,
-            flat_limit=dna.index_flat_limit, nprobe=dna.index_nprobe, index_dir=settings.data_dir / "dna-index")
+            flat_limit=dna.index_flat_limit, nprobe=dna.index_nprobe, blobs=self.blobs)
         self.faces = FaceService(self.engine)
         self.accounts = AccountService(self.engine)
         self.callbacks = CallbackService(self.engine, settings.callbacks)
