@@ -12,6 +12,7 @@ from openvod.console.views_faces import FaceViews
 from openvod.console.views_jobs import JobViews
 from openvod.console.views_library import LibraryViews
 from openvod.console.views_settings import SettingsViews
+from openvod.console.views_upload import UploadViews
 from openvod.console.views_video import VideoViews
 
 _ID = MEDIA_ID
@@ -19,15 +20,16 @@ _ID = MEDIA_ID
 
 def routes(app: ConsoleHost) -> list[Route]:
     a, lib, vid = AuthViews(app), LibraryViews(app), VideoViews(app)
-    jobs, faces, st = JobViews(app), FaceViews(app), SettingsViews(app)
+    jobs, faces, st, up = JobViews(app), FaceViews(app), SettingsViews(app), UploadViews(app)
     return [
         ("GET", "/login", a.login_page, False),
         ("POST", "/login", a.login, False),
         ("GET", "/lang", a.set_lang, False),
         ("POST", "/logout", a.logout, True),
         ("GET", "/library", lib.library, True),
-        ("GET", "/upload", lib.upload_page, True),
-        ("POST", "/upload", lib.upload, True),
+        ("GET", "/upload", up.upload_page, True),
+        ("POST", "/upload/address", up.upload_address, True),
+        ("GET", f"/upload/{_ID}\\.json", up.upload_state, True),
         ("GET", f"/video/{_ID}", vid.video, True),
         ("GET", f"/video/{_ID}/state.json", vid.video_state, True),
         ("GET", f"/video/{_ID}/frame.jpg", vid.frame, True),
