@@ -17,6 +17,16 @@
     if (!window.confirm(f.dataset.confirm || "?")) ev.preventDefault();
   }));
 
+  // New AI template: a type's example config replaces the text until the user has changed it.
+  const tplType = $("#new-template-type");
+  if (tplType) {
+    const cfg = $("#new-template-config");
+    const examples = Array.from(tplType.options).map((o) => o.dataset.example);
+    tplType.addEventListener("change", () => {
+      if (!cfg.value.trim() || examples.includes(cfg.value)) cfg.value = tplType.selectedOptions[0].dataset.example;
+    });
+  }
+
   function seek(video, t) {
     if (!video) return;
     const go = () => { video.currentTime = t; };
