@@ -116,3 +116,46 @@ def test_audit_words(tmp_path: Path) -> None:
     assert c.post("/console/words/add", {"label": "spam", "words": "z"}, csrf=False).status == 403
     assert len(rt.audit.custom_words(acc)) == 2
     rt.close()
+
+
+def test_run_audit_and_show_the_result(tmp_path: Path) -> None:
+    """The video page's Audit button queues SubmitAIMediaAuditJob; the result (Suggestion, Label, each
+    part) appears on the page, and a custom word from the word library is what flags the title."""
+    from openvod.engine.runner import run_job
+    from tests.media import make_video
+
+    rt = make_runtime(tmp_path / "data")
+    if rt.analyzers.available("AIMediaAudit")[0] is None:
+        import pytest
+
+        pytest.skip("AIMediaAudit is not available here")
+    add_user(rt, "acme", "ann")
+    add_user(rt, "other", "otto")
+    app = ConsoleApp(rt, ThreadPoolExecutor(1))
+    c, o = Client(app), Client(app)
+    assert c.sign_in("ann").status == 303 and o.sign_in("otto").status == 303
+    assert c.post("/console/words/add", {"label": "ad", "words": "zorblax deals"}).status == 303
+    r = c.post("/console/settings/templates", {"name": "audit", "type": "AIMediaAudit", "config": json.dumps({
+        "AuditItem": ["porn", "ad"], "AuditRange": ["video", "text-title"], "AuditContent": ["screen"],
+        "AuditAutoBlock": "no"})})
+    assert r.status == 303
+    acc = rt.accounts.find_account("acme")
+    tid = rt.templates.list(acc, "AIMediaAudit")[0][0].id
+    assert c.post(f"/console/settings/templates/{tid}/default").status == 303
+    status, body = c.upload(make_video(tmp_path / "v.mp4", seconds=1.0), "zorblax deals today.mp4")
+    assert status == 200, body
+    vid = body["VideoId"]
+    assert b'id="audit"' not in c.get(f"/console/video/{vid}").body
+    assert o.post(f"/console/video/{vid}/run", {"kind": "audit"}).status == 404  # another account's video
+    assert c.post(f"/console/video/{vid}/run", {"kind": "audit"}, csrf=False).status == 403
+    assert c.post(f"/console/video/{vid}/run", {"kind": "audit"}).status == 303
+    _n, rows = rt.jobs.list_account(acc, media_id=vid)
+    job = next(r for r in rows if r.type == "AIMediaAudit")
+    assert run_job(rt, job.id) == "success"
+    page = c.get(f"/console/video/{vid}")
+    m = re.search(rb'id="audit-suggestion">(\w+)<', page.body)
+    assert m and m.group(1) in (b"review", b"block"), page.body[:200]
+    row = re.search(rb'<tr data-scene="text: title">(.*?)</tr>', page.body, re.S).group(1)
+    assert b">block<" in row and b">ad<" in row  # the title, flagged by the account's own word
+    assert b"text-title" in re.search(rb'id="audit-label">([^<]*)<', page.body).group(1)
+    rt.close()
