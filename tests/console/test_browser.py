@@ -311,6 +311,18 @@ def test_console_end_to_end(served: dict[str, Any], browser: Any) -> None:
     wait(lambda: "Library" in css(drv, "#nav-library").text, 10, "English UI")
     drv.get(f"{url}/console/library")
     shoot(drv, served, "console-library")
+
+    # ---- the object endpoint's own refusal (OSS XML Code/Message) reaches the page: a form whose
+    # signature was tampered with in the browser is refused before anything is stored
+    drv.get(f"{url}/console/upload")
+    drv.execute_script("""const add = FormData.prototype.append;
+        FormData.prototype.append = function (k, v, n) {
+          const args = Array.from(arguments);
+          if (k === "Signature") args[1] = "AAAA" + v.slice(4);
+          return add.apply(this, args); };""")
+    css(drv, "#files").send_keys(str(a))
+    failed = wait(lambda: csss(drv, "#uploads li.failed"), 60, "the refused PostObject")[0]
+    assert "SignatureDoesNotMatch" in failed.text and "signature" in failed.text.lower(), failed.text
     css(drv, "#sign-out").click()
     wait(lambda: "/console/login" in drv.current_url, 10, "the login page")
     drv.get(f"{url}/console/library")

@@ -102,7 +102,7 @@
           xhr.onerror = () => fail("NetworkError", "the connection to the object endpoint failed");
           xhr.send(form);
         })
-        .catch(() => fail("NetworkError", "the console could not be reached"));
+        .catch((e) => fail("NetworkError", (e && e.message) || String(e)));
     };
     const take = (files) => Array.from(files).forEach(send);
     zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
