@@ -24,6 +24,7 @@ from openvod.api.actions import upload_progress
 from openvod.api.nonces import NonceStore
 from openvod.api.readers import ReadProcesses
 from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_access_key, peek_action
+from openvod.asgi_body import ClientGone, read_body
 from openvod.metrics import Metrics
 from openvod.oss.asgi import OssAsgi
 from openvod.readiness import Readiness
@@ -154,7 +155,10 @@ class OpenVodApp:
             await self.oss(scope, receive, send, *oss_route)
             return
         if path == "/":
-            body = await self._read_body(receive)
+            try:
+                body = await read_body(receive, MAX_BODY)
+            except ClientGone:
+                return
             if body is None:
                 await self._send(send, RawResponse(413, [("content-type", "text/plain")], b"request body too large"))
                 return
@@ -192,21 +196,6 @@ class OpenVodApp:
             await self._send(send, RawResponse(200, [("content-type", "text/plain; version=0.0.4")], data))
         else:
             await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
-
-    async def _read_body(self, receive: Any) -> bytes | None:
-        chunks, size = [], 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                break
-            part = msg.get("body", b"")
-            size += len(part)
-            if size > MAX_BODY:
-                return None
-            chunks.append(part)
-            if not msg.get("more_body"):
-                break
-        return b"".join(chunks)
 
     async def _send(self, send: Any, resp: RawResponse) -> None:
         headers = [(k.encode(), v.encode()) for k, v in resp.headers]
