@@ -14,7 +14,8 @@ from sqlalchemy import delete, func, insert, select, update
 
 from openvod.domain import userdata
 from openvod.domain.jobs import JobStatus
-from openvod.errors import InvalidParameter, TemplateNotFound, VodError
+from openvod.errors import InvalidParameter, TemplateNotFound, VideoNotFound, VodError
+from openvod.services.audit_image import IMAGE_AUDIT_TYPE, image_row, resource_config
 from openvod.store.tables import audit_history, audit_security_ips, audit_words, jobs, media
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 AUDIT_TYPE = "AIMediaAudit"
 WORD_LABELS = ("spam", "ad", "abuse", "politics", "contraband", "porn", "terrorism", "logo")
 DETAIL_PAGE = 20
-_RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -47,7 +47,7 @@ class AuditJobNotFound(VodError):
 class AuditResultNotFound(VodError):
     code = "InvalidAIJob.NotFound"
     http_status = 404
-    message = "No successful AIMediaAudit job exists for the video."
+    message = "No successful AIMediaAudit job exists for the media."
 
 
 def audit_job_wire(r: Any, data: Any) -> dict[str, Any]:
@@ -62,21 +62,6 @@ def audit_job_wire(r: Any, data: Any) -> dict[str, Any]:
         "CompleteTime": utc_iso(r.completed_at),
         "Data": data if data is not None else {},
     }
-
-
-def _resource_config(raw: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        cfg = loads(raw)
-    except ValueError as exc:
-        raise InvalidParameter("MediaAuditConfiguration", json_problem(exc, "It must be a JSON object.")) from None
-    if not isinstance(cfg, dict):
-        raise InvalidParameter("MediaAuditConfiguration", "It must be a JSON object.")
-    rt = cfg.get("ResourceType")
-    if rt is not None and (not isinstance(rt, str) or not _RESOURCE_TYPE.match(rt)):
-        raise InvalidParameter("MediaAuditConfiguration", "ResourceType must be 1-64 letters, digits or underscores.")
-    return cfg
 
 
 class AuditService:
@@ -97,17 +82,9 @@ class AuditService:
                user_data: str, extra: dict[str, str]) -> str:
         if media_type and media_type.lower() != "video":
             raise InvalidParameter("MediaType", "Only video is supported.")
-        cfg = _resource_config(config_raw)
+        cfg = resource_config(config_raw)
         userdata.parse(user_data)
-        if template_id:
-            tpl = self.templates.get(account_id, template_id)
-            if tpl.type != AUDIT_TYPE:
-                raise InvalidParameter("TemplateId", "The template is not of type AIMediaAudit.")
-        else:
-            try:
-                tpl = self.templates.get_default(account_id, AUDIT_TYPE)
-            except TemplateNotFound:
-                tpl = None
+        tpl = self.audit_template(account_id, template_id)
         self.jobs.check_type_available(AUDIT_TYPE, "MediaId")
         row = self.media.get_row(account_id, media_id)
         if row["status"] in ("Uploading", "UploadFail"):
@@ -120,9 +97,21 @@ class AuditService:
                 "template_id": tpl.id if tpl is not None else "", "template_config": tpl.config if tpl is not None else ""}
         return self.jobs.create_jobs(account_id, media_id, [spec])[0]
 
+    def audit_template(self, account_id: str, template_id: str) -> Any:
+        """The named AIMediaAudit template, else the account's default one, else None (defaults)."""
+        if template_id:
+            tpl = self.templates.get(account_id, template_id)
+            if tpl.type != AUDIT_TYPE:
+                raise InvalidParameter("TemplateId", "The template is not of type AIMediaAudit.")
+            return tpl
+        try:
+            return self.templates.get_default(account_id, AUDIT_TYPE)
+        except TemplateNotFound:
+            return None
+
     # ------------------------------------------------------------------ read
     def job(self, account_id: str, job_id: str) -> dict[str, Any]:
-        found, _ = self.jobs.list(account_id, [job_id], (AUDIT_TYPE,))
+        found, _ = self.jobs.list(account_id, [job_id], (AUDIT_TYPE, IMAGE_AUDIT_TYPE))
         if not found:
             raise AuditJobNotFound()
         r = found[0]
@@ -130,11 +119,17 @@ class AuditService:
         return audit_job_wire(r, data)
 
     def _latest(self, account_id: str, media_id: str) -> Any:
-        self.media.get_row(account_id, media_id)
+        """The latest successful audit of a video or (SubmitAIImageAuditJob) of an image."""
+        try:
+            self.media.get_row(account_id, media_id)
+        except VideoNotFound:
+            if image_row(self.engine, account_id, media_id) is None:
+                raise
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(jobs.c.id, jobs.c.data, jobs.c.detail).where(
-                    jobs.c.account_id == account_id, jobs.c.media_id == media_id, jobs.c.type == AUDIT_TYPE,
+                    jobs.c.account_id == account_id, jobs.c.media_id == media_id,
+                    jobs.c.type.in_((AUDIT_TYPE, IMAGE_AUDIT_TYPE)),
                     jobs.c.status == JobStatus.SUCCESS,
                 ).order_by(jobs.c.completed_at.desc()).limit(1)
             ).first()
