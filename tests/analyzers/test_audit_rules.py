@@ -211,3 +211,17 @@ def test_cover_image_checks() -> None:
     res = {r["Scene"]: r for r in audit_image(img[:, :300], o, None, texts=["加微信 abc12345 领取优惠券"],
                                               mod=TextModerator())}
     assert res["ad"]["Label"] == "ad" and res["ad"]["Suggestion"] == "block"
+
+
+def test_audit_security_ip_matching_and_forwarded_for() -> None:
+    from openvod.services.audit_ips import client_address, in_networks
+
+    assert in_networks("10.23.12.99", ["10.23.12.24/24"]) and not in_networks("10.23.13.1", ["10.23.12.24/24"])
+    assert in_networks("::ffff:192.168.0.7", ["192.168.0.7"])  # a dual-stack socket's form of an IPv4 peer
+    assert not in_networks("", ["0.0.0.0/1"]) and not in_networks("junk", ["10.0.0.0/8"])
+    # X-Forwarded-For counts only when the peer is a trusted proxy; rightmost untrusted hop wins
+    assert client_address("203.0.113.5", ["10.0.0.1"], []) == "203.0.113.5"
+    assert client_address("203.0.113.5", ["10.0.0.1"], ["127.0.0.1"]) == "203.0.113.5"
+    assert client_address("127.0.0.1", ["1.2.3.4, 10.0.0.1, 172.16.0.2"], ["127.0.0.1", "172.16.0.0/12"]) == "10.0.0.1"
+    assert client_address("127.0.0.1", ["not-an-ip"], ["127.0.0.1"]) == "127.0.0.1"
+    assert client_address("127.0.0.1", [], ["127.0.0.1"]) == "127.0.0.1"

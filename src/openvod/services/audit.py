@@ -4,7 +4,6 @@ the review-console IP allow-lists. The moderation itself is in analyzers/audit (
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,8 @@ from openvod.domain import userdata
 from openvod.domain.jobs import JobStatus
 from openvod.errors import InvalidParameter, TemplateNotFound, VideoNotFound, VodError
 from openvod.services.audit_image import IMAGE_AUDIT_TYPE, image_row, resource_config
-from openvod.store.tables import audit_history, audit_security_ips, audit_words, jobs, media
+from openvod.services.audit_ips import REVIEW_STATUSES, client_address, ip_allowed, list_security_ips, set_security_ips
+from openvod.store.tables import audit_history, audit_words, jobs, media
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 AUDIT_TYPE = "AIMediaAudit"
 WORD_LABELS = ("spam", "ad", "abuse", "politics", "contraband", "porn", "terrorism", "logo")
 DETAIL_PAGE = 20
-_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -297,62 +296,31 @@ class AuditService:
                 "Histories": [{"CreationTime": utc_iso(r.created_at), "Status": r.status, "Reason": r.reason,
                                "Comment": r.comment, "Auditor": r.auditor} for r in rows]}
 
-    def media_blocked(self, blob_key: str) -> bool:
-        """Whether a blob is a Blocked video's file (``media/<account>/<media id>/…``)."""
+    def media_blocked(self, blob_key: str, client_ip: str = "") -> bool:
+        """Whether a blob is the file of a video under review (``Checking``) or ``Blocked``
+        (``media/<account>/<media id>/…``) and ``client_ip`` is not in the account's audit security
+        IP lists (SetAuditSecurityIp): such files are served to those addresses only."""
         parts = blob_key.split("/")
         if len(parts) < 3 or parts[0] != "media":
             return False
         with self.engine.connect() as conn:
             st = conn.execute(select(media.c.status).where(media.c.id == parts[2], media.c.account_id == parts[1])).scalar()
-        return st == "Blocked"
+        return st in REVIEW_STATUSES and not ip_allowed(self.engine, parts[1], client_ip)
+
+    def review_preview(self, account_id: str, client_ip: str) -> bool:
+        """Whether ``client_ip`` may get play URLs of the account's Checking / Blocked videos."""
+        return ip_allowed(self.engine, account_id, client_ip)
+
+    def client_ip(self, peer: str, forwarded_for: list[str]) -> str:
+        """The caller's address: the TCP peer, or X-Forwarded-For when the peer is a trusted proxy."""
+        return client_address(peer, forwarded_for, self.settings.trusted_proxies)
 
     # ------------------------------------------------------------------ IP allow-lists
     def set_security_ips(self, account_id: str, ips_raw: str, group: str, mode: str) -> None:
-        group = group or "Default"
-        if not _GROUP.match(group):
-            raise InvalidParameter("SecurityGroupName", "1-64 letters, digits, '-' or '_'.")
-        mode = mode or "Append"
-        if mode not in ("Append", "Cover", "Delete"):
-            raise InvalidParameter("OperateMode", "Allowed values: Append, Cover, Delete.")
-        ips = [x.strip() for x in ips_raw.split(",") if x.strip()]
-        if not ips or len(ips) > 100:
-            raise InvalidParameter("Ips", "Give 1 to 100 IP addresses or CIDR blocks, comma-separated.")
-        for ip in ips:
-            try:
-                ipaddress.ip_network(ip, strict=False)
-            except ValueError:
-                raise InvalidParameter("Ips", f"{ip!r} is not an IP address or CIDR block.") from None
-        t = now()
-        with self.engine.begin() as conn:
-            cur = conn.execute(select(audit_security_ips).where(
-                audit_security_ips.c.account_id == account_id, audit_security_ips.c.group_name == group)).first()
-            have = [x for x in (cur.ips.split(",") if cur else []) if x]
-            if mode == "Append":
-                new = have + [x for x in ips if x not in have]
-            elif mode == "Cover":
-                new = list(dict.fromkeys(ips))
-            else:
-                new = [x for x in have if x not in ips]
-            if len(new) > 100:
-                raise InvalidParameter("Ips", "A group holds at most 100 entries.")
-            if cur is None:
-                n = conn.execute(select(func.count()).select_from(audit_security_ips).where(
-                    audit_security_ips.c.account_id == account_id)).scalar_one()
-                if n >= 10:
-                    raise InvalidParameter("SecurityGroupName", "At most 10 groups per account.")
-                conn.execute(insert(audit_security_ips).values(account_id=account_id, group_name=group,
-                                                               ips=",".join(new), created_at=t, modified_at=t))
-            else:
-                conn.execute(update(audit_security_ips).where(
-                    audit_security_ips.c.account_id == account_id, audit_security_ips.c.group_name == group)
-                    .values(ips=",".join(new), modified_at=t))
+        set_security_ips(self.engine, account_id, ips_raw, group, mode)
 
     def list_security_ips(self, account_id: str) -> list[dict[str, str]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(audit_security_ips).where(audit_security_ips.c.account_id == account_id)
-                                .order_by(audit_security_ips.c.created_at)).all()
-        return [{"SecurityGroupName": r.group_name, "Ips": r.ips, "CreationTime": utc_iso(r.created_at),
-                 "ModificationTime": utc_iso(r.modified_at)} for r in rows]
+        return list_security_ips(self.engine, account_id)
 
 
 def _word_label(label: str) -> str:
