@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from bench.tag.media import Caption, Shot, Speech, _background, caption_overlay, mix_audio
+from bench.tag.media import Caption, Shot, Speech, _background, caption_overlay, captions_and_grain, mix_audio
 from bench.tag.media import ClipSpec as TagClipSpec
 from tests.media import VideoWriter
 
@@ -151,14 +151,7 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
                     x, y = int(q.x * w), int(q.y * h)
                     ch, cw = code.shape[:2]
                     img[y: y + ch, x: x + cw] = code[: h - y, : w - x]
-            for c, layer, _ in captions:
-                if c.start <= t < c.end:
-                    a = layer[..., 3:4].astype(np.float32) / 255.0
-                    img = (img * (1 - a) + layer[..., :3] * a).astype(np.uint8)
-            if spec.grain:
-                noise = grain_rng.integers(-spec.grain, spec.grain + 1, size=(h, w, 1), dtype=np.int16)
-                img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
-            out.write(img)
+            out.write(captions_and_grain(img, captions, t, spec.grain, grain_rng))
         if audio is not None:
             out.write_audio(audio)
     return {"spec": asdict(spec), "speech": speech_truth,
