@@ -107,3 +107,6 @@ class AuditSettings(BaseModel):
     # Lifetime of the signed TopList / detail frame URLs in results (re-signed on every read).
     frame_url_ttl_s: int = Field(default=3600, ge=60)
     porn_threads: int = Field(default=1, ge=1, le=16)
+    # Proxies (IPs / CIDR blocks) whose X-Forwarded-For is believed when matching a caller against the
+    # audit security IPs (SetAuditSecurityIp); empty = the TCP peer's address is the caller's.
+    trusted_proxies: list[str] = Field(default_factory=list)

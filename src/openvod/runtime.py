@@ -12,6 +12,7 @@ from openvod.services.ai_images import AIImageService
 from openvod.services.ai_jobs import JobService
 from openvod.services.audit import AuditService
 from openvod.services.audit_handler import MediaAuditHandler
+from openvod.services.audit_image import IMAGE_AUDIT_TYPE, ImageAuditHandler
 from openvod.services.callbacks import CallbackService
 from openvod.services.faces import FaceService
 from openvod.services.fingerprints import FingerprintService
@@ -71,6 +72,9 @@ class Runtime:
             # AIMediaAudit's job glue lives with its service (it reads AIVideoTag results and the
             # account's word library); the moderation itself is the pure analyzers/audit package.
             self.analyzers.register(MediaAuditHandler())
+        video_audit = self.analyzers.get(MediaAuditHandler.job_type)
+        if self.analyzers.get(IMAGE_AUDIT_TYPE) is None and isinstance(video_audit, MediaAuditHandler):
+            self.analyzers.register(ImageAuditHandler(video_audit))  # SubmitAIImageAuditJob
         if self.analyzers.get(URL_UPLOAD_TYPE) is None:
             # UploadMediaByURL's fetch is not an analyzer but runs on the same job engine.
             self.analyzers.register(URLUploadHandler(self.url_uploads))

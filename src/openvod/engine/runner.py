@@ -246,11 +246,12 @@ def run_job(
     return status
 
 
-def _media_row(rt: Runtime, job: JobRow) -> dict[str, Any]:
+def _media_row(rt: Runtime, job: JobRow, handler: Any = None) -> dict[str, Any]:
     """The job's media row. A video that is gone fails the job; a database that cannot answer right
     now is a transient error (the job is retried), never "the video does not exist"."""
     try:
-        return rt.media.get_row(job.account_id, job.media_id)
+        own = handler.load_media(rt, job.account_id, job.media_id) if handler is not None else None
+        return own if own is not None else rt.media.get_row(job.account_id, job.media_id)
     except VideoNotFound:
         raise MediaNotFound("The video does not exist.") from None
     except (SQLAlchemyError, OSError) as exc:
@@ -262,7 +263,7 @@ def _execute(rt: Runtime, job: JobRow, hb: _Heartbeat) -> tuple[JobOutput, str]:
     handler, reason = rt.analyzers.available(job.type)
     if handler is None:
         raise AnalyzerUnavailable(reason or "no analyzer")
-    media_row = _media_row(rt, job)
+    media_row = _media_row(rt, job, handler)
     media = MediaRow.from_mapping(media_row)
     path = rt.media.local_path(media_row)
     # A URL upload job makes the source file itself (services/url_uploads.py).
