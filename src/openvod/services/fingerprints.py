@@ -118,11 +118,12 @@ class Library:
 
     def _apply(self, changes: list[Change], codes: dict[int, np.ndarray]) -> None:
         """Adds replace the video's row (rows of other fingerprint settings, or deleted since, only
-        remove it); deletes drop the row they name, never a newer one. Idempotent."""
+        remove it); deletes drop the row they name, never a newer one. Idempotent: row ids only grow,
+        so an add of a row older than the one the index holds (read by a full load) is skipped."""
         pending: dict[int, np.ndarray] = {}
         for c in changes:
             cur = self._by_media.get(c.media_id)
-            if c.op == "add" and cur == c.row_id:
+            if c.op == "add" and cur is not None and cur >= c.row_id:
                 continue
             if cur is not None and (c.op == "add" or cur == c.row_id):
                 if pending.pop(cur, None) is None:
