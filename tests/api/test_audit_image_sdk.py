@@ -103,6 +103,11 @@ def test_clean_image_passes_and_reads_back(client: Any) -> None:
     assert r.status_code == 200 and r.content[:3] == b"\xff\xd8\xff"
     res = client.get_media_audit_result(m.GetMediaAuditResultRequest(media_id=iid)).body.media_audit_result
     assert res.suggestion == "pass" and res.image_result[0].url.startswith("http")
+    # an image has no frames, timeline or speech: empty answers, not errors
+    det = client.get_media_audit_result_detail(m.GetMediaAuditResultDetailRequest(media_id=iid, page_no=1)).body
+    assert det.media_audit_result_detail.total == 0 and det.media_audit_result_detail.list == []
+    tl = client.get_media_audit_result_timeline(m.GetMediaAuditResultTimelineRequest(media_id=iid)).body
+    assert tl.media_audit_result_timeline.porn == [] and tl.media_audit_result_timeline.ad == []
 
 
 def test_qr_code_image_blocks_and_unchecked_scenes_review(client: Any, key: Any, srv: Server) -> None:
