@@ -34,6 +34,18 @@ class QR:
 
 
 @dataclass
+class Sun:
+    """A round mini-program code (``sun_code``, drawn from ``seed``) shown from ``start`` to ``end``."""
+
+    start: float
+    end: float
+    x: float = 0.7
+    y: float = 0.1
+    size: float = 0.45
+    seed: int = 0
+
+
+@dataclass
 class Inset:
     """A picture in the picture: another (moving) background scaled into the box (fractions)."""
 
@@ -57,6 +69,7 @@ class AuditClip:
     captions: list[Caption] = field(default_factory=list)
     qrs: list[QR] = field(default_factory=list)
     insets: list[Inset] = field(default_factory=list)
+    suns: list[Sun] = field(default_factory=list)
     speech: list[Speech] = field(default_factory=list)
     audio: bool = True
     crf: int = 23
@@ -117,6 +130,7 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
     audio, speech_truth = mix_audio(tag_spec) if spec.audio else (None, [])
     captions = [(c, *caption_overlay(c, w, h)) for c in spec.captions]
     qrs = [(q, qr_image(q.text, max(48, int(q.size * h)))) for q in spec.qrs]
+    qrs += [(q, sun_code(max(48, int(q.size * h)), q.seed)) for q in spec.suns]  # type: ignore[misc]
     cache: dict[Any, np.ndarray] = {}
     frozen: dict[int, np.ndarray] = {}
     grain_rng = np.random.default_rng(4321)
@@ -156,5 +170,5 @@ def render(spec: AuditClip, path: Path) -> dict[str, Any]:
             out.write_audio(audio)
     return {"spec": asdict(spec), "speech": speech_truth,
             "captions": [{"text": c.text, "start": c.start, "end": c.end} for c, _, _ in captions],
-            "qrs": [asdict(q) for q in spec.qrs], "insets": [asdict(i) for i in spec.insets],
+            "qrs": [asdict(q) for q in spec.qrs], "suns": [asdict(q) for q in spec.suns], "insets": [asdict(i) for i in spec.insets],
             "shots": [{"start": s.start, "end": s.end, "kind": s.kind} for s in spec.shots]}

@@ -103,6 +103,11 @@ def test_clean_image_passes_and_reads_back(client: Any) -> None:
     assert r.status_code == 200 and r.content[:3] == b"\xff\xd8\xff"
     res = client.get_media_audit_result(m.GetMediaAuditResultRequest(media_id=iid)).body.media_audit_result
     assert res.suggestion == "pass" and res.image_result[0].url.startswith("http")
+    # an image has no frames, timeline or speech: empty answers, not errors
+    det = client.get_media_audit_result_detail(m.GetMediaAuditResultDetailRequest(media_id=iid, page_no=1)).body
+    assert det.media_audit_result_detail.total == 0 and det.media_audit_result_detail.list == []
+    tl = client.get_media_audit_result_timeline(m.GetMediaAuditResultTimelineRequest(media_id=iid)).body
+    assert tl.media_audit_result_timeline.porn == [] and tl.media_audit_result_timeline.ad == []
 
 
 def test_qr_code_image_blocks_and_unchecked_scenes_review(client: Any, key: Any, srv: Server) -> None:
@@ -151,3 +156,24 @@ def test_bad_ids_and_other_accounts(client: Any, srv: Server) -> None:
     with pytest.raises(ClientException) as ei:
         other.get_media_audit_result(m.GetMediaAuditResultRequest(media_id=iid))
     assert ei.value.status_code == 404
+
+
+def test_image_audit_callback(client: Any, key: Any, srv: Server) -> None:
+    """AIMediaAuditComplete for an image (UserData's callback URL, raw RPC: the SDKs' image request has no
+    UserData field), with MediaId = the ImageId and Data as an object."""
+    from tests.receiver import CallbackReceiver
+    from tests.sdk import v1_request
+
+    rx = CallbackReceiver()
+    try:
+        iid = _upload(client, _scene())
+        ud = json.dumps({"MessageCallback": {"CallbackURL": rx.url}, "Extend": {"k": "v"}})
+        r = v1_request(srv.url, key, "SubmitAIImageAuditJob",
+                       {"MediaId": iid, "TemplateId": _template(client, PORN_LIVE), "UserData": ud})
+        assert r.status_code == 200, r.text
+        jid = r.json()["JobId"]
+        body = wait_for(lambda: next((b for b in rx.bodies if b.get("JobId") == jid), None), timeout=90, interval=0.3)
+        assert body["EventType"] == "AIMediaAuditComplete" and body["MediaId"] == iid and body["Status"] == "success"
+        assert body["Data"]["ImageResult"][0]["Suggestion"] == "pass" and json.loads(body["Extend"]) == {"k": "v"}
+    finally:
+        rx.close()
