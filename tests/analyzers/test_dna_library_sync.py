@@ -127,6 +127,44 @@ def test_a_snapshot_key_outside_the_account_is_never_followed(tmp_path: Path, pr
         rt.close()
 
 
+
+FRESH_PROCESS = """
+import json, sys
+from pathlib import Path
+from openvod.analyzers.dna.fingerprint import Fingerprint
+from openvod.config import Settings
+from openvod.runtime import Runtime
+rt = Runtime(Settings(data_dir=Path(sys.argv[1]), dna={"index_flat_limit": 50, "index_nprobe": 64}), migrate=False)
+lib = rt.fingerprints.library("acc1", "")
+found = lib.search(Fingerprint.from_bytes(Path(sys.argv[2]).read_bytes()))
+print(json.dumps({"keys": [m.key for m in found], "builds": lib.index.builds, **lib.stats}))
+"""
+
+
+def test_a_fresh_worker_process_loads_the_snapshot(tmp_path: Path, prints: dict[str, Fingerprint]) -> None:
+    """Another process (as a new worker is) serves its first query from the published snapshot."""
+    import json
+    import subprocess
+    import sys
+
+    rt = Runtime(Settings(data_dir=tmp_path, dna=SMALL_INDEX))
+    try:
+        lib = rt.fingerprints.library("acc1", "")
+        lib.add("m-src", prints["src"])
+        lib.add("m-other", prints["other"])
+        lib.sync()
+        lib.wait_snapshot()
+        lib.add("m-late", prints["src"])  # after the snapshot: replayed from the log
+    finally:
+        rt.close()
+    (tmp_path / "query.fp").write_bytes(prints["copy"].to_bytes())
+    out = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(tmp_path), str(tmp_path / "query.fp")],
+                         capture_output=True, text=True, check=True, timeout=120)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sorted(got["keys"]) == ["m-late", "m-src"]
+    assert got["snapshot_loads"] == 1 and got["full_loads"] == 0 and got["replayed"] == 1 and got["builds"] == 0
+
+
 # ---------------------------------------------------------------------------------------------- property
 def _fp(codes: np.ndarray) -> Fingerprint:
     n = 8
