@@ -84,3 +84,14 @@ def test_colour_bars_black_and_flat_leaders_match_nothing(d: Path) -> None:
     flat = fingerprint_file(encode(d / "flat.mp4", [np.full((180, 320, 3), (30, 120, 200), np.uint8)] * 90 + draw_frames(4, FPS, 13), FPS))
     for q, r in ((other, master), (master, other), (flat, master), (master, flat)):
         assert match(q, r) is None
+
+
+def test_episodes_of_one_studio_show_match_nothing(d: Path) -> None:
+    """Same set, desk, logo, lower-third and ticker bars; other presenters, names, ticker text, wall pictures."""
+    ep = clip(d, "studio", [Shot("studio", 12.0, {"set": 7, "seed": 1})])
+    copy = clip(d, "studio_copy", [Shot("studio", 12.0, {"set": 7, "seed": 1})], _rescale)
+    assert match(copy, ep) is not None
+    for seed in (2, 3):
+        other = clip(d, f"studio_{seed}", [Shot("studio", 12.0, {"set": 7, "seed": seed})])
+        assert match(other, ep) is None, seed
+        assert match(ep, other) is None, seed
