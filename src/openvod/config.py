@@ -226,6 +226,7 @@ class DNASettings(BaseModel):
     flat_std: float = 6.0  # luma std below which a frame is flat (black, fades) and never matches
     skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
     skip_loop_filter: bool = True  # no H.264 deblocking while decoding (faster; part of the fingerprint)
+    sample_frames: int = Field(default=4, ge=1, le=16)  # a sample is the mean of up to this many frames of its slot (part of the fingerprint)
     # Retrieval.
     code_radius: int = Field(default=10, ge=0, le=32)  # Hamming radius (of 64 bits) of a code hit
     max_candidates: int = 24
