@@ -182,6 +182,8 @@ def _render_shot(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Itera
         frames = _render_slides(shot, size, fps, n)
     elif shot.kind == "bars":
         frames = _render_bars(size, n)
+    elif shot.kind == "studio":
+        frames = _render_studio(shot, size, fps, n)
     elif shot.kind == "black":
         frames = (np.zeros((size[1], size[0], 3), np.uint8) for _ in range(n))
     else:
@@ -243,6 +245,84 @@ def _render_slides(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Ite
             d.ellipse([w * 0.05, y + h * 0.02, w * 0.07, y + h * 0.05], fill=accent)
             d.text((w * 0.09, y), b, fill=(20, 20, 20), font=body_f)
         yield np.asarray(im)
+
+
+def _render_studio(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Iterator[np.ndarray]:
+    """One episode of a studio show. The *set* (``params["set"]``: backdrop, desk, wall screen frame,
+    channel logo, lower-third bar and ticker bar, their colours and places) is the same in every
+    episode of the show; the *episode* (``params["seed"]``) brings other presenters (colours, sizes,
+    places, their swaying and gestures), other names in the lower third, other ticker text and other
+    pictures on the wall screen, and its own camera cuts between a wide and a closer framing."""
+    w, h = size
+    sr = np.random.default_rng(shot.params["set"])
+    # The set, in set units (a 1.25x wider canvas than the frame, so the close framing can crop it).
+    cw, ch = int(w * 1.25), int(h * 1.25)
+    small = sr.integers(20, 140, size=(3, 5, 3)).astype(np.uint8)
+    backdrop = Image.fromarray(small).resize((cw, ch), Image.Resampling.BICUBIC)
+    d = ImageDraw.Draw(backdrop)
+    for _ in range(6):  # backdrop panels and light strips
+        x0 = float(sr.uniform(0, cw))
+        d.rectangle([x0, 0, x0 + float(sr.uniform(8, cw / 8)), ch * 0.62], fill=tuple(int(c) for c in sr.integers(40, 220, 3)))
+    screen = [cw * 0.56, ch * 0.12, cw * 0.9, ch * 0.5]
+    d.rectangle([screen[0] - 4, screen[1] - 4, screen[2] + 4, screen[3] + 4], fill=tuple(int(c) for c in sr.integers(0, 60, 3)))
+    desk_col = tuple(int(c) for c in sr.integers(60, 200, 3))
+    d.polygon([(cw * 0.12, ch * 0.66), (cw * 0.88, ch * 0.66), (cw * 0.95, ch), (cw * 0.05, ch)], fill=desk_col)
+    d.rectangle([cw * 0.12, ch * 0.64, cw * 0.88, ch * 0.68], fill=tuple(min(255, c + 50) for c in desk_col))
+    bar = tuple(int(c) for c in sr.integers(0, 120, 3))
+    accent = tuple(int(c) for c in sr.integers(120, 256, 3))
+    set_img = backdrop
+    er = np.random.default_rng(shot.params["seed"])
+    hosts = []
+    for k in range(int(er.integers(1, 3))):
+        hosts.append({"x": float(er.uniform(0.2, 0.48) if k == 0 else er.uniform(0.52, 0.8)) * cw, "size": float(er.uniform(0.16, 0.24)) * ch,
+                      "skin": tuple(int(c) for c in er.integers(90, 240, 3)), "suit": tuple(int(c) for c in er.integers(0, 200, 3)),
+                      "hair": tuple(int(c) for c in er.integers(0, 120, 3)), "phase": float(er.uniform(0, 6.3)),
+                      "sway": float(er.uniform(0.5, 2.0))})
+    names = [_sentence(er, 2).upper() for _ in range(4)]
+    ticker = "   +++   ".join(_sentence(er, int(er.integers(4, 8))) for _ in range(12))
+    logo_f, name_f, tick_f = font(max(9, int(h * 0.07))), font(max(9, int(h * 0.065))), font(max(8, int(h * 0.05)))
+    shot_end, framing, screen_img, name, screen_end = -1.0, 0, None, "", -1.0
+    for i in range(n):
+        t = i / fps
+        if t >= shot_end:  # a camera cut: wide or close, held 2-6 s
+            shot_end, framing = t + float(er.uniform(2.0, 6.0)), int(er.integers(0, 3))
+            name = names[int(er.integers(0, len(names)))]
+        if t >= screen_end:  # a new picture on the wall screen
+            screen_end = t + float(er.uniform(1.5, 4.0))
+            s_small = er.integers(0, 255, size=(3, 4, 3)).astype(np.uint8)
+            screen_img = Image.fromarray(s_small).resize((int(screen[2] - screen[0]), int(screen[3] - screen[1])), Image.Resampling.BICUBIC)
+        canvas = set_img.copy()
+        assert screen_img is not None
+        canvas.paste(screen_img, (int(screen[0]), int(screen[1])))
+        dd = ImageDraw.Draw(canvas)
+        for hst in hosts:  # presenters behind the desk: body, head, hair, a gesturing arm
+            sway = hst["sway"] * np.sin(2 * np.pi * 0.4 * t + hst["phase"]) * cw * 0.004
+            x, s = hst["x"] + sway, hst["size"]
+            top = ch * 0.66 - 1.6 * s
+            dd.rounded_rectangle([x - 0.55 * s, top + 0.55 * s, x + 0.55 * s, ch * 0.7], radius=int(0.2 * s), fill=hst["suit"])
+            dd.ellipse([x - 0.3 * s, top, x + 0.3 * s, top + 0.62 * s], fill=hst["skin"])
+            dd.chord([x - 0.32 * s, top - 0.05 * s, x + 0.32 * s, top + 0.4 * s], 180, 360, fill=hst["hair"])
+            ang = 0.6 * np.sin(2 * np.pi * 0.7 * t + 2 * hst["phase"])
+            ax, ay = x + 0.5 * s, top + 0.8 * s
+            dd.line([ax, ay, ax + 0.6 * s * np.cos(ang), ay + 0.6 * s * np.sin(ang)], fill=hst["suit"], width=max(2, int(0.14 * s)))
+        if framing == 2:  # close: a 0.8 crop around the first presenter
+            cx = min(max(hosts[0]["x"], 0.4 * cw), 0.6 * cw)
+            view = canvas.crop((int(cx - 0.4 * cw), int(0.1 * ch), int(cx + 0.4 * cw), int(0.9 * ch)))
+        else:  # wide (two slightly different wide positions)
+            off = 0.05 * framing
+            x0, y0 = int((0.1 + off) * w), int(0.12 * h)
+            view = canvas.crop((x0, y0, x0 + w, y0 + h))
+        frame = view.resize(size, Image.Resampling.BILINEAR)
+        fd = ImageDraw.Draw(frame)
+        # Graphics every episode shares: channel logo, lower-third bar, ticker bar.
+        fd.rectangle([w * 0.03, h * 0.04, w * 0.17, h * 0.14], fill=accent)
+        fd.text((w * 0.045, h * 0.05), "NEWS", fill=bar, font=logo_f)
+        fd.rectangle([w * 0.05, h * 0.7, w * 0.62, h * 0.8], fill=bar)
+        fd.rectangle([w * 0.05, h * 0.7, w * 0.07, h * 0.8], fill=accent)
+        fd.text((w * 0.09, h * 0.71), name, fill=(255, 255, 255), font=name_f)
+        fd.rectangle([0, h * 0.88, w, h], fill=accent)
+        fd.text((w * 0.02 - (t * w * 0.12) % (w * 8), h * 0.895), ticker, fill=bar, font=tick_f)
+        yield np.asarray(frame)
 
 
 def _render_bars(size: tuple[int, int], n: int) -> Iterator[np.ndarray]:

@@ -30,7 +30,7 @@ CLASSES = [
     "flip", "vflip", "rotate", "speed", "reverse", "framerate", "pip", "combined", "partial", "whole", "splice",
     "reorder",
 ]
-NEGATIVE_KINDS = ["filler", "fractal", "slides", "bars"]
+NEGATIVE_KINDS = ["filler", "fractal", "slides", "bars", "studio"]
 # The seeds: parameters (thresholds) are chosen on TUNING only; HELDOUT is scored, never tuned on.
 SPLITS = {"tuning": 7, "heldout": 20261203}
 LIB_SIZES = [(480, 270), (640, 360), (426, 240), (512, 288)]
@@ -205,7 +205,8 @@ class Builder:
     def make_library(self, n: int, duration: tuple[float, float] = (30.0, 65.0)) -> None:
         """Programs of 2-15 s shots with hard cuts, at varied sizes and frame rates. Two videos are
         mostly fractal zooms (different centres: near-identical families), one is a slide deck (the
-        template the same-template negatives share), some carry colour bars and black."""
+        template the same-template negatives share), one ends with an episode of a studio show (the set
+        the studio negatives share), some carry colour bars and black."""
         for i in range(n):
             lid = f"lib{i:03d}"
             dur = float(self.rng.uniform(*duration))
@@ -216,6 +217,8 @@ class Builder:
                 prog.shots[0] = Shot("lavfi", max(prog.shots[0].duration, 8.0), {"source": "mandelbrot", "seed": 1000 + i, "hue": 30.0 * i})
             if i == 2:
                 prog.shots[-1] = Shot("slides", max(prog.shots[-1].duration, 10.0), {"template": self.template, "seed": 77})
+            if i == 4:  # an episode of a studio show (the set and graphics the studio negatives share)
+                prog.shots[-1] = Shot("studio", max(prog.shots[-1].duration, 10.0), {"set": self.template ^ 0x5EED, "seed": 88})
             if i % 5 == 3:  # colour bars and black leaders, as broadcast masters have
                 prog.shots.insert(0, Shot("bars", 2.0))
                 prog.shots.insert(1, Shot("black", 1.0))
@@ -357,6 +360,8 @@ class Builder:
             prog = Program([Shot("lavfi", dur, {"source": "mandelbrot", "seed": 5000 + k, "hue": float(self.rng.uniform(0, 360))})])
         elif kind == "slides":  # a deck on the library deck's template, with other text
             prog = Program([Shot("slides", dur, {"template": self.template, "seed": 9000 + k})])
+        elif kind == "studio":  # another episode of the library's studio show: same set and graphics, other presenters and text
+            prog = Program([Shot("studio", dur, {"set": self.template ^ 0x5EED, "seed": 9500 + k})])
         elif kind == "bars":  # colour bars, black and flat colour around unrelated footage
             prog = Program([Shot("bars", 3.0), Shot("black", 2.0)] + self.fill_pool.program(dur - 5.0, photos=1).shots)
         else:

@@ -234,6 +234,7 @@ class DNASettings(BaseModel):
     flat_std: float = 6.0  # luma std below which a frame is flat (black, fades) and never matches
     skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
     skip_loop_filter: bool = True  # no H.264 deblocking while decoding (faster; part of the fingerprint)
+    sample_frames: int = Field(default=4, ge=1, le=16)  # a sample is the mean of up to this many frames of its slot (part of the fingerprint)
     # Retrieval.
     code_radius: int = Field(default=10, ge=0, le=32)  # Hamming radius (of 64 bits) of a code hit
     max_candidates: int = 24
@@ -251,11 +252,11 @@ class DNASettings(BaseModel):
     segment_similarity: float = 0.6
     min_similarity: float = 0.6  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
     min_motion: float = 0.04  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
-    min_pair_correlation: float = 0.5  # the same over all of a pair's segments (duration-weighted)
+    min_pair_correlation: float = 0.55  # the same over all of a pair's segments (duration-weighted)
     short_segment_s: float = 4.0  # segments shorter than this (0: off; see docs/dna.md) ...
     min_short_correlation: float = 0.8  # ... must correlate this much (a few seconds of look-alikes can by chance)
-    min_correlation: float = 0.5  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
-    min_symmetry: float = 0.7  # share of a segment's library moments best matched on its line (look-alikes: lower)
+    min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
+    min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

@@ -37,6 +37,7 @@ def fingerprint_options(s: DNASettings) -> FingerprintOptions:
         flat_std=s.flat_std,
         skip_nonref=s.skip_nonref_frames,
         skip_loop_filter=s.skip_loop_filter,
+        sample_frames=s.sample_frames,
     )
 
 

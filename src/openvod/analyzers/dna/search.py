@@ -159,8 +159,10 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
         measure(s)
-    # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more.
-    found = [s for s in found if s.duration >= params.short_segment_s or s.correlation >= params.min_short_correlation]
+    # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need
+    # more. Short on either timeline: a segment at an off speed (0.6x) spans fewer seconds of one video
+    # than of the other, and the shorter span is what the evidence rests on.
+    found = [s for s in found if evidence_span(s) >= params.short_segment_s or s.correlation >= params.min_short_correlation]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
     # short one that happens to correlate; a copy's segments correlate throughout.
     total = sum(s.duration for s in found)
@@ -168,6 +170,11 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         return []
     return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation
             and s.symmetry >= params.min_symmetry]
+
+
+def evidence_span(s: Segment) -> float:
+    """A segment's length on the shorter of its two timelines (seconds)."""
+    return min(s.duration, abs(s.r1 - s.r0))
 
 
 def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:
