@@ -89,6 +89,7 @@ DEFAULT_TIME_LIMITS: dict[str, JobTimeLimit] = {
     "AIMediaDNA": JobTimeLimit(base_s=900.0, per_media_s=4.0),
     "AIImage": JobTimeLimit(base_s=900.0, per_media_s=4.0),
     "AIMediaAudit": JobTimeLimit(base_s=1800.0, per_media_s=10.0),  # may run OCR/ASR itself
+    "AIImageAudit": JobTimeLimit(base_s=600.0, per_media_s=0.0),
 }
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, Field
 
 
@@ -27,6 +29,10 @@ class ScaleSettings(BaseModel):
     # Celery broker: redis://host:6379/0 or amqp://user:pass@host:5672//. Needed by --role api and worker.
     broker_url: str = ""
     queues: dict[str, str] = Field(default_factory=dict)  # job type -> queue, over DEFAULT_QUEUES
+    # AIMediaDNA jobs of chosen libraries on queues of their own ("<AccountId>/<DNADBId>" or
+    # "<AccountId>/*" -> queue; "" is the default library), so only the workers that take such a queue
+    # hold those libraries' indexes in memory (docs/scale-out.md: sharding fingerprint libraries).
+    dna_queues: dict[str, str] = Field(default_factory=dict)
     # The sweep (one API node at a time, under a PostgreSQL advisory lock): re-queues jobs whose lease
     # expired and re-publishes a wake-up for jobs still waiting this long after their last one.
     sweep_interval_s: float = Field(default=5.0, gt=0)
@@ -53,7 +59,16 @@ class ScaleSettings(BaseModel):
     metrics_cache_s: float = Field(default=2.0, ge=0)
     node_name: str = ""
 
-    def queue_for(self, job_type: str) -> str:
+    def queue_for(self, job_type: str, account_id: str = "", config: str = "") -> str:
+        """The queue of a job: by its type, or for AIMediaDNA by its library (``dna_queues``)."""
+        if job_type == "AIMediaDNA" and self.dna_queues:
+            try:
+                db = json.loads(config or "{}").get("DNADBId") or ""
+            except (ValueError, AttributeError):
+                db = ""
+            routed = self.dna_queues.get(f"{account_id}/{db}") or self.dna_queues.get(f"{account_id}/*")
+            if routed:
+                return routed
         return self.queues.get(job_type) or DEFAULT_QUEUES.get(job_type) or job_type.lower()
 
     def db_pool(self) -> dict[str, int]:
@@ -92,3 +107,6 @@ class AuditSettings(BaseModel):
     # Lifetime of the signed TopList / detail frame URLs in results (re-signed on every read).
     frame_url_ttl_s: int = Field(default=3600, ge=60)
     porn_threads: int = Field(default=1, ge=1, le=16)
+    # Proxies (IPs / CIDR blocks) whose X-Forwarded-For is believed when matching a caller against the
+    # audit security IPs (SetAuditSecurityIp); empty = the TCP peer's address is the caller's.
+    trusted_proxies: list[str] = Field(default_factory=list)

@@ -153,11 +153,11 @@ def publish_now(rt: Runtime, app: Any, job_ids: Any) -> int:
         return 0
     with rt.engine.connect() as conn:
         rows = conn.execute(
-            select(jobs.c.id, jobs.c.type, media.c.duration)
+            select(jobs.c.id, jobs.c.type, jobs.c.account_id, jobs.c.config, media.c.duration)
             .select_from(jobs.outerjoin(media, media.c.id == jobs.c.media_id))
             .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.INIT)).all()
     for r in rows:
-        app.send_task(TASK_NAME, args=[r.id], queue=rt.settings.scale.queue_for(r.type),
+        app.send_task(TASK_NAME, args=[r.id], queue=rt.settings.scale.queue_for(r.type, r.account_id, r.config),
                       time_limit=hard_time_limit(rt, r.type, r.duration or 0.0),
                       retry=True, retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
     return len(rows)
@@ -259,12 +259,12 @@ class Dispatcher:
         if requeued:
             self._publish(requeued)
         with self.rt.engine.connect() as conn:
-            waiting = conn.execute(select(jobs.c.id, jobs.c.type, jobs.c.created_at)
-                                   .where(jobs.c.status == JobStatus.INIT)).all()
+            waiting = conn.execute(select(jobs.c.id, jobs.c.type, jobs.c.created_at, jobs.c.account_id,
+                                          jobs.c.config).where(jobs.c.status == JobStatus.INIT)).all()
         after = self.rt.settings.scale.republish_after_s
         by_queue: dict[str, list[Any]] = {}
         for r in waiting:
-            by_queue.setdefault(self.rt.settings.scale.queue_for(r.type), []).append(r)
+            by_queue.setdefault(self.rt.settings.scale.queue_for(r.type, r.account_id, r.config), []).append(r)
         stale: list[str] = []
         for qname, rows in by_queue.items():
             due = [r.id for r in rows if max(r.created_at, self.published.get(r.id, 0.0)) < t - after]

@@ -23,6 +23,7 @@ EVENT_FOR_TYPE = {
     "AIVideoTag": "AIVideoTagComplete",
     "AIMediaDNA": "AIMediaDNAComplete",
     "AIMediaAudit": "AIMediaAuditComplete",
+    "AIImageAudit": "AIMediaAuditComplete",
     # openvod's own event for AI image (smart cover / GIF) jobs; enabled by AIComplete like the others.
     "AIImage": "AIImageComplete",
 }

@@ -247,6 +247,11 @@ class S3BlobStore:
         except BlobKeyError:
             return False
 
+    def evict(self, key: str) -> None:
+        """Drop this node's cached copy of a blob (the object stays): large blobs read once, such as
+        index snapshots, need not stay in the cache."""
+        self._forget(key)
+
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=self.object_key(key))
         self._forget(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from openvod.domain.jobs import JobStatus, sources
 from openvod.store.tables import jobs
@@ -61,7 +61,8 @@ def set_progress(engine: Engine, job_id: str, worker_id: str, pct: float) -> Non
     with engine.begin() as conn:
         conn.execute(
             update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id)
+            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id,
+                   or_(jobs.c.progress.is_(None), jobs.c.progress < pct))  # never back (claim resets it)
             .values(progress=pct)
         )
 
