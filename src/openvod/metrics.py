@@ -40,11 +40,17 @@ class StoreCollector:
                 select(jobs.c.type, jobs.c.status, func.count()).group_by(jobs.c.type, jobs.c.status)
             ).all()
             # Waiting and running jobs only (ix_jobs_status_created): cheap however many jobs ended.
-            live = conn.execute(
-                select(jobs.c.type, jobs.c.status, func.count(), func.min(jobs.c.created_at))
-                .where(jobs.c.status.in_([JobStatus.INIT, JobStatus.PROCESSING]))
-                .group_by(jobs.c.type, jobs.c.status)
-            ).all()
+            # With scale.dna_queues, AIMediaDNA jobs go to a queue per library: group those by account
+            # and config too (the queue is derived from them), the rest by type only.
+            by_lib = bool(self.rt.settings.scale.dna_queues)
+            lib_cols = [jobs.c.account_id, jobs.c.config] if by_lib else []
+            live_q = (select(jobs.c.type, jobs.c.status, func.count(), func.min(jobs.c.created_at), *lib_cols)
+                      .where(jobs.c.status.in_([JobStatus.INIT, JobStatus.PROCESSING])))
+            live = list(conn.execute(live_q.where(jobs.c.type != "AIMediaDNA").group_by(jobs.c.type, jobs.c.status)
+                                     if by_lib else live_q.group_by(jobs.c.type, jobs.c.status)).all())
+            if by_lib:
+                live += conn.execute(live_q.where(jobs.c.type == "AIMediaDNA")
+                                     .group_by(jobs.c.type, jobs.c.status, *lib_cols)).all()
             dur = jobs.c.completed_at - jobs.c.started_at
             bucket_cols = [func.sum(case((dur <= le, 1), else_=0)) for le in DURATION_BUCKETS]
             durations = conn.execute(
@@ -84,16 +90,19 @@ class StoreCollector:
         age = GaugeMetricFamily("openvod_queue_oldest_seconds", "Age of the oldest job waiting or running, "
                                 "per queue (job type) and status", labels=labels)
         now = time.time()
-        seen: set[tuple[str, str]] = set()
-        for t, s, n, oldest in snap["live"]:
-            lv = [scale.queue_for(t), t, s, self.node, scale.role]
-            q.add_metric(lv, n)
-            age.add_metric(lv, max(0.0, now - float(oldest or now)))
-            seen.add((t, s))
+        counts: dict[tuple[str, str, str], list[float]] = {}  # (queue, type, status) -> [jobs, oldest]
+        for t, s, n, oldest, *lib in snap["live"]:
+            c = counts.setdefault((scale.queue_for(t, *lib), t, s), [0, now])
+            c[0] += n
+            c[1] = min(c[1], float(oldest or now))
         for t in sorted({r[0] for r in snap["by_state"]}):  # known types report their empty queues as 0
             for s in (JobStatus.INIT, JobStatus.PROCESSING):
-                if (t, s) not in seen:
-                    q.add_metric([scale.queue_for(t), t, s, self.node, scale.role], 0)
+                if not any(k[1:] == (t, s) for k in counts):
+                    counts[(scale.queue_for(t), t, s)] = [0, now]
+        for (qname, t, s), (n, oldest) in sorted(counts.items()):
+            q.add_metric([qname, t, s, self.node, scale.role], n)
+            if n:
+                age.add_metric([qname, t, s, self.node, scale.role], max(0.0, now - oldest))
         yield q
         yield age
         yield InfoMetricFamily("openvod_node", "This node", value={"node": self.node, "role": scale.role})

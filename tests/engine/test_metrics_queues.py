@@ -24,12 +24,13 @@ def _samples(m: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
     return out
 
 
-def _add(rt: Runtime, n: int, job_type: str, status: str, age_s: float = 0.0) -> None:
+def _add(rt: Runtime, n: int, job_type: str, status: str, age_s: float = 0.0, config: str = "{}") -> None:
     t = time.time() - age_s
     with rt.engine.begin() as conn:
         for i in range(n):
-            conn.execute(insert(jobs).values(id=f"{job_type[:6]}{status[:4]}{i}{int(age_s)}", account_id="a",
-                                             media_id="m", type=job_type, status=status, created_at=t + i * 1e-3))
+            conn.execute(insert(jobs).values(id=f"{job_type[:6]}{status[:4]}{i}{int(age_s)}{len(config)}",
+                                             account_id="a", media_id="m", type=job_type, status=status,
+                                             config=config, created_at=t + i * 1e-3))
 
 
 def _key(queue: str, job_type: str, status: str, name: str = "openvod_queue_jobs") -> tuple:  # type: ignore[type-arg]
@@ -63,5 +64,24 @@ def test_queue_depth_per_queue_and_status(tmp_path: Path) -> None:
         assert m.store._snap is not None
         m.store._snap = (time.monotonic() - 61, m.store._snap[1])  # the cache has expired
         assert _samples(m)[_key("tag", "AIVideoTag", "init")] == 8
+    finally:
+        rt.close()
+
+
+def test_dna_jobs_count_on_the_queue_of_their_library(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", scale={"role": "api", "node_name": "node-a", "metrics_cache_s": 0,
+                                                           "dna_queues": {"a/big": "dna-big"}})
+    rt = Runtime(settings, registry=AnalyzerRegistry())
+    try:
+        _add(rt, 2, "AIMediaDNA", "init", config='{"DNADBId": "big"}')
+        _add(rt, 1, "AIMediaDNA", "init", age_s=5, config='{"DNADBId": "big"}')
+        _add(rt, 3, "AIMediaDNA", "init")  # the default library: the type's queue
+        _add(rt, 1, "AIVideoTag", "processing")
+        s = _samples(Metrics(rt))
+        assert s[_key("dna-big", "AIMediaDNA", "init")] == 3
+        assert s[_key("dna", "AIMediaDNA", "init")] == 3
+        assert s[_key("dna", "AIMediaDNA", "processing")] == 0
+        assert s[_key("tag", "AIVideoTag", "processing")] == 1
+        assert 4 <= s[_key("dna-big", "AIMediaDNA", "init", "openvod_queue_oldest_seconds")] < 60
     finally:
         rt.close()
