@@ -102,3 +102,28 @@ def test_answers_are_cached_for_ready_cache_s(tmp_path: Path) -> None:
     finally:
         ready.close()
         rt.close()
+
+
+def test_no_credential_in_the_answer(tmp_path: Path) -> None:
+    """Passwords in a URL's query (redis-py and kombu take ``?password=``) or user info are never shown,
+    neither in a check's target nor in its error."""
+    pytest.importorskip("kombu")
+    pytest.importorskip("redis")
+    port = closed_port()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        scale={"role": "api", "broker_url": f"redis://u:hunter1@127.0.0.1:{port}/0?password=hunter2",
+               "nonce_store": "redis", "redis_url": f"redis://127.0.0.1:{port}/1?password=hunter3&db=1",
+               "ready_timeout_s": 2.0, "ready_cache_s": 0},
+    )
+    rt = Runtime(settings, registry=AnalyzerRegistry())
+    app = OpenVodApp(rt)
+    try:
+        r = _get(app, "/readyz")
+        assert r.status_code == 503, r.text
+        assert "hunter" not in r.text, r.text
+        checks = r.json()["checks"]
+        assert str(port) in checks["broker"]["target"] and str(port) in checks["nonce_store"]["target"]
+    finally:
+        app.readiness.close()
+        rt.close()
