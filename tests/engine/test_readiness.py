@@ -127,3 +127,23 @@ def test_no_credential_in_the_answer(tmp_path: Path) -> None:
     finally:
         app.readiness.close()
         rt.close()
+
+
+def test_readyz_on_a_bucket_host_is_the_nodes(tmp_path: Path) -> None:
+    """The API may live on a name that starts with the bucket (openvod.example.com): virtual-host
+    routing sends object requests there to the object endpoint, but /readyz (like /healthz) stays the
+    node's, else a load balancer probing it gets an OSS error."""
+    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())
+    app = OpenVodApp(rt)
+
+    async def go(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://openvod.example.com") as c:
+            return await c.get(path)
+
+    try:
+        for path in ("/healthz", "/readyz"):
+            r = asyncio.run(go(path))
+            assert r.status_code == 200 and r.json()["status"] == "ok", (path, r.status_code, r.text)
+    finally:
+        app.readiness.close()
+        rt.close()
