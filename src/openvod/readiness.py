@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import text
 
@@ -44,14 +44,17 @@ def _redact(url: str) -> str:
     (redis-py and kombu take ``?password=``; libpq takes ``?password=`` too)."""
     out = []
     for one in url.split(";"):
+        head, _, query = one.strip().partition("?")
         try:
-            u = urlsplit(one.strip())
-            query = parse_qsl(u.query, keep_blank_values=True)
+            netloc = urlsplit(head).netloc
+            pairs = parse_qsl(query.split("#", 1)[0], keep_blank_values=True)
         except ValueError:
             out.append("(unparsable URL)")
             continue
-        q = "&".join(f"{k}={'***' if _secret_name(k) else v}" for k, v in query)
-        out.append(urlunsplit((u.scheme, u.netloc.rsplit("@", 1)[-1], u.path, q, "")))
+        if "@" in netloc:
+            head = head.replace(netloc, netloc.rsplit("@", 1)[-1], 1)
+        q = "&".join(f"{k}={'***' if _secret_name(k) else v}" for k, v in pairs)
+        out.append(head + (f"?{q}" if q else ""))
     return ";".join(out)
 
 
@@ -130,14 +133,16 @@ class Readiness:
         if s.scale.broker_url:
             out["broker"] = (self._broker, _redact(s.scale.broker_url))
         if s.blobs.backend == "s3":
-            out["object_store"] = (self._object_store, f"{s.blobs.s3.endpoint_url or 'AWS S3'} bucket {s.blobs.s3.bucket}")
+            out["object_store"] = (self._object_store,
+                                   f"{_redact(s.blobs.s3.endpoint_url) or 'AWS S3'} bucket {s.blobs.s3.bucket}")
         if s.scale.nonce_store == "redis":
             out["nonce_store"] = (self._nonce_store, _redact(s.scale.redis_url))
         return out
 
     def _secret_values(self) -> list[str]:
         s = self.settings
-        urls = [s.scale.broker_url, s.scale.redis_url, self.rt.engine.url.render_as_string(hide_password=False)]
+        urls = [s.scale.broker_url, s.scale.redis_url, s.blobs.s3.endpoint_url,
+                self.rt.engine.url.render_as_string(hide_password=False)]
         return sorted({x for u in urls if u for x in _secrets(u)} | {v for v in (
             s.blobs.s3.secret_access_key,) if v and len(v) >= 3}, key=len, reverse=True)
 

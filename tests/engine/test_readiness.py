@@ -107,11 +107,14 @@ def test_answers_are_cached_for_ready_cache_s(tmp_path: Path) -> None:
 def test_no_credential_in_the_answer(tmp_path: Path) -> None:
     """Passwords in a URL's query (redis-py and kombu take ``?password=``) or user info are never shown,
     neither in a check's target nor in its error."""
+    pytest.importorskip("boto3")
     pytest.importorskip("kombu")
     pytest.importorskip("redis")
     port = closed_port()
     settings = Settings(
         data_dir=tmp_path / "data",
+        blobs={"backend": "s3", "s3": {"endpoint_url": f"http://k:hunter5@127.0.0.1:{port}", "bucket": "b",
+                                       "access_key_id": "k", "secret_access_key": "hunter6", "create_bucket": False}},
         scale={"role": "api", "broker_url": f"redis://u:hunter1@127.0.0.1:{port}/0?password=hunter2",
                "nonce_store": "redis", "redis_url": f"redis://127.0.0.1:{port}/1?password=hunter3&db=1",
                "ready_timeout_s": 2.0, "ready_cache_s": 0},
