@@ -146,10 +146,14 @@ def _check_policy(policy: dict[str, Any], fields: dict[str, str], bucket: str, k
                     raise E.invalid_argument("Invalid Policy: content-length-range needs two integers.", "policy")
                 lo, hi = int(a), int(b)
                 continue
-            if op not in ("eq", "starts-with"):  # a condition the signer meant but nobody checks: refuse
+            if op not in ("eq", "starts-with", "in", "not-in"):  # a condition nobody would check: refuse
                 raise E.invalid_argument(f"Invalid Policy: unknown condition operator {op!r}.", "policy")
+            if op in ("in", "not-in") and not isinstance(b, list):
+                raise E.invalid_argument(f"Invalid Policy: {op} needs a list of values.", "policy")
             have = values.get(str(a).lstrip("$").lower(), "")
-            if (op == "eq" and have != str(b)) or (op == "starts-with" and not have.startswith(str(b))):
+            if ((op == "eq" and have != str(b)) or (op == "starts-with" and not have.startswith(str(b)))
+                    or (op == "in" and have not in [str(x) for x in b])
+                    or (op == "not-in" and have in [str(x) for x in b])):
                 raise E.access_denied(f"Invalid according to Policy: Policy Condition failed: {cond}.")
         else:
             raise E.invalid_argument("Invalid Policy: unknown condition.", "policy")
