@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Key, Server
+from tests.conftest import Server
 from tests.security.test_api_security import call, ok, register
 
 
-def test_forwarded_for_is_not_trusted_without_trusted_proxies(server: Server, other_key: Key, media_dir: Path,
-                                                              video: Path) -> None:
+def test_forwarded_for_is_not_trusted_without_trusted_proxies(server: Server, media_dir: Path, video: Path) -> None:
+    other_key = server.key("xff")  # an account of its own: the Blocked video and the group touch nobody else
     src = media_dir / "xff.mp4"
     shutil.copy(video, src)
     mid = ok(register(server, other_key, str(src)))["RegisteredMediaList"][0]["MediaId"]
