@@ -20,6 +20,17 @@ from openvod.cli_common import CliError
 STATUSES = ("init", "processing", "success", "fail")
 
 
+def _limit(text: str) -> int:
+    """``--limit``: 1-100000 (a larger number overflowed the database's integer: a traceback)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= n <= 100_000:
+        raise argparse.ArgumentTypeError("must be 1-100000")
+    return n
+
+
 def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
                 runtime: Callable[[argparse.Namespace], Any]) -> None:
     """Register ``openvod jobs …``."""
@@ -30,7 +41,7 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None],
     c.add_argument("--status", help=f"comma list of {', '.join(STATUSES)} (default: all)")
     c.add_argument("--type", help="comma list of job types, e.g. AIVideoTag,AIMediaDNA,AIImage (default: all)")
     c.add_argument("--account", help="only this account (default: all)")
-    c.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    c.add_argument("--limit", type=_limit, default=100, help="at most this many, 1-100000 (default 100)")
     c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c = js.add_parser("cancel", help="end queued or running jobs `fail` with Code JobCancelled (callback sent once)")
     common(c)

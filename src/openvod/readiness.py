@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import text
 
@@ -31,8 +32,43 @@ from openvod.config import Settings
 from openvod.storage.health import disk_problems
 
 
+_SECRET_QUERY = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "sig")
+
+
+def _secret_name(name: str) -> bool:
+    return any(w in name.lower() for w in _SECRET_QUERY)
+
+
 def _redact(url: str) -> str:
-    return url.split("@")[-1]
+    """A URL (or kombu's ``;``-separated failover list) without user info and secret query values
+    (redis-py and kombu take ``?password=``; libpq takes ``?password=`` too)."""
+    out = []
+    for one in url.split(";"):
+        head, _, query = one.strip().partition("?")
+        try:
+            netloc = urlsplit(head).netloc
+            pairs = parse_qsl(query.split("#", 1)[0], keep_blank_values=True)
+        except ValueError:
+            out.append("(unparsable URL)")
+            continue
+        if "@" in netloc:
+            head = head.replace(netloc, netloc.rsplit("@", 1)[-1], 1)
+        q = "&".join(f"{k}={'***' if _secret_name(k) else v}" for k, v in pairs)
+        out.append(head + (f"?{q}" if q else ""))
+    return ";".join(out)
+
+
+def _secrets(url: str) -> list[str]:
+    """The secret parts of a URL, to be blotted out of error messages."""
+    found = []
+    for one in url.split(";"):
+        try:
+            u = urlsplit(one.strip())
+            found += [v for k, v in parse_qsl(u.query) if _secret_name(k)]
+            found += [u.password] if u.password else []
+        except ValueError:
+            found.append(one)
+    return [x for x in found if len(x) >= 3]
 
 
 class Readiness:
@@ -91,16 +127,24 @@ class Readiness:
         """The checks this node's configuration needs, with what each one reaches."""
         s = self.settings
         out: dict[str, tuple[Callable[[], None], str]] = {
-            "database": (self._database, self.rt.engine.url.render_as_string(hide_password=True)),
+            "database": (self._database, _redact(self.rt.engine.url.render_as_string(hide_password=True))),
             "disk": (self._disk, str(s.data_dir)),
         }
         if s.scale.broker_url:
             out["broker"] = (self._broker, _redact(s.scale.broker_url))
         if s.blobs.backend == "s3":
-            out["object_store"] = (self._object_store, f"{s.blobs.s3.endpoint_url or 'AWS S3'} bucket {s.blobs.s3.bucket}")
+            out["object_store"] = (self._object_store,
+                                   f"{_redact(s.blobs.s3.endpoint_url) or 'AWS S3'} bucket {s.blobs.s3.bucket}")
         if s.scale.nonce_store == "redis":
             out["nonce_store"] = (self._nonce_store, _redact(s.scale.redis_url))
         return out
+
+    def _secret_values(self) -> list[str]:
+        s = self.settings
+        urls = [s.scale.broker_url, s.scale.redis_url, s.blobs.s3.endpoint_url,
+                self.rt.engine.url.render_as_string(hide_password=False)]
+        return sorted({x for u in urls if u for x in _secrets(u)} | {v for v in (
+            s.blobs.s3.secret_access_key,) if v and len(v) >= 3}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ the report
     def run(self) -> tuple[int, dict[str, Any]]:
@@ -118,7 +162,10 @@ class Readiness:
             except FutureTimeout:
                 entry.update(ok=False, error=f"no answer within {timeout:g} s")
             except Exception as exc:  # report, never raise
-                entry.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+                error = f"{type(exc).__name__}: {exc}"
+                for secret in self._secret_values():
+                    error = error.replace(secret, "***")
+                entry.update(ok=False, error=error[:500])
             entry["latency_ms"] = round((time.monotonic() - t0) * 1000, 1)
             results[name] = entry
         ok = all(r["ok"] for r in results.values())

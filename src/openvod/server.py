@@ -50,6 +50,9 @@ def _uvicorn(app: Any, settings: Settings) -> uvicorn.Server:
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5,
         host=settings.api.host, port=settings.api.port,
+        # The client address is the TCP peer: X-Forwarded-For is believed only from audit.trusted_proxies
+        # (services/audit_ips.py), never by uvicorn's default trust of 127.0.0.1 / FORWARDED_ALLOW_IPS.
+        proxy_headers=False,
     )
     return uvicorn.Server(config)
 

@@ -115,3 +115,47 @@ def test_requeue_with_the_broker_away_leaves_it_to_the_sweep(tmp_path: Path) -> 
         assert _row(rt, "j" * 32).status == JobStatus.INIT  # queued all the same: the sweep publishes it
     finally:
         rt.close()
+
+
+def test_cancelled_run_never_commits_over_its_requeued_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``openvod worker --pool threads`` runs tasks in threads of one process: a job cancelled while a
+    thread runs it, requeued and picked up by another thread of the same process, must be the new
+    run's. Each run holds the lease under its own worker id, so the cancelled run's commit (before its
+    next heartbeat noticed anything) finds the lease not its own and is discarded."""
+    monkeypatch.setenv("OPENVOD_TEST_JOB_SECONDS", "1.5")
+    settings = Settings(
+        data_dir=tmp_path / "data", plugins=["tests.plugins:register"],
+        media={"allowed_roots": [str(tmp_path)]},
+        engine=EngineSettings(workers=1, lease_s=30, heartbeat_s=10, max_attempts=3),
+        callbacks={"allow_private_targets": True}, scale={"broker_url": "memory://"},
+    )
+    rt = Runtime(settings)
+    monkeypatch.setattr(celery_app, "_SETTINGS", settings)
+    monkeypatch.setattr(celery_app, "_FACTORY", Runtime)
+    monkeypatch.setattr(celery_app, "_STATE", {"pid": None, "rt": None, "worker_id": None})
+    try:
+        acc = rt.accounts.ensure_account("acme")
+        rt.callbacks.set(acc, app_id="app-1000000", callback_type="HTTP", callback_url="http://127.0.0.1:9/cb",
+                         event_types="AIComplete", auth_switch="off", auth_key="")
+        video = make_video(tmp_path / "c.mp4", seconds=1.0)
+        done, _ = rt.media.register(acc, [validate_metadata({"FileURL": str(video), "Title": "c"}, 0)])
+        j = rt.jobs.submit(acc, done[0].media_id, "AIVideoTag", "", "")[0]["JobId"]
+        first: list[str | None] = []
+        second: list[str | None] = []
+        t1 = threading.Thread(target=lambda: first.append(celery_app.execute(j)))
+        t1.start()
+        wait_for(lambda: _row(rt, j).status == JobStatus.PROCESSING, timeout=20, interval=0.05)
+        holder = _row(rt, j).claimed_by
+        assert jobops.cancel(rt, j).ok and jobops.requeue(rt, j).ok
+        t2 = threading.Thread(target=lambda: second.append(celery_app.execute(j)))
+        t2.start()
+        wait_for(lambda: _row(rt, j).status == JobStatus.PROCESSING, timeout=20, interval=0.05)
+        assert _row(rt, j).claimed_by != holder  # the rerun holds the lease under its own id
+        t1.join(30)
+        t2.join(30)
+        assert first == [None] and second == [JobStatus.SUCCESS]
+        assert _events(rt, j) == [0, 1]  # the cancel's event and the rerun's, nothing from the cancelled run
+    finally:
+        if celery_app._STATE.get("rt") is not None:
+            celery_app._STATE["rt"].close()
+        rt.close()

@@ -97,3 +97,15 @@ def test_cancel_and_requeue_with_the_in_process_pool(tmp_path: Path) -> None:
     finally:
         rx.close()
         srv.stop()
+
+
+def test_list_limit_out_of_range_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--limit`` beyond what the database takes was an OverflowError traceback; now a usage error."""
+    from openvod.config import Settings
+    from openvod.runtime import Runtime
+
+    data = tmp_path / "data"
+    Runtime(Settings(data_dir=data)).close()  # a migrated database
+    with pytest.raises(SystemExit) as ei:
+        main(["jobs", "list", "--limit", "9" * 20, "--data-dir", str(data)])
+    assert ei.value.code == 2 and "--limit" in capsys.readouterr().err

@@ -102,3 +102,51 @@ def test_answers_are_cached_for_ready_cache_s(tmp_path: Path) -> None:
     finally:
         ready.close()
         rt.close()
+
+
+def test_no_credential_in_the_answer(tmp_path: Path) -> None:
+    """Passwords in a URL's query (redis-py and kombu take ``?password=``) or user info are never shown,
+    neither in a check's target nor in its error."""
+    pytest.importorskip("boto3")
+    pytest.importorskip("kombu")
+    pytest.importorskip("redis")
+    port = closed_port()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        blobs={"backend": "s3", "s3": {"endpoint_url": f"http://k:hunter5@127.0.0.1:{port}", "bucket": "b",
+                                       "access_key_id": "k", "secret_access_key": "hunter6", "create_bucket": False}},
+        scale={"role": "api", "broker_url": f"redis://u:hunter1@127.0.0.1:{port}/0?password=hunter2",
+               "nonce_store": "redis", "redis_url": f"redis://127.0.0.1:{port}/1?password=hunter3&db=1",
+               "ready_timeout_s": 2.0, "ready_cache_s": 0},
+    )
+    rt = Runtime(settings, registry=AnalyzerRegistry())
+    app = OpenVodApp(rt)
+    try:
+        r = _get(app, "/readyz")
+        assert r.status_code == 503, r.text
+        assert "hunter" not in r.text, r.text
+        checks = r.json()["checks"]
+        assert str(port) in checks["broker"]["target"] and str(port) in checks["nonce_store"]["target"]
+    finally:
+        app.readiness.close()
+        rt.close()
+
+
+def test_readyz_on_a_bucket_host_is_the_nodes(tmp_path: Path) -> None:
+    """The API may live on a name that starts with the bucket (openvod.example.com): virtual-host
+    routing sends object requests there to the object endpoint, but /readyz (like /healthz) stays the
+    node's, else a load balancer probing it gets an OSS error."""
+    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())
+    app = OpenVodApp(rt)
+
+    async def go(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://openvod.example.com") as c:
+            return await c.get(path)
+
+    try:
+        for path in ("/healthz", "/readyz"):
+            r = asyncio.run(go(path))
+            assert r.status_code == 200 and r.json()["status"] == "ok", (path, r.status_code, r.text)
+    finally:
+        app.readiness.close()
+        rt.close()

@@ -274,3 +274,15 @@ def test_password_guessing_is_stopped(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(auth_mod, "now", lambda: real() + auth_mod.FAILURE_WINDOW_S + 1)
     assert c.sign_in("carol").status == 303
     rt.close()
+
+
+def test_nul_in_console_text_is_a_400_not_stored(env: dict[str, Any]) -> None:
+    """A NUL in an upload's file name or an audit word: 400 InvalidParameter, as the API's parameter check
+    gives (PostgreSQL text cannot hold NUL: it was a 500 there, and SQLite stored it)."""
+    rt, a = env["rt"], env["a"]
+    r = a.upload_address("a\x00b.mp4", 10)
+    assert r.status == 400 and json.loads(r.body)["Code"] == "InvalidParameter", r.body
+    before = rt.audit.custom_words(rt.accounts.find_account("alice"))
+    r = a.post("/console/words/add", {"label": "ad", "words": "bad\x00word"})
+    assert r.status == 400 and b"InvalidParameter" in r.body
+    assert rt.audit.custom_words(rt.accounts.find_account("alice")) == before

@@ -335,3 +335,52 @@ def test_post_object_image(client: Any, up_server: Server) -> None:
     fields3 = {**fields, "Signature": oss_auth.sign("wrong", policy)}
     r3 = httpx.post(url, data=fields3, files={"file": ("pic.png", png, "image/png")}, timeout=30)
     assert r3.status_code == 403 and b"<Code>SignatureDoesNotMatch</Code>" in r3.content
+
+
+@pytest.mark.parametrize("conditions", [
+    [["content-length-range", "a", "b"]], [["content-length-range", 1, "1e3"]], [["content-length-range", None, 5]],
+    5, None, "conditions", {"key": "x"}, [["in", "$key", "x"]], [["lt", "$key", "x"]]])
+def test_post_object_signed_malformed_policy_is_a_400(client: Any, conditions: Any) -> None:
+    """A policy signed with the upload credential's own secret (the holder can sign anything) but not a
+    well-formed one: InvalidArgument / InvalidPolicyDocument, never a 500, and nothing stored."""
+    import base64
+
+    from openvod.oss import auth as oss_auth
+
+    vid, addr, auth = create(client, "pol.mp4")
+    exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+    policy = base64.b64encode(json.dumps({"expiration": exp, "conditions": conditions}).encode()).decode()
+    fields = {"key": addr["FileName"], "OSSAccessKeyId": auth["AccessKeyId"], "policy": policy,
+              "Signature": oss_auth.sign(auth["AccessKeySecret"], policy),
+              "x-oss-security-token": auth["SecurityToken"], "success_action_status": "200"}
+    r = httpx.post(f"{addr['Endpoint']}/{addr['Bucket']}", data=fields, files={"file": ("a.mp4", b"x" * 100)},
+                   timeout=30)
+    assert r.status_code == 400, r.text
+    assert b"<Code>InvalidArgument</Code>" in r.content and b"<RequestId>" in r.content
+    assert status(client, vid) == "Uploading"
+
+
+def test_post_object_in_and_not_in_conditions(client: Any) -> None:
+    """OSS's ``in`` / ``not-in`` policy conditions are checked (they were ignored)."""
+    import base64
+
+    from openvod.oss import auth as oss_auth
+
+    vid, addr, auth = create(client, "in.mp4")
+    exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+
+    def post(conditions: list[Any], ctype: str) -> httpx.Response:
+        policy = base64.b64encode(json.dumps({"expiration": exp, "conditions": conditions}).encode()).decode()
+        fields = {"key": addr["FileName"], "OSSAccessKeyId": auth["AccessKeyId"], "policy": policy,
+                  "Signature": oss_auth.sign(auth["AccessKeySecret"], policy), "Content-Type": ctype,
+                  "x-oss-security-token": auth["SecurityToken"], "success_action_status": "200"}
+        return httpx.post(f"{addr['Endpoint']}/{addr['Bucket']}", data=fields,
+                          files={"file": ("a.mp4", b"x" * 100)}, timeout=30)
+
+    r = post([["in", "$content-type", ["image/png", "image/jpeg"]]], "video/mp4")
+    assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content, r.text
+    r = post([["not-in", "$content-type", ["video/mp4"]]], "video/mp4")
+    assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content, r.text
+    assert status(client, vid) == "Uploading"
+    r = post([["in", "$content-type", ["video/mp4"]], ["not-in", "$content-type", ["image/png"]]], "video/mp4")
+    assert r.status_code == 200, r.text

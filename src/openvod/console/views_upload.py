@@ -44,6 +44,8 @@ class UploadViews(ViewsBase):
         """Form fields ``name`` and ``size``: a new video, its upload address and credentials, and a signed
         PostObject form for the browser."""
         name = req.field("name").strip()[:255] or "upload.mp4"
+        if "\x00" in name:  # as the API's parameter check (PostgreSQL text cannot hold NUL)
+            return as_json({"Code": "InvalidParameter", "Message": "The file name must not contain NUL."}, 400)
         try:
             size = int(req.field("size", "0"))
         except ValueError:

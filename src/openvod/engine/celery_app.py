@@ -104,7 +104,13 @@ def execute(job_id: str) -> str | None:
     from openvod.engine.inprocess import _exit_after_timeout
     from openvod.engine.runner import run_job
 
-    rt, worker_id = _runtime()
+    from openvod.engine.runner import make_worker_id
+
+    rt, _process_id = _runtime()
+    # A lease holder id per run, not per process: with ``--pool threads`` another thread of this
+    # process may re-run a job that was cancelled and requeued under the first run's feet, and the
+    # first run's heartbeat and commit must then find the lease not theirs.
+    worker_id = make_worker_id("celery")
     try:
         status = run_job(rt, job_id, worker_id, on_timeout=_exit_after_timeout)
     except Exception:  # e.g. the store is unreachable: the lease expires and the sweep re-queues it

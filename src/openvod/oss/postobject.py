@@ -113,6 +113,13 @@ def _boundary(ctype: str) -> bytes:
     raise _malformed("no boundary")
 
 
+def _integer(x: Any) -> bool:
+    """A JSON integer, or a string of decimal digits (both are seen in hand-written policies)."""
+    if isinstance(x, str):
+        return x.isdigit() and x.isascii()
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
 def _check_policy(policy: dict[str, Any], fields: dict[str, str], bucket: str, key: str) -> tuple[int, int]:
     """Check expiration and conditions; returns the content-length-range (min, max)."""
     exp = policy.get("expiration")
@@ -123,20 +130,30 @@ def _check_policy(policy: dict[str, Any], fields: dict[str, str], bucket: str, k
         raise E.access_denied("Invalid according to Policy: bad expiration.") from None
     lo, hi = 0, 2**63
     values = {**{k.lower(): v for k, v in fields.items()}, "bucket": bucket, "key": key}
-    for cond in policy.get("conditions", []):
+    conditions = policy.get("conditions", [])
+    if not isinstance(conditions, list):
+        raise E.invalid_argument("Invalid Policy: conditions must be a JSON array.", "policy")
+    for cond in conditions:
         if isinstance(cond, dict):
             for k, v in cond.items():
                 if values.get(k.lower(), "") != str(v):
                     raise E.access_denied(f"Invalid according to Policy: Policy Condition failed: {k} = {v}.")
         elif isinstance(cond, list) and len(cond) == 3:
             op, a, b = cond
-            if str(op).lower() == "content-length-range":
+            op = str(op).lower()
+            if op == "content-length-range":
+                if not all(_integer(x) for x in (a, b)):
+                    raise E.invalid_argument("Invalid Policy: content-length-range needs two integers.", "policy")
                 lo, hi = int(a), int(b)
                 continue
+            if op not in ("eq", "starts-with", "in", "not-in"):  # a condition nobody would check: refuse
+                raise E.invalid_argument(f"Invalid Policy: unknown condition operator {op!r}.", "policy")
+            if op in ("in", "not-in") and not isinstance(b, list):
+                raise E.invalid_argument(f"Invalid Policy: {op} needs a list of values.", "policy")
             have = values.get(str(a).lstrip("$").lower(), "")
-            if (str(op).lower() == "eq" and have != str(b)) or (
-                str(op).lower() == "starts-with" and not have.startswith(str(b))
-            ):
+            if ((op == "eq" and have != str(b)) or (op == "starts-with" and not have.startswith(str(b)))
+                    or (op == "in" and have not in [str(x) for x in b])
+                    or (op == "not-in" and have in [str(x) for x in b])):
                 raise E.access_denied(f"Invalid according to Policy: Policy Condition failed: {cond}.")
         else:
             raise E.invalid_argument("Invalid Policy: unknown condition.", "policy")

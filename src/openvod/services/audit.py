@@ -335,5 +335,7 @@ def _clean_words(words: list[str]) -> list[str]:
         w = " ".join(w.split())
         if not w or len(w) > 128:
             raise InvalidParameter("Words", "Each word is 1-128 characters.")
+        if _UNSTORABLE.search(w):  # NUL / lone surrogates: PostgreSQL text cannot hold them
+            raise InvalidParameter("Words", "A word must not contain NUL or unpaired surrogate characters.")
         out.append(w)
     return list(dict.fromkeys(out))
