@@ -9,9 +9,10 @@ latency histogram (bench/scale/poll.lua), and the two merge into one exact p50/p
 Modes, each ``--seconds`` long:
 - ``poll/100ms``: each client waits 100 ms between polls (how SDK users poll);
 - ``closed``: each client sends its next request when the answer arrives (saturation).
-and two replay-nonce stores (``scale.nonce_store``): ``local`` (read-only requests are checked in
-the node's memory) and ``database`` (every request claims its nonce in PostgreSQL: one write per
-request); the API nodes restart between the two.
+and three replay-nonce stores (``scale.nonce_store``): ``local`` (read-only requests are checked in
+the node's memory), ``database`` (every request claims its nonce in PostgreSQL: one committed
+write per request) and ``redis`` (``SET NX`` in the private Redis, database 1); the API nodes
+restart between them.
 
     nice -n 10 .venv/bin/python -m bench.scale.poll [--seconds 10] [--clients 100]
 
@@ -100,10 +101,11 @@ def main() -> int:
         check = v1_request(a.url, key, "ListAIJob", params).json()["AIJobList"]["AIJob"]
         assert len(check) == 10 and all(j["Status"] == "success" and j["Data"] for j in check), check
         per_node = args.clients // len(dep.apis)
-        for store in ("local", "database"):
+        for store in ("local", "database", "redis"):
             for srv in dep.apis:  # restart the nodes with this nonce store
                 srv.stop()
                 srv.env["OPENVOD_SCALE__NONCE_STORE"] = store
+                srv.env["OPENVOD_SCALE__REDIS_URL"] = dep.broker.url.rsplit("/", 1)[0] + "/1"
                 srv.start(timeout=180)
             for mode, think in (("poll/100ms", 100), ("closed", 0)):
                 procs, hists = [], []

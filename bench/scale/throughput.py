@@ -4,10 +4,11 @@ database, the object store and the CPUs.
 One deployment (PostgreSQL, SeaweedFS, private Redis broker, one API node ``serve --role api``) runs
 rounds alternating 1 worker / 2 workers (``openvod worker --concurrency 1`` each, so 2 workers = 2
 processes on this 2-core machine), ``--rounds`` times each, so load drift from other work hits both.
-Each round: start the workers, warm them up (one job of each type), then submit ``--jobs`` jobs of
-the test suite's mix (4 AIVideoTag : 1 AIMediaDNA : 1 AIImage, test analyzers of tests/plugins.py:
-a real decode of a 1 s clip, PNG covers written to the object store) from 8 client threads, and
-time first submit -> last completion. Callbacks go to a local receiver (the outbox delivery is part
+Each round: start the workers, warm them up (one job of each type), pause them (SIGSTOP), submit
+``--jobs`` jobs of the test suite's mix (4 AIVideoTag : 1 AIMediaDNA : 1 AIImage, test analyzers
+of tests/plugins.py: a real decode of a ``--clip-seconds`` 320x240 clip, PNG covers written to the
+object store) from 8 client threads, resume the workers (SIGCONT) and time resume -> last
+completion (the workers' drain rate, not one API node's submission rate). Callbacks go to a local receiver (the outbox delivery is part
 of a job's cost). Per job it counts: PostgreSQL rows written per table (pg_stat_user_tables) and
 transactions (pg_stat_database), objects and bytes written to the bucket, CPU seconds of the worker
 and API process trees.
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -51,7 +54,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=60, help="jobs per round")
     ap.add_argument("--rounds", type=int, default=2, help="rounds of each worker count")
-    ap.add_argument("--clip-seconds", type=float, default=1.0, help="length of the 320x240 test clip")
+    ap.add_argument("--clip-seconds", type=float, default=10.0, help="length of the 320x240 test clip")
     args = ap.parse_args()
     dep = Deployment(api_nodes=1).start()
     rx = CallbackReceiver(path="/cb")
@@ -84,11 +87,19 @@ def main() -> int:
                 dep.add_worker(concurrency=1)
             wait_done(dep, list(pool.map(submit, ["AIVideoTag", "AIMediaDNA", "AIImage"] * n_workers)), 600)
             time.sleep(1.5)  # counters of the warm-up published
+            # Workers paused (SIGSTOP of their process groups) while the jobs are submitted, so the
+            # window measures the workers, not the submission rate of one API node.
             w0, a0, t0, c0, s0 = (cpu_seconds(dep.worker_pids()), cpu_seconds(dep.api_pids()),
                                   dep.table_writes(), dep.commits(), bucket_usage(dep))
-            load0 = loadavg()
-            start = time.time()
-            ids = list(pool.map(submit, [MIX[i % len(MIX)] for i in range(args.jobs)]))
+            for w in dep.workers:
+                os.killpg(w.proc.pid, signal.SIGSTOP)
+            try:
+                ids = list(pool.map(submit, [MIX[i % len(MIX)] for i in range(args.jobs)]))
+                load0 = loadavg()
+                start = time.time()
+            finally:
+                for w in dep.workers:
+                    os.killpg(w.proc.pid, signal.SIGCONT)
             wait_done(dep, ids)
             last = max(float(x[0]) for x in dep.sql("select completed_at from jobs where id = any(?)", (ids,)))
             window = last - start
