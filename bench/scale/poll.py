@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import tempfile
 import time
@@ -132,6 +133,7 @@ def main() -> int:
                 print(json.dumps(row), flush=True)
     finally:
         dep.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
     (out / "poll.json").write_text(json.dumps({"seconds": args.seconds, "rows": rows}, indent=2))
