@@ -29,6 +29,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from bench.api.run import ensure_wrk
@@ -46,7 +47,7 @@ def signed_path(ak: str, sk: str, params: dict[str, str]) -> str:
     return "/?" + urlencode(p)
 
 
-def merged(hists: list[Path]) -> dict[str, float]:
+def merged(hists: list[Path]) -> dict[str, Any]:
     """p50/p99 (ms), requests, errors and requests per second over the histograms of several wrk runs."""
     counts: dict[int, int] = {}
     requests = errors = 0

@@ -28,6 +28,7 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -58,7 +59,7 @@ def main() -> int:
     args = ap.parse_args()
     dep = Deployment(api_nodes=1).start()
     rx = CallbackReceiver(path="/cb")
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         api = dep.apis[0]
         key = dep.key()
@@ -92,14 +93,14 @@ def main() -> int:
             w0, a0, t0, c0, s0 = (cpu_seconds(dep.worker_pids()), cpu_seconds(dep.api_pids()),
                                   dep.table_writes(), dep.commits(), bucket_usage(dep))
             for w in dep.workers:
-                os.killpg(w.proc.pid, signal.SIGSTOP)
+                os.killpg(w.proc.pid, signal.SIGSTOP)  # type: ignore[union-attr]
             try:
                 ids = list(pool.map(submit, [MIX[i % len(MIX)] for i in range(args.jobs)]))
                 load0 = loadavg()
                 start = time.time()
             finally:
                 for w in dep.workers:
-                    os.killpg(w.proc.pid, signal.SIGCONT)
+                    os.killpg(w.proc.pid, signal.SIGCONT)  # type: ignore[union-attr]
             wait_done(dep, ids)
             last = max(float(x[0]) for x in dep.sql("select completed_at from jobs where id = any(?)", (ids,)))
             window = last - start
