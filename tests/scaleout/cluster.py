@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import REPO
+from tests.procs import descendants
 from tests.sdk import v1_request
 
 DEDUPE_HEADER = "x-openvod-dedupe-key"
@@ -61,17 +62,7 @@ class Worker:
 
 def children(pid: int) -> set[int]:
     """``pid`` and every process below it."""
-    out = subprocess.run(["ps", "-o", "pid=,ppid=", "-A"], capture_output=True, text=True).stdout
-    kids: dict[int, list[int]] = {}
-    for line in out.splitlines():
-        a, b = line.split()
-        kids.setdefault(int(b), []).append(int(a))
-    found, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        found.add(p)
-        todo.extend(kids.get(p, []))
-    return found
+    return descendants(pid)
 
 
 def runs(runlog: Path) -> list[tuple[str, int, float]]:
