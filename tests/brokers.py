@@ -4,7 +4,8 @@ The machine's shared Redis (6379) and RabbitMQ (5672) serve other users; a test 
 broker mid-run must not touch them. ``PrivateRedis`` is ``redis-server --save '' --appendonly no``
 (a restart loses every message: the sweep must publish lost wake-ups again). ``PrivateRabbit`` is
 a second RabbitMQ node (``openvod-test-<port>@localhost``) with its own data, log, plugin and config
-files under the test's tmp folder; it registers with the machine's epmd like any other node. It is
+files under the test's tmp folder; it registers with the machine's epmd like any other node (where
+none runs, Erlang starts one, and it outlives the test, as it would for any Erlang node). It is
 started with the server script below ``/usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin`` (the wrapper on
 PATH switches to the ``rabbitmq`` user) and stopped with SIGTERM (the Erlang VM shuts down cleanly:
 durable queues and persistent messages survive a restart, as with a real broker restart).
