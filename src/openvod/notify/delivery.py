@@ -9,8 +9,10 @@ marked ``dead`` and kept for inspection. One bad event never blocks the others.
 Delivery is at least once (a receiver that answers 200 too late, or a deliverer killed between the
 send and recording it, gets the event again), so every request carries ``X-Openvod-Dedupe-Key``:
 ``<JobId>:<EventType>``, the same on every retry and redelivery of one event and different for any
-two events (the outbox holds at most one row per job and event type; upload events get a fresh id
-of their own in ``job_id``). The key is a header only: the JSON body keeps the cloud's schema.
+two events (the outbox holds one row per job, event type and ``seq``; upload events get a fresh id
+of their own in ``job_id``). A job run again by ``openvod jobs requeue`` ends with a new event whose
+``seq`` is 1, 2, …: its key is ``<JobId>:<EventType>:<seq>``. The key is a header only: the JSON
+body keeps the cloud's schema.
 
 Sends run on a pool of ``concurrency`` threads. A destination (scheme, host, port) never gets more
 than ``per_destination`` sends at once and an account never more than ``per_account``, and free
@@ -57,9 +59,9 @@ def vod_signature(url: str, timestamp: int, key: str) -> str:
 DEDUPE_HEADER = "X-Openvod-Dedupe-Key"
 
 
-def dedupe_key(job_id: str, event_type: str) -> str:
-    """The value of ``X-Openvod-Dedupe-Key``: stable across retries, unique per (job, event type)."""
-    return f"{job_id}:{event_type}"
+def dedupe_key(job_id: str, event_type: str, seq: int = 0) -> str:
+    """The value of ``X-Openvod-Dedupe-Key``: stable across retries, unique per (job, event type, run)."""
+    return f"{job_id}:{event_type}" + (f":{seq}" if seq else "")
 
 
 def destination(url: str) -> str:
@@ -274,7 +276,7 @@ class OutboxDeliverer:
     def _deliver(self, r: Any) -> None:
         error = ""
         try:
-            headers = {"Content-Type": "application/json", DEDUPE_HEADER: dedupe_key(r.job_id, r.event_type)}
+            headers = {"Content-Type": "application/json", DEDUPE_HEADER: dedupe_key(r.job_id, r.event_type, r.seq)}
             if r.auth_key:
                 ts = int(time.time())
                 headers["X-VOD-TIMESTAMP"] = str(ts)
