@@ -56,7 +56,8 @@ class SeaweedFS:
             [binary, "server", f"-dir={self.root}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
              f"-master.port={p[1]}", f"-master.port.grpc={p[2]}", f"-volume.port={p[3]}",
              f"-volume.port.grpc={p[4]}", "-filer", f"-filer.port={p[5]}", f"-filer.port.grpc={p[6]}",
-             "-s3", f"-s3.port={p[0]}", f"-s3.port.grpc={p[7]}", "-s3.port.iceberg=0", "-master.volumeSizeLimitMB=64",
+             "-s3", f"-s3.port={p[0]}", f"-s3.port.grpc={p[7]}", "-s3.port.iceberg=0",
+             "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
              "-volume.max=200"],
             stdout=log, stderr=subprocess.STDOUT,
         )

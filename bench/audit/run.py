@@ -4,10 +4,11 @@ the real-time factor on top of an existing tag result, and the no-silent-pass ch
     .venv/bin/python -m bench.audit.run --split tune|heldout [--out bench/audit/results/<split>.json]
                                         [--real-ocr]
 
-Corpus (bench.audit.media; seeds 0-4 = tuning, 100-104 = held-out; 13 clips per seed, 8 s, 480x270,
-random grain 0-6 and CRF 23-32):
+Corpus (bench.audit.media; seeds 0-4 = tuning, 100-104 = held-out; 8 s, 480x270,
+random grain 0-6 and CRF 23-32; 14 clips per seed):
 
-* ad positives: a QR code (random text, position, size 0.12-0.4 of the height, 2-4 s); a caption
+* ad positives: a QR code (random text, position, size 0.12-0.4 of the height, 2-4 s); a round
+  mini-program code (``sun_code``, 0.35-0.55 of the height, 2-4 s: located, reported as review); a caption
   with a URL, a phone number or a WeChat / QQ id; a caption with a library word of another text label.
   ad negatives: clean captions, near misses (``大麻烦``, ``moonshiner``, version numbers, prices, times).
 * live positives: a black run (2.5-5 s), a solid-colour run, a colour-bar test card (2.5-4 s), a
@@ -38,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.audit.media import QR, AuditClip, Inset, render
+from bench.audit.media import QR, AuditClip, Inset, Sun, render
 from bench.tag.media import Caption, Shot
 from openvod.analyzers.audit.engine import TextInputs, TimedText, decide, scan_video
 from openvod.analyzers.audit.options import options_from_template
@@ -64,7 +65,7 @@ def _fill(rng: random.Random, s: str) -> str:
 
 
 def corpus(seed: int) -> list[dict[str, Any]]:
-    """13 clips: spec + ground truth (scene -> True/False; None = not measured on this clip)."""
+    """14 clips: spec + ground truth (scene -> True/False; None = not measured on this clip)."""
     rng = random.Random(seed)
     items: list[dict[str, Any]] = []
 
@@ -114,6 +115,11 @@ def corpus(seed: int) -> list[dict[str, Any]]:
     for k in range(2):
         add(f"photo{k}", AuditClip(DUR, W, H, shots=[Shot(0, DUR, f"photo:{rng.choice(PHOTOS)}", k)], audio=False),
             False, False, False)
+    # added last, so that the 13 clips above keep their random draws (comparable with earlier runs)
+    a = rng.uniform(0.5, 4.0)
+    add("suncode", AuditClip(DUR, W, H, shots=[bg(0, DUR)], audio=False,
+                             suns=[Sun(a, a + rng.uniform(2, 4), rng.uniform(0.05, 0.5), rng.uniform(0.05, 0.4),
+                                       rng.uniform(0.35, 0.55), rng.randint(0, 999))]), True, False)
     return items
 
 

@@ -7,8 +7,9 @@ videos plus synthetic ones up to the size (random 64-bit codes at the real video
 with blank thumbnails; they are what makes the index large). The measured time is ``Library.search``
 for real query fingerprints: store sync check, ANN retrieval, loading and verifying candidates.
 Index build without a saved index is reported separately; "fresh" is the first query of a new
-``Library`` (what a fresh worker process has) once the built index was saved: it loads the file,
-reads only the store rows added since, and searches.
+``Library`` (what a fresh worker process has) once the built index was published as a snapshot in
+a local-folder blob store: it loads it, replays the change log after it, and searches
+(bench/scale/fresh_worker.py measures the same in a new process, from SeaweedFS).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from bench.dna.run_openvod import load_fp
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.config import DNASettings
 from openvod.engine.analyzer_options import fingerprint_options, match_params
+from openvod.services.dna_snapshot import SnapshotStore
 from openvod.services.fingerprints import Library, fingerprint_version
+from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
 from openvod.store.tables import dna_videos
 
@@ -94,17 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for size in [int(x) for x in args.sizes.split(",")]:
             engine = build_store(Path(tmp) / f"lib{size}.db", real, size, size)
-            index_dir = Path(tmp) / f"index{size}"
+            snapshots = SnapshotStore(engine, LocalBlobStore(Path(tmp) / f"blobs{size}"))
 
             def library() -> Library:
                 return Library(engine, "bench", "", opts, params, flat_limit=s.index_flat_limit, nprobe=s.index_nprobe,
-                               index_dir=index_dir)
+                               snapshots=snapshots)
 
             # A worker with no saved index: reads every row's codes, builds (and, if IVF, saves) the index.
             lib = library()
             t = time.perf_counter()
             lib.sync()
             build = time.perf_counter() - t
+            lib.wait_snapshot()  # published in the background (IVF)
             lib.search(queries[0])  # warm the fingerprint cache path once
             lat, cpu = [], []
             for q in queries:

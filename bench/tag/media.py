@@ -248,6 +248,21 @@ def _face_layer(f: FaceAppearance, w: int, h: int) -> tuple[np.ndarray, tuple[in
     return img, (x, y), (x + int(fx * s), y + int(fy * s), int(fw * s), int(fh * s))
 
 
+def captions_and_grain(img: np.ndarray, captions: list[tuple[Caption, np.ndarray, Any]], t: float, grain: int,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Finish one frame: blend the captions shown at ``t`` (``caption_overlay`` layers), then add
+    per-frame sensor-like grain of +/- ``grain`` grey levels (shared by bench/tag and bench/audit)."""
+    for c, layer, _ in captions:
+        if c.start <= t < c.end:
+            a = layer[..., 3:4].astype(np.float32) / 255.0
+            img = (img * (1 - a) + layer[..., :3] * a).astype(np.uint8)
+    if grain:
+        h, w = img.shape[:2]
+        noise = rng.integers(-grain, grain + 1, size=(h, w, 1), dtype=np.int16)
+        img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    return img
+
+
 def render(spec: ClipSpec, path: Path) -> dict[str, Any]:
     """Write the clip and return its ground truth."""
     w, h, fps = spec.width, spec.height, spec.fps
@@ -268,14 +283,7 @@ def render(spec: ClipSpec, path: Path) -> dict[str, Any]:
                     ih, iw = layer.shape[:2]
                     x1, y1 = min(w, x + iw), min(h, y + ih)
                     img[y:y1, x:x1] = layer[: y1 - y, : x1 - x]
-            for c, layer, _ in captions:
-                if c.start <= t < c.end:
-                    a = layer[..., 3:4].astype(np.float32) / 255.0
-                    img = (img * (1 - a) + layer[..., :3] * a).astype(np.uint8)
-            if spec.grain:
-                noise = grain_rng.integers(-spec.grain, spec.grain + 1, size=(h, w, 1), dtype=np.int16)
-                img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
-            out.write(img)
+            out.write(captions_and_grain(img, captions, t, spec.grain, grain_rng))
         if audio is not None:
             out.write_audio(audio)
     return {

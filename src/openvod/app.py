@@ -1,4 +1,4 @@
-"""The ASGI application: ``/`` (RPC), ``/blobs/…`` (signed files), ``/healthz``, ``/metrics``.
+"""The ASGI application: ``/`` (RPC), ``/blobs/…`` (signed files), ``/healthz``, ``/readyz``, ``/metrics``.
 
 A small raw ASGI app rather than a framework: there is one RPC endpoint, and the hot path
 (ListAIJob polling) should cost as little as possible. Handlers are synchronous (SQLAlchemy) and
@@ -24,8 +24,10 @@ from openvod.api.actions import upload_progress
 from openvod.api.nonces import NonceStore
 from openvod.api.readers import ReadProcesses
 from openvod.api.rpc import HEAVY, READ_ONLY, RawRequest, RawResponse, RpcApi, peek_access_key, peek_action
+from openvod.asgi_body import ClientGone, read_body
 from openvod.metrics import Metrics
 from openvod.oss.asgi import OssAsgi
+from openvod.readiness import Readiness
 from openvod.storage.blobs import BlobKeyError
 from openvod.storage.health import disk_problems
 from openvod.storage.urls import BLOB_PREFIX
@@ -112,6 +114,7 @@ class OpenVodApp:
         self.readers = ReadProcesses(rt.settings, n_read) if n_read > 0 else None
         self.rpc = RpcApi(rt, nonces, self.readers)
         self.metrics = Metrics(rt)
+        self.readiness = Readiness(rt)  # /readyz: every dependency of this node reachable?
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc")
         self.oss = OssAsgi(rt)
         # Registrations (download, probe, copy) wait here, not in the pool every other request uses.
@@ -152,14 +155,18 @@ class OpenVodApp:
             await self.oss(scope, receive, send, *oss_route)
             return
         if path == "/":
-            body = await self._read_body(receive)
+            try:
+                body = await read_body(receive, MAX_BODY)
+            except ClientGone:
+                return
             if body is None:
                 await self._send(send, RawResponse(413, [("content-type", "text/plain")], b"request body too large"))
                 return
             headers: dict[str, list[str]] = {}
             for k, v in scope["headers"]:
                 headers.setdefault(k.decode("latin-1").lower(), []).append(v.decode("latin-1"))
-            req = RawRequest(method, scope.get("query_string", b""), headers, body, path)
+            req = RawRequest(method, scope.get("query_string", b""), headers, body, path,
+                             self._client_ip(scope, headers.get("x-forwarded-for", [])))
             if upload_progress.wanted(req):  # the upload SDKs' unsigned telemetry
                 resp = await loop.run_in_executor(self.pool, upload_progress.handle, self.rt, req, scope)
             elif method not in ("GET", "POST"):
@@ -182,26 +189,14 @@ class OpenVodApp:
         elif path == "/healthz":
             resp = await loop.run_in_executor(self.pool, self._health)
             await self._send(send, resp)
+        elif path == "/readyz":
+            code, ready = await loop.run_in_executor(self.pool, self.readiness.report)
+            await self._send(send, RawResponse(code, [("content-type", "application/json")], ready))
         elif path == "/metrics":
             data = await loop.run_in_executor(self.pool, self.metrics.render)
             await self._send(send, RawResponse(200, [("content-type", "text/plain; version=0.0.4")], data))
         else:
             await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
-
-    async def _read_body(self, receive: Any) -> bytes | None:
-        chunks, size = [], 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                break
-            part = msg.get("body", b"")
-            size += len(part)
-            if size > MAX_BODY:
-                return None
-            chunks.append(part)
-            if not msg.get("more_body"):
-                break
-        return b"".join(chunks)
 
     async def _send(self, send: Any, resp: RawResponse) -> None:
         headers = [(k.encode(), v.encode()) for k, v in resp.headers]
@@ -222,6 +217,10 @@ class OpenVodApp:
             body, code = {"status": "error", "error": str(exc)}, 503
         return RawResponse(code, [("content-type", "application/json")], json.dumps(body).encode())
 
+    def _client_ip(self, scope: dict[str, Any], forwarded_for: list[str]) -> str:
+        peer = scope.get("client")
+        return self.rt.audit.client_ip(str(peer[0]) if peer else "", forwarded_for)
+
     async def _serve_blob(self, scope: dict[str, Any], send: Any, method: str) -> None:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?")[0]
@@ -239,8 +238,10 @@ class OpenVodApp:
         if not file.is_file():
             await self._send(send, RawResponse(404, [("content-type", "text/plain")], b"not found"))
             return
-        if self.rt.audit.media_blocked(unquote(path[len(BLOB_PREFIX) :])):  # CreateAudit Blocked
-            await self._send(send, RawResponse(403, [("content-type", "text/plain")], b"the video is blocked"))
+        blob_key = unquote(path[len(BLOB_PREFIX) :])  # Checking / Blocked: only the audit security IPs
+        forwarded = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"]
+        if self.rt.audit.media_blocked(blob_key, self._client_ip(scope, forwarded)):
+            await self._send(send, RawResponse(403, [("content-type", "text/plain")], b"the video is blocked or under review"))
             return
         ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         size = file.stat().st_size

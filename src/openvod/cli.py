@@ -343,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     from openvod.cli_audit import add_parsers as add_audit_parsers
 
     add_audit_parsers(sub, common, _runtime)
+    from openvod.cli_jobs import add_parsers as add_jobs_parsers
+
+    add_jobs_parsers(sub, common, _runtime)
     return ap
 
 

@@ -16,7 +16,13 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Sections split off for size; re-exported here, where every caller looks for them.
-from openvod.config_extra import DEFAULT_QUEUES, AuditSettings, ConsoleSettings, ScaleSettings  # noqa: F401
+from openvod.config_extra import (  # noqa: F401
+    DEFAULT_QUEUES,
+    AuditSettings,
+    BlobCacheSettings,
+    ConsoleSettings,
+    ScaleSettings,
+)
 
 
 class ApiSettings(BaseModel):
@@ -83,6 +89,7 @@ DEFAULT_TIME_LIMITS: dict[str, JobTimeLimit] = {
     "AIMediaDNA": JobTimeLimit(base_s=900.0, per_media_s=4.0),
     "AIImage": JobTimeLimit(base_s=900.0, per_media_s=4.0),
     "AIMediaAudit": JobTimeLimit(base_s=1800.0, per_media_s=10.0),  # may run OCR/ASR itself
+    "AIImageAudit": JobTimeLimit(base_s=600.0, per_media_s=0.0),
 }
 
 
@@ -161,6 +168,7 @@ class BlobSettings(BaseModel):
     # "local" (a folder in data_dir, the embedded default) or "s3" (blobs.s3; needs the `scale` extra).
     backend: str = "local"
     s3: S3Settings = Field(default_factory=S3Settings)
+    cache: BlobCacheSettings = Field(default_factory=BlobCacheSettings)  # the local cache of s3 blobs
     # Key of signed blob URLs. Empty = a key generated once in <data_dir>/url-signing.key; API nodes on
     # several machines must share one (set the same value on every node).
     url_signing_key: str = ""

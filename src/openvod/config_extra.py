@@ -3,11 +3,22 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, Field
 
 
 # Celery queue of each job type (a type not named here gets the queue of its lowercased name).
 DEFAULT_QUEUES: dict[str, str] = {"AIMediaDNA": "dna", "AIVideoTag": "tag", "AIImage": "image", "URLUpload": "urlpull"}
+
+
+class BlobCacheSettings(BaseModel):
+    """The local cache of an object store's blobs (``blobs.backend = "s3"``) on each machine."""
+
+    # Size cap of <data_dir>/blob-cache; least recently used files are removed past it (0 = no cap).
+    # Files open in a process of the machine, or used within min_idle_s, are never removed.
+    max_bytes: int = Field(default=20 * 1024**3, ge=0)
+    min_idle_s: float = Field(default=300.0, ge=0)
 
 
 class ScaleSettings(BaseModel):
@@ -18,10 +29,17 @@ class ScaleSettings(BaseModel):
     # Celery broker: redis://host:6379/0 or amqp://user:pass@host:5672//. Needed by --role api and worker.
     broker_url: str = ""
     queues: dict[str, str] = Field(default_factory=dict)  # job type -> queue, over DEFAULT_QUEUES
+    # AIMediaDNA jobs of chosen libraries on queues of their own ("<AccountId>/<DNADBId>" or
+    # "<AccountId>/*" -> queue; "" is the default library), so only the workers that take such a queue
+    # hold those libraries' indexes in memory (docs/scale-out.md: sharding fingerprint libraries).
+    dna_queues: dict[str, str] = Field(default_factory=dict)
     # The sweep (one API node at a time, under a PostgreSQL advisory lock): re-queues jobs whose lease
     # expired and re-publishes a wake-up for jobs still waiting this long after their last one.
     sweep_interval_s: float = Field(default=5.0, gt=0)
     republish_after_s: float = Field(default=120.0, gt=0)
+    # Celery's hard time limit of a job's task = the job's time limit (engine.time_limits) + this
+    # margin: the prefork pool kills a worker process too stuck to enforce the limit itself.
+    hard_time_limit_margin_s: float = Field(default=60.0, ge=0)
     # Replay nonces across API nodes: "local" (this machine's memory + the durable database copy, where
     # only state-changing requests are checked across nodes), "database" (every request's nonce is
     # claimed in the shared database before it runs) or "redis" (SET NX with the window's expiry).
@@ -32,8 +50,25 @@ class ScaleSettings(BaseModel):
     api_max_overflow: int = Field(default=16, ge=0)
     worker_pool_size: int = Field(default=2, ge=1)  # per Celery child: the job and its heartbeat
     worker_max_overflow: int = Field(default=2, ge=0)
+    # /readyz: each dependency (database, data folder, broker, object store, Redis nonces) must answer
+    # within this time; answers are reused for ready_cache_s so frequent probes stay cheap.
+    ready_timeout_s: float = Field(default=2.0, gt=0)
+    ready_cache_s: float = Field(default=1.0, ge=0)
+    # /metrics: the database figures are queried at most once per metrics_cache_s; node_name labels
+    # this node's figures ("" = the host name).
+    metrics_cache_s: float = Field(default=2.0, ge=0)
+    node_name: str = ""
 
-    def queue_for(self, job_type: str) -> str:
+    def queue_for(self, job_type: str, account_id: str = "", config: str = "") -> str:
+        """The queue of a job: by its type, or for AIMediaDNA by its library (``dna_queues``)."""
+        if job_type == "AIMediaDNA" and self.dna_queues:
+            try:
+                db = json.loads(config or "{}").get("DNADBId") or ""
+            except (ValueError, AttributeError):
+                db = ""
+            routed = self.dna_queues.get(f"{account_id}/{db}") or self.dna_queues.get(f"{account_id}/*")
+            if routed:
+                return routed
         return self.queues.get(job_type) or DEFAULT_QUEUES.get(job_type) or job_type.lower()
 
     def db_pool(self) -> dict[str, int]:
@@ -72,3 +107,6 @@ class AuditSettings(BaseModel):
     # Lifetime of the signed TopList / detail frame URLs in results (re-signed on every read).
     frame_url_ttl_s: int = Field(default=3600, ge=60)
     porn_threads: int = Field(default=1, ge=1, le=16)
+    # Proxies (IPs / CIDR blocks) whose X-Forwarded-For is believed when matching a caller against the
+    # audit security IPs (SetAuditSecurityIp); empty = the TCP peer's address is the caller's.
+    trusted_proxies: list[str] = Field(default_factory=list)

@@ -3,12 +3,16 @@ right across worker processes and restarts; request counters live in the API pro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, InfoMetricFamily
 from sqlalchemy import case, func, select
 
+from openvod.domain.jobs import JobStatus
 from openvod.store.tables import jobs, outbox
 
 if TYPE_CHECKING:
@@ -18,15 +22,28 @@ DURATION_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
 class StoreCollector:
-    """Jobs by type and state, queue depth, job durations, callback deliveries."""
+    """Jobs by type and state, queue depth per queue and state, job durations, callback deliveries.
+
+    The figures come from a few aggregate queries, run at most once per ``scale.metrics_cache_s``
+    (scrapes in between reuse them). The queue figures carry this node's ``node`` and ``role``
+    labels; every node reads the same shared database, so sum them over one node only."""
 
     def __init__(self, rt: Runtime):
         self.rt = rt
+        self.node = rt.settings.scale.node_name or socket.gethostname()
+        self._lock = threading.Lock()
+        self._snap: tuple[float, dict[str, list[Any]]] | None = None
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def _query(self) -> dict[str, list[Any]]:
         with self.rt.engine.connect() as conn:
             by_state = conn.execute(
                 select(jobs.c.type, jobs.c.status, func.count()).group_by(jobs.c.type, jobs.c.status)
+            ).all()
+            # Waiting and running jobs only (ix_jobs_status_created): cheap however many jobs ended.
+            live = conn.execute(
+                select(jobs.c.type, jobs.c.status, func.count(), func.min(jobs.c.created_at))
+                .where(jobs.c.status.in_([JobStatus.INIT, JobStatus.PROCESSING]))
+                .group_by(jobs.c.type, jobs.c.status)
             ).all()
             dur = jobs.c.completed_at - jobs.c.started_at
             bucket_cols = [func.sum(case((dur <= le, 1), else_=0)) for le in DURATION_BUCKETS]
@@ -40,22 +57,54 @@ class StoreCollector:
                     outbox.c.status
                 )
             ).all()
+        return {"by_state": list(by_state), "live": list(live), "durations": list(durations),
+                "deliveries": list(deliveries)}
+
+    def snapshot(self) -> dict[str, list[Any]]:
+        with self._lock:  # concurrent scrapes share one round of queries
+            t = time.monotonic()
+            if self._snap is None or t - self._snap[0] >= self.rt.settings.scale.metrics_cache_s:
+                self._snap = (time.monotonic(), self._query())
+            return self._snap[1]
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        snap = self.snapshot()
         g = GaugeMetricFamily("openvod_jobs", "AI jobs by type and status", labels=["type", "status"])
         depth = 0
-        for t, s, n in by_state:
+        for t, s, n in snap["by_state"]:
             g.add_metric([t, s], n)
             if s == "init":
                 depth += n
         yield g
         yield GaugeMetricFamily("openvod_queue_depth", "Jobs waiting for a worker", value=depth)
+        scale = self.rt.settings.scale
+        labels = ["queue", "type", "status", "node", "role"]
+        q = GaugeMetricFamily("openvod_queue_jobs", "Jobs waiting (init) or running (processing), per queue "
+                              "(job type) and status", labels=labels)
+        age = GaugeMetricFamily("openvod_queue_oldest_seconds", "Age of the oldest job waiting or running, "
+                                "per queue (job type) and status", labels=labels)
+        now = time.time()
+        seen: set[tuple[str, str]] = set()
+        for t, s, n, oldest in snap["live"]:
+            lv = [scale.queue_for(t), t, s, self.node, scale.role]
+            q.add_metric(lv, n)
+            age.add_metric(lv, max(0.0, now - float(oldest or now)))
+            seen.add((t, s))
+        for t in sorted({r[0] for r in snap["by_state"]}):  # known types report their empty queues as 0
+            for s in (JobStatus.INIT, JobStatus.PROCESSING):
+                if (t, s) not in seen:
+                    q.add_metric([scale.queue_for(t), t, s, self.node, scale.role], 0)
+        yield q
+        yield age
+        yield InfoMetricFamily("openvod_node", "This node", value={"node": self.node, "role": scale.role})
         h = HistogramMetricFamily("openvod_job_duration_seconds", "Run time of finished jobs", labels=["type"])
-        for t, count, total, *buckets in durations:
+        for t, count, total, *buckets in snap["durations"]:
             pairs = [(str(le), int(b or 0)) for le, b in zip(DURATION_BUCKETS, buckets, strict=True)]
             h.add_metric([t], pairs + [("+Inf", int(count))], float(total or 0))
         yield h
         d = GaugeMetricFamily("openvod_callback_events", "Callback events by delivery status", labels=["status"])
         a = GaugeMetricFamily("openvod_callback_attempts", "Callback delivery attempts by event status", labels=["status"])
-        for s, n, attempts in deliveries:
+        for s, n, attempts in snap["deliveries"]:
             d.add_metric([s], n)
             a.add_metric([s], attempts)
         yield d
@@ -67,7 +116,8 @@ class Metrics:
 
     def __init__(self, rt: Runtime):
         self.registry = CollectorRegistry()
-        self.registry.register(StoreCollector(rt))
+        self.store = StoreCollector(rt)
+        self.registry.register(self.store)
         self.requests = Counter(
             "openvod_rpc_requests", "RPC requests by action and HTTP status", ["action", "status"], registry=self.registry
         )

@@ -12,6 +12,7 @@ from openvod.services.ai_images import AIImageService
 from openvod.services.ai_jobs import JobService
 from openvod.services.audit import AuditService
 from openvod.services.audit_handler import MediaAuditHandler
+from openvod.services.audit_image import IMAGE_AUDIT_TYPE, ImageAuditHandler
 from openvod.services.callbacks import CallbackService
 from openvod.services.faces import FaceService
 from openvod.services.fingerprints import FingerprintService
@@ -47,9 +48,9 @@ class Runtime:
         wake = self._wake
         # The services, each given what it uses (no service reaches another through the runtime).
         dna = settings.dna
-        self.fingerprints = FingerprintService(
+        self.fingerprints = FingerprintService(  # index snapshots in the blob store (S3 when configured)
             self.engine, fingerprint_options(dna), match_params(dna), max_cached=dna.max_cached_libraries,
-            flat_limit=dna.index_flat_limit, nprobe=dna.index_nprobe, index_dir=settings.data_dir / "dna-index")
+            flat_limit=dna.index_flat_limit, nprobe=dna.index_nprobe, blobs=self.blobs)
         self.faces = FaceService(self.engine)
         self.accounts = AccountService(self.engine)
         self.callbacks = CallbackService(self.engine, settings.callbacks)
@@ -71,6 +72,9 @@ class Runtime:
             # AIMediaAudit's job glue lives with its service (it reads AIVideoTag results and the
             # account's word library); the moderation itself is the pure analyzers/audit package.
             self.analyzers.register(MediaAuditHandler())
+        video_audit = self.analyzers.get(MediaAuditHandler.job_type)
+        if self.analyzers.get(IMAGE_AUDIT_TYPE) is None and isinstance(video_audit, MediaAuditHandler):
+            self.analyzers.register(ImageAuditHandler(video_audit))  # SubmitAIImageAuditJob
         if self.analyzers.get(URL_UPLOAD_TYPE) is None:
             # UploadMediaByURL's fetch is not an analyzer but runs on the same job engine.
             self.analyzers.register(URLUploadHandler(self.url_uploads))

@@ -211,3 +211,50 @@ def test_cover_image_checks() -> None:
     res = {r["Scene"]: r for r in audit_image(img[:, :300], o, None, texts=["加微信 abc12345 领取优惠券"],
                                               mod=TextModerator())}
     assert res["ad"]["Label"] == "ad" and res["ad"]["Suggestion"] == "block"
+
+
+def test_audit_security_ip_matching_and_forwarded_for() -> None:
+    from openvod.services.audit_ips import client_address, in_networks
+
+    assert in_networks("10.23.12.99", ["10.23.12.24/24"]) and not in_networks("10.23.13.1", ["10.23.12.24/24"])
+    assert in_networks("::ffff:192.168.0.7", ["192.168.0.7"])  # a dual-stack socket's form of an IPv4 peer
+    assert not in_networks("", ["0.0.0.0/1"]) and not in_networks("junk", ["10.0.0.0/8"])
+    # X-Forwarded-For counts only when the peer is a trusted proxy; rightmost untrusted hop wins
+    assert client_address("203.0.113.5", ["10.0.0.1"], []) == "203.0.113.5"
+    assert client_address("203.0.113.5", ["10.0.0.1"], ["127.0.0.1"]) == "203.0.113.5"
+    assert client_address("127.0.0.1", ["1.2.3.4, 10.0.0.1, 172.16.0.2"], ["127.0.0.1", "172.16.0.0/12"]) == "10.0.0.1"
+    assert client_address("127.0.0.1", ["not-an-ip"], ["127.0.0.1"]) == "127.0.0.1"
+    assert client_address("127.0.0.1", [], ["127.0.0.1"]) == "127.0.0.1"
+
+
+def test_round_mini_program_code_is_located_and_reviewed_never_passed() -> None:
+    import cv2
+
+    from bench.audit.media import sun_code
+    from openvod.analyzers.audit.image import audit_image
+    from openvod.analyzers.audit.options import options_from_template
+    from openvod.analyzers.audit.suncode import find_sun_code
+
+    frame = np.full((360, 640, 3), (90, 120, 160), np.uint8)
+    frame[40:280, 360:600] = sun_code(240, seed=4)
+    found = find_sun_code(frame)
+    assert found is not None and abs(found.x - 480) < 30 and abs(found.y - 160) < 30, found
+    # a spoked wheel (spokes continue across radii), a clock face and a plain photo are not codes
+    wheel = np.full((360, 640, 3), 255, np.uint8)
+    cv2.circle(wheel, (320, 180), 150, (0, 0, 0), 6)
+    for k in range(36):
+        a = 2 * np.pi * k / 36
+        cv2.line(wheel, (320, 180), (int(320 + 150 * np.cos(a)), int(180 + 150 * np.sin(a))), (0, 0, 0), 3)
+    clock = np.full((360, 640, 3), 255, np.uint8)
+    cv2.circle(clock, (320, 180), 150, (0, 0, 0), 4)
+    for k in range(60):
+        a = 2 * np.pi * k / 60
+        cv2.line(clock, (int(320 + 130 * np.cos(a)), int(180 + 130 * np.sin(a))),
+                 (int(320 + 145 * np.cos(a)), int(180 + 145 * np.sin(a))), (0, 0, 0), 3)
+    from skimage import data
+
+    for neg in (wheel, clock, np.ascontiguousarray(data.astronaut()), np.ascontiguousarray(data.coffee())):
+        assert find_sun_code(neg) is None
+    o = options_from_template({"AuditItem": ["ad"], "AuditRange": ["video"]})
+    ad = audit_image(frame, o, None, texts=[])[0]
+    assert (ad["Label"], ad["Suggestion"]) == ("programCode", "review") and "cannot be decoded" in ad["Reason"]

@@ -22,6 +22,7 @@ from openvod.domain.contract import JobContext
 from openvod.domain.jobs import JobFailed
 from openvod.engine.analyzer_options import dna_options, fingerprint_options, match_params
 from openvod.services.fingerprints import FingerprintService
+from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
 from tests.analyzers.test_dna_clips import decode, draw_frames, encode
 from tests.media import make_video
@@ -96,7 +97,7 @@ class _Ctx:
         s = DNASettings()
         self.options = dna_options(s)
         self.library = FingerprintService(engine, fingerprint_options(s), match_params(s),
-                                          index_dir=data_dir / "dna-index").for_account("acc")
+                                          blobs=LocalBlobStore(data_dir / "blobs")).for_account("acc")
 
     def run(self, name: str, path: Path, **config: Any) -> dict[str, Any]:
         ctx = JobContext(job_id=f"job-{name}", account_id="acc", job_type="AIMediaDNA", media_id=name, media_path=path,

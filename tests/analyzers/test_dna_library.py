@@ -12,7 +12,10 @@ from openvod.analyzers.dna.fingerprint import Fingerprint, FingerprintOptions, f
 from openvod.analyzers.dna.index import CodeIndex
 from openvod.analyzers.dna.search import MatchParams
 from openvod.services import fingerprints as libmod
+from openvod.services.dna_log import published
+from openvod.services.dna_snapshot import SnapshotStore
 from openvod.services.fingerprints import Library, delete_video, libraries
+from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
 from openvod.store.tables import dna_videos
 from tests.analyzers.test_dna_clips import make_copy, make_source
@@ -146,30 +149,41 @@ def test_code_index_bulk_add_matches_one_by_one() -> None:
 
 
 def test_a_fresh_worker_loads_the_saved_index(engine, prints: dict[str, Fingerprint], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """An IVF index is saved once built; a new Library (a fresh worker) loads it instead of training,
-    then reads only what changed in the store since."""
+    """An IVF index is published as a snapshot in the blob store once built; a new Library (a fresh
+    worker) loads it instead of training, then replays only the change log after its version."""
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    snaps = SnapshotStore(engine, blobs)
+
     def lib() -> Library:
         return Library(engine, "acc1", "", FingerprintOptions(), MatchParams(), flat_limit=50, nprobe=64,
-                       index_dir=tmp_path / "idx")
+                       snapshots=snaps)
 
     first = lib()
     first.add("m-src", prints["src"])
     first.add("m-other", prints["other"])
     before = [(m.key, [(s.q0, s.r0) for s in m.segments]) for m in first.search(prints["copy"])]
-    assert first.index.kind == "ivf" and first.index_path is not None and first.index_path.exists()
+    first.wait_snapshot()  # published off the query path
+    assert first.index.kind == "ivf" and first.stats["snapshot_saves"] == 1
+    with engine.connect() as c:
+        snap = published(c, "acc1", "", first.version)
+    assert snap is not None and snap.version == 2 and snap.videos == 2 and blobs.exists(snap.blob_key)
+    assert snap.blob_key.startswith("dna-index/acc1/")
     assert [k for k, _ in before] == ["m-src"]
 
     fresh = lib()
     after = [(m.key, [(s.q0, s.r0) for s in m.segments]) for m in fresh.search(prints["copy"])]
     assert after == before
     assert fresh.index.builds == 0 and fresh.index.kind == "ivf"  # loaded, not trained again
-    # A video deleted and one added by another worker after the save are both seen.
+    assert fresh.stats == {"full_loads": 0, "snapshot_loads": 1, "replayed": 0, "snapshot_saves": 0}
+    # A video deleted and one added by another worker after the snapshot are both seen (log replay).
     assert delete_video(engine, "acc1", "m-src", "") == 1
     first.add("m-copy", prints["copy"])
     later = lib()
     assert [m.key for m in later.search(prints["src"])] == ["m-copy"]
     assert later.index.builds == 0 and set(later.media_ids().values()) == {"m-other", "m-copy"}
-    # A damaged file is ignored: the index is rebuilt from the store.
-    assert later.index_path is not None
-    later.index_path.write_bytes(b"not an index")
-    assert [m.key for m in lib().search(prints["src"])] == ["m-copy"]
+    assert later.stats["snapshot_loads"] == 1 and later.stats["replayed"] == 2 and later.stats["full_loads"] == 0
+    # A damaged snapshot is ignored: the index is rebuilt from the store.
+    blobs.put_bytes(snap.blob_key, b"not an index")
+    rebuilt = lib()
+    assert [m.key for m in rebuilt.search(prints["src"])] == ["m-copy"]
+    assert rebuilt.stats["full_loads"] == 1 and rebuilt.stats["snapshot_loads"] == 0

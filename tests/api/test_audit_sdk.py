@@ -226,6 +226,13 @@ def test_blocked_video_stops_playing(srv: Server, client: Any, key: Any) -> None
         client.get_play_info(m.GetPlayInfoRequest(video_id=mid))
     assert ei.value.code == "Forbidden.IllegalStatus"
     assert httpx.get(url, timeout=10).status_code == 403  # the URL signed before the block refuses too
+    # SetAuditSecurityIp: a Blocked video plays for the audit security IPs only (the tests call from 127.0.0.1)
+    client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="127.0.0.0/8", security_group_name="Preview"))
+    preview = _play_url(client, mid)
+    assert preview and httpx.get(preview, timeout=10).status_code == 200 and httpx.get(url, timeout=10).status_code == 200
+    client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="127.0.0.0/8", security_group_name="Preview",
+                                                             operate_mode="Delete"))
+    assert _play_url(client, mid) is None and httpx.get(preview, timeout=10).status_code == 403
     hist = client.get_audit_history(m.GetAuditHistoryRequest(video_id=mid)).body
     assert hist.status == "Blocked" and hist.total == 1 and hist.histories[0].reason == "test"
     client.create_audit(m.CreateAuditRequest(audit_content=json.dumps([{"VideoId": mid, "Status": "Normal"}])))
@@ -246,9 +253,26 @@ def test_security_ips_and_template_thresholds(client: Any, key: Any, srv: Server
     client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="10.0.0.1,192.168.0.0/16"))
     client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="10.0.0.2", operate_mode="Append"))
     lst = client.list_audit_security_ip(m.ListAuditSecurityIpRequest()).body.security_ip_list
-    assert [(x.security_group_name, x.ips) for x in lst] == [("Default", "10.0.0.1,192.168.0.0/16,10.0.0.2")]
+    assert [(x.security_group_name, x.ips) for x in lst if x.security_group_name == "Default"] == [
+        ("Default", "10.0.0.1,192.168.0.0/16,10.0.0.2")]
     with pytest.raises(ClientException):
         client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="not-an-ip"))
+    # the cloud's error codes; an unknown OperateMode is taken as Append (the cloud's documented default)
+    for ips, code, status in ((" , ", "IpsIsEmpty", 400), (",".join(f"10.1.0.{i}" for i in range(101)), "IpsExceededMax", 403)):
+        with pytest.raises(ClientException) as ei:
+            client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips=ips))
+        assert (ei.value.code, ei.value.status_code) == (code, status)
+    client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="10.0.0.3", operate_mode="Sideways"))
+    lst = client.list_audit_security_ip(m.ListAuditSecurityIpRequest()).body.security_ip_list
+    assert next(x.ips for x in lst if x.security_group_name == "Default").endswith(",10.0.0.2,10.0.0.3")
+    for i in range(20):
+        try:
+            client.set_audit_security_ip(m.SetAuditSecurityIpRequest(ips="10.9.9.9", security_group_name=f"g{i}"))
+        except ClientException as exc:
+            assert (exc.code, exc.status_code) == ("SecurityIpGroupExceededMax", 403)
+            break
+    else:
+        raise AssertionError("no group limit")
     cfg = json.loads(ALL_VIDEO)
     cfg["Thresholds"] = {"live": {"Block": 70, "Review": 50}}
     t = _template(client, json.dumps(cfg))

@@ -25,7 +25,12 @@ def test_metrics_after_a_job(server, key, media_dir) -> None:  # type: ignore[no
         register_metadatas=json.dumps([{"FileURL": str(path), "Title": "m"}]))).body.registered_media_list[0].media_id
     jid = c.submit_aijob(m.SubmitAIJobRequest(media_id=mid, types="AIVideoTag")).body.aijob_list.aijob[0].job_id
     wait_for(lambda: c.list_aijob(m.ListAIJobRequest(job_ids=jid)).body.aijob_list.aijob[0].status == "success")
-    text = httpx.get(server.url + "/metrics").text
+    # The database figures are cached for scale.metrics_cache_s (2 s): an earlier scrape may be reused.
+    def scrape() -> str:
+        t = httpx.get(server.url + "/metrics").text
+        return t if 'openvod_jobs{status="success",type="AIVideoTag"}' in t else ""
+
+    text = wait_for(scrape, timeout=10)
     assert 'openvod_jobs{status="success",type="AIVideoTag"}' in text
     assert "openvod_queue_depth" in text
     assert 'openvod_job_duration_seconds_bucket{le="+Inf",type="AIVideoTag"}' in text

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from xml.etree import ElementTree
 
 from openvod.config import Settings
 from openvod.console.app import ConsoleApp
 from openvod.console.auth import ConsoleAuth
 from openvod.console.http import Request, Response
+from openvod.oss.gateway import OssGateway, OssRequest, OssResponse
 from openvod.runtime import Runtime
 
 
@@ -46,8 +48,8 @@ class Client:
                 else:
                     self.cookies[name] = value
 
-    def request(self, method: str, url: str, form: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-                upload: Path | None = None) -> Response:
+    def request(self, method: str, url: str, form: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None) -> Response:
         parts = urlsplit(url)
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         body = b""
@@ -56,14 +58,7 @@ class Client:
             hdrs["content-type"] = "application/x-www-form-urlencoded"
         req = Request(method, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)), hdrs,
                       dict(self.cookies), body, "127.0.0.1")
-        if upload is not None:
-            tmp = tempfile.NamedTemporaryFile(delete=False, dir=self.app.rt.settings.data_dir, suffix=".part")
-            tmp.write(upload.read_bytes())
-            tmp.close()
-            req.upload_path, req.upload_size = tmp.name, upload.stat().st_size
         resp = self.app.handle(req)
-        if req.upload_path is not None:
-            Path(req.upload_path).unlink(missing_ok=True)
         self._keep(resp)
         m = re.search(rb'data-csrf="([^"]+)"', resp.body)
         if m:
@@ -88,9 +83,50 @@ class Client:
             self.get("/console/library")  # picks up the session's CSRF token
         return r
 
-    def upload(self, path: Path, name: str | None = None) -> tuple[int, dict[str, Any]]:
-        from urllib.parse import quote
+    def upload_address(self, name: str, size: int, csrf: bool = True) -> Response:
+        return self.request("POST", "/console/upload/address", form={"name": name, "size": size},
+                            headers={"X-CSRF-Token": self.csrf} if csrf else {})
 
-        r = self.request("POST", "/console/upload", headers={"X-CSRF-Token": self.csrf,
-                                                             "X-File-Name": quote(name or path.name)}, upload=path)
-        return r.status, json.loads(r.body)
+    def upload(self, path: Path, name: str | None = None) -> tuple[int, dict[str, Any]]:
+        """What the upload page does: ask for an address, PostObject the file to the object endpoint, then
+        ask how the commit went. Returns the first failure's (status, Code/Message), or the final state."""
+        data = path.read_bytes()
+        r = self.upload_address(name or path.name, len(data))
+        if r.status != 200:
+            return r.status, json.loads(r.body)
+        addr = json.loads(r.body)
+        resp = post_object(self.app.rt, addr["Post"]["URL"], addr["Post"]["Fields"], data, name or path.name)
+        if resp.status >= 300:
+            return resp.status, oss_error(resp.body)
+        st = self.get(f"/console/upload/{addr['VideoId']}.json")
+        return st.status, json.loads(st.body)
+
+
+def multipart(fields: dict[str, str], data: bytes, filename: str) -> tuple[str, bytes]:
+    boundary = "----openvodtest" + uuid.uuid4().hex
+    out = b""
+    for k, v in fields.items():
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+    out += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", out
+
+
+def post_object(rt: Runtime, url: str, fields: dict[str, str], data: bytes, filename: str) -> OssResponse:
+    """A browser's form POST to the object endpoint, run in-process through the gateway."""
+    ctype, body = multipart(fields, data, filename)
+    bucket = url.strip("/")
+    req = OssRequest("POST", bucket, "", [], {"content-type": [ctype], "content-length": [str(len(body))]},
+                     "127.0.0.1", "127.0.0.1", lambda: iter([body]))
+    gw = _GATEWAYS.get(id(rt))
+    if gw is None:
+        gw = _GATEWAYS[id(rt)] = OssGateway(rt)
+    return gw.handle(req)
+
+
+def oss_error(body: bytes) -> dict[str, Any]:
+    root = ElementTree.fromstring(body)
+    return {"Code": root.findtext("Code"), "Message": root.findtext("Message")}
+
+
+_GATEWAYS: dict[int, OssGateway] = {}

@@ -118,6 +118,12 @@ def wait(fn: Any, timeout: float = 120.0, what: str = "") -> Any:
     raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
+def Select(el: Any) -> Any:  # noqa: N802 - Selenium's own name
+    from selenium.webdriver.support.ui import Select as _Select
+
+    return _Select(el)
+
+
 def css(drv: Any, sel: str) -> Any:
     from selenium.webdriver.common.by import By
 
@@ -175,6 +181,12 @@ def test_console_end_to_end(served: dict[str, Any], browser: Any) -> None:
     assert not csss(drv, "#uploads li.failed"), css(drv, "#uploads").text
     bars = csss(drv, "#uploads progress")
     assert [int(x.get_attribute("value")) for x in bars] == [100, 100]
+    # A refused file shows the server's Code and Message (here the API's, from CreateUploadVideo).
+    notes = served["root"] / "notes.txt"
+    notes.write_text("not a video")
+    css(drv, "#files").send_keys(str(notes))
+    wait(lambda: csss(drv, "#uploads li.failed"), 30, "the refused upload")
+    assert "InvalidFileName.Extension" in css(drv, "#uploads li.failed").text
 
     drv.get(url + "/console/library")
     cards = csss(drv, "#library .card")
@@ -185,7 +197,7 @@ def test_console_end_to_end(served: dict[str, Any], browser: Any) -> None:
     # ---- AIMediaDNA on the original (enters the library), then on the copy: live progress to 100
     drv.get(f"{url}/console/video/{id_a}")
     seen = run_and_watch(drv, "#run-dna", "AIMediaDNA")
-    assert seen and seen[-1] == 100.0
+    assert seen and seen[-1] == 100.0 and seen == sorted(seen)
     drv.get(f"{url}/console/video/{id_b}")
     seen = run_and_watch(drv, "#run-dna", "AIMediaDNA")
     assert seen[-1] == 100.0
@@ -252,6 +264,46 @@ def test_console_end_to_end(served: dict[str, Any], browser: Any) -> None:
     face.find_element("css selector", ".face-save").click()
     wait(lambda: "Eileen Collins" in css(drv, "#faces .face-tag").text, 10, "the new name")
 
+    # ---- AI templates: a refused config shows the server's Code and Message; then create, set default
+    drv.get(f"{url}/console/settings")
+    css(drv, "#new-template input[name=name]").send_keys("strict audit")
+    Select(css(drv, "#new-template-type")).select_by_value("AIMediaAudit")
+    assert '"AuditItem"' in css(drv, "#new-template-config").get_attribute("value")  # the type's example
+    cfg = css(drv, "#new-template-config")
+    cfg.clear()
+    cfg.send_keys('{"AuditItem": ["porn"], "AuditRange": ["video"], "AuditContent": ["screen"]}')
+    css(drv, "#create-template").click()
+    err = wait(lambda: csss(drv, "#template-error"), 10, "the refusal")[0]
+    assert "InvalidParameter" in err.text and "AuditAutoBlock" in err.text
+    cfg = css(drv, "#new-template-config")
+    cfg.clear()
+    cfg.send_keys('{"AuditItem": ["porn", "ad"], "AuditRange": ["video", "text-title"], "AuditContent": ["screen"], '
+                  '"AuditAutoBlock": "no"}')
+    css(drv, "#create-template").click()
+    row = wait(lambda: [r for r in csss(drv, "#template-list tr[data-template]") if "strict audit" in r.text], 10,
+               "the new template")[0]
+    row.find_element("css selector", ".tpl-set-default").click()
+    wait(lambda: [r for r in csss(drv, "#template-list tr[data-template]")
+                  if "strict audit" in r.text and r.find_elements("css selector", ".tpl-default")], 10, "the default")
+
+    # ---- the audit word library: add two words, remove one
+    drv.get(f"{url}/console/words")
+    Select(css(drv, "#words-label")).select_by_value("ad")
+    css(drv, "#words-new").send_keys("launch\nmirrored")
+    css(drv, "#words-add").click()
+    wait(lambda: len(csss(drv, "#label-ad .word-chip")) == 2, 10, "two words")
+    [c for c in csss(drv, "#label-ad .word-chip") if c.text.startswith("mirrored")][0].find_element(
+        "css selector", ".word-remove").click()
+    wait(lambda: [c.find_element("css selector", ".w").text for c in csss(drv, "#label-ad .word-chip")] == ["launch"],
+         10, "one word left")
+
+    # ---- audit the video: the title has a word of the library, so the result is not a pass
+    drv.get(f"{url}/console/video/{id_a}")
+    run_and_watch(drv, "#run-audit", "AIMediaAudit")
+    sugg = wait(lambda: csss(drv, "#audit-suggestion"), 30, "the audit result")[0]
+    assert sugg.text in ("review", "block"), sugg.text
+    assert "ad" in css(drv, '#audit tr[data-scene="text: title"]').text
+
     # ---- language switch, library screenshot, sign out
     css(drv, "#lang-switch").click()
     wait(lambda: "媒资库" in css(drv, "#nav-library").text, 10, "Chinese UI")
@@ -259,6 +311,18 @@ def test_console_end_to_end(served: dict[str, Any], browser: Any) -> None:
     wait(lambda: "Library" in css(drv, "#nav-library").text, 10, "English UI")
     drv.get(f"{url}/console/library")
     shoot(drv, served, "console-library")
+
+    # ---- the object endpoint's own refusal (OSS XML Code/Message) reaches the page: a form whose
+    # signature was tampered with in the browser is refused before anything is stored
+    drv.get(f"{url}/console/upload")
+    drv.execute_script("""const add = FormData.prototype.append;
+        FormData.prototype.append = function (k, v, n) {
+          const args = Array.from(arguments);
+          if (k === "Signature") args[1] = "AAAA" + v.slice(4);
+          return add.apply(this, args); };""")
+    css(drv, "#files").send_keys(str(a))
+    failed = wait(lambda: csss(drv, "#uploads li.failed"), 60, "the refused PostObject")[0]
+    assert "SignatureDoesNotMatch" in failed.text and "signature" in failed.text.lower(), failed.text
     css(drv, "#sign-out").click()
     wait(lambda: "/console/login" in drv.current_url, 10, "the login page")
     drv.get(f"{url}/console/library")

@@ -69,3 +69,29 @@ def test_pages(tmp_path: Path) -> None:
     assert dict(c.get("/console/lang?to=en&next=https://evil.example/").headers)["location"] == "/console/library"
     assert b">Library<" in c.get("/console/library").body
     rt.close()
+
+
+def test_console_paths_stay_the_consoles_on_a_bucket_host(tmp_path: Path) -> None:
+    """Virtual-host routing (Host: <bucket>.<host>) sends object requests to the object endpoint, but
+    /console stays the console's, and the upload form then posts to / on that host."""
+    import json
+
+    from openvod.oss.asgi import OssAsgi
+
+    rt = make_runtime(tmp_path / "data")
+    oss = OssAsgi(rt, threads=1)
+    host = [(b"host", b"openvod.example.com")]
+    for path in ("/console", "/console/library", "/console/upload/address"):
+        assert oss.route({"path": path, "method": "POST", "headers": host}) is None, path
+    assert oss.route({"path": "/sv/x.mp4", "method": "PUT", "headers": host}) == ("openvod", "sv/x.mp4")
+    add_user(rt, "acme", "ann")
+    c = Client(ConsoleApp(rt, ThreadPoolExecutor(1)))
+    assert c.sign_in("ann").status == 303
+    r = c.request("POST", "/console/upload/address", form={"name": "a.mp4", "size": 10},
+                  headers={"X-CSRF-Token": c.csrf, "Host": "openvod.example.com"})
+    assert json.loads(r.body)["Post"]["URL"] == "/"
+    r = c.request("POST", "/console/upload/address", form={"name": "a.mp4", "size": 10},
+                  headers={"X-CSRF-Token": c.csrf, "Host": "127.0.0.1:8080"})
+    assert json.loads(r.body)["Post"]["URL"] == "/openvod/"
+    oss.pool.shutdown()
+    rt.close()

@@ -12,6 +12,7 @@ import pytest
 from alibabacloud_vod20170321 import models as m
 
 from openvod.notify.delivery import vod_signature
+from tests.procs import alive
 from tests.conftest import Server, db_connect, free_port, wait_for
 from tests.media import make_video
 from tests.receiver import CallbackReceiver
@@ -130,7 +131,7 @@ def test_server_killed_orphaned_jobs_resume(fresh, tmp_path: Path) -> None:  # t
         os.kill(pid, signal.SIGKILL)
     srv.stop(sig=signal.SIGKILL)
     for pid in pids:
-        wait_for(lambda pid=pid: not _alive(pid), timeout=30)
+        wait_for(lambda pid=pid: not alive(pid), timeout=30)
     st = _statuses_db(srv, jobs)
     assert "processing" in st.values()
     srv.env["OPENVOD_TEST_JOB_SECONDS"] = "0"
@@ -139,17 +140,6 @@ def test_server_killed_orphaned_jobs_resume(fresh, tmp_path: Path) -> None:  # t
     wait_for(lambda: set(_statuses(c, jobs).values()) == {"success"}, timeout=90, interval=0.5)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie (exited, not yet reaped by its dead parent's successor) counts as gone
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def test_callback_receiver_fails_twice_then_gets_event(fresh, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -14,33 +14,16 @@ from pathlib import Path
 import pytest
 from alibabacloud_vod20170321 import models as m
 
+from tests.procs import alive, children, spawned_children
 from tests.conftest import Server, free_port, wait_for
 from tests.media import make_video
 from tests.sdk import new_client
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=,ppid=", "-A"], capture_output=True, text=True).stdout
-    return [int(a) for a, b in (line.split() for line in out.splitlines() if line.strip()) if int(b) == pid]
 
 
-def _workers(pid: int) -> list[int]:
-    """Children started by multiprocessing's spawn (workers, API processes), not its resource tracker."""
-    out = subprocess.run(["ps", "-ww", "-o", "pid=,ppid=,args=", "-A"], capture_output=True, text=True).stdout
-    pids = []
-    for line in out.splitlines():
-        parts = line.split(None, 2)
-        if len(parts) == 3 and int(parts[1]) == pid and "spawn_main" in parts[2]:
-            pids.append(int(parts[0]))
-    return pids
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _started_workers(srv: Server) -> int:
@@ -69,7 +52,7 @@ def test_no_child_outlives_a_killed_server(moment: str, tmp_path: Path) -> None:
         assert srv.proc is not None
         server_pid = srv.proc.pid
         wait_for(lambda: _started_workers(srv) >= 2, timeout=60)
-        seen |= set(_children(server_pid))
+        seen |= set(children(server_pid))
         if moment == "mid-job":
             c = new_client(srv.endpoint, srv.key("acme"))
             clip = make_video(tmp_path / "c.mp4", seconds=1.0)
@@ -81,23 +64,23 @@ def test_no_child_outlives_a_killed_server(moment: str, tmp_path: Path) -> None:
             runlog = srv.data_dir / "runs.log"
             wait_for(lambda: runlog.exists() and len(runlog.read_text().splitlines()) >= 2, timeout=60)
         elif moment in ("just-spawned", "replaced"):
-            ws = _workers(server_pid)
+            ws = spawned_children(server_pid)
             assert ws, subprocess.run(["ps", "-ww", "-o", "pid=,ppid=,stat=,args=", "-A"], capture_output=True, text=True).stdout
             victim = ws[0]
             os.kill(victim, signal.SIGKILL)
             if moment == "just-spawned":  # kill the server while the replacement is still starting
-                new = wait_for(lambda: set(_children(server_pid)) - seen, timeout=30, interval=0.01)
+                new = wait_for(lambda: set(children(server_pid)) - seen, timeout=30, interval=0.01)
                 seen |= new
             else:
                 wait_for(lambda: _started_workers(srv) >= 3, timeout=60)
-        seen |= set(_children(server_pid))
+        seen |= set(children(server_pid))
         srv.proc.kill()
         srv.proc.wait(10)
         srv.proc = None
         gone_by = time.monotonic() + 10
-        while time.monotonic() < gone_by and any(_alive(p) for p in seen):
+        while time.monotonic() < gone_by and any(alive(p) for p in seen):
             time.sleep(0.05)
-        left = [p for p in seen if _alive(p)]
+        left = [p for p in seen if alive(p)]
         assert not left, f"{moment}: children alive 10 s after the server was killed: {left}"
     finally:
         srv.stop()
@@ -105,7 +88,7 @@ def test_no_child_outlives_a_killed_server(moment: str, tmp_path: Path) -> None:
             try:
                 with open(f"/proc/{p}/cmdline", "rb") as fh:
                     ours = b"multiprocessing" in fh.read()
-                if ours and _alive(p):
+                if ours and alive(p):
                     os.kill(p, signal.SIGKILL)
             except OSError:
                 pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -134,8 +135,10 @@ def test_writes_without_csrf_are_refused(env: dict[str, Any]) -> None:
                 f["csrf"] = token
             r = a.post(path, f, csrf=False)
             assert r.status == 403, (path, token, r.status)
-    r = a.request("POST", "/console/upload", headers={"X-File-Name": "a.mp4"}, upload=env["dir"] / "clip.mp4")
-    assert r.status == 403
+    for tok in (None, "wrong"):  # the upload address (CreateUploadVideo) is a write too
+        r = a.request("POST", "/console/upload/address", form={"name": "a.mp4", "size": 10},
+                      headers={"X-CSRF-Token": tok} if tok else {})
+        assert r.status == 403, tok
     # Sign-in itself needs the login form's token (login CSRF).
     r = Client(env["app"]).request("POST", "/console/login", form={"username": "alice", "password": "correct horse"})
     assert r.status == 403
@@ -219,27 +222,42 @@ def test_faces_name_merge_remove_are_scoped(env: dict[str, Any]) -> None:
     assert not alice.people()
 
 
-def test_upload_refused_before_the_body_is_stored(env: dict[str, Any]) -> None:
-    import asyncio
+def test_object_endpoint_refuses_forged_or_foreign_uploads(env: dict[str, Any], tmp_path: Path) -> None:
+    """The console's signed PostObject form is good for one object, one size range, one account: a changed
+    key, a forged signature, a body over the limit or another account's state are refused (OSS XML Code)."""
+    from sqlalchemy import select
 
-    app = env["app"]
-    sent: list[dict[str, Any]] = []
-    reads = []
+    from openvod.store.tables import oss_objects
+    from tests.console.client import oss_error, post_object
 
-    async def receive() -> dict[str, Any]:
-        reads.append(1)
-        return {"type": "http.request", "body": b"x" * 1000, "more_body": False}
-
-    async def send(msg: dict[str, Any]) -> None:
-        sent.append(msg)
-
-    for headers in ([], [(b"cookie", b"ovc_session=" + env["a"].cookies["ovc_session"].encode())]):
-        sent.clear()
-        scope = {"type": "http", "method": "POST", "path": "/console/upload", "query_string": b"",
-                 "headers": [(b"x-file-name", b"a.mp4"), *headers]}
-        asyncio.run(app(scope, receive, send))
-        assert sent[0]["status"] in (401, 403)
-    assert not reads  # the file was never read, let alone written
+    rt, a, b = env["rt"], env["a"], env["b"]
+    addr_a = json.loads(a.upload_address("mine.mp4", 1000).body)
+    addr_b = json.loads(b.upload_address("theirs.mp4", 1000).body)
+    url, fields = addr_a["Post"]["URL"], addr_a["Post"]["Fields"]
+    data = b"x" * 1000
+    cases = [
+        ({**fields, "key": addr_b["Post"]["Fields"]["key"]}, data, 403, "AccessDenied"),  # bob's object
+        ({**fields, "Signature": fields["Signature"][:-4] + "AAA="}, data, 403, "SignatureDoesNotMatch"),
+        ({**fields, "x-oss-security-token": addr_b["Post"]["Fields"]["x-oss-security-token"]}, data, 403,
+         "InvalidSecurityToken"),
+    ]
+    for form, body, status, code in cases:
+        resp = post_object(rt, url, form, body, "f.mp4")
+        assert resp.status == status and oss_error(resp.body)["Code"] == code, (resp.status, resp.body)
+    with rt.engine.connect() as conn:
+        keys = [r.object_key for r in conn.execute(select(oss_objects.c.object_key))]
+    assert addr_b["Post"]["Fields"]["key"] not in keys and fields["key"] not in keys  # nothing was stored
+    # Bob cannot see how alice's upload went, nor get her object.
+    assert b.get(f"/console/upload/{addr_a['VideoId']}.json").status == 404
+    assert a.get(f"/console/upload/{addr_a['VideoId']}.json").status == 200
+    # Over the size limit: refused by the console before a video exists, and by the policy's
+    # content-length-range at the object endpoint.
+    r = a.upload_address("big.mp4", rt.settings.console.max_upload_bytes + 1)
+    assert r.status == 400 and json.loads(r.body)["Code"] == "FileTooLarge"
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert ["content-length-range", 1, rt.settings.console.max_upload_bytes] in policy["conditions"]
+    resp = post_object(rt, url, fields, b"", "empty.mp4")
+    assert resp.status == 400 and oss_error(resp.body)["Code"] == "EntityTooSmall"
 
 
 def test_password_guessing_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

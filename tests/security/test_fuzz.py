@@ -255,6 +255,9 @@ PARAMS: dict[str, dict[str, st.SearchStrategy[str]]] = {
                               "MediaAuditConfiguration": audit_config, "UserData": user_data,
                               "CensorProvider": scalar, "VideoService": scalar, "VoiceService": scalar,
                               "ServiceParameters": any_json},
+    "SubmitAIImageAuditJob": {"MediaId": audit_id, "TemplateId": audit_id, "MediaAuditConfiguration": audit_config,
+                              "UserData": user_data, "CensorProvider": scalar, "ImageService": scalar,
+                              "ServiceParameters": any_json},
     "GetAIMediaAuditJob": {"JobId": audit_id},
     "GetMediaAuditResult": {"MediaId": audit_id},
     "GetMediaAuditResultDetail": {"MediaId": audit_id, "PageNo": page_no},
@@ -274,7 +277,8 @@ COMMON = ["Format", "SignatureType", "RegionId", "ResourceOwnerId", "Action"]
 # Required parameters: present in most examples (rather than half of them), so that more requests get past
 # MissingParameter to the code behind it.
 REQUIRED: dict[str, set[str]] = {
-    "SubmitAIMediaAuditJob": {"MediaId"}, "GetAIMediaAuditJob": {"JobId"}, "GetMediaAuditResult": {"MediaId"},
+    "SubmitAIMediaAuditJob": {"MediaId"}, "SubmitAIImageAuditJob": {"MediaId"}, "GetAIMediaAuditJob": {"JobId"},
+    "GetMediaAuditResult": {"MediaId"},
     "GetMediaAuditResultDetail": {"MediaId", "PageNo"}, "GetMediaAuditResultTimeline": {"MediaId"},
     "GetMediaAuditAudioResultDetail": {"MediaId"}, "CreateAudit": {"AuditContent"}, "GetAuditHistory": {"VideoId"},
     "SetAuditSecurityIp": {"Ips"},
@@ -439,6 +443,7 @@ def test_audit_actions_do_not_reach_another_accounts_video(server: Server, fuzz_
                                                          {"VideoId": other, "Status": "Blocked"}])}),
             ("GetAuditHistory", {"VideoId": other}),
             ("SubmitAIMediaAuditJob", {"MediaId": other}),
+            ("SubmitAIImageAuditJob", {"MediaId": other}),
             ("GetMediaAuditResult", {"MediaId": other}),
             ("GetMediaAuditResultDetail", {"MediaId": other, "PageNo": "1"}),
             ("GetMediaAuditResultTimeline", {"MediaId": other}),
@@ -457,7 +462,7 @@ def test_nul_and_surrogates_are_400_not_5xx(server: Server, fuzz_key: Key, real_
     cases = [(a, {n: "a\x00b"}) for a, n in (
         ("GetAIMediaAuditJob", "JobId"), ("GetMediaAuditResult", "MediaId"), ("GetMediaAuditResultTimeline", "MediaId"),
         ("GetMediaAuditAudioResultDetail", "MediaId"), ("GetAuditHistory", "VideoId"), ("SubmitAIMediaAuditJob", "MediaId"),
-        ("GetVideoInfo", "VideoId"), ("GetAITemplate", "TemplateId"))]
+        ("SubmitAIImageAuditJob", "MediaId"), ("GetVideoInfo", "VideoId"), ("GetAITemplate", "TemplateId"))]
     cases += [("GetMediaAuditResultDetail", {"MediaId": "a\x00", "PageNo": "1"}),
               ("SetAuditSecurityIp", {"Ips": "10.0.0.1", "SecurityGroupName": "a\x00"}),
               ("UpdateVideoInfo", {"VideoId": own, "Title": "a\x00b"}),

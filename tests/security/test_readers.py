@@ -15,33 +15,13 @@ from pathlib import Path
 import pytest
 
 from openvod.api.rpc import HEAVY, OFFLOAD, READ_ONLY
+from tests.procs import alive, named_children
 from tests.conftest import Key, Server, free_port, wait_for
 from tests.security.test_fuzz import send
 
 
-def readers_of(pid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        comm, rest = stat.split("(", 1)[1].rsplit(")", 1)
-        fields = rest.split()
-        if comm == "openvod-reader" and int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(d))
-    return out
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def seed(srv: Server, account: str, n: int) -> None:
@@ -72,12 +52,12 @@ def test_big_reads_answered_by_a_read_process(srv: Server) -> None:
     key = srv.key("acme")
     other = srv.key("other")
     seed(srv, "acme", 120)
-    assert not readers_of(srv.proc.pid)  # started on the first big read, answered in-process meanwhile
+    assert not named_children(srv.proc.pid, "openvod-reader")  # started on the first big read, answered in-process meanwhile
     r = send(srv, key, "ListAITemplate", {"TemplateType": "AIImage"}, "get")
     assert r.status_code == 200 and r.json()["Total"] == 120, r.text
-    wait_for(lambda: readers_of(srv.proc.pid), timeout=60)  # type: ignore[union-attr]
+    wait_for(lambda: named_children(srv.proc.pid, "openvod-reader"), timeout=60)  # type: ignore[union-attr]
     time.sleep(3)  # it has imported and answers
-    pid = readers_of(srv.proc.pid)[0]  # type: ignore[union-attr]
+    pid = named_children(srv.proc.pid, "openvod-reader")[0]  # type: ignore[union-attr]
     r = send(srv, key, "ListAITemplate", {"TemplateType": "AIImage", "PageNo": "2", "PageSize": "50"}, "get")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -97,14 +77,14 @@ def test_big_reads_answered_by_a_read_process(srv: Server) -> None:
                                                   "EndTime": "2024-01-02T00:00:00Z"})]:
         r = send(srv, key, action, params, "v3")
         assert r.status_code == 200, (action, r.text)
-    assert readers_of(srv.proc.pid) == [pid]  # type: ignore[union-attr]
+    assert named_children(srv.proc.pid, "openvod-reader") == [pid]  # type: ignore[union-attr]
 
     # kill -9 the read process: the next requests are answered (in-process meanwhile) and it is replaced.
     os.kill(pid, signal.SIGKILL)
     for _ in range(3):
         r = send(srv, key, "ListAITemplate", {"TemplateType": "AIImage"}, "get")
         assert r.status_code == 200 and r.json()["Total"] == 120, r.text
-    new = wait_for(lambda: [p for p in readers_of(srv.proc.pid) if p != pid], timeout=60)  # type: ignore[union-attr]
+    new = wait_for(lambda: [p for p in named_children(srv.proc.pid, "openvod-reader") if p != pid], timeout=60)  # type: ignore[union-attr]
     assert new
     wait_for(lambda: "read process" in (srv.log_path.read_text(errors="replace") if srv.log_path else ""), timeout=10)
     r = send(srv, key, "ListAITemplate", {"TemplateType": "AIImage"}, "get")
@@ -116,7 +96,7 @@ def test_read_process_does_not_outlive_a_killed_server(srv: Server) -> None:
     server_pid = srv.proc.pid
     r = send(srv, srv.key("acme"), "ListAITemplate", {"TemplateType": "AIImage"}, "get")
     assert r.status_code == 200, r.text
-    pids = wait_for(lambda: readers_of(server_pid), timeout=60)
+    pids = wait_for(lambda: named_children(server_pid, "openvod-reader"), timeout=60)
     srv.proc.kill()
     srv.proc.wait(10)
     srv.proc = None
@@ -137,7 +117,7 @@ def test_read_processes_off(tmp_path: Path) -> None:
         seed(s, "acme", 3)
         r = send(s, key, "ListAITemplate", {"TemplateType": "AIImage"}, "get")
         assert r.status_code == 200 and r.json()["Total"] == 3, r.text
-        assert s.proc is not None and not readers_of(s.proc.pid)
+        assert s.proc is not None and not named_children(s.proc.pid, "openvod-reader")
     finally:
         s.stop()
 

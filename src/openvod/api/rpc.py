@@ -46,6 +46,7 @@ class Ctx:
     request_id: str
     base_url: str
     p: Params
+    client_ip: str = ""  # the caller's address (audit security IPs); "" in a read process
 
 
 Handler = Callable[[Ctx], dict[str, Any]]
@@ -108,6 +109,7 @@ class RawRequest:
     headers: dict[str, list[str]]  # lower-case name -> values
     body: bytes = b""
     path: str = "/"
+    client_ip: str = ""  # the TCP peer, or X-Forwarded-For behind a trusted proxy (audit.trusted_proxies)
 
     def header(self, name: str) -> str:
         v = self.headers.get(name)
@@ -192,7 +194,8 @@ class RpcApi:
                 raise errors.InvalidActionNotFound()
             if not self.limiter.allow(key.access_key_id):
                 raise errors.ThrottlingUser()
-            ctx = Ctx(self.rt, key.account_id, key.access_key_id, rid, self._base_url(req), Params(parsed.params))
+            ctx = Ctx(self.rt, key.account_id, key.access_key_id, rid, self._base_url(req), Params(parsed.params),
+                      req.client_ip)
             if self.readers is not None and parsed.action in OFFLOAD:
                 rendered = self._offload(ctx, parsed)
             if rendered is None:

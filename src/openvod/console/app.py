@@ -15,16 +15,15 @@ import logging
 import mimetypes
 import re
 import secrets
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from openvod.asgi_body import ClientGone, read_body
 from openvod.console import i18n, views
 from openvod.console.auth import ConsoleAuth, Session
 from openvod.console.common import (
@@ -60,7 +59,6 @@ class ConsoleApp:
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.filters["duration"] = fmt_duration
         self.env.filters["iso"] = lambda t: utc_iso(t) if t else ""
-        self.upload_dir = rt.settings.data_dir / "console-uploads"
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response], bool]] = [
             (m, re.compile(f"^{PREFIX}{p}$"), fn, auth) for m, p, fn, auth in views.routes(self)
         ]
@@ -72,70 +70,16 @@ class ConsoleApp:
         if path.startswith(PREFIX + "/static/") and scope["method"] in ("GET", "HEAD"):
             await self._send(send, self._static(path[len(PREFIX + "/static/"):]))
             return
-        if scope["method"] == "POST" and path == PREFIX + "/upload":
-            req = Request.from_scope(scope)
-            # Session and CSRF are checked before a byte of the file is stored.
-            refused = await loop.run_in_executor(self.pool, self._upload_gate, req)
-            if refused is not None:
-                await self._send(send, refused)
-                return
-            await self._stream_upload(req, receive)
-            try:
-                resp = await loop.run_in_executor(self.pool, self.handle, req)
-            finally:
-                if req.upload_path is not None:
-                    Path(req.upload_path).unlink(missing_ok=True)
-            await self._send(send, resp)
+        try:
+            body = await read_body(receive, MAX_FORM)
+        except ClientGone:
             return
-        body, size = [], 0
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                return
-            part = msg.get("body", b"")
-            size += len(part)
-            if size > MAX_FORM:
-                await self._send(send, text("request body too large", 413))
-                return
-            body.append(part)
-            if not msg.get("more_body"):
-                break
-        req = Request.from_scope(scope, b"".join(body))
+        if body is None:
+            await self._send(send, text("request body too large", 413))
+            return
+        req = Request.from_scope(scope, body)
         resp = await loop.run_in_executor(self.pool, self.handle, req)
         await self._send(send, resp)
-
-    def _upload_gate(self, req: Request) -> Response | None:
-        sess = self.auth.session(req.cookies.get(SESSION_COOKIE, ""))
-        if sess is None:
-            return as_json({"Code": "Forbidden.SessionExpired", "Message": "Sign in again."}, 401)
-        if not self.auth.csrf_ok(sess, req.headers.get("x-csrf-token", "")):
-            return as_json({"Code": "Forbidden.CSRF", "Message": "The request lacks a valid CSRF token."}, 403)
-        return None
-
-    async def _stream_upload(self, req: Request, receive: Any) -> None:
-        """Write the request body to a temporary file (never held in memory), up to the size limit."""
-        limit = self.rt.settings.console.max_upload_bytes
-        declared = req.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            req.upload_too_large = True
-        self.upload_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.upload_dir, suffix=".part")
-        req.upload_path = name
-        loop = asyncio.get_running_loop()
-        with open(fd, "wb") as fh:
-            while True:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    break
-                part = msg.get("body", b"")
-                if not req.upload_too_large and part:
-                    req.upload_size += len(part)
-                    if req.upload_size > limit:
-                        req.upload_too_large = True
-                    else:
-                        await loop.run_in_executor(self.pool, fh.write, part)
-                if not msg.get("more_body"):
-                    break
 
     async def _send(self, send: Any, resp: Response) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in resp.all_headers()]

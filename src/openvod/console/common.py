@@ -21,7 +21,7 @@ LANG_COOKIE = "ovc_lang"
 MAX_FORM = 256 * 1024
 
 MEDIA_ID = r"(?P<media_id>[0-9a-f]{32})"
-JOB_TYPES = AI_JOB_TYPES + (AI_IMAGE_TYPE,)
+JOB_TYPES = AI_JOB_TYPES + (AI_IMAGE_TYPE, "AIMediaAudit")
 JOB_STATUSES = ("init", "processing", "success", "fail")
 
 # (method, path pattern under PREFIX, handler, needs a signed-in session)

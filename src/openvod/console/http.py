@@ -29,9 +29,6 @@ class Request:
     cookies: dict[str, str]
     body: bytes = b""
     client: str = ""
-    upload_path: Any = None  # a streamed upload's temporary file
-    upload_size: int = 0
-    upload_too_large: bool = False
     _form: dict[str, list[str]] | None = field(default=None, repr=False)
 
     @classmethod

@@ -37,7 +37,7 @@ class VideoViews(ViewsBase):
         state = {"media_id": media_id, "jobs": [self._job_json(r) for r in job_rows]}
         return self.app.render(req, "video.html", sess, v=row, src=src, copies=copies, tags=tags, images=images,
                                jobs=state["jobs"], state=state, available=available, analyse_types=ANALYSE_TYPES,
-                               cover_url=self.rt.media.cover_url(row, ""))
+                               cover_url=self.rt.media.cover_url(row, ""), audit=self._audit(sess, row))
 
     @staticmethod
     def _job_json(r: Any) -> dict[str, Any]:
@@ -158,6 +158,30 @@ class VideoViews(ViewsBase):
         return {"lanes": lanes, "people": people, "sentences": sentences, "categories": categories,
                 "duration": duration}
 
+    def _audit(self, sess: Session, row: dict[str, Any]) -> dict[str, Any] | None:
+        """The latest AIMediaAudit result (GetMediaAuditResult): overall Suggestion and Label, then each
+        scene, text and audio part that was checked."""
+        try:
+            data = self.rt.audit.result(sess.account_id, row["id"])
+        except VodError:
+            return None
+        parts: list[dict[str, Any]] = []
+        video = data.get("VideoResult") or {}
+        for key, scene in (("PornResult", "porn"), ("TerrorismResult", "terrorism"), ("AdResult", "ad"),
+                           ("LiveResult", "live"), ("LogoResult", "logo")):
+            r = video.get(key)
+            if isinstance(r, dict):
+                parts.append({"scene": scene, "suggestion": r.get("Suggestion", ""), "label": r.get("Label", ""),
+                              "score": r.get("MaxScore", ""), "reason": r.get("Reason", "")})
+        for kind, items in (("text", data.get("TextResult")), ("audio", data.get("AudioResult"))):
+            for r in items or []:
+                if isinstance(r, dict):
+                    parts.append({"scene": f"{kind}: {r.get('Type') or r.get('Scene', '')}",
+                                  "suggestion": r.get("Suggestion", ""), "label": r.get("Label", ""),
+                                  "score": r.get("Score", ""), "reason": r.get("Reason", "")})
+        return {"suggestion": data.get("Suggestion", ""), "label": data.get("Label", ""),
+                "modules": data.get("AbnormalModules", ""), "parts": parts}
+
     def _face_url(self, person_id: str) -> str:
         return f"{PREFIX}/faces#p-{person_id}" if person_id else ""
 
@@ -197,6 +221,8 @@ class VideoViews(ViewsBase):
                 types = [t for t in req.fields("types") if t in ANALYSE_TYPES] or list(ANALYSE_TYPES)
                 cfg = json.dumps({"AIVideoTag": {"AnalyseTypes": ",".join(types)}})
                 ids = [j["JobId"] for j in self.rt.jobs.submit(sess.account_id, media_id, "AIVideoTag", cfg, "")]
+            elif kind == "audit":  # SubmitAIMediaAuditJob with the account's default template (if any)
+                ids = [self.rt.audit.submit(sess.account_id, media_id, "", "", "", "", {})]
             elif kind in ("png", "gif"):
                 tpl = self._console_template(sess, kind)
                 ids = [self.rt.images.submit(sess.account_id, media_id, tpl, "")]

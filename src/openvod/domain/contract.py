@@ -105,6 +105,8 @@ class JobHandler(ABC):
 
     * ``options_model`` — the job type's pydantic options; ``validate_config`` parses with it;
     * ``needs_media_file`` — False when the job itself produces the media file (URL upload);
+    * ``load_media(services, account_id, media_id)`` — the row of a job whose media is not a video
+      of the media table (SubmitAIImageAuditJob's image); None = the media table's row;
     * ``unavailable_reason()`` — why the handler cannot run here, or None;
     * ``on_media_deleted(account_id, media_id)`` — DeleteVideo: drop data the handler keeps itself;
     * ``on_fingerprints_deleted(account_id, media_id, db_id)`` — after SubmitMediaDNADeleteJob removed
@@ -128,6 +130,12 @@ class JobHandler(ABC):
         if self.options_model is None:
             return None
         return parse_options(self.options_model, config)
+
+    def load_media(self, services: Any, account_id: str, media_id: str) -> dict[str, Any] | None:
+        """The job's media row when it is not a video (an image): a mapping with at least ``id``,
+        ``account_id``, ``blob_key``; raise domain.jobs.MediaNotFound when it is gone. None (the
+        default) = the video's row from the media table."""
+        return None
 
     def unavailable_reason(self) -> str | None:
         """None when the handler can run here; otherwise why not (e.g. a missing optional dependency)."""

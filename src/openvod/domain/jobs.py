@@ -21,7 +21,8 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     # processing -> init: a lease expired and the reaper re-queues the job for another attempt.
     JobStatus.PROCESSING: frozenset({JobStatus.SUCCESS, JobStatus.FAIL, JobStatus.INIT}),
     JobStatus.SUCCESS: frozenset(),
-    JobStatus.FAIL: frozenset(),
+    # fail -> init: only the operator's `openvod jobs requeue` (a run from scratch, attempts reset).
+    JobStatus.FAIL: frozenset({JobStatus.INIT}),
 }
 
 

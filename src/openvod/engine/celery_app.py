@@ -34,7 +34,7 @@ from sqlalchemy import select, text
 from openvod.config import Settings
 from openvod.domain.jobs import JobStatus
 from openvod.store import jobrepo
-from openvod.store.tables import jobs
+from openvod.store.tables import jobs, media
 
 if TYPE_CHECKING:
     from openvod.engine.ports import JobRuntime as Runtime
@@ -133,15 +133,32 @@ def run_worker(settings: Settings, runtime_factory: Callable[..., Any], queues: 
 
 
 # ---------------------------------------------------------------------------------------- API side
+def hard_time_limit(rt: Runtime, job_type: str, duration_s: float) -> float | None:
+    """Celery's hard time limit of a job's task: the job's time limit plus ``scale.hard_time_limit_margin_s``.
+
+    The heartbeat thread enforces the job's own limit (JobTimeout) inside the worker process; this is
+    the backstop for a process too stuck to run that thread (an analyzer holding the GIL, a stopped
+    process): the prefork pool's parent kills the child from outside and starts a new one. The job's
+    lease has run out by then (no heartbeat), so the sweep re-queues and publishes it."""
+    from openvod.engine.runner import time_limit
+
+    lim = time_limit(rt, job_type, duration_s)
+    return None if lim is None else lim[0] + rt.settings.scale.hard_time_limit_margin_s
+
+
 def publish_now(rt: Runtime, app: Any, job_ids: Any) -> int:
     """Publish a wake-up for each waiting job of ``job_ids`` on its type's queue; returns how many."""
     ids = [str(j) for j in job_ids if j]
     if not ids:
         return 0
     with rt.engine.connect() as conn:
-        rows = conn.execute(select(jobs.c.id, jobs.c.type).where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.INIT)).all()
+        rows = conn.execute(
+            select(jobs.c.id, jobs.c.type, jobs.c.account_id, jobs.c.config, media.c.duration)
+            .select_from(jobs.outerjoin(media, media.c.id == jobs.c.media_id))
+            .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.INIT)).all()
     for r in rows:
-        app.send_task(TASK_NAME, args=[r.id], queue=rt.settings.scale.queue_for(r.type),
+        app.send_task(TASK_NAME, args=[r.id], queue=rt.settings.scale.queue_for(r.type, r.account_id, r.config),
+                      time_limit=hard_time_limit(rt, r.type, r.duration or 0.0),
                       retry=True, retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5})
     return len(rows)
 
@@ -242,12 +259,12 @@ class Dispatcher:
         if requeued:
             self._publish(requeued)
         with self.rt.engine.connect() as conn:
-            waiting = conn.execute(select(jobs.c.id, jobs.c.type, jobs.c.created_at)
-                                   .where(jobs.c.status == JobStatus.INIT)).all()
+            waiting = conn.execute(select(jobs.c.id, jobs.c.type, jobs.c.created_at, jobs.c.account_id,
+                                          jobs.c.config).where(jobs.c.status == JobStatus.INIT)).all()
         after = self.rt.settings.scale.republish_after_s
         by_queue: dict[str, list[Any]] = {}
         for r in waiting:
-            by_queue.setdefault(self.rt.settings.scale.queue_for(r.type), []).append(r)
+            by_queue.setdefault(self.rt.settings.scale.queue_for(r.type, r.account_id, r.config), []).append(r)
         stale: list[str] = []
         for qname, rows in by_queue.items():
             due = [r.id for r in rows if max(r.created_at, self.published.get(r.id, 0.0)) < t - after]

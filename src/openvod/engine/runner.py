@@ -36,6 +36,7 @@ from openvod.domain.jobs import (
 from openvod.domain.rows import JobRow, MediaRow
 from openvod.engine.ports import JobRuntime as Runtime
 from openvod.errors import VideoNotFound, VodError
+from openvod.pipeline.progress import decode_progress
 from openvod.store import jobrepo
 from openvod.store.tables import jobs
 from openvod.util import dumps
@@ -44,6 +45,11 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE = 1024
 PROGRESS_EVERY_S = 1.0
+# Job types whose handler reports fixed steps around one decode pass through the media pipeline: the
+# pass's decoded fraction of the duration is the job's progress from lo to hi (0..1). AIMediaDNA
+# reports 0.02 before decoding and 0.7 once fingerprinted; AIImage 0.02 and, after rendering, 0.95.
+# Handlers that report their own progress as they go (AIVideoTag) are not listed.
+DECODE_SPAN: dict[str, tuple[float, float]] = {"AIMediaDNA": (0.02, 0.68), "AIImage": (0.02, 0.85)}
 
 
 def make_worker_id(kind: str = "worker") -> str:
@@ -70,6 +76,7 @@ class _Heartbeat(threading.Thread):
         self.deadline: float | None = None  # time.monotonic()
         self.limit_message = ""
         self._progress: float | None = None  # 0-100 reported and not yet written
+        self._progress_lock = threading.Lock()  # reports come from the handler, its decode helper and the beat
         self._progress_written = -1.0
         self._progress_at = 0.0
 
@@ -79,15 +86,20 @@ class _Heartbeat(threading.Thread):
             pct = round(min(1.0, max(0.0, float(fraction))) * 100.0, 1)
         except (TypeError, ValueError):
             return
-        if pct <= max(self._progress_written, self._progress or -1.0):
-            return  # progress never goes back
-        self._progress = pct
-        if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
-            self._write_progress()
+        with self._progress_lock:
+            if pct <= max(self._progress_written, self._progress or -1.0):
+                return  # progress never goes back
+            self._progress = pct
+            if time.monotonic() - self._progress_at >= PROGRESS_EVERY_S:
+                self._write_progress_locked()
         if self.lost:  # like ctx.heartbeat: a job that is no longer ours stops here
             raise LeaseLost(self.job_id)
 
     def _write_progress(self) -> None:
+        with self._progress_lock:
+            self._write_progress_locked()
+
+    def _write_progress_locked(self) -> None:
         pct = self._progress
         if pct is None:
             return
@@ -234,11 +246,12 @@ def run_job(
     return status
 
 
-def _media_row(rt: Runtime, job: JobRow) -> dict[str, Any]:
+def _media_row(rt: Runtime, job: JobRow, handler: Any = None) -> dict[str, Any]:
     """The job's media row. A video that is gone fails the job; a database that cannot answer right
     now is a transient error (the job is retried), never "the video does not exist"."""
     try:
-        return rt.media.get_row(job.account_id, job.media_id)
+        own = handler.load_media(rt, job.account_id, job.media_id) if handler is not None else None
+        return own if own is not None else rt.media.get_row(job.account_id, job.media_id)
     except VideoNotFound:
         raise MediaNotFound("The video does not exist.") from None
     except (SQLAlchemyError, OSError) as exc:
@@ -250,7 +263,7 @@ def _execute(rt: Runtime, job: JobRow, hb: _Heartbeat) -> tuple[JobOutput, str]:
     handler, reason = rt.analyzers.available(job.type)
     if handler is None:
         raise AnalyzerUnavailable(reason or "no analyzer")
-    media_row = _media_row(rt, job)
+    media_row = _media_row(rt, job, handler)
     media = MediaRow.from_mapping(media_row)
     path = rt.media.local_path(media_row)
     # A URL upload job makes the source file itself (services/url_uploads.py).
@@ -284,7 +297,13 @@ def _execute(rt: Runtime, job: JobRow, hb: _Heartbeat) -> tuple[JobOutput, str]:
         blobs=rt.job_blobs(account_id, job.media_id),
         services=rt,
     )
-    out = handler.run(ctx)
+    span = DECODE_SPAN.get(job.type)
+    if span is None:
+        out = handler.run(ctx)
+    else:  # the pipeline's decode passes report how far they are, mapped into the job's range
+        lo, hi = span
+        with decode_progress(lambda f: hb.progress(lo + (hi - lo) * f)):
+            out = handler.run(ctx)
     if not isinstance(out, JobOutput):
         raise TypeError(f"{handler.name} returned {type(out).__name__}, not JobOutput")
     return out, f"{handler.name}@{handler.version}"

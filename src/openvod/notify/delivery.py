@@ -6,6 +6,14 @@ reason (HTTP status, a URL that cannot be parsed or is refused by the SSRF guard
 timeout, or an unexpected exception) counts as an attempt; after ``max_attempts`` the event is
 marked ``dead`` and kept for inspection. One bad event never blocks the others.
 
+Delivery is at least once (a receiver that answers 200 too late, or a deliverer killed between the
+send and recording it, gets the event again), so every request carries ``X-Openvod-Dedupe-Key``:
+``<JobId>:<EventType>``, the same on every retry and redelivery of one event and different for any
+two events (the outbox holds one row per job, event type and ``seq``; upload events get a fresh id
+of their own in ``job_id``). A job run again by ``openvod jobs requeue`` ends with a new event whose
+``seq`` is 1, 2, …: its key is ``<JobId>:<EventType>:<seq>``. The key is a header only: the JSON
+body keeps the cloud's schema.
+
 Sends run on a pool of ``concurrency`` threads. A destination (scheme, host, port) never gets more
 than ``per_destination`` sends at once and an account never more than ``per_account``, and free
 slots are handed out round-robin between accounts, so one tenant's hanging receiver ties up at
@@ -46,6 +54,14 @@ log = logging.getLogger(__name__)
 def vod_signature(url: str, timestamp: int, key: str) -> str:
     """X-VOD-SIGNATURE = md5(CallbackURL|timestamp|key), lower-case hex (spec §13.4)."""
     return hashlib.md5(f"{url}|{timestamp}|{key}".encode()).hexdigest()
+
+
+DEDUPE_HEADER = "X-Openvod-Dedupe-Key"
+
+
+def dedupe_key(job_id: str, event_type: str, seq: int = 0) -> str:
+    """The value of ``X-Openvod-Dedupe-Key``: stable across retries, unique per (job, event type, run)."""
+    return f"{job_id}:{event_type}" + (f":{seq}" if seq else "")
 
 
 def destination(url: str) -> str:
@@ -260,7 +276,7 @@ class OutboxDeliverer:
     def _deliver(self, r: Any) -> None:
         error = ""
         try:
-            headers = {"Content-Type": "application/json"}
+            headers = {"Content-Type": "application/json", DEDUPE_HEADER: dedupe_key(r.job_id, r.event_type, r.seq)}
             if r.auth_key:
                 ts = int(time.time())
                 headers["X-VOD-TIMESTAMP"] = str(ts)

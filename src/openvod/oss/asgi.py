@@ -42,7 +42,7 @@ class OssAsgi:
         if host.startswith(self.bucket + "."):
             # Virtual-host style. The API itself may live on a name that starts the same way
             # (openvod.example.com): its own routes and unsigned-by-OSS RPC calls on / stay the API's.
-            if path in ("/healthz", "/metrics") or path.startswith("/blobs/"):
+            if path in ("/healthz", "/metrics", "/console") or path.startswith(("/blobs/", "/console/")):
                 return None
             rpc_like = path == "/" and scope["method"] in ("GET", "POST") and not auth.startswith("OSS ")
             if rpc_like and not ctype.startswith("multipart/form-data") and b"OSSAccessKeyId" not in scope.get(

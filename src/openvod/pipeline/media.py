@@ -32,6 +32,7 @@ from av.video.reformatter import VideoReformatter
 from openvod.pipeline.audio import AudioTrack, decode_audio
 from openvod.pipeline.frames import Frame
 from openvod.pipeline.probe import DecodeError, MediaProbe, MissingStream, open_container, probe_file
+from openvod.pipeline.progress import Reporter
 from openvod.pipeline.sampling import FrameSampler, SamplerOptions
 from openvod.pipeline.seek import clip as _seek_clip
 from openvod.pipeline.seek import grab as _seek_grab
@@ -118,8 +119,10 @@ class Media:
             s = c.streams.video[0]
             skipper = _Skipper(s, needs, stats)
             reformatter = VideoReformatter()  # one swscale context for the whole pass
+            progress = Reporter(self.probe.duration)  # to the job's listener, if any (pipeline/progress.py)
             for frame, t in _timed(_decoded(c, s, stats), s.time_base, self.origin, stats):
                 skipper.observe(t)
+                progress.at(t)
                 out = _offer(Frame(frame, t, self.probe.rotation, reformatter), schedules, stats)
                 if out is not None:
                     yield out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Iterator
@@ -37,7 +38,9 @@ def prefetch(gen: Iterator[T], depth: int, name: str = "decode") -> Iterator[T]:
             if close is not None:
                 close()
 
-    worker = threading.Thread(target=produce, name=name, daemon=True)
+    # The helper runs in a copy of this thread's context, so context variables (the job's decode progress
+    # listener, openvod.pipeline.progress) reach the decode pass.
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name=name, daemon=True)
     worker.start()
     try:
         while True:

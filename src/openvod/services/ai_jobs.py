@@ -23,6 +23,8 @@ from openvod.store.tables import jobs
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 # Spellings of the per-type config key (spec §5.1.1): current first, then the older one.
+# The jobs the console lists and may retry: AI jobs, AI image jobs and AIMediaAudit jobs.
+CONSOLE_TYPES = AI_JOB_TYPES + (AI_IMAGE_TYPE, "AIMediaAudit")
 CONFIG_KEYS = {"AIVideoTag": ("AIVideoTag", "AIVideoTagConfig"), "AIMediaDNA": ("AIMediaDNA", "AIMediaDNAConfig")}
 
 
@@ -190,7 +192,7 @@ class JobService:
         q = select(jobs.c.id, jobs.c.media_id, jobs.c.type, jobs.c.status, jobs.c.code, jobs.c.message,
                    jobs.c.created_at, jobs.c.started_at, jobs.c.completed_at, jobs.c.progress, jobs.c.attempts,
                    jobs.c.config, jobs.c.template_id).where(
-            jobs.c.account_id == account_id, jobs.c.type.in_(AI_JOB_TYPES + (AI_IMAGE_TYPE,)))
+            jobs.c.account_id == account_id, jobs.c.type.in_(CONSOLE_TYPES))
         if media_id:
             q = q.where(jobs.c.media_id == media_id)
         if job_type:
@@ -210,7 +212,7 @@ class JobService:
         """Queue a new job like a failed one of this account (same type, video, config and template)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id, jobs.c.account_id == account_id)).first()
-        if row is None or row.type not in AI_JOB_TYPES + (AI_IMAGE_TYPE,):
+        if row is None or row.type not in CONSOLE_TYPES:
             raise InvalidParameter("JobId", "No such job.")
         if row.status != JobStatus.FAIL:
             raise InvalidParameter("JobId", "Only a failed job can be retried.")

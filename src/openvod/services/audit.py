@@ -4,7 +4,6 @@ the review-console IP allow-lists. The moderation itself is in analyzers/audit (
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -14,8 +13,10 @@ from sqlalchemy import delete, func, insert, select, update
 
 from openvod.domain import userdata
 from openvod.domain.jobs import JobStatus
-from openvod.errors import InvalidParameter, TemplateNotFound, VodError
-from openvod.store.tables import audit_history, audit_security_ips, audit_words, jobs, media
+from openvod.errors import InvalidParameter, TemplateNotFound, VideoNotFound, VodError
+from openvod.services.audit_image import IMAGE_AUDIT_TYPE, image_row, resource_config
+from openvod.services.audit_ips import REVIEW_STATUSES, client_address, ip_allowed, list_security_ips, set_security_ips
+from openvod.store.tables import audit_history, audit_words, jobs, media
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 AUDIT_TYPE = "AIMediaAudit"
 WORD_LABELS = ("spam", "ad", "abuse", "politics", "contraband", "porn", "terrorism", "logo")
 DETAIL_PAGE = 20
-_RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_GROUP = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -47,7 +46,7 @@ class AuditJobNotFound(VodError):
 class AuditResultNotFound(VodError):
     code = "InvalidAIJob.NotFound"
     http_status = 404
-    message = "No successful AIMediaAudit job exists for the video."
+    message = "No successful AIMediaAudit job exists for the media."
 
 
 def audit_job_wire(r: Any, data: Any) -> dict[str, Any]:
@@ -62,21 +61,6 @@ def audit_job_wire(r: Any, data: Any) -> dict[str, Any]:
         "CompleteTime": utc_iso(r.completed_at),
         "Data": data if data is not None else {},
     }
-
-
-def _resource_config(raw: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        cfg = loads(raw)
-    except ValueError as exc:
-        raise InvalidParameter("MediaAuditConfiguration", json_problem(exc, "It must be a JSON object.")) from None
-    if not isinstance(cfg, dict):
-        raise InvalidParameter("MediaAuditConfiguration", "It must be a JSON object.")
-    rt = cfg.get("ResourceType")
-    if rt is not None and (not isinstance(rt, str) or not _RESOURCE_TYPE.match(rt)):
-        raise InvalidParameter("MediaAuditConfiguration", "ResourceType must be 1-64 letters, digits or underscores.")
-    return cfg
 
 
 class AuditService:
@@ -97,17 +81,9 @@ class AuditService:
                user_data: str, extra: dict[str, str]) -> str:
         if media_type and media_type.lower() != "video":
             raise InvalidParameter("MediaType", "Only video is supported.")
-        cfg = _resource_config(config_raw)
+        cfg = resource_config(config_raw)
         userdata.parse(user_data)
-        if template_id:
-            tpl = self.templates.get(account_id, template_id)
-            if tpl.type != AUDIT_TYPE:
-                raise InvalidParameter("TemplateId", "The template is not of type AIMediaAudit.")
-        else:
-            try:
-                tpl = self.templates.get_default(account_id, AUDIT_TYPE)
-            except TemplateNotFound:
-                tpl = None
+        tpl = self.audit_template(account_id, template_id)
         self.jobs.check_type_available(AUDIT_TYPE, "MediaId")
         row = self.media.get_row(account_id, media_id)
         if row["status"] in ("Uploading", "UploadFail"):
@@ -120,9 +96,21 @@ class AuditService:
                 "template_id": tpl.id if tpl is not None else "", "template_config": tpl.config if tpl is not None else ""}
         return self.jobs.create_jobs(account_id, media_id, [spec])[0]
 
+    def audit_template(self, account_id: str, template_id: str) -> Any:
+        """The named AIMediaAudit template, else the account's default one, else None (defaults)."""
+        if template_id:
+            tpl = self.templates.get(account_id, template_id)
+            if tpl.type != AUDIT_TYPE:
+                raise InvalidParameter("TemplateId", "The template is not of type AIMediaAudit.")
+            return tpl
+        try:
+            return self.templates.get_default(account_id, AUDIT_TYPE)
+        except TemplateNotFound:
+            return None
+
     # ------------------------------------------------------------------ read
     def job(self, account_id: str, job_id: str) -> dict[str, Any]:
-        found, _ = self.jobs.list(account_id, [job_id], (AUDIT_TYPE,))
+        found, _ = self.jobs.list(account_id, [job_id], (AUDIT_TYPE, IMAGE_AUDIT_TYPE))
         if not found:
             raise AuditJobNotFound()
         r = found[0]
@@ -130,11 +118,17 @@ class AuditService:
         return audit_job_wire(r, data)
 
     def _latest(self, account_id: str, media_id: str) -> Any:
-        self.media.get_row(account_id, media_id)
+        """The latest successful audit of a video or (SubmitAIImageAuditJob) of an image."""
+        try:
+            self.media.get_row(account_id, media_id)
+        except VideoNotFound:
+            if image_row(self.engine, account_id, media_id) is None:
+                raise
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(jobs.c.id, jobs.c.data, jobs.c.detail).where(
-                    jobs.c.account_id == account_id, jobs.c.media_id == media_id, jobs.c.type == AUDIT_TYPE,
+                    jobs.c.account_id == account_id, jobs.c.media_id == media_id,
+                    jobs.c.type.in_((AUDIT_TYPE, IMAGE_AUDIT_TYPE)),
                     jobs.c.status == JobStatus.SUCCESS,
                 ).order_by(jobs.c.completed_at.desc()).limit(1)
             ).first()
@@ -302,62 +296,31 @@ class AuditService:
                 "Histories": [{"CreationTime": utc_iso(r.created_at), "Status": r.status, "Reason": r.reason,
                                "Comment": r.comment, "Auditor": r.auditor} for r in rows]}
 
-    def media_blocked(self, blob_key: str) -> bool:
-        """Whether a blob is a Blocked video's file (``media/<account>/<media id>/…``)."""
+    def media_blocked(self, blob_key: str, client_ip: str = "") -> bool:
+        """Whether a blob is the file of a video under review (``Checking``) or ``Blocked``
+        (``media/<account>/<media id>/…``) and ``client_ip`` is not in the account's audit security
+        IP lists (SetAuditSecurityIp): such files are served to those addresses only."""
         parts = blob_key.split("/")
         if len(parts) < 3 or parts[0] != "media":
             return False
         with self.engine.connect() as conn:
             st = conn.execute(select(media.c.status).where(media.c.id == parts[2], media.c.account_id == parts[1])).scalar()
-        return st == "Blocked"
+        return st in REVIEW_STATUSES and not ip_allowed(self.engine, parts[1], client_ip)
+
+    def review_preview(self, account_id: str, client_ip: str) -> bool:
+        """Whether ``client_ip`` may get play URLs of the account's Checking / Blocked videos."""
+        return ip_allowed(self.engine, account_id, client_ip)
+
+    def client_ip(self, peer: str, forwarded_for: list[str]) -> str:
+        """The caller's address: the TCP peer, or X-Forwarded-For when the peer is a trusted proxy."""
+        return client_address(peer, forwarded_for, self.settings.trusted_proxies)
 
     # ------------------------------------------------------------------ IP allow-lists
     def set_security_ips(self, account_id: str, ips_raw: str, group: str, mode: str) -> None:
-        group = group or "Default"
-        if not _GROUP.match(group):
-            raise InvalidParameter("SecurityGroupName", "1-64 letters, digits, '-' or '_'.")
-        mode = mode or "Append"
-        if mode not in ("Append", "Cover", "Delete"):
-            raise InvalidParameter("OperateMode", "Allowed values: Append, Cover, Delete.")
-        ips = [x.strip() for x in ips_raw.split(",") if x.strip()]
-        if not ips or len(ips) > 100:
-            raise InvalidParameter("Ips", "Give 1 to 100 IP addresses or CIDR blocks, comma-separated.")
-        for ip in ips:
-            try:
-                ipaddress.ip_network(ip, strict=False)
-            except ValueError:
-                raise InvalidParameter("Ips", f"{ip!r} is not an IP address or CIDR block.") from None
-        t = now()
-        with self.engine.begin() as conn:
-            cur = conn.execute(select(audit_security_ips).where(
-                audit_security_ips.c.account_id == account_id, audit_security_ips.c.group_name == group)).first()
-            have = [x for x in (cur.ips.split(",") if cur else []) if x]
-            if mode == "Append":
-                new = have + [x for x in ips if x not in have]
-            elif mode == "Cover":
-                new = list(dict.fromkeys(ips))
-            else:
-                new = [x for x in have if x not in ips]
-            if len(new) > 100:
-                raise InvalidParameter("Ips", "A group holds at most 100 entries.")
-            if cur is None:
-                n = conn.execute(select(func.count()).select_from(audit_security_ips).where(
-                    audit_security_ips.c.account_id == account_id)).scalar_one()
-                if n >= 10:
-                    raise InvalidParameter("SecurityGroupName", "At most 10 groups per account.")
-                conn.execute(insert(audit_security_ips).values(account_id=account_id, group_name=group,
-                                                               ips=",".join(new), created_at=t, modified_at=t))
-            else:
-                conn.execute(update(audit_security_ips).where(
-                    audit_security_ips.c.account_id == account_id, audit_security_ips.c.group_name == group)
-                    .values(ips=",".join(new), modified_at=t))
+        set_security_ips(self.engine, account_id, ips_raw, group, mode)
 
     def list_security_ips(self, account_id: str) -> list[dict[str, str]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(audit_security_ips).where(audit_security_ips.c.account_id == account_id)
-                                .order_by(audit_security_ips.c.created_at)).all()
-        return [{"SecurityGroupName": r.group_name, "Ips": r.ips, "CreationTime": utc_iso(r.created_at),
-                 "ModificationTime": utc_iso(r.modified_at)} for r in rows]
+        return list_security_ips(self.engine, account_id)
 
 
 def _word_label(label: str) -> str:

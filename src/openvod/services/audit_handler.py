@@ -172,7 +172,7 @@ class MediaAuditHandler(JobHandler):
         from openvod.analyzers.tag.engine import analyse, unavailable
         from openvod.engine.analyzer_options import tag_options
         from openvod.models.cache import ModelUnavailable
-        from openvod.pipeline.decode import DecodeError
+        from openvod.pipeline import DecodeError
 
         topts = tag_options(ctx.services.settings.tag)
         missing = unavailable(set(want), topts)

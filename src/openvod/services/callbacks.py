@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openvod.config import CallbackSettings
@@ -23,6 +23,7 @@ EVENT_FOR_TYPE = {
     "AIVideoTag": "AIVideoTagComplete",
     "AIMediaDNA": "AIMediaDNAComplete",
     "AIMediaAudit": "AIMediaAuditComplete",
+    "AIImageAudit": "AIMediaAuditComplete",
     # openvod's own event for AI image (smart cover / GIF) jobs; enabled by AIComplete like the others.
     "AIImage": "AIImageComplete",
 }
@@ -167,11 +168,17 @@ class CallbackService:
         if ext is not None:
             body["Extend"] = ext
         auth_key = setting["AuthKey"] if setting["AuthSwitch"] == "on" else ""
+        # One event per run: a job run again by `openvod jobs requeue` gets the next seq (runs of one
+        # job never end at once: each ends with the job's compare-and-set).
+        seq = conn.execute(
+            select(func.coalesce(func.max(outbox.c.seq) + 1, 0)).where(outbox.c.job_id == job.id, outbox.c.event_type == event)
+        ).scalar_one()
         conn.execute(
             insert(outbox).values(
                 account_id=job.account_id,
                 job_id=job.id,
                 event_type=event,
+                seq=int(seq),
                 url=url,
                 body=dumps(body),
                 auth_key=auth_key,

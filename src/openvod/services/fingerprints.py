@@ -1,13 +1,15 @@
 """Fingerprint libraries in the store, and each worker's in-memory index over them (a service: the
 AIMediaDNA analyzer reaches it only through ``openvod.domain.interfaces.FingerprintLibrary``).
 
-A library is (account, DNADBId). The store is the truth: ``dna_videos`` holds one row per video
-with its codes and its full fingerprint. Each worker process keeps, per library it has served, a
-``CodeIndex`` built lazily from the rows and brought up to date before every query by a cheap
-aggregate (count, max id, sum of ids): rows added by other workers are loaded, rows deleted
-anywhere are dropped. Nothing here is shared between processes, so any worker can serve any query.
-A large (IVF) index is also saved under ``index_dir`` after it is built: a fresh worker loads it and
-reads only the rows added or deleted since, instead of training and filling it again.
+A library is (account, DNADBId), and each has its own index (libraries are sharded by DNADBId).
+The store is the truth: ``dna_videos`` holds one row per video with its codes and its full
+fingerprint, and every add or removal also writes a numbered change-log row in the same transaction
+(services/dna_log.py). Each worker process keeps, per library it has served, a ``CodeIndex`` and
+the log version it reflects; before every query one primary-key read of the library's version
+tells whether anything changed, and the log rows after it are applied (adds read those rows'
+codes, deletes drop them). A large (IVF) index is also published as a snapshot in the blob store
+(services/dna_snapshot.py: S3 when configured): a fresh worker loads it and replays the log after
+its version instead of training and filling the index again.
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from openvod.analyzers.dna.fingerprint import Fingerprint, FingerprintOptions
 from openvod.analyzers.dna.index import CodeIndex
 from openvod.analyzers.dna.search import MatchParams, PairMatch, search, single_threaded_blas
+from openvod.services.dna_log import Change, bump, changes_after, current_version, log_change, record, write_retry
+from openvod.services.dna_snapshot import SnapshotStore
 from openvod.store.tables import dna_videos
 from openvod.util import now
 
@@ -43,7 +44,7 @@ class Library:
 
     def __init__(self, engine: Engine, account_id: str, db_id: str, opts: FingerprintOptions, params: MatchParams,
                  *, flat_limit: int = 250_000, nprobe: int = 16, fingerprint_cache: int = 64,
-                 index_dir: Path | None = None):
+                 snapshots: SnapshotStore | None = None):
         self.engine = engine
         self.account_id = account_id
         self.db_id = db_id
@@ -52,13 +53,18 @@ class Library:
         self.version = fingerprint_version(opts)
         self.index = CodeIndex(flat_limit=flat_limit, nprobe=nprobe)
         self._media: dict[int, str] = {}  # row id -> media id
-        self._signature: tuple[int, int, int] | None = None
+        self._by_media: dict[str, int] = {}  # media id -> row id
+        self.applied: int | None = None  # the library version (change log) the index reflects
         self._fps: OrderedDict[int, Fingerprint] = OrderedDict()
         self._fp_cache = fingerprint_cache
         self._lock = threading.RLock()
-        key = hashlib.sha1(f"{account_id}\0{db_id}\0{self.version}".encode()).hexdigest()[:24]
-        self.index_path = None if index_dir is None else Path(index_dir) / f"{key}.npz"
-        self._saved = (-1, -1)  # (index builds, videos) when the index file was last written or read
+        self.snapshots = snapshots
+        self._saved = (-1, -1)  # (index builds, videos) when a snapshot was last taken or loaded
+        self._bg: threading.Thread | None = None  # the background publisher, and what it publishes next
+        self._bg_next: tuple[dict[str, Any], int, int, int] | None = None
+        self._bg_lock = threading.Lock()
+        # What this process did to keep the index current (tests and bench read them).
+        self.stats = {"full_loads": 0, "snapshot_loads": 0, "replayed": 0, "snapshot_saves": 0}
 
     def _where(self) -> list[Any]:
         return [dna_videos.c.account_id == self.account_id, dna_videos.c.db_id == self.db_id,
@@ -66,62 +72,174 @@ class Library:
 
     # ------------------------------------------------------------------ sync
     def sync(self) -> None:
-        """Bring the index up to date with the store (cheap when nothing changed)."""
-        with self._lock, self.engine.connect() as conn:
-            sig_row = conn.execute(
-                select(func.count(dna_videos.c.id), func.max(dna_videos.c.id), func.sum(dna_videos.c.id)).where(*self._where())
-            ).one()
-            sig = (int(sig_row[0] or 0), int(sig_row[1] or 0), int(sig_row[2] or 0))
-            if sig == self._signature:
-                return
-            if self._signature is None and not self._media:
-                self._load_saved()
-            rows = conn.execute(select(dna_videos.c.id, dna_videos.c.media_id).where(*self._where())).all()
-            live = {int(r.id): str(r.media_id) for r in rows}
-            for vid in set(self._media) - set(live):
-                self.index.remove(vid)
-                self._media.pop(vid, None)
-                self._fps.pop(vid, None)
-            new = sorted(set(live) - set(self._media))
-            batch: dict[int, np.ndarray] = {}
-            for chunk in range(0, len(new), 500):
-                ids = new[chunk : chunk + 500]
-                for r in conn.execute(select(dna_videos.c.id, dna_videos.c.codes).where(dna_videos.c.id.in_(ids))):
-                    batch[int(r.id)] = np.frombuffer(r.codes, np.uint8).reshape(-1, 8)
-            self.index.add_many(batch)
-            for vid in batch:
-                self._media[vid] = live[vid]
-            self._signature = sig
-            self._maybe_save()
+        """Bring the index up to date with the store (one primary-key read when nothing changed)."""
+        with self._lock:
+            with self.engine.connect() as conn:
+                latest = current_version(conn, self.account_id, self.db_id)
+                if latest == self.applied:
+                    return
+                if self.applied is None and self.snapshots is not None:
+                    self._load_snapshot(conn)
+                if self.applied is None or not self._replay(conn):
+                    self._full_sync(conn, latest)
+            pending = self._snapshot_arrays()
+        if pending is not None:
+            self._publish_later(pending)
 
-    # ------------------------------------------------------------------ persisted index
-    def _load_saved(self) -> None:
-        """A fresh worker: start from the saved index (then only the difference is read from the store)."""
-        if self.index_path is None or not self.index_path.exists():
-            return
-        t = time.perf_counter()
-        info = self.index.load(self.index_path)
-        if info is None or info.get("version") != self.version:
+    def _full_sync(self, conn: Connection, latest: int) -> None:
+        """Read the library's row ids (``latest`` was read before them: the log after it is replayed
+        idempotently next time) and apply the difference."""
+        self.stats["full_loads"] += 1
+        rows = conn.execute(select(dna_videos.c.id, dna_videos.c.media_id).where(*self._where())).all()
+        live = {int(r.id): str(r.media_id) for r in rows}
+        for vid in set(self._media) - set(live):
+            self._drop(vid)
+        new = sorted(set(live) - set(self._media))
+        batch = self._read_codes(conn, new)
+        for vid in new:
+            if vid in batch:
+                self._drop(self._by_media.get(live[vid], -1))
+                self._put(vid, live[vid])
+        self.index.add_many(batch)
+        self.applied = latest
+
+    def _replay(self, conn: Connection) -> bool:
+        """Apply the log after ``applied``; False when part of it is gone (trimmed): re-read instead."""
+        assert self.applied is not None
+        changes = changes_after(conn, self.account_id, self.db_id, self.applied)
+        if [c.version for c in changes] != list(range(self.applied + 1, self.applied + 1 + len(changes))):
+            return False
+        self.stats["replayed"] += len(changes)
+        adds = {c.row_id: c.media_id for c in changes if c.op == "add"}
+        self._apply(changes, self._read_codes(conn, list(adds), adds))
+        if changes:
+            self.applied = changes[-1].version
+        return True
+
+    def _apply(self, changes: list[Change], codes: dict[int, np.ndarray]) -> None:
+        """Adds replace the video's row (rows of other fingerprint settings, or deleted since, only
+        remove it); deletes drop the row they name, never a newer one. Idempotent: row ids only grow,
+        so an add of a row older than the one the index holds (read by a full load) is skipped."""
+        pending: dict[int, np.ndarray] = {}
+        for c in changes:
+            cur = self._by_media.get(c.media_id)
+            if c.op == "add" and cur is not None and cur >= c.row_id:
+                continue
+            if cur is not None and (c.op == "add" or cur == c.row_id):
+                if pending.pop(cur, None) is None:
+                    self._drop(cur)
+                else:
+                    self._forget(cur)
+            if c.op == "add" and c.row_id in codes:
+                pending[c.row_id] = codes[c.row_id]
+                self._put(c.row_id, c.media_id)
+        self.index.add_many(pending)
+
+    def _read_codes(self, conn: Connection, ids: list[int],
+                    media: dict[int, str] | None = None) -> dict[int, np.ndarray]:
+        """Codes of these rows of the library (with ``media``: only rows still of that media id)."""
+        batch: dict[int, np.ndarray] = {}
+        ids = sorted(set(ids))
+        for chunk in range(0, len(ids), 500):
+            sel = select(dna_videos.c.id, dna_videos.c.media_id, dna_videos.c.codes).where(
+                dna_videos.c.id.in_(ids[chunk: chunk + 500]), *self._where())
+            for r in conn.execute(sel):
+                if media is None or media.get(int(r.id)) == r.media_id:
+                    batch[int(r.id)] = np.frombuffer(r.codes, np.uint8).reshape(-1, 8)
+        return batch
+
+    def _put(self, vid: int, media_id: str) -> None:
+        self._media[vid] = media_id
+        self._by_media[media_id] = vid
+
+    def _forget(self, vid: int) -> None:
+        media_id = self._media.pop(vid, None)
+        if media_id is not None and self._by_media.get(media_id) == vid:
+            del self._by_media[media_id]
+        self._fps.pop(vid, None)
+
+    def _drop(self, vid: int) -> None:
+        if vid in self._media:
+            self.index.remove(vid)
+            self._forget(vid)
+
+    # ------------------------------------------------------------------ snapshots in the blob store
+    def _load_snapshot(self, conn: Connection) -> None:
+        """A fresh worker: start from the published snapshot (then only the log after it is read)."""
+        assert self.snapshots is not None
+        got = self.snapshots.load(conn, self.account_id, self.db_id, self.version, self.index)
+        if got is None:
             self.index = CodeIndex(flat_limit=self.index.flat_limit, nprobe=self.index.nprobe)
             return
-        self._media = {int(k): str(v) for k, v in info["media"].items()}
+        version, info = got
+        for k, v in info["media"].items():
+            self._put(int(k), str(v))
+        self.applied = version
         self._saved = (self.index.builds, len(self._media))
-        log.info("DNA library %s/%s: loaded the saved index (%d videos) in %.2fs", self.account_id, self.db_id,
-                 len(self._media), time.perf_counter() - t)
+        self.stats["snapshot_loads"] += 1
 
-    def _maybe_save(self) -> None:
-        """Write the index after a (re)build, or once the library grew or shrank by 2 % since it was
-        last written. Small (exact, flat) indexes are rebuilt faster than they are read: not saved."""
-        if self.index_path is None or self.index.kind != "ivf":
-            return
+    def save_snapshot(self) -> bool:
+        """Publish a snapshot of the index now (any kind, changed or not), once it is up to date."""
+        self.sync()
+        with self._lock:
+            pending = self._snapshot_arrays(force=True)
+        return pending is not None and self._publish(pending)
+
+    def wait_snapshot(self) -> None:
+        """Wait until the snapshots handed to the background publisher are published (or given up)."""
+        while True:
+            with self._bg_lock:
+                thread = self._bg
+            if thread is None or not thread.is_alive():
+                return
+            thread.join()
+
+    def _snapshot_arrays(self, force: bool = False) -> tuple[dict[str, Any], int, int, int] | None:
+        """A copy of the index to publish, after a (re)build or once the library grew or shrank by 2 %
+        since one was last taken or loaded (under the lock; written and uploaded after it). Small
+        (exact, flat) indexes are rebuilt faster than they are read: not published unless ``force``."""
+        if self.snapshots is None or self.applied is None:
+            return None
         builds, n = self._saved
-        if self.index.builds == builds and abs(len(self._media) - n) < max(64, 0.02 * n):
-            return
+        if not force and (self.index.kind != "ivf" or (
+                self.index.builds == builds and abs(len(self._media) - n) < max(64, 0.02 * n))):
+            return None
+        arrays = self.index.snapshot({"version": self.version, "log_version": self.applied,
+                                      "media": {str(k): v for k, v in self._media.items()}})
+        if arrays is None:
+            return None
+        self._saved = (self.index.builds, len(self._media))
+        return arrays, self.applied, len(self._media), self.index.ntotal
+
+    def _publish_later(self, pending: tuple[dict[str, Any], int, int, int]) -> None:
+        """Publish off the query path: one background thread per library, the newest copy wins."""
+        with self._bg_lock:
+            self._bg_next = pending
+            if self._bg is not None and self._bg.is_alive():
+                return
+            self._bg = threading.Thread(target=self._publisher, name=f"dna-snapshot-{self.db_id}", daemon=True)
+            self._bg.start()
+
+    def _publisher(self) -> None:
+        while True:
+            with self._bg_lock:
+                pending, self._bg_next = self._bg_next, None
+                if pending is None:
+                    return
+            self._publish(pending)
+
+    def _publish(self, pending: tuple[dict[str, Any], int, int, int]) -> bool:
+        assert self.snapshots is not None
+        arrays, version, videos, codes = pending
         try:
-            self.index.save(self.index_path, {"version": self.version, "media": {str(k): v for k, v in self._media.items()}})
-            self._saved = (self.index.builds, len(self._media))
+            path = self.snapshots.write(arrays)
         except OSError as exc:  # a cache: the next worker rebuilds
-            log.warning("DNA library %s/%s: cannot save the index: %s", self.account_id, self.db_id, exc)
+            log.warning("DNA library %s/%s: cannot write the index snapshot: %s", self.account_id, self.db_id, exc)
+            return False
+        if self.snapshots.publish(path, self.account_id, self.db_id, self.version, version, videos, codes):
+            self.stats["snapshot_saves"] += 1
+            return True
+        return False
 
     def load(self, vid: int) -> tuple[str, Fingerprint] | None:
         """(media id, fingerprint) of a library row, or None if it is gone."""
@@ -168,17 +286,19 @@ class Library:
             "fingerprint": fp.to_bytes(),
             "created_at": now(),
         }
-        for attempt in range(3):
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(delete(dna_videos).where(
-                        dna_videos.c.account_id == self.account_id, dna_videos.c.db_id == self.db_id,
-                        dna_videos.c.media_id == media_id))
-                    conn.execute(insert(dna_videos).values(**row))
-                return
-            except IntegrityError:  # the same video added concurrently: the later write wins
-                if attempt == 2:
-                    raise
+
+        def write(conn: Connection) -> None:
+            # The version first: its row lock orders this library's writers (the same video added
+            # concurrently: the later write wins, and the log says so in commit order).
+            version = bump(conn, self.account_id, self.db_id)
+            conn.execute(delete(dna_videos).where(
+                dna_videos.c.account_id == self.account_id, dna_videos.c.db_id == self.db_id,
+                dna_videos.c.media_id == media_id))
+            pk = conn.execute(insert(dna_videos).values(**row)).inserted_primary_key
+            assert pk is not None
+            log_change(conn, self.account_id, self.db_id, version, "add", int(pk[0]), media_id)
+
+        write_retry(self.engine, write)
 
 
 def delete_video(engine: Engine, account_id: str, media_id: str, db_id: str | None = None) -> int:
@@ -186,8 +306,15 @@ def delete_video(engine: Engine, account_id: str, media_id: str, db_id: str | No
     cond = [dna_videos.c.account_id == account_id, dna_videos.c.media_id == media_id]
     if db_id is not None:
         cond.append(dna_videos.c.db_id == db_id)
-    with engine.begin() as conn:
-        return int(conn.execute(delete(dna_videos).where(*cond)).rowcount or 0)
+
+    def write(conn: Connection) -> int:
+        rows = conn.execute(select(dna_videos.c.id, dna_videos.c.db_id).where(*cond).order_by(dna_videos.c.db_id)).all()
+        for r in rows:  # each library's change is logged (and its version bumped) with the delete
+            record(conn, account_id, str(r.db_id), "del", int(r.id), media_id)
+        conn.execute(delete(dna_videos).where(dna_videos.c.id.in_([int(r.id) for r in rows])))
+        return len(rows)
+
+    return write_retry(engine, write)
 
 
 def libraries(engine: Engine, account_id: str | None = None) -> list[tuple[str, str]]:
@@ -242,18 +369,19 @@ class FingerprintService:
     """Every account's fingerprint libraries, with this process's cache of their indexes."""
 
     def __init__(self, engine: Engine, opts: FingerprintOptions, params: MatchParams, *, max_cached: int = 8,
-                 flat_limit: int = 250_000, nprobe: int = 16, index_dir: Path | None = None):
+                 flat_limit: int = 250_000, nprobe: int = 16, blobs: Any = None):
         self.engine = engine
         self.opts = opts
         self.params = params
         self.flat_limit = flat_limit
         self.nprobe = nprobe
-        self.index_dir = index_dir
+        # Index snapshots live in the blob store (none without one: every worker builds from the store).
+        self.snapshots = None if blobs is None else SnapshotStore(engine, blobs)
         self.cache = LibraryCache(max_cached)
 
     def library(self, account_id: str, db_id: str) -> Library:
         return self.cache.get(self.engine, account_id, db_id, self.opts, self.params, flat_limit=self.flat_limit,
-                              nprobe=self.nprobe, index_dir=self.index_dir)
+                              nprobe=self.nprobe, snapshots=self.snapshots)
 
     def for_account(self, account_id: str) -> AccountFingerprints:
         return AccountFingerprints(self, account_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -338,9 +339,10 @@ class LibraryService(_Library):
         self.media = media
 
     def play_info(self, account_id: str, video_id: str, base_url: str, ttl: int, formats: set[str],
-                  stream_types: set[str], definitions: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+                  stream_types: set[str], definitions: set[str], preview: Callable[[], bool] | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
         row = self.media.get_row(account_id, video_id)
-        if row["status"] != "Normal":
+        if row["status"] != "Normal" and not (row["status"] in ("Checking", "Blocked") and preview and preview()):
             raise IllegalStatus(row["status"])
         kind = media_type(row)
         if kind not in (stream_types or {"video"}):

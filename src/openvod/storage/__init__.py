@@ -23,7 +23,8 @@ def make_blob_store(settings: Settings) -> Any:
         client = make_s3_client(c.endpoint_url, c.region, c.access_key_id, c.secret_access_key,
                                 c.addressing_style, c.max_pool_connections)
         return S3BlobStore(client, c.bucket, c.prefix, (settings.data_dir / "blob-cache").resolve(),
-                           create_bucket=c.create_bucket)
+                           create_bucket=c.create_bucket, cache_max_bytes=settings.blobs.cache.max_bytes,
+                           cache_min_idle_s=settings.blobs.cache.min_idle_s)
     raise ValueError(f"blobs.backend must be 'local' or 's3', got {settings.blobs.backend!r}")
 
 

@@ -6,7 +6,8 @@ URL) calls :meth:`path`, which returns a file in a local read-through cache unde
 ``<data_dir>/blob-cache``: the object is downloaded on first use, and its ETag is checked with one
 HEAD per call, so an object overwritten through another node (RefreshUploadVideo) is fetched again.
 Writes go to the object store first and then into the cache, so the node that wrote a blob reads it
-back without a download. The cache is never trimmed yet (documented in docs/scale-out.md).
+back without a download. The cache is kept under ``blobs.cache.max_bytes`` (least recently used
+files go first, never one in use: storage/cache_trim.py).
 
 Signed URLs stay openvod's own (``/blobs/<key>?auth_key=…``): any API node verifies them with the
 shared signing key and streams the object through its cache; S3 presigned URLs are not used.
@@ -20,9 +21,12 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
+from openvod.storage.cache_trim import TrimResult, touch, trim
 from openvod.storage.blobs import BlobKeyError
 
 log = logging.getLogger(__name__)
@@ -36,12 +40,13 @@ def check_key(key: str) -> str:
 
 
 def make_s3_client(endpoint_url: str, region: str, access_key_id: str, secret_access_key: str,
-                   addressing_style: str = "path", max_pool_connections: int = 32) -> Any:
+                   addressing_style: str = "path", max_pool_connections: int = 32, connect_timeout: float = 10,
+                   read_timeout: float = 120, max_attempts: int = 5) -> Any:
     import boto3
     from botocore.config import Config
 
-    cfg = Config(s3={"addressing_style": addressing_style}, retries={"max_attempts": 5, "mode": "standard"},
-                 max_pool_connections=max_pool_connections, connect_timeout=10, read_timeout=120)
+    cfg = Config(s3={"addressing_style": addressing_style}, retries={"max_attempts": max_attempts, "mode": "standard"},
+                 max_pool_connections=max_pool_connections, connect_timeout=connect_timeout, read_timeout=read_timeout)
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url or None,
@@ -55,8 +60,15 @@ def make_s3_client(endpoint_url: str, region: str, access_key_id: str, secret_ac
 class S3BlobStore:
     """Blobs as objects ``<prefix><key>`` in one S3 bucket, with a local read-through cache."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str, cache_dir: Path, create_bucket: bool = False):
+    def __init__(self, client: Any, bucket: str, prefix: str, cache_dir: Path, create_bucket: bool = False,
+                 cache_max_bytes: int = 0, cache_min_idle_s: float = 300.0):
         self.s3 = client
+        self.cache_max_bytes = cache_max_bytes
+        self.cache_min_idle_s = cache_min_idle_s
+        self._added = 0  # bytes this process put into the cache since its last trim pass
+        self._last_trim = 0.0
+        self._trim_lock = threading.Lock()
+        self._trimming = False
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         # The cache doubles as the store's "root" for code that guards the data folder.
@@ -122,6 +134,7 @@ class S3BlobStore:
             return local
         etag = str(head.get("ETag", ""))
         if local.is_file() and meta.is_file() and meta.read_text() == etag:
+            touch(local)  # the LRU clock of the cache
             return local
         local.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dl-", dir=local.parent)
@@ -133,7 +146,52 @@ class S3BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         self._remember(key, etag)
+        self._added_to_cache(local)
         return local
+
+    # ------------------------------------------------------------------ the cache's size cap
+    def _added_to_cache(self, local: Path) -> None:
+        """Count a file put into the cache; start a trim pass (in the background) when due: after a
+        twentieth of the cap was added, or a minute after the last pass (the first fill after a start)."""
+        if self.cache_max_bytes <= 0:
+            return
+        try:
+            size = local.stat().st_size
+        except OSError:
+            return
+        with self._trim_lock:
+            self._added += size
+            due = self._added >= self.cache_max_bytes // 20 or time.monotonic() - self._last_trim > 60
+            if not due or self._trimming:
+                return
+            self._trimming = True
+        threading.Thread(target=self._trim_in_background, name="blob-cache-trim", daemon=True).start()
+
+    def _trim_in_background(self) -> None:
+        try:
+            self.trim_cache()
+        except Exception:
+            log.warning("blob cache trim failed", exc_info=True)
+        finally:
+            with self._trim_lock:
+                self._trimming = False
+
+    def trim_cache(self) -> TrimResult:
+        """One trim pass now: least recently used files out until under 90 % of the cap."""
+        with self._trim_lock:
+            self._added = 0
+            self._last_trim = time.monotonic()
+        res = trim(self.root, self.cache_max_bytes, self.cache_min_idle_s, forget=self._forget_file,
+                              lock_path=self.root.parent / ".trim.lock")
+        if res.removed:
+            log.info("blob cache trimmed", extra={"removed": len(res.removed), "bytes": res.total_after,
+                                                  "cap": self.cache_max_bytes})
+        return res
+
+    def _forget_file(self, local: Path) -> None:
+        """Drop the ETag record of a cached file that was removed."""
+        key = local.relative_to(self.root).as_posix()
+        (self.meta / (hashlib.sha1(key.encode()).hexdigest() + ".etag")).unlink(missing_ok=True)
 
     def _cache_file(self, key: str, src: Path, move: bool) -> None:
         """Put a just-uploaded file into the cache (best effort: the object store is the truth)."""
@@ -150,6 +208,7 @@ class S3BlobStore:
                 os.replace(tmp, local)
             if head is not None:
                 self._remember(key, str(head.get("ETag", "")))
+            self._added_to_cache(local)
         except OSError:
             log.warning("could not cache a blob locally", exc_info=True, extra={"blob_key": key})
 
@@ -163,6 +222,7 @@ class S3BlobStore:
                 fh.write(data)
             os.replace(tmp, local)
             self._remember(key, str(r.get("ETag", "")))
+            self._added_to_cache(local)
         except OSError:
             log.warning("could not cache a blob locally", exc_info=True, extra={"blob_key": key})
         return len(data)
@@ -186,6 +246,11 @@ class S3BlobStore:
             return self._head(key) is not None
         except BlobKeyError:
             return False
+
+    def evict(self, key: str) -> None:
+        """Drop this node's cached copy of a blob (the object stays): large blobs read once, such as
+        index snapshots, need not stay in the cache."""
+        self._forget(key)
 
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=self.object_key(key))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from openvod.domain.jobs import JobStatus, sources
 from openvod.store.tables import jobs
@@ -61,7 +61,8 @@ def set_progress(engine: Engine, job_id: str, worker_id: str, pct: float) -> Non
     with engine.begin() as conn:
         conn.execute(
             update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id)
+            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING, jobs.c.claimed_by == worker_id,
+                   or_(jobs.c.progress.is_(None), jobs.c.progress < pct))  # never back (claim resets it)
             .values(progress=pct)
         )
 
@@ -103,3 +104,25 @@ def requeue_if_holder(engine: Engine, job_id: str, holder: str | None) -> bool:
             .values(status=JobStatus.INIT, claimed_by=None, lease_until=None)
         ).rowcount
     return n == 1
+
+
+# What a job run again from scratch starts with (the row as a submit inserts it).
+_FRESH: dict[str, Any] = {
+    "status": JobStatus.INIT, "code": "", "message": "", "data": None, "detail": None, "analyzer": "",
+    "started_at": None, "completed_at": None, "claimed_by": None, "lease_until": None, "attempts": 0,
+    "progress": None,
+}
+
+
+def reopen(engine: Engine, job_id: str, at: float) -> str | None:
+    """The operator's requeue: a failed job, or a processing job whose lease ran out before ``at``,
+    back to ``init`` with its attempts reset. Returns the status it came from; None when the job is
+    in neither state (queued, running under a live lease, succeeded, or gone)."""
+    with engine.begin() as conn:
+        if conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == JobStatus.FAIL)
+                        .values(**_FRESH)).rowcount == 1:
+            return str(JobStatus.FAIL)
+        if conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.status == JobStatus.PROCESSING,
+                                           jobs.c.lease_until < at).values(**_FRESH)).rowcount == 1:
+            return str(JobStatus.PROCESSING)
+    return None

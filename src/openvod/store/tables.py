@@ -10,14 +10,21 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData()
+from openvod.store.meta import metadata
+
+# The DNA library tables live in tables_dna.py (size); imported here so one ``metadata`` holds all.
+from openvod.store.tables_dna import (  # noqa: E402, F401
+    dna_index_snapshots,
+    dna_library_log,
+    dna_library_versions,
+    dna_videos,
+)
 
 accounts = Table(
     "accounts",
@@ -157,29 +164,11 @@ outbox = Table(
     Column("last_error", Text, nullable=False, default=""),
     Column("created_at", Float, nullable=False),
     Column("delivered_at", Float, nullable=True),
-    UniqueConstraint("job_id", "event_type", name="uq_outbox_job_event"),
+    # 0 for a job's first event of a type; 1, 2, … for the events of runs after `openvod jobs requeue`
+    # (each run ends once: the job's compare-and-set), so every event has its own dedupe key.
+    Column("seq", Integer, nullable=False, default=0, server_default="0"),
+    UniqueConstraint("job_id", "event_type", "seq", name="uq_outbox_job_event_seq"),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
-)
-
-# Video fingerprint libraries (AIMediaDNA). One row per video per library, written in one statement
-# (a killed job leaves either the whole fingerprint or none). ``codes`` feeds the in-memory ANN index
-# that each worker rebuilds from here; ``fingerprint`` is read only for candidates being verified.
-dna_videos = Table(
-    "dna_videos",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", String(32), nullable=False),
-    Column("db_id", String(64), nullable=False, default=""),  # DNADBId; "" = the account's default library
-    Column("media_id", String(32), nullable=False),
-    Column("job_id", String(32), nullable=False, default=""),
-    Column("version", String(64), nullable=False),  # fingerprint format + options; others are ignored
-    Column("duration", Float, nullable=False),
-    Column("n_codes", Integer, nullable=False),
-    Column("codes", LargeBinary, nullable=False),  # uint8[n_codes, 8]
-    Column("fingerprint", LargeBinary, nullable=False),  # Fingerprint.to_bytes()
-    Column("created_at", Float, nullable=False),
-    UniqueConstraint("account_id", "db_id", "media_id", name="uq_dna_videos_media"),
-    Index("ix_dna_videos_library", "account_id", "db_id", "version", "id"),
 )
 
 # Face library of an account (AIVideoTag Face): named people added by the operator (``source`` =

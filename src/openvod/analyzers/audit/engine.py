@@ -33,6 +33,7 @@ from openvod.analyzers.audit.records import (
     VisualScan,
 )
 from openvod.analyzers.audit.text import TextModerator
+from openvod.analyzers.audit.suncode import SUN_CODE_REASON, SUN_CODE_SCORE, find_sun_code
 from openvod.analyzers.audit.visual import PartDetector, find_qr, porn_label
 
 SUGGESTION_RANK = {"pass": 0, "review": 1, "block": 2}
@@ -131,6 +132,9 @@ def scan_video(path: Path, options: AuditOptions, detector: PartDetector | None,
                     qr = find_qr(rgb)
                     if qr is not None:
                         scan.findings.append(Finding(t, "ad", "qrcode", qr.score, "qr", f"QR code: {qr.decoded}"))
+                    elif (sun := find_sun_code(rgb)) is not None:  # located, not decodable: review
+                        scan.findings.append(Finding(t, "ad", "programCode", SUN_CODE_SCORE, "suncode",
+                                                     f"round code-like pattern at ({sun.x}, {sun.y}), r {sun.radius} px"))
                 scan.samples.append(sample)
                 if "live" in scenes:
                     live_frame(scan, sample, rgb, options)
@@ -237,6 +241,8 @@ def decide(scan: VisualScan, inputs: TextInputs, options: AuditOptions, mod: Tex
             missing.append(MISSING_MODEL[scene])
         if "video" in ranges and scene in ("ad", "terrorism", "logo") and inputs.ocr_missing:
             missing.append(f"On-screen text was not read: {inputs.ocr_missing}")
+        if scene == "ad" and any(f.label == "programCode" for f in fs):
+            missing.append(SUN_CODE_REASON)
         if "video" in ranges and scene == "porn" and "porn" in scenes and not scan.samples:
             missing.append("No frame was checked.")
         if missing:

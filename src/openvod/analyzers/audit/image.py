@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from openvod.analyzers.audit.options import MISSING_MODEL, AuditOptions
+from openvod.analyzers.audit.suncode import SUN_CODE_REASON, SUN_CODE_SCORE, find_sun_code
 from openvod.analyzers.audit.text import TextModerator
 from openvod.analyzers.audit.visual import PartDetector, find_qr, flat_kind, is_test_card, luma, porn_label
 
@@ -32,12 +33,14 @@ def audit_image(rgb: np.ndarray | None, options: AuditOptions, detector: PartDet
             qr = find_qr(rgb)
             if qr is not None:
                 label, score = "qrcode", qr.score
+            elif find_sun_code(rgb) is not None:  # a round mini-program code: located, not decodable
+                label, score, reason = "programCode", SUN_CODE_SCORE, SUN_CODE_REASON
             ad_hits = [h for h in hits if h.label != "logo"]
             if ad_hits and max(h.score for h in ad_hits) > score:
                 best = max(ad_hits, key=lambda h: h.score)
                 label, score = best.label, best.score
             if texts is None:
-                reason = "Text in the image was not read (OCR is not available)."
+                reason = " ".join(x for x in (reason, "Text in the image was not read (OCR is not available).") if x)
         elif scene == "live":
             kind = flat_kind(luma(rgb), options.live.black_luma, options.live.flat_std) or (
                 "testcard" if is_test_card(rgb) else "")

@@ -151,22 +151,37 @@ class CodeIndex:
     # ------------------------------------------------------------------ persistence
     def save(self, path: Path, meta: dict[str, Any]) -> None:
         """Write the built index, its codes and ``meta`` to one file (atomically: temp file + rename)."""
+        arrays = self.snapshot(meta)
+        if arrays is not None:
+            self.write(path, arrays)
+
+    def snapshot(self, meta: dict[str, Any]) -> dict[str, np.ndarray] | None:
+        """Copies of what ``save`` writes, taken under the lock (``write`` them without it); None when
+        nothing was built yet."""
         faiss = _faiss()
         with self._lock:
             if self._index is None:
-                return
+                return None
             vids = np.array(sorted(self._codes), np.int64)
             counts = np.array([self._codes[int(v)].shape[0] for v in vids], np.int64)
             codes = np.concatenate([self._codes[int(v)] for v in vids]) if vids.size else np.zeros((0, CODE_BYTES), np.uint8)
             blob = faiss.serialize_index_binary(self._index)
             info = {**meta, "ivf": self._ivf, "trained_at": self._trained_at, "nprobe": self.nprobe,
                     "flat_limit": self.flat_limit, "format": 1}
+        return {"index": blob, "vids": vids, "counts": counts, "codes": codes,
+                "meta": np.frombuffer(json.dumps(info).encode(), np.uint8)}
+
+    @staticmethod
+    def write(path: Path, arrays: dict[str, np.ndarray]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as f:
-            np.savez(f, index=blob, vids=vids, counts=counts, codes=codes,
-                     meta=np.frombuffer(json.dumps(info).encode(), np.uint8))
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, index=arrays["index"], vids=arrays["vids"], counts=arrays["counts"],
+                         codes=arrays["codes"], meta=arrays["meta"])
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def load(self, path: Path) -> dict[str, Any] | None:
         """Replace this index by a saved one; returns the saved ``meta`` (None if unreadable or of

@@ -21,6 +21,18 @@ def submit_ai_media_audit_job(ctx: Ctx) -> dict[str, Any]:
     return {"JobId": job_id, "MediaId": media_id}
 
 
+@action("SubmitAIImageAuditJob")
+def submit_ai_image_audit_job(ctx: Ctx) -> dict[str, Any]:
+    """Queue a content audit of an image (CreateUploadImage, or an AI cover/GIF) by its ImageId."""
+    from openvod.services.audit_image import submit_image_audit
+
+    extra = {k: ctx.p.str(k, max_bytes=4096) for k in ("CensorProvider", "ImageService", "ServiceParameters")}
+    job_id = submit_image_audit(ctx.rt.audit, ctx.account_id, ctx.p.str("MediaId", required=True, max_bytes=128),
+                                ctx.p.str("TemplateId", max_bytes=128),
+                                ctx.p.str("MediaAuditConfiguration", max_bytes=4096), ctx.p.str("UserData"), extra)
+    return {"JobId": job_id}
+
+
 @action("GetAIMediaAuditJob")
 def get_ai_media_audit_job(ctx: Ctx) -> dict[str, Any]:
     """One audit job; ``Data`` is the AIMediaAuditResult object (frame URLs freshly signed)."""

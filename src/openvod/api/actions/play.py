@@ -33,6 +33,7 @@ def get_play_info(ctx: Ctx) -> dict[str, Any]:
     if result_type not in ("Single", "Multiple"):
         raise InvalidParameter("ResultType", "Allowed values: Single, Multiple.")
     ttl = ctx.p.int("AuthTimeout", min_value=1, max_value=30 * 24 * 3600) or ctx.rt.settings.upload.play_url_ttl_s
+    # A video under review or Blocked plays only for the audit security IPs (SetAuditSecurityIp).
     base, info = ctx.rt.library.play_info(ctx.account_id, vid, ctx.base_url, ttl, formats, stream_types,
-                                          definitions)
+                                          definitions, lambda: ctx.rt.audit.review_preview(ctx.account_id, ctx.client_ip))
     return {"VideoBase": base, "PlayInfoList": {"PlayInfo": [info]}}

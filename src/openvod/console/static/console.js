@@ -17,6 +17,16 @@
     if (!window.confirm(f.dataset.confirm || "?")) ev.preventDefault();
   }));
 
+  // New AI template: a type's example config replaces the text until the user has changed it.
+  const tplType = $("#new-template-type");
+  if (tplType) {
+    const cfg = $("#new-template-config");
+    const examples = Array.from(tplType.options).map((o) => o.dataset.example);
+    tplType.addEventListener("change", () => {
+      if (!cfg.value.trim() || examples.includes(cfg.value)) cfg.value = tplType.selectedOptions[0].dataset.example;
+    });
+  }
+
   function seek(video, t) {
     if (!video) return;
     const go = () => { video.currentTime = t; };
@@ -46,30 +56,53 @@
         st.textContent = zone.dataset.failed + ": FileTooLarge: > " + max + " bytes";
         return;
       }
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", "/console/upload");
-      xhr.setRequestHeader("X-CSRF-Token", csrf);
-      xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
-      xhr.setRequestHeader("Content-Type", "application/octet-stream");
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.floor(100 * e.loaded / e.total); };
-      xhr.onload = () => {
-        let body = {};
-        try { body = JSON.parse(xhr.responseText); } catch (e) { body = { Code: "HTTP" + xhr.status, Message: xhr.statusText }; }
-        if (xhr.status === 200) {
-          bar.value = 100;
-          li.classList.add("done");
-          st.textContent = zone.dataset.ok + " · ";
-          const a = document.createElement("a");
-          a.href = "/console/video/" + body.VideoId;
-          a.textContent = zone.dataset.open;
-          st.append(a);
-        } else {
-          li.classList.add("failed");
-          st.textContent = zone.dataset.failed + ": " + (body.Code || xhr.status) + ": " + (body.Message || "");
-        }
+      const fail = (code, message) => {
+        li.classList.add("failed");
+        st.textContent = zone.dataset.failed + ": " + code + ": " + (message || "");
       };
-      xhr.onerror = () => { li.classList.add("failed"); st.textContent = zone.dataset.failed + ": network error"; };
-      xhr.send(file);
+      const json = async (r) => {
+        try { return await r.json(); } catch (e) { return { Code: "HTTP" + r.status, Message: r.statusText }; }
+      };
+      // 1. CreateUploadVideo (through the console): the address, credentials and a signed PostObject form.
+      const ask = new URLSearchParams({ name: file.name, size: String(file.size) });
+      fetch("/console/upload/address", { method: "POST", credentials: "same-origin", body: ask,
+                                          headers: { "X-CSRF-Token": csrf } })
+        .then(async (r) => {
+          const addr = await json(r);
+          if (r.status === 401) { location.href = "/console/login?expired=1"; return; }
+          if (!r.ok) { fail(addr.Code || r.status, addr.Message); return; }
+          li.dataset.video = addr.VideoId;
+          // 2. PostObject straight to the OSS-compatible endpoint; the file goes last, as OSS wants.
+          const form = new FormData();
+          Object.entries(addr.Post.Fields).forEach(([k, v]) => form.append(k, v));
+          form.append("file", file, file.name);
+          const xhr = new XMLHttpRequest();
+          xhr.open("POST", addr.Post.URL);
+          xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.min(99, Math.floor(100 * e.loaded / e.total)); };
+          xhr.onload = async () => {
+            if (xhr.status < 200 || xhr.status >= 300) {
+              // The endpoint's own answer: OSS XML <Error><Code/><Message/></Error>.
+              const doc = new DOMParser().parseFromString(xhr.responseText || "<Error/>", "application/xml");
+              const pick = (tag) => { const el = doc.getElementsByTagName(tag)[0]; return el ? el.textContent : ""; };
+              fail(pick("Code") || "HTTP" + xhr.status, pick("Message") || xhr.statusText);
+              return;
+            }
+            // 3. The object was committed as an SDK upload is (probe, status, events): how did it go?
+            const r2 = await fetch(`/console/upload/${addr.VideoId}.json`, { credentials: "same-origin" });
+            const body = await json(r2);
+            if (!r2.ok) { fail(body.Code || r2.status, body.Message); return; }
+            bar.value = 100;
+            li.classList.add("done");
+            st.textContent = zone.dataset.ok + " · ";
+            const a = document.createElement("a");
+            a.href = "/console/video/" + addr.VideoId;
+            a.textContent = zone.dataset.open;
+            st.append(a);
+          };
+          xhr.onerror = () => fail("NetworkError", "the connection to the object endpoint failed");
+          xhr.send(form);
+        })
+        .catch((e) => fail("NetworkError", (e && e.message) || String(e)));
     };
     const take = (files) => Array.from(files).forEach(send);
     zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
