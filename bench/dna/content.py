@@ -35,6 +35,9 @@ LAVFI_KINDS = ["life", "cellauto", "mandelbrot", "gradients", "testsrc2"]
 # Sources whose picture barely depends on the seed (testsrc2 is fixed, every mandelbrot zoom ends on the
 # same bulbs, gradients are one rotating edge): at most one shot of each, and only in the library.
 ONCE_KINDS = {"testsrc2", "mandelbrot", "gradients"}
+# Generation 3 (adversarial content, bench/dna/content3.py): fast motion, screen recordings, title
+# cards, smooth drifting noise; the shared bumper is placed by generate.py.
+GEN3_KINDS = ["fast", "screen", "title", "plasma"]
 
 
 def photo_path(name: str) -> str:
@@ -95,11 +98,13 @@ class ContentPool:
         return self.seed
 
     def shot(self, duration: float, allow_photo: bool = True, kind: str | None = None) -> Shot:
-        kinds = ["drawn", "lavfi", "lavfi"] + (["photo", "photo", "photo"] if allow_photo and self.photos else [])
+        kinds = ["drawn", "lavfi", "lavfi"] + GEN3_KINDS + (["photo", "photo", "photo"] if allow_photo and self.photos else [])
         kind = kind or str(self.rng.choice(kinds))
         seed = self._next_seed()
         if kind == "photo" and not self.photos:
             kind = "drawn"
+        if kind in GEN3_KINDS:  # generation 3 (bench/dna/content3.py)
+            return Shot(kind, duration, {"seed": seed, "cjk": bool(self.rng.random() < 0.35)} if kind == "screen" else {"seed": seed})
         if kind in ("slides", "bars", "black", "mandelbrot"):
             params: dict[str, Any] = {"seed": seed}
             if kind == "slides":
@@ -184,6 +189,10 @@ def _render_shot(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Itera
         frames = _render_bars(size, n)
     elif shot.kind == "studio":
         frames = _render_studio(shot, size, fps, n)
+    elif shot.kind in GEN3_KINDS or shot.kind == "bumper":
+        from bench.dna.content3 import render3
+
+        frames = render3(shot, size, fps, n)
     elif shot.kind == "black":
         frames = (np.zeros((size[1], size[0], 3), np.uint8) for _ in range(n))
     else:

@@ -30,7 +30,14 @@ CLASSES = [
     "flip", "vflip", "rotate", "speed", "reverse", "framerate", "pip", "combined", "partial", "whole", "splice",
     "reorder",
 ]
-NEGATIVE_KINDS = ["filler", "fractal", "slides", "bars", "studio"]
+NEGATIVE_KINDS = ["filler", "fractal", "slides", "bars", "studio", "bumper", "plasma"]
+# Generation 3: half of the queries of these classes copy around a shot of the named kinds (the
+# combinations an independent held-out suite found weak: crops of fast motion, picture-in-picture of
+# screen recordings, rotated title cards, smooth drifting noise under mild transforms).
+TARGETS = {"crop": ["fast"], "pip": ["screen"], "rotate": ["title"], "reencode": ["plasma"], "vflip": ["plasma"],
+           "speed": ["plasma"], "flip": ["plasma", "screen"], "scale": ["title", "screen"], "overlay": ["fast"]}
+BUMPER_LIBS = (5, 6)  # two library videos open and close with the same animated bumper
+BUMPER_S = 3.0
 # The seeds: parameters (thresholds) are chosen on TUNING only; HELDOUT is scored, never tuned on.
 SPLITS = {"tuning": 7, "heldout": 20261203}
 LIB_SIZES = [(480, 270), (640, 360), (426, 240), (512, 288)]
@@ -196,6 +203,7 @@ class Builder:
         self.lib_pool = ContentPool(self.rng, photos[:n_lib_photos])
         self.fill_pool = ContentPool(self.rng, photos[n_lib_photos:], allow_once_kinds=False)
         self.template = int(self.rng.integers(0, 1 << 30))
+        self.bumper = {"anim": int(self.rng.integers(0, 1 << 30)), "scheme": int(self.rng.integers(0, 1 << 30)), "title": "CHANNEL ONE"}
         self.lib_pool.caption_rate = 0.3
         self.fill_pool.caption_rate = 0.3
         self.library: list[dict[str, Any]] = []
@@ -219,36 +227,66 @@ class Builder:
                 prog.shots[-1] = Shot("slides", max(prog.shots[-1].duration, 10.0), {"template": self.template, "seed": 77})
             if i == 4:  # an episode of a studio show (the set and graphics the studio negatives share)
                 prog.shots[-1] = Shot("studio", max(prog.shots[-1].duration, 10.0), {"set": self.template ^ 0x5EED, "seed": 88})
+            if i in BUMPER_LIBS:  # the shared intro/outro bumper around a different middle
+                prog.shots.insert(0, Shot("bumper", BUMPER_S, dict(self.bumper)))
+                prog.shots.append(Shot("bumper", BUMPER_S, {**self.bumper, "outro": True}))
             if i % 5 == 3:  # colour bars and black leaders, as broadcast masters have
                 prog.shots.insert(0, Shot("bars", 2.0))
                 prog.shots.insert(1, Shot("black", 1.0))
             path = self.out / "library" / f"{lid}.mp4"
             _write_once(path, lambda p: write_video(p, render(prog, size, fps), fps, crf=20))
             self.library.append({"id": lid, "file": str(path.relative_to(self.out)), "duration": prog.duration, "fps": fps,
-                                 "size": list(size), "shots": [s.kind if s.kind != "lavfi" else s.params["source"] for s in prog.shots]})
+                                 "size": list(size), "shots": [s.kind if s.kind != "lavfi" else s.params["source"] for s in prog.shots],
+                                 "shot_times": _shot_times(prog),
+                                 "bumper": [[0.0, BUMPER_S], [prog.duration - BUMPER_S, prog.duration]] if i in BUMPER_LIBS else []})
 
     # -------------------------------------------------------------- queries
     def filler(self, dur: float) -> Piece:
         return Piece(dur, program=self.fill_pool.program(dur, photos=1))
 
-    def copy_piece(self, lib: dict[str, Any], length: float, speed: float = 1.0, whole: bool = False) -> Piece:
+    def copy_piece(self, lib: dict[str, Any], length: float, speed: float = 1.0, whole: bool = False,
+                   around: tuple[float, float] | None = None) -> Piece:
+        """A copied stretch of ``lib``; never inside its bumper (a bumper is no copy source: see README),
+        centred on the shot ``around`` (start, duration) when given."""
         if whole:
             return Piece(lib["duration"] / speed, ref=lib["id"], r0=0.0, speed=speed)
-        length = min(length, lib["duration"] - 0.5)
-        r0 = float(self.rng.uniform(0.0, lib["duration"] - length))
+        lo = lib["bumper"][0][1] if lib.get("bumper") else 0.0
+        hi = lib["bumper"][1][0] if lib.get("bumper") else lib["duration"]
+        length = min(length, hi - lo - 0.5)
+        if around is not None:
+            r0 = float(np.clip(around[0] + around[1] / 2 - length / 2 + self.rng.uniform(-1, 1), lo, hi - length))
+        else:
+            r0 = float(self.rng.uniform(lo, hi - length))
         return Piece(length / speed, ref=lib["id"], r0=r0, speed=speed)
 
-    def pick(self, k: int = 1) -> list[dict[str, Any]]:
-        idx = self.rng.choice(len(self.library), size=k, replace=False)
-        return [self.library[int(i)] for i in idx]
+    def pick(self, k: int = 1, no_bumper: bool = False) -> list[dict[str, Any]]:
+        pool = [x for x in self.library if not (no_bumper and x.get("bumper"))]
+        idx = self.rng.choice(len(pool), size=k, replace=False)
+        return [pool[int(i)] for i in idx]
+
+    def target(self, cls: str) -> tuple[dict[str, Any], tuple[float, float]] | None:
+        """For half of a targeted class's queries: a library video and one of its shots of the class's target kinds."""
+        kinds = TARGETS.get(cls)
+        if not kinds or self.rng.random() < 0.5:
+            return None
+        cands = [(lib, (st, d)) for lib in self.library for kind, st, d in lib["shot_times"] if kind in kinds and d >= 2.0]
+        if not cands:
+            return None
+        lib, shot = cands[int(self.rng.integers(0, len(cands)))]
+        return lib, shot
 
     def spec(self, cls: str, k: int) -> QuerySpec:
         """Query k of a class: even k embedded in unrelated footage, odd k bare (the copy only)."""
         r = self.rng
         qid = f"q_{cls}_{k}"
         embedded = k % 2 == 0
-        lib = self.pick()[0]
+        lib = self.pick(no_bumper=cls in ("whole", "reorder"))[0]
+        tgt = self.target(cls)
+        if tgt is not None:
+            lib = tgt[0]
         sp: dict[str, Any] = {"kind": cls}
+        if tgt is not None:
+            sp["target"] = [k for k, st, d in lib["shot_times"] if (st, d) == tgt[1]][0]
         fps, crf = float(r.choice([25.0, 30.0])), 26
         speed = 1.0
         reverse = False
@@ -265,6 +303,9 @@ class Builder:
             lo = 0.8 if cls == "crop" else 0.85
             kw, kh = r.uniform(lo, 0.95), r.uniform(lo, 0.95)
             sp["crop"] = [float(r.uniform(0, 1 - kw)), float(r.uniform(0, 1 - kh)), float(kw), float(kh)]
+            if cls == "crop" and tgt is not None:  # a centre crop keeping 75-85 % of fast motion
+                kw = kh = float(r.uniform(0.75, 0.85))
+                sp["crop"] = [(1 - kw) / 2, (1 - kh) / 2, kw, kh]
             sp["kind"] = "crop"
         if cls == "letterbox":
             sp["mode"] = str(r.choice(["letterbox", "pillarbox", "padding"]))
@@ -294,7 +335,7 @@ class Builder:
         if cls == "vflip":
             sp["vflip"] = True
         if cls == "rotate":
-            sp["rotate"] = int(r.choice([90, 180, 270]))
+            sp["rotate"] = int(r.choice([90, 270] if tgt is not None else [90, 180, 270]))
         if cls == "speed":
             speed = float(r.choice([r.uniform(0.5, 0.8), r.uniform(1.25, 2.0)]))
         if "speed" in parts:
@@ -340,7 +381,7 @@ class Builder:
             for o in order:
                 pieces.append(Piece(seg, ref=lib["id"], r0=float(starts[o] + r.uniform(0, (lib["duration"] - 1) / n - seg))))
         else:
-            copy = self.copy_piece(lib, length, speed)
+            copy = self.copy_piece(lib, length, speed, around=tgt[1] if tgt is not None else None)
             copy.reverse = reverse
             pieces = [self.filler(float(r.uniform(2, 6))), copy, self.filler(float(r.uniform(2, 6)))] if embedded else [copy]
         # Pieces start on the query's frame grid so ground truth is exact.
@@ -362,6 +403,12 @@ class Builder:
             prog = Program([Shot("slides", dur, {"template": self.template, "seed": 9000 + k})])
         elif kind == "studio":  # another episode of the library's studio show: same set and graphics, other presenters and text
             prog = Program([Shot("studio", dur, {"set": self.template ^ 0x5EED, "seed": 9500 + k})])
+        elif kind == "bumper":  # the library's bumper animation in other colours with another title, around unrelated footage
+            other = {"anim": self.bumper["anim"], "scheme": 777 + k, "title": "CHANNEL " + ("TWO", "NINE", "PLUS")[k % 3]}
+            prog = Program([Shot("bumper", BUMPER_S, other)] + self.fill_pool.program(dur - 2 * BUMPER_S, photos=1).shots
+                           + [Shot("bumper", BUMPER_S, {**other, "outro": True})])
+        elif kind == "plasma":  # smooth drifting noise of its own (the library has plasma shots)
+            prog = Program([Shot("plasma", dur, {"seed": 31000 + k})])
         elif kind == "bars":  # colour bars, black and flat colour around unrelated footage
             prog = Program([Shot("bars", 3.0), Shot("black", 2.0)] + self.fill_pool.program(dur - 5.0, photos=1).shots)
         else:
@@ -413,6 +460,15 @@ class Builder:
                     yield f(img, (k + i) / q.fps, bg)
             k += n
             t_piece += p.duration
+
+
+def _shot_times(prog: Program) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    t = 0.0
+    for s in prog.shots:
+        out.append([s.kind if s.kind != "lavfi" else s.params["source"], round(t, 4), round(s.duration, 4)])
+        t += s.duration
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
