@@ -258,3 +258,13 @@ def test_round_mini_program_code_is_located_and_reviewed_never_passed() -> None:
     o = options_from_template({"AuditItem": ["ad"], "AuditRange": ["video"]})
     ad = audit_image(frame, o, None, texts=[])[0]
     assert (ad["Label"], ad["Suggestion"]) == ("programCode", "review") and "cannot be decoded" in ad["Reason"]
+
+
+def test_top_label_ranks_categories_and_is_normal_only_on_pass() -> None:
+    from openvod.analyzers.audit.engine import top_label
+
+    assert top_label([("porn", "pass", 10.0), ("audio", "pass", 0.0)]) == "normal"
+    assert top_label([("ad", "block", 95.0)]) == "ad"  # e.g. a flagged title alone
+    # block before review, then the higher score; a category once
+    assert top_label([("live", "review", 70.0), ("audio", "block", 92.0), ("ad", "block", 99.0),
+                      ("ad", "review", 85.0)]) == "ad,audio,live"
