@@ -33,7 +33,7 @@ from openvod.analyzers.audit.records import (
     VisualScan,
 )
 from openvod.analyzers.audit.text import TextModerator
-from openvod.analyzers.audit.suncode import SUN_CODE_REASON, SUN_CODE_SCORE, find_sun_code
+from openvod.analyzers.audit.suncode import SUN_CODE_REASON, SUN_CODE_SCORE, code_region, find_sun_code
 from openvod.analyzers.audit.visual import PartDetector, find_qr, porn_label
 
 SUGGESTION_RANK = {"pass": 0, "review": 1, "block": 2}
@@ -135,6 +135,7 @@ def scan_video(path: Path, options: AuditOptions, detector: PartDetector | None,
                     elif (sun := find_sun_code(rgb)) is not None:  # located, not decodable: review
                         scan.findings.append(Finding(t, "ad", "programCode", SUN_CODE_SCORE, "suncode",
                                                      f"round code-like pattern at ({sun.x}, {sun.y}), r {sun.radius} px"))
+                        sample.codes.append(code_region(sun, rgb.shape[1], rgb.shape[0]))
                 scan.samples.append(sample)
                 if "live" in scenes:
                     live_frame(scan, sample, rgb, options)
