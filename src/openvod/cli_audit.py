@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from openvod.errors import VodError
+
 LABELS = ("spam", "ad", "abuse", "politics", "contraband", "porn", "terrorism", "logo")
 
 
@@ -36,12 +38,17 @@ def cmd_words(args: argparse.Namespace, rt: Any) -> int:
     if not acc:
         print(f"openvod: no account named {args.account!r}", file=sys.stderr)
         return 2
-    if args.words_cmd == "add":
-        n = rt.audit.add_words(acc, args.label, args.words)
-        print(f"added {n} word(s) to {args.label}")
-    elif args.words_cmd == "remove":
-        n = rt.audit.remove_words(acc, args.label, args.words)
-        print(f"removed {n} word(s) from {args.label}")
+    if args.words_cmd in ("add", "remove"):
+        try:
+            if args.words_cmd == "add":
+                n = rt.audit.add_words(acc, args.label, args.words)
+            else:
+                n = rt.audit.remove_words(acc, args.label, args.words)
+        except VodError as exc:
+            print(f"openvod: {exc.code}: {exc.message}", file=sys.stderr)
+            return 2
+        print(f"added {n} word(s) to {args.label}" if args.words_cmd == "add"
+              else f"removed {n} word(s) from {args.label}")
     else:
         words = rt.audit.custom_words(acc)
         if args.json:

@@ -107,6 +107,9 @@ class AuditSettings(BaseModel):
     # Lifetime of the signed TopList / detail frame URLs in results (re-signed on every read).
     frame_url_ttl_s: int = Field(default=3600, ge=60)
     porn_threads: int = Field(default=1, ge=1, le=16)
+    # Custom audit words an account may hold, all labels together (CLI, console): an add that would
+    # go past it is refused whole with Forbidden.WordLimitExceeded (403).
+    max_custom_words: int = Field(default=10_000, ge=1, le=1_000_000)
     # Proxies (IPs / CIDR blocks) whose X-Forwarded-For is believed when matching a caller against the
     # audit security IPs (SetAuditSecurityIp); empty = the TCP peer's address is the caller's.
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -258,3 +258,44 @@ def test_round_mini_program_code_is_located_and_reviewed_never_passed() -> None:
     o = options_from_template({"AuditItem": ["ad"], "AuditRange": ["video"]})
     ad = audit_image(frame, o, None, texts=[])[0]
     assert (ad["Label"], ad["Suggestion"]) == ("programCode", "review") and "cannot be decoded" in ad["Reason"]
+
+
+def test_top_label_ranks_categories_and_is_normal_only_on_pass() -> None:
+    from openvod.analyzers.audit.engine import top_label
+
+    assert top_label([("porn", "pass", 10.0), ("audio", "pass", 0.0)]) == "normal"
+    assert top_label([("ad", "block", 95.0)]) == "ad"  # e.g. a flagged title alone
+    # block before review, then the higher score; a category once
+    assert top_label([("live", "review", 70.0), ("audio", "block", 92.0), ("ad", "block", 99.0),
+                      ("ad", "review", 85.0)]) == "ad,audio,live"
+
+
+@pytest.mark.parametrize("motion_seed,sun,crf,grain", [
+    (3784, (1.87, 4.83, 0.38, 0.36, 0.45, 100), 28, 0),  # the plate outlined whole
+    (871, (3.32, 7.12, 0.36, 0.15, 0.37, 959), 23, 0),   # a box inside the plate
+    (6111, (0.63, 4.06, 0.19, 0.11, 0.54, 966), 28, 6),  # located radius an inner ring's: code mid-box
+])
+def test_code_plate_over_motion_is_not_an_inset(tmp_path: Path, motion_seed: int, sun: tuple, crf: int,
+                                                grain: int) -> None:
+    """The white plate of a large mini-program code over a moving background outlines a box whose border
+    strip changes; it was taken for a picture in the picture. Boxes that are a located code's plate (or
+    part of it) are not inset candidates; the code itself is still ad/programCode."""
+    from bench.audit.media import Sun
+
+    o = options_from_template({"AuditItem": ["ad", "live"], "AuditRange": ["video"]})
+    p = tmp_path / "sun.mp4"
+    render(AuditClip(8, 480, 270, shots=[Shot(0, 8, "motion", motion_seed)], audio=False, crf=crf, grain=grain,
+                     suns=[Sun(*sun)]), p)
+    rep = decide(scan_video(p, o, None), TextInputs(), o, TextModerator())
+    assert rep.scenes["ad"].label == "programCode" and rep.scenes["ad"].suggestion == "review"
+    assert rep.scenes["live"].suggestion == "pass", [(f.t, f.label, f.evidence) for f in rep.scenes["live"].findings]
+
+
+def test_within_code_region_or_centred() -> None:
+    from openvod.analyzers.audit.live import _within_code
+
+    plate = (300, 200, 300, 500)
+    assert _within_code((320, 220, 200, 150), [plate])  # inside the plate region
+    assert _within_code((250, 150, 400, 600), [plate])  # larger, the code in its middle
+    assert not _within_code((0, 0, 400, 400), [plate])  # an inset elsewhere, overlapping the code's corner
+    assert not _within_code((320, 220, 200, 150), [])

@@ -281,3 +281,29 @@ def test_security_ips_and_template_thresholds(client: Any, key: Any, srv: Server
     cfg["Thresholds"] = {"live": {"Block": 40, "Review": 50}}
     with pytest.raises(ClientException):
         _template(client, json.dumps(cfg))
+
+
+CLEAN_SHOTS = [Shot(0, 3, "gradient", 1), Shot(3, 6, "motion", 2)]
+
+
+@pytest.mark.parametrize("case", ["video", "text", "audio", "several"])
+def test_top_label_agrees_with_suggestion_and_modules(srv: Server, client: Any, tid: str, key: Any,
+                                                      case: str) -> None:
+    """Label names the categories that did not pass, most severe first, for any module combination:
+    a flagged title alone is never ``Label: normal`` next to ``Suggestion: block``."""
+    qrs = [QR("https://promo.example.com/win", 1.0, 5.0)] if case in ("video", "several") else []
+    title = {"video": "A walk in the park", "text": "加微信 wxdeals88 免费领取", "audio": "A walk in the park",
+             "several": "Visit www.cheap-deals.top now"}[case]
+    said = {"video": [], "text": [], "audio": [{"text": "哈哈哈哈哈哈哈哈哈哈", "start": 1.0, "end": 2.5}],
+            "several": [{"text": "Call 13812345678 to buy cheap watches", "start": 1.0, "end": 2.5}]}[case]
+    clip = AuditClip(duration=6, shots=CLEAN_SHOTS, captions=[Caption("Evening news", 1, 4)], qrs=qrs, audio=False)
+    mid = _media(srv, client, f"combo-{case}", clip, title=title, said=said)
+    data = _audit(client, mid, tid).data
+    want = {"video": ("block", "ad", "video"), "text": ("block", "ad", "text-title"), "audio": ("block", "audio", "video"),
+            "several": ("block", "ad,audio", "video,text-title")}[case]
+    assert (data.suggestion, data.label, data.abnormal_modules) == want, data.to_map()
+    if case == "several":
+        assert data.video_result.ad_result.suggestion == "block" and data.text_result[0].suggestion == "review"
+        assert data.audio_result[0].suggestion == "review", data.to_map()
+    res = OldClient(srv.endpoint, key).call("GetMediaAuditResult", MediaId=mid)["MediaAuditResult"]
+    assert (res["Suggestion"], res["Label"], res["AbnormalModules"]) == want

@@ -159,3 +159,40 @@ def test_run_audit_and_show_the_result(tmp_path: Path) -> None:
     assert b">block<" in row and b">ad<" in row  # the title, flagged by the account's own word
     assert b"text-title" in re.search(rb'id="audit-label">([^<]*)<', page.body).group(1)
     rt.close()
+
+
+def test_audit_word_cap_per_account(tmp_path: Path) -> None:
+    """audit.max_custom_words caps an account's library (all labels): an add that would pass it is
+    refused whole with Forbidden.WordLimitExceeded, in the console and the CLI; other accounts unaffected."""
+    from openvod.config import Settings
+    from openvod.runtime import Runtime
+    from openvod.services.audit import WordLimitExceeded
+    from tests.conftest import run_cli
+
+    s = Settings(data_dir=tmp_path / "data")
+    rt = Runtime(s.model_copy(update={"audit": s.audit.model_copy(update={"max_custom_words": 3})}))
+    add_user(rt, "acme", "ann")
+    add_user(rt, "other", "otto")
+    acc, other = rt.accounts.find_account("acme"), rt.accounts.find_account("other")
+    c = Client(ConsoleApp(rt, ThreadPoolExecutor(1)))
+    assert c.sign_in("ann").status == 303
+    assert c.post("/console/words/add", {"label": "spam", "words": "one\ntwo"}).status == 303
+    r = c.post("/console/words/add", {"label": "ad", "words": "three\nfour"})
+    assert r.status == 403 and b"Forbidden.WordLimitExceeded" in r.body and b"limit of 3" in r.body
+    assert len(rt.audit.custom_words(acc)) == 2  # refused whole
+    assert rt.audit.add_words(acc, "spam", ["one", "two", "three"]) == 1  # words already held do not count twice
+    try:
+        rt.audit.add_words(acc, "ad", ["four"])
+        raise AssertionError("the cap was not enforced")
+    except WordLimitExceeded as exc:
+        assert exc.http_status == 403 and exc.code == "Forbidden.WordLimitExceeded"
+    assert rt.audit.add_words(other, "ad", ["four"]) == 1
+    assert rt.audit.remove_words(acc, "spam", ["one"]) == 1 and rt.audit.add_words(acc, "ad", ["four"]) == 1
+    rt.close()
+    # the CLI: the service's Code and Message, exit status 2, nothing added
+    cli = run_cli(tmp_path / "data", "audit", "words", "add", "--account", "acme", "--label", "ad", "five",
+                  env={"OPENVOD_AUDIT__MAX_CUSTOM_WORDS": "3"})
+    assert cli.returncode == 2 and "Forbidden.WordLimitExceeded" in cli.stderr, (cli.stdout, cli.stderr)
+    ok = run_cli(tmp_path / "data", "audit", "words", "add", "--account", "other", "--label", "ad", "five",
+                 env={"OPENVOD_AUDIT__MAX_CUSTOM_WORDS": "3"})
+    assert ok.returncode == 0 and "added 1 word(s)" in ok.stdout, ok.stderr

@@ -286,3 +286,39 @@ def test_nul_in_console_text_is_a_400_not_stored(env: dict[str, Any]) -> None:
     r = a.post("/console/words/add", {"label": "ad", "words": "bad\x00word"})
     assert r.status == 400 and b"InvalidParameter" in r.body
     assert rt.audit.custom_words(rt.accounts.find_account("alice")) == before
+
+
+def test_console_size_limit_is_the_pages_not_the_servers(tmp_path: Path) -> None:
+    """docs/console.md *Upload*: the page refuses files over console.max_upload_bytes and signs its policy
+    with that range, but it hands the user the upload credential (UploadAuth, as CreateUploadVideo does),
+    so a policy signed by the user goes up to the object endpoint's own limit, upload.max_put_bytes, and
+    no further."""
+    from openvod.config import Settings
+    from openvod.oss import auth as oss_auth
+    from openvod.runtime import Runtime
+    from tests.console.client import oss_error, post_object
+
+    s = Settings(data_dir=tmp_path / "data")
+    rt = Runtime(s.model_copy(update={"console": s.console.model_copy(update={"max_upload_bytes": 1024}),
+                                      "upload": s.upload.model_copy(update={"max_put_bytes": 4096})}))
+    add_user(rt, "acme", "ann")
+    c = Client(ConsoleApp(rt, ThreadPoolExecutor(1)))
+    assert c.sign_in("ann").status == 303
+    assert json.loads(c.upload_address("big.mp4", 2000).body)["Code"] == "FileTooLarge"  # the page's limit
+    addr = json.loads(c.upload_address("a.mp4", 1000).body)
+    cred = json.loads(base64.b64decode(addr["UploadAuth"]))
+    fields = dict(addr["Post"]["Fields"])
+    assert post_object(rt, addr["Post"]["URL"], fields, b"x" * 2000, "a.mp4").status == 400  # the page's policy
+
+    def own(limit: int) -> dict[str, str]:
+        pol = json.loads(base64.b64decode(fields["policy"]))
+        pol["conditions"] = [x for x in pol["conditions"] if not (isinstance(x, list) and x[0] == "content-length-range")]
+        pol["conditions"].append(["content-length-range", 1, limit])
+        b64 = base64.b64encode(json.dumps(pol).encode()).decode()
+        return {**fields, "policy": b64, "Signature": oss_auth.sign(cred["AccessKeySecret"], b64)}
+
+    r = post_object(rt, addr["Post"]["URL"], own(10_000), b"x" * 5000, "a.mp4")
+    assert r.status == 400 and oss_error(r.body)["Code"] == "EntityTooLarge", r.body  # the server's limit
+    r = post_object(rt, addr["Post"]["URL"], own(4096), b"x" * 2000, "a.mp4")
+    assert r.status < 300, r.body  # over the console's limit, within the server's: stored
+    rt.close()

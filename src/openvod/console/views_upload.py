@@ -4,7 +4,15 @@ For each file the page asks :meth:`UploadViews.upload_address` (a CSRF-protected
 ``CreateUploadVideo`` returns (the same service call: ``VideoId``, ``UploadAddress``, ``UploadAuth``),
 plus a PostObject form for it: a policy limited to that one object key and to the console's size
 limit, signed with the upload credential's secret (the "server signs, browser posts" scheme of OSS
-browser uploads; the browser never needs the secret). The browser then posts the file straight to the
+browser uploads; the page's script never needs the secret).
+
+The console's size limit (``console.max_upload_bytes``) is a convenience, not a security boundary:
+the response also carries ``UploadAuth`` — the credential with its secret, exactly what
+``CreateUploadVideo`` gives any API caller of the account — so a signed-in user can sign a policy of
+their own or use PutObject / multipart upload for that one object, up to the object endpoint's own
+limits (``upload.max_put_bytes`` a PutObject/PostObject body, ``upload.max_part_bytes`` x
+``upload.max_parts`` multipart). The server-side limits of an upload are those, whoever created it
+(docs/console.md, *Upload*). The browser then posts the file straight to the
 OSS-compatible endpoint (``openvod.oss``), which streams it to disk, checks it and commits it exactly as
 for an SDK upload (status, probe, events). Last, :meth:`UploadViews.upload_state` tells the page how
 the commit went (``Normal``, or ``UploadFail`` with the prober's reason).
@@ -38,6 +46,8 @@ class UploadViews(ViewsBase):
         return self.app.render(req, "upload.html", sess, max_bytes=self.limit())
 
     def limit(self) -> int:
+        """What the page refuses before asking for an address and what its signed policy states; not
+        enforced against a user who signs with the returned credential (see the module docstring)."""
         return min(self.rt.settings.console.max_upload_bytes, self.rt.settings.upload.max_put_bytes)
 
     def upload_address(self, req: Request, sess: Session) -> Response:

@@ -16,7 +16,7 @@ from openvod.domain.jobs import JobStatus
 from openvod.errors import InvalidParameter, TemplateNotFound, VideoNotFound, VodError
 from openvod.services.audit_image import IMAGE_AUDIT_TYPE, image_row, resource_config
 from openvod.services.audit_ips import REVIEW_STATUSES, client_address, ip_allowed, list_security_ips, set_security_ips
-from openvod.store.tables import audit_history, audit_words, jobs, media
+from openvod.store.tables import accounts, audit_history, audit_words, jobs, media
 from openvod.util import dumps, json_problem, loads, new_id, now, utc_iso
 
 if TYPE_CHECKING:
@@ -41,6 +41,13 @@ class AuditJobNotFound(VodError):
     code = "InvalidAIJob.NotFound"
     http_status = 404
     message = "The audit job does not exist."
+
+
+class WordLimitExceeded(VodError):
+    """openvod's code (the cloud names none): the account's custom word library is full."""
+
+    code = "Forbidden.WordLimitExceeded"
+    http_status = 403
 
 
 class AuditResultNotFound(VodError):
@@ -227,10 +234,19 @@ class AuditService:
         label = _word_label(label)
         clean = _clean_words(words)
         t = now()
+        cap = self.settings.max_custom_words
         with self.engine.begin() as conn:
+            # the account row, locked (PostgreSQL), serialises concurrent adds against the cap
+            conn.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update()).all()
             have = {r.word for r in conn.execute(select(audit_words.c.word).where(
                 audit_words.c.account_id == account_id, audit_words.c.label == label)).all()}
             new = [w for w in clean if w not in have]
+            total = conn.execute(select(func.count()).select_from(audit_words)
+                                 .where(audit_words.c.account_id == account_id)).scalar_one()
+            if new and total + len(new) > cap:
+                raise WordLimitExceeded(
+                    f"The account has {total} custom audit words; adding {len(new)} would exceed the limit of "
+                    f"{cap} (audit.max_custom_words). Remove words first.")
             if new:
                 conn.execute(insert(audit_words), [{"account_id": account_id, "label": label, "word": w, "created_at": t}
                                                    for w in new])

@@ -94,7 +94,7 @@ def image_audit_result(image: dict[str, Any], scenes: list[dict[str, Any]], url:
                        texts: list[tuple[str, str, Any, str]]) -> dict[str, Any]:
     """AIMediaAuditResult of one image: ``scenes`` = audit_image's per-scene items; ``texts`` =
     (type, content, TextVerdict, suggestion) of the title and description."""
-    from openvod.analyzers.audit.engine import worst
+    from openvod.analyzers.audit.engine import TEXT_CATEGORY, top_label, worst
     from openvod.analyzers.audit.wire import score
 
     bad = [r for r in scenes if r["Suggestion"] != "pass"]
@@ -103,10 +103,11 @@ def image_audit_result(image: dict[str, Any], scenes: list[dict[str, Any]], url:
     kind = "cover" if image.get("image_type") == "cover" else "image"
     modules = (["image" if kind == "image" else "image-cover"] if img_sug != "pass" else []) + (
         ["text-title"] if any(t[3] != "pass" for t in texts) else [])
-    labels = list(dict.fromkeys(r["Scene"] for r in bad))
+    parts = [(r["Scene"], r["Suggestion"], float(r["Score"])) for r in scenes]
+    parts += [(TEXT_CATEGORY, t[3], float(t[2].score)) for t in texts]
     out: dict[str, Any] = {
         "Suggestion": worst(img_sug, *(t[3] for t in texts)),
-        "Label": ",".join(labels) if labels else "normal",
+        "Label": top_label(parts),
         "AbnormalModules": ",".join(modules),
         "MediaType": "image",  # openvod: the audited media is an image
         "ImageResult": [{"Type": kind, "Url": url, "Suggestion": img_sug, "Label": label, "Result": scenes}],

@@ -12,7 +12,7 @@ import io
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from openvod.analyzers.audit.records import (
     VisualScan,
 )
 from openvod.analyzers.audit.text import TextModerator
-from openvod.analyzers.audit.suncode import SUN_CODE_REASON, SUN_CODE_SCORE, find_sun_code
+from openvod.analyzers.audit.suncode import SUN_CODE_REASON, SUN_CODE_SCORE, code_region, find_sun_code
 from openvod.analyzers.audit.visual import PartDetector, find_qr, porn_label
 
 SUGGESTION_RANK = {"pass": 0, "review": 1, "block": 2}
@@ -135,6 +135,7 @@ def scan_video(path: Path, options: AuditOptions, detector: PartDetector | None,
                     elif (sun := find_sun_code(rgb)) is not None:  # located, not decodable: review
                         scan.findings.append(Finding(t, "ad", "programCode", SUN_CODE_SCORE, "suncode",
                                                      f"round code-like pattern at ({sun.x}, {sun.y}), r {sun.radius} px"))
+                        sample.codes.append(code_region(sun, rgb.shape[1], rgb.shape[0]))
                 scan.samples.append(sample)
                 if "live" in scenes:
                     live_frame(scan, sample, rgb, options)
@@ -168,6 +169,28 @@ def _porn_dense(scan: VisualScan, detector: PartDetector, t: float, rgb: np.ndar
 
 def worst(*suggestions: str) -> str:
     return max(suggestions, key=lambda s: SUGGESTION_RANK[s], default="pass")
+
+
+# The cloud's top-level Label categories are the scenes plus ``audio``; a title/description finding
+# belongs to the image-and-text violation category (图文违规), i.e. ``ad`` (whose labels are the
+# text labels spam, abuse, politics, porn, terrorism, contraband).
+TEXT_CATEGORY = "ad"
+
+
+def top_label(entries: Iterable[tuple[str, str, float]]) -> str:
+    """The top-level Label from (category, suggestion, score) of every part: the categories that did
+    not pass, most severe first (block before review, then the higher score), or ``normal``. So the
+    Label is ``normal`` exactly when the Suggestion is ``pass`` and AbnormalModules is empty."""
+    bad = sorted((e for e in entries if e[1] != "pass"), key=lambda e: (-SUGGESTION_RANK[e[1]], -e[2]))
+    return ",".join(dict.fromkeys(c for c, _, _ in bad)) or "normal"
+
+
+def label_parts(verdicts: dict[str, SceneVerdict], audio_verdict: tuple[str, str, float],
+                texts: list[TextItem]) -> list[tuple[str, str, float]]:
+    """(category, suggestion, score) of the video scenes, the audio and the title/description."""
+    parts = [(s, v.suggestion, v.max_score) for s, v in verdicts.items()]
+    parts.append(("audio", audio_verdict[0], audio_verdict[2]))
+    return parts + [(TEXT_CATEGORY, t.suggestion, t.verdict.score) for t in texts]
 
 
 def text_findings(inputs: TextInputs, mod: TextModerator, scenes: set[str]) -> list[Finding]:
@@ -289,12 +312,10 @@ def decide(scan: VisualScan, inputs: TextInputs, options: AuditOptions, mod: Tex
         modules.append("video")
     if any(t.suggestion != "pass" for t in texts):
         modules.append("text-title")
-    labels = [s for s in SCENES if s in verdicts and verdicts[s].suggestion != "pass"]
-    if audio_verdict[0] != "pass":
-        labels.append("audio")
+    labels = top_label(label_parts(verdicts, audio_verdict, texts)).split(",")
     overall = worst(video_sug, audio_verdict[0], *(t.suggestion for t in texts))
     return AuditReport(
-        suggestion=overall, labels=labels or ["normal"], abnormal_modules=modules, scenes=verdicts,
+        suggestion=overall, labels=labels, abnormal_modules=modules, scenes=verdicts,
         video_suggestion=video_sug, video_label=video_label, samples=scan.samples if "video" in ranges else [],
         texts=texts, audio=audio, audio_verdict=audio_verdict, audio_reason=audio_reason, reasons=reasons,
         stats=dict(scan.stats), dense_jpegs=scan.jpegs,

@@ -93,19 +93,38 @@ def _pip_runs(scan: VisualScan, o: AuditOptions) -> None:
             if prev.shape == cur.shape and float(np.abs(prev - cur).mean()) > o.live.pip_change:
                 tr["changes"] += 1
             tr["inside"], tr["samples"] = cur, tr["samples"] + [s]
+            tr["code"] = tr["code"] or _within_code(s.boxes[j], s.codes)
             nxt.append(tr)
         for k, b in enumerate(s.boxes):
             if k not in used:
-                nxt.append({"box": b, "samples": [s], "inside": s.insides[k], "changes": 0})
+                nxt.append({"box": b, "samples": [s], "inside": s.insides[k], "changes": 0,
+                            "code": _within_code(b, s.codes)})
         tracks = nxt
     for tr in tracks:
         _pip_emit(scan, tr, step, o)
+
+
+def _within_code(box: tuple[int, int, int, int], codes: list[tuple[int, int, int, int]]) -> bool:
+    """Whether an inset candidate is a code's plate, or part of it: it lies inside the plate region of a
+    code located in the same frame, or has the code in its middle (the white plate of a large code over
+    a moving background outlines a box whose border strip changes, like an inset's picture)."""
+    x, y, w, h = box
+    for cx, cy, cw, ch in codes:
+        if x >= cx and y >= cy and x + w <= cx + cw and y + h <= cy + ch:
+            return True  # inside the plate region
+        # the plate outlined whole: the code sits in the middle of the box (the located radius may be an
+        # inner ring's, so the region above can be too small)
+        if abs(cx + cw / 2 - (x + w / 2)) <= w / 4 and abs(cy + ch / 2 - (y + h / 2)) <= h / 4:
+            return True
+    return False
 
 
 def _pip_emit(scan: VisualScan, tr: dict, step: float, o: AuditOptions) -> None:
     run = tr["samples"]
     length = run[-1].t - run[0].t + step
     if length + 1e-6 < o.live.pip_min_s or tr["changes"] < max(2, (len(run) - 1) // 2):
+        return
+    if tr["code"]:  # the box is (part of) a code's plate seen in this track: not an inset
         return
     x, y, w, h = tr["box"]
     # a picture in the picture is a cue (re-broadcast, reaction videos), not a violation by itself:

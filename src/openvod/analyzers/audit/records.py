@@ -61,6 +61,7 @@ class Sample:
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)  # inset candidates (1/1000)
     insides: list[np.ndarray] = field(default_factory=list, repr=False)  # their luma, for change checks
     luma: np.ndarray | None = field(default=None, repr=False)  # small luma image, dropped after the scan
+    codes: list[tuple[int, int, int, int]] = field(default_factory=list)  # located code plates (1/1000)
 
 
 @dataclass

@@ -119,6 +119,21 @@ def _score_centre(gray: np.ndarray, cx: float, cy: float, r: float) -> tuple[int
     return best, seen, spokes
 
 
+# How far the plate a round code is printed on reaches, in radii of the located code: the published
+# design has a white square plate around the code's rings (about 1.6 r on the rendered codes).
+PLATE_RADII = 2.2
+
+
+def code_region(c: CodeCandidate, width: int, height: int) -> tuple[int, int, int, int]:
+    """The square around a located code that its plate may fill, as x, y, w, h in 1/1000 of the frame
+    (what the PIP rule compares inset candidates with: a code's plate is not a picture in a picture)."""
+    half = PLATE_RADII * c.radius
+    x0, y0 = max(0.0, c.x - half), max(0.0, c.y - half)
+    x1, y1 = min(float(width), c.x + half), min(float(height), c.y + half)
+    return (int(1000 * x0 / width), int(1000 * y0 / height), int(1000 * (x1 - x0) / width) + 1,
+            int(1000 * (y1 - y0) / height) + 1)
+
+
 def find_sun_code(rgb: np.ndarray) -> CodeCandidate | None:
     """A round code-like pattern in the frame, or None (a few ms on a 640 px frame)."""
     import cv2

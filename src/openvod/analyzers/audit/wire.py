@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openvod.analyzers.audit.engine import AuditReport, Finding, SceneVerdict
+from openvod.analyzers.audit.engine import AuditReport, Finding, SceneVerdict, label_parts, top_label
 
 RESULT_KEYS = {"porn": "PornResult", "terrorism": "TerrorismResult", "ad": "AdResult", "live": "LiveResult",
                "logo": "LogoResult"}
@@ -79,20 +79,18 @@ def build_result(report: AuditReport, keys: dict[float, str], image_result: list
     for scene, v in report.scenes.items():
         video[RESULT_KEYS[scene]] = _scene(v, report, keys)
     modules = list(report.abnormal_modules)
-    labels = [x for x in report.labels if x != "normal"]
     suggestion = report.suggestion
+    parts = label_parts(report.scenes, report.audio_verdict, report.texts)
     if image_result:
         for img in image_result:
             if img["Suggestion"] != "pass":
                 if "image-cover" not in modules:
                     modules.append("image-cover")
-                for r in img["Result"]:
-                    if r["Suggestion"] != "pass" and r["Scene"] not in labels:
-                        labels.append(r["Scene"])
                 suggestion = max((suggestion, img["Suggestion"]), key=("pass", "review", "block").index)
+            parts += [(r["Scene"], r["Suggestion"], float(r["Score"])) for r in img["Result"]]
     out: dict[str, Any] = {
         "Suggestion": suggestion,
-        "Label": ",".join(labels) if labels else "normal",
+        "Label": top_label(parts),
         "AbnormalModules": ",".join(modules),
         "VideoResult": video,
         "ImageResult": image_result or [],
