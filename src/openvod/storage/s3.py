@@ -266,6 +266,15 @@ class S3BlobStore:
         self.s3.delete_object(Bucket=self.bucket, Key=self.object_key(key))
         self._forget(key)
 
+    def listing(self, prefix: str) -> list[tuple[str, int, float]]:
+        """(key, size, modification time) of every blob under ``prefix/``."""
+        out: list[tuple[str, int, float]] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.object_key(prefix.rstrip("/")) + "/"):
+            for o in page.get("Contents", []):
+                out.append((o["Key"][len(self.prefix):], int(o.get("Size", 0)), o["LastModified"].timestamp()))
+        return out
+
     def delete_prefix(self, prefix: str) -> None:
         """Remove every blob under ``prefix/`` (and a blob named exactly ``prefix``)."""
         prefix = check_key(prefix.rstrip("/"))
