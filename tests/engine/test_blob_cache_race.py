@@ -46,10 +46,12 @@ class MemoryS3:
 
 def _store(tmp_path: Path) -> tuple[S3BlobStore, MemoryS3, Path]:
     client = MemoryS3()
-    store = S3BlobStore(client, "b", "p", tmp_path / "blob-cache", cache_max_bytes=150 * KB, cache_min_idle_s=300)
+    store = S3BlobStore(client, "b", "p", tmp_path / "blob-cache", cache_max_bytes=0, cache_min_idle_s=300)
     keys = [f"media/acc/m{i}/source.mp4" for i in range(2)]
     for i, k in enumerate(keys):
         store.put_bytes(k, bytes([i]) * (100 * KB))
+    # The cap from now on; no background pass is due (only this test's passes run).
+    store.cache_max_bytes, store._last_trim = 150 * KB, time.monotonic()
     # Both files were last used long ago: past min_idle_s, the older one first in line.
     old = time.time() - 3600
     for i, k in enumerate(keys):

@@ -131,6 +131,7 @@ class S3BlobStore:
         local, _ = self._cache_paths(key)
         with entry_lock(self.root, key, exclusive=True):
             os.replace(tmp, local)
+            touch(local)  # just used: min_idle_s protects it until it is opened
             if etag is not None:
                 self._remember(key, etag)
         return local
