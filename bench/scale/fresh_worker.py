@@ -34,11 +34,21 @@ import numpy as np
 CODES_PER_S = 13.8  # the DNA benchmark's real library (3.8 M codes in 10,000 videos of 15-40 s)
 
 
-def rss_bytes() -> int:
+def rss_bytes(field: str = "VmRSS") -> int:
+    """This process's resident size (``VmHWM``: its peak since the start or :func:`reset_peak`)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def reset_peak() -> bool:
+    """Reset ``VmHWM`` to the current resident size (Linux >= 4.0); False where that is not allowed."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def synthetic(rng: np.random.Generator, duration: float, options_key: str) -> Any:
@@ -110,10 +120,11 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     query = Fingerprint.from_bytes(Path(spec["query"]).read_bytes())
     lib = library(settings, engine, spec["snapshots"])
     rss0 = rss_bytes()
+    peak_reset = reset_peak()
     t, c = time.perf_counter(), time.process_time()
     found = lib.search(query)
     first_s, first_cpu = time.perf_counter() - t, time.process_time() - c
-    rss1 = rss_bytes()
+    rss1, peak1 = rss_bytes(), rss_bytes("VmHWM")
     t, c = time.perf_counter(), time.process_time()
     lib.search(query)
     warm_s, warm_cpu = time.perf_counter() - t, time.process_time() - c
@@ -122,6 +133,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     out = {"first_query_s": round(first_s, 3), "first_query_cpu_s": round(first_cpu, 3),
            "warm_query_s": round(warm_s, 3), "warm_query_cpu_s": round(warm_cpu, 3), "import_s": round(import_s, 2),
            "rss_before_mb": round(rss0 / 2**20, 1), "rss_delta_mb": round((rss1 - rss0) / 2**20, 1),
+           "rss_peak_delta_mb": round((peak1 - rss0) / 2**20, 1) if peak_reset else None,
            "faiss_index_mb": round(len(faiss.serialize_index_binary(index)) / 2**20, 1) if index is not None else 0,
            "code_arrays_mb": round(codes_bytes / 2**20, 1), "videos": len(lib.media_ids()), "codes": lib.index.ntotal,
            "index": lib.index.kind, "builds": lib.index.builds, "matches": len(found), **lib.stats}

@@ -99,6 +99,9 @@ class StoreCollector:
             for s in (JobStatus.INIT, JobStatus.PROCESSING):
                 if not any(k[1:] == (t, s) for k in counts):
                     counts[(scale.queue_for(t), t, s)] = [0, now]
+        for qname in set(scale.dna_queues.values()):  # so do the queues of DNA libraries (dna_queues)
+            for s in (JobStatus.INIT, JobStatus.PROCESSING):
+                counts.setdefault((qname, "AIMediaDNA", s), [0, now])
         for (qname, t, s), (n, oldest) in sorted(counts.items()):
             q.add_metric([qname, t, s, self.node, scale.role], n)
             if n:

@@ -70,7 +70,7 @@ def test_queue_depth_per_queue_and_status(tmp_path: Path) -> None:
 
 def test_dna_jobs_count_on_the_queue_of_their_library(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", scale={"role": "api", "node_name": "node-a", "metrics_cache_s": 0,
-                                                           "dna_queues": {"a/big": "dna-big"}})
+                                                           "dna_queues": {"a/big": "dna-big", "b/*": "dna-b"}})
     rt = Runtime(settings, registry=AnalyzerRegistry())
     try:
         _add(rt, 2, "AIMediaDNA", "init", config='{"DNADBId": "big"}')
@@ -83,5 +83,12 @@ def test_dna_jobs_count_on_the_queue_of_their_library(tmp_path: Path) -> None:
         assert s[_key("dna", "AIMediaDNA", "processing")] == 0
         assert s[_key("tag", "AIVideoTag", "processing")] == 1
         assert 4 <= s[_key("dna-big", "AIMediaDNA", "init", "openvod_queue_oldest_seconds")] < 60
+        # A routed queue with nothing waiting or running reports 0 (an idle library's queue is visible).
+        assert s[_key("dna-big", "AIMediaDNA", "processing")] == 0
+        assert s[_key("dna-b", "AIMediaDNA", "init")] == 0 and s[_key("dna-b", "AIMediaDNA", "processing")] == 0
+        # The queue of each job is the publisher's routing (ScaleSettings.queue_for), job by job.
+        _add(rt, 2, "AIMediaDNA", "processing", age_s=7, config='{"DNADBId": "big", "Extra": 1}')
+        s = _samples(Metrics(rt))
+        assert s[_key("dna-big", "AIMediaDNA", "processing")] == 2 and s[_key("dna-big", "AIMediaDNA", "init")] == 3
     finally:
         rt.close()

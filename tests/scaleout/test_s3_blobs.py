@@ -65,3 +65,34 @@ def test_default_is_the_local_folder_and_signing_key_is_shared(tmp_path: Path) -
     url = one.sign("http://n1", "aiimage/a/m/c.png")
     path, auth = url[len("http://n1"):].split("?auth_key=")
     assert two.verify(path, auth)
+
+
+def test_s3_listing_and_orphan_snapshots(seaweed: SeaweedFS, tmp_path: Path) -> None:
+    """``listing`` on S3 (LastModified as the age), and services/dna_snapshot.py's cleanup of
+    unpublished snapshot blobs through it: only the library's own folder, never the published one."""
+    import time
+
+    from openvod.services.dna_log import published, snapshot_prefix
+    from openvod.services.dna_snapshot import SnapshotStore
+    from openvod.store.db import init_schema, make_engine
+
+    store = make_blob_store(_settings(tmp_path / "n", seaweed, f"snap-{uuid.uuid4().hex[:6]}"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    init_schema(engine)
+    mine, theirs = snapshot_prefix("acc1", "lib", "fp1"), snapshot_prefix("acc2", "lib", "fp1")
+    store.put_bytes(mine + "000000000003-dead0001.npz", b"orphan")
+    store.put_bytes(theirs + "000000000003-dead0002.npz", b"other account")
+    listed = store.listing(mine)
+    assert [(k, n) for k, n, _ in listed] == [(mine + "000000000003-dead0001.npz", 6)]
+    assert abs(listed[0][2] - time.time()) < 600
+    snaps = SnapshotStore(engine, store, orphan_age_s=600)
+    src = tmp_path / "snap.npz"
+    src.write_bytes(b"snapshot")
+    assert snaps.publish(src, "acc1", "lib", "fp1", 5, 1, 1)
+    assert len(store.listing(mine)) == 2  # the orphan is young yet: kept
+    with engine.connect() as conn:
+        snap = published(conn, "acc1", "lib", "fp1")
+    assert snap is not None
+    assert snaps.clean_orphans("acc1", "lib", "fp1", at=time.time() + 3600) == [mine + "000000000003-dead0001.npz"]
+    assert [k for k, _, _ in store.listing(mine)] == [snap.blob_key]
+    assert [k for k, _, _ in store.listing(theirs)] == [theirs + "000000000003-dead0002.npz"]

@@ -76,6 +76,20 @@ class LocalBlobStore:
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
 
+    def listing(self, prefix: str) -> list[tuple[str, int, float]]:
+        """(key, size, modification time) of every blob under ``prefix/`` (a folder)."""
+        base = self.path(prefix.rstrip("/"))
+        out: list[tuple[str, int, float]] = []
+        for dirpath, _dirs, names in os.walk(base):
+            for name in names:
+                p = Path(dirpath) / name
+                try:
+                    st = p.stat()
+                except OSError:  # removed meanwhile
+                    continue
+                out.append((p.relative_to(self.root).as_posix(), st.st_size, st.st_mtime))
+        return out
+
     def delete_prefix(self, prefix: str) -> None:
         """Remove every blob under ``prefix/`` (a folder)."""
         p = self.path(prefix.rstrip("/"))

@@ -12,8 +12,13 @@ A file is never removed while it may be in use:
   job decoding its source, a signed URL being streamed;
 - a file used within the last ``min_idle_s`` is kept (it may have just been handed out by
   ``path()`` and not opened yet);
-- just before removing a file, its access time is read again; a file touched since the listing
-  is kept.
+- a file is removed only under an exclusive lock of its entry (:func:`entry_lock`, a non-blocking
+  ``flock`` on one of 256 lock files under ``<cache>/locks``, picked by the key's hash), after its
+  access time and inode are read again: a file touched or replaced since the listing is kept, and
+  an entry whose lock is busy is skipped. A cache hit checks and touches its file under the shared
+  lock of the same entry, and a download puts its file in place under the exclusive one, so a
+  file handed out as a hit is never removed between that check and the hand-out: it is then
+  protected by ``min_idle_s`` and, once opened, by the open-file check.
 
 Only one process trims a cache at a time (a non-blocking ``flock`` on ``<cache>/.trim.lock``).
 Leftover download temporaries (``.dl-*``, ``.cp-*``) older than an hour are removed too.
@@ -22,10 +27,12 @@ Leftover download temporaries (``.dl-*``, ``.cp-*``) older than an hour are remo
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +50,29 @@ def touch(path: Path) -> None:
         os.utime(path, ns=(time.time_ns(), st.st_mtime_ns))
     except OSError:
         pass
+
+
+def lock_file(root: Path, rel: str) -> Path:
+    """The lock file of the cache entry ``rel`` (a key) of the cache whose files live under ``root``."""
+    return root.parent / "locks" / f"{hashlib.sha1(rel.encode()).hexdigest()[:2]}.lock"
+
+
+@contextmanager
+def entry_lock(root: Path, rel: str, exclusive: bool = False, blocking: bool = True) -> Iterator[bool]:
+    """Hold the shared (a cache hit) or exclusive (putting a file in place, removing it) lock of a
+    cache entry; yields False when ``blocking`` is off and the lock is busy."""
+    path = lock_file(root, rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def open_files() -> set[tuple[int, int]]:
@@ -121,21 +151,37 @@ def _trim_locked(root: Path, max_bytes: int, min_idle_s: float, forget: Callable
         if ident in busy or now - atime < min_idle_s:
             res.kept_in_use += 1
             continue
-        try:
-            if p.stat().st_atime != atime:  # used since the listing
-                res.kept_in_use += 1
-                continue
-            p.unlink()
-        except OSError:
+        removed = _remove(root, p, atime, ident, forget)
+        if removed is None:
+            continue
+        if not removed:
+            res.kept_in_use += 1
             continue
         total -= size
         res.removed.append(p)
+    res.total_after = total
+    if total > max_bytes:
+        log.warning("blob cache still over its cap: the rest is in use", extra={"bytes": total, "cap": max_bytes})
+    return res
+
+
+def _remove(root: Path, p: Path, atime: float, ident: tuple[int, int],
+            forget: Callable[[Path], None] | None) -> bool | None:
+    """Remove one listed file under its entry's exclusive lock: False when it is in use (the lock is
+    busy, or the file was touched or replaced since the listing), None when it is gone."""
+    with entry_lock(root, p.relative_to(root).as_posix(), exclusive=True, blocking=False) as got:
+        if not got:
+            return False
+        try:
+            st = p.stat()
+            if st.st_atime != atime or (st.st_dev, st.st_ino) != ident:
+                return False
+            p.unlink()
+        except OSError:
+            return None
         if forget is not None:
             try:
                 forget(p)
             except OSError:
                 pass
-    res.total_after = total
-    if total > max_bytes:
-        log.warning("blob cache still over its cap: the rest is in use", extra={"bytes": total, "cap": max_bytes})
-    return res
+        return True

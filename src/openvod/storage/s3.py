@@ -7,7 +7,9 @@ URL) calls :meth:`path`, which returns a file in a local read-through cache unde
 HEAD per call, so an object overwritten through another node (RefreshUploadVideo) is fetched again.
 Writes go to the object store first and then into the cache, so the node that wrote a blob reads it
 back without a download. The cache is kept under ``blobs.cache.max_bytes`` (least recently used
-files go first, never one in use: storage/cache_trim.py).
+files go first, never one in use: storage/cache_trim.py). A cache hit is checked and touched under
+the shared lock of its entry, and files are put in place or removed under the exclusive one, so a
+trim pass never removes a file between its check as a hit and its hand-out.
 
 Signed URLs stay openvod's own (``/blobs/<key>?auth_key=…``): any API node verifies them with the
 shared signing key and streams the object through its cache; S3 presigned URLs are not used.
@@ -26,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from openvod.storage.cache_trim import TrimResult, touch, trim
+from openvod.storage.cache_trim import TrimResult, entry_lock, touch, trim
 from openvod.storage.blobs import BlobKeyError
 
 log = logging.getLogger(__name__)
@@ -120,8 +122,19 @@ class S3BlobStore:
 
     def _forget(self, key: str) -> None:
         local, meta = self._cache_paths(key)
-        meta.unlink(missing_ok=True)
-        local.unlink(missing_ok=True)
+        with entry_lock(self.root, key, exclusive=True):
+            meta.unlink(missing_ok=True)
+            local.unlink(missing_ok=True)
+
+    def _place(self, key: str, tmp: str | Path, etag: str | None) -> Path:
+        """Put a finished temporary file in place as the cached copy of ``key`` (and its ETag)."""
+        local, _ = self._cache_paths(key)
+        with entry_lock(self.root, key, exclusive=True):
+            os.replace(tmp, local)
+            touch(local)  # just used: min_idle_s protects it until it is opened
+            if etag is not None:
+                self._remember(key, etag)
+        return local
 
     # ------------------------------------------------------------------ the blob store interface
     def path(self, key: str) -> Path:
@@ -133,19 +146,19 @@ class S3BlobStore:
                 self._forget(key)
             return local
         etag = str(head.get("ETag", ""))
-        if local.is_file() and meta.is_file() and meta.read_text() == etag:
-            touch(local)  # the LRU clock of the cache
-            return local
+        with entry_lock(self.root, key):  # a trim pass cannot remove it between the check and the touch
+            if local.is_file() and meta.is_file() and meta.read_text() == etag:
+                touch(local)  # the LRU clock of the cache (and min_idle_s's)
+                return local
         local.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".dl-", dir=local.parent)
         os.close(fd)
         try:
             self.s3.download_file(self.bucket, self.object_key(key), tmp)
-            os.replace(tmp, local)
+            self._place(key, tmp, etag)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self._remember(key, etag)
         self._added_to_cache(local)
         return local
 
@@ -199,15 +212,14 @@ class S3BlobStore:
             head = self._head(key)
             local, _ = self._cache_paths(key)
             local.parent.mkdir(parents=True, exist_ok=True)
+            etag = None if head is None else str(head.get("ETag", ""))
             if move:
-                os.replace(src, local)
+                self._place(key, src, etag)
             else:
                 fd, tmp = tempfile.mkstemp(prefix=".cp-", dir=local.parent)
                 os.close(fd)
                 shutil.copyfile(src, tmp)
-                os.replace(tmp, local)
-            if head is not None:
-                self._remember(key, str(head.get("ETag", "")))
+                self._place(key, tmp, etag)
             self._added_to_cache(local)
         except OSError:
             log.warning("could not cache a blob locally", exc_info=True, extra={"blob_key": key})
@@ -220,8 +232,7 @@ class S3BlobStore:
             fd, tmp = tempfile.mkstemp(prefix=".cp-", dir=local.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.replace(tmp, local)
-            self._remember(key, str(r.get("ETag", "")))
+            self._place(key, tmp, str(r.get("ETag", "")))
             self._added_to_cache(local)
         except OSError:
             log.warning("could not cache a blob locally", exc_info=True, extra={"blob_key": key})
@@ -255,6 +266,15 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=self.object_key(key))
         self._forget(key)
+
+    def listing(self, prefix: str) -> list[tuple[str, int, float]]:
+        """(key, size, modification time) of every blob under ``prefix/``."""
+        out: list[tuple[str, int, float]] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.object_key(prefix.rstrip("/")) + "/"):
+            for o in page.get("Contents", []):
+                out.append((o["Key"][len(self.prefix):], int(o.get("Size", 0)), o["LastModified"].timestamp()))
+        return out
 
     def delete_prefix(self, prefix: str) -> None:
         """Remove every blob under ``prefix/`` (and a blob named exactly ``prefix``)."""

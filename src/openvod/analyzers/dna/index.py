@@ -14,6 +14,7 @@ import json
 import math
 import os
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,30 @@ def set_threads(n: int) -> None:
     if not _THREADS or _THREADS[-1] != n:
         _faiss().omp_set_num_threads(max(1, n))
         _THREADS.append(n)
+
+
+def _read_index(zf: zipfile.ZipFile) -> Any:
+    """The FAISS index of a saved file, read by FAISS straight from the zip member in 1 MB pieces:
+    never a second whole copy of the serialized index in memory (the peak of a load stays about the
+    loaded index and codes)."""
+    fmt = np.lib.format
+    with zf.open("index.npy") as f:
+        major_minor = fmt.read_magic(f)
+        read_header = fmt.read_array_header_1_0 if major_minor == (1, 0) else fmt.read_array_header_2_0
+        shape, _fortran, dtype = read_header(f)
+        if len(shape) != 1 or dtype != np.uint8:
+            raise ValueError("not a serialized FAISS index")
+        n = [0]
+
+        def read(size: int) -> bytes:
+            data = f.read(size)
+            n[0] += len(data)
+            return data
+
+        index = _faiss().read_index_binary(_faiss().PyCallbackIOReader(read, 1 << 20))
+        if n[0] != shape[0] or f.read(1):
+            raise ValueError("a serialized FAISS index of another length")
+    return index
 
 
 class CodeIndex:
@@ -186,15 +211,14 @@ class CodeIndex:
     def load(self, path: Path) -> dict[str, Any] | None:
         """Replace this index by a saved one; returns the saved ``meta`` (None if unreadable or of
         other settings: the caller then rebuilds from the store)."""
-        faiss = _faiss()
         try:
             with np.load(path, allow_pickle=False) as z:
                 info = json.loads(bytes(z["meta"]).decode())
                 if info.get("format") != 1 or info.get("flat_limit") != self.flat_limit:
                     return None
-                index = faiss.deserialize_index_binary(z["index"])
-                vids, counts, codes = z["vids"], z["counts"], z["codes"]
-        except (OSError, ValueError, KeyError, RuntimeError, EOFError, json.JSONDecodeError):
+                index = _read_index(z.zip)
+                vids, counts, codes = z["vids"], z["counts"], z["codes"]  # numpy reads members in chunks
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError, json.JSONDecodeError, zipfile.BadZipFile):
             return None
         bounds = np.concatenate([[0], np.cumsum(counts)])
         with self._lock:
