@@ -32,7 +32,7 @@ from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_me
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 10  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 11  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -251,17 +251,21 @@ def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.4
     if x1 - x0 < w // 4 or y1 - y0 < h // 4:  # a (nearly) blank video: keep the whole frame
         return 0, 0, w, h
     inner = p[:: max(1, n // 64), y0:y1, x0:x1]  # a whole-video statistic: 64 samples spread over it suffice
-    b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)))  # rows: horizontal detail
-    c0, c1 = sharp_band(np.abs(np.diff(inner[:, b0:b1, :], axis=1)).mean(axis=(0, 1)))  # columns
+    b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)), inner.std(axis=2).mean(axis=0), flat_std)  # rows
+    band = inner[:, b0:b1, :]
+    c0, c1 = sharp_band(np.abs(np.diff(band, axis=1)).mean(axis=(0, 1)), band.std(axis=1).mean(axis=0), flat_std)  # columns
     return x0 + c0, y0 + b0, x0 + c1, y0 + b1
 
 
-def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, max_share: float = 0.85) -> tuple[int, int]:
+def sharp_band(energy: np.ndarray, spread: np.ndarray | None = None, min_spread: float = 0.0, ratio: float = 3.0,
+               min_share: float = 0.25, max_share: float = 0.85) -> tuple[int, int]:
     """The central run of rows (or columns) with detail, when everything outside it is much smoother.
 
     ``energy``: mean absolute gradient per row over the whole video. A blurred background keeps
     its colours and motion but loses its detail; the picture itself has edges somewhere in most of
     its shots. Returns ``(0, len)`` unless both sides are at least ``ratio`` times smoother.
+    ``spread``: mean luma std along each row: a blurred copy varies along it (``min_spread`` each side);
+    a slide's plain margins do not, and are kept (cut, they frame a rotated copy differently).
     """
     n = energy.size
     if n < 8:
@@ -290,6 +294,8 @@ def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, 
     inside = float(energy[a:b].mean())
     if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
         return 0, n
+    if spread is not None and min(float(spread[:a].mean()), float(spread[b:].mean())) < min_spread:
+        return 0, n
     return a, b
 
 
@@ -313,16 +319,15 @@ def code_sample_indices(times: np.ndarray, interval: float) -> np.ndarray:
 
 def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     """Turn decoded samples into a fingerprint."""
-    x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std)
-    box = (x0, y0, x1, y1)
+    box = x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std)
     thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
     flat = thumbs.reshape(thumbs.shape[0], -1).std(axis=1) < opts.flat_std
-    # Global codes for every informative sample (cheap, and dense in time so motion between the
-    # sampling instants of two copies costs little); local codes once per code interval.
+    # Global codes for every informative sample but repeats (dense in time: motion between the sampling
+    # instants of two copies costs little); local codes once per code interval.
     every = np.nonzero(~flat)[0]
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
-    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts)
+    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts, s.times)
     ph, pw = s.pictures.shape[1:]
     return Fingerprint(
         times=s.times.astype(np.float32),
@@ -343,7 +348,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
 
 def _codes(
     pictures: np.ndarray, thumbs: np.ndarray, every: np.ndarray, idx: np.ndarray, box: tuple[int, int, int, int],
-    opts: FingerprintOptions,
+    opts: FingerprintOptions, times: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Codes (and mirrored codes, sample index, window geometry): global ones for the samples
     ``every``, local ones around the keypoints of the samples ``idx``; sorted by sample."""
@@ -351,9 +356,10 @@ def _codes(
     if every.size == 0:
         e = np.zeros((0, ft.CODE_BYTES), np.uint8)
         return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
-    t = thumbs[every].astype(np.float32)  # the global window is the thumbnail, area-averaged to 16x16
-    k = t.shape[-1] // 16
-    g_win = t[:, : 16 * k, : 16 * k].reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
+    k = thumbs.shape[-1] // 16  # the global window is the thumbnail, area-averaged to 16x16
+    g_win = thumbs[every, : 16 * k, : 16 * k].astype(np.float32).reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
+    keep = ft.new_pictures(g_win, times[every], 4 * opts.code_interval_s)  # a held picture: one code per 2 s
+    g_win, every = g_win[keep], every[keep]
     g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
     wins, frames, geom = [g_win], [every], [g_geom]
 

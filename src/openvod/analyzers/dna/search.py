@@ -26,7 +26,7 @@ from openvod.analyzers.dna.align import (
     refine,
     region_descriptors,
 )
-from openvod.analyzers.dna.segments import find_all_segments
+from openvod.analyzers.dna.segments import find_all_segments, motion_passes
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex
@@ -59,6 +59,8 @@ class MatchParams:
     max_hits_per_pair: int = 512  # hits kept per candidate (spread over the query's samples)
     min_similarity: float = 0.0  # the decision threshold: a pair whose Similarity is below it is not reported
     min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
+    motion_noise_ratio: float = 0.0  # ... or this many times its difference from the library (0: off; see motion_passes)
+    min_motion_floor: float = 0.0  # ... but never less than this
     min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
     min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
     min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
@@ -152,9 +154,13 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
         s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin, params.align.hit_similarity)
 
+    def ok(s: Segment) -> bool:
+        return (motion_passes(s.motion, s.similarity, params.min_motion, params.motion_noise_ratio, params.min_motion_floor)
+                and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry)
+
     def passes(s: Segment) -> bool:
         measure(s)
-        return s.motion >= params.min_motion and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry
+        return ok(s)
 
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
@@ -168,8 +174,7 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     total = sum(s.duration for s in found)
     if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
         return []
-    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation
-            and s.symmetry >= params.min_symmetry]
+    return [s for s in found if ok(s)]
 
 
 def evidence_span(s: Segment) -> float:
