@@ -8,8 +8,7 @@ here from scratch:
 * a rotated copy of a title slide held for a long time was missed: rotated readings of a query only
   have whole-picture codes, and a held picture gave one near-identical code per sample, so every
   query code hit more library codes than ``max_hits_per_code`` and was dropped as generic
-  (``features.new_pictures`` now codes a held picture once per 2 s). Plain title margins are no
-  longer cut as a "blurred surround" either (``fingerprint.sharp_band``).
+  (``features.new_pictures`` now codes a held picture once per 2 s).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from openvod.analyzers.dna.fingerprint import active_box, fingerprint_file
+from openvod.analyzers.dna.fingerprint import fingerprint_file
 from openvod.analyzers.dna.search import compare
 from openvod.analyzers.dna.segments import motion_passes
 from openvod.config import DNASettings
@@ -99,12 +98,6 @@ def test_a_rotated_held_title_slide_is_matched(tmp_path: Path, degrees: int) -> 
     r0, r1, rotation = found
     assert rotation == degrees
     assert r0 < 20 < r1  # the cut between the two slides is inside the match (held pictures: the ends are vague)
-
-
-def test_plain_title_margins_are_not_cut_as_a_blurred_surround() -> None:
-    luma = np.stack([np.asarray(Image.fromarray(f).convert("L").resize((96, 96), Image.Resampling.BOX))
-                     for f in slides(8, 1, hold_s=2)[:: FPS // 4]])
-    assert active_box(luma) == (0, 0, 96, 96)
 
 
 def test_motion_gate() -> None:

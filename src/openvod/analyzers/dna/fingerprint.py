@@ -251,21 +251,17 @@ def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.4
     if x1 - x0 < w // 4 or y1 - y0 < h // 4:  # a (nearly) blank video: keep the whole frame
         return 0, 0, w, h
     inner = p[:: max(1, n // 64), y0:y1, x0:x1]  # a whole-video statistic: 64 samples spread over it suffice
-    b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)), inner.std(axis=2).mean(axis=0), flat_std)  # rows
-    band = inner[:, b0:b1, :]
-    c0, c1 = sharp_band(np.abs(np.diff(band, axis=1)).mean(axis=(0, 1)), band.std(axis=1).mean(axis=0), flat_std)  # columns
+    b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)))  # rows: horizontal detail
+    c0, c1 = sharp_band(np.abs(np.diff(inner[:, b0:b1, :], axis=1)).mean(axis=(0, 1)))  # columns
     return x0 + c0, y0 + b0, x0 + c1, y0 + b1
 
 
-def sharp_band(energy: np.ndarray, spread: np.ndarray | None = None, min_spread: float = 0.0, ratio: float = 3.0,
-               min_share: float = 0.25, max_share: float = 0.85) -> tuple[int, int]:
+def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, max_share: float = 0.85) -> tuple[int, int]:
     """The central run of rows (or columns) with detail, when everything outside it is much smoother.
 
     ``energy``: mean absolute gradient per row over the whole video. A blurred background keeps
     its colours and motion but loses its detail; the picture itself has edges somewhere in most of
     its shots. Returns ``(0, len)`` unless both sides are at least ``ratio`` times smoother.
-    ``spread``: mean luma std along each row: a blurred copy varies along it (``min_spread`` each side);
-    a slide's plain margins do not, and are kept (cut, they frame a rotated copy differently).
     """
     n = energy.size
     if n < 8:
@@ -293,8 +289,6 @@ def sharp_band(energy: np.ndarray, spread: np.ndarray | None = None, min_spread:
         return 0, n
     inside = float(energy[a:b].mean())
     if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
-        return 0, n
-    if spread is not None and min(float(spread[:a].mean()), float(spread[b:].mean())) < min_spread:
         return 0, n
     return a, b
 
