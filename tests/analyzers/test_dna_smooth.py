@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from openvod.analyzers.dna.fingerprint import fingerprint_file
 from openvod.analyzers.dna.search import compare
 from openvod.analyzers.dna.segments import motion_passes
 from openvod.config import DNASettings
 from openvod.engine.analyzer_options import fingerprint_options, match_params
-from tests.analyzers.test_dna_clips import encode
+from tests.analyzers.test_dna_clips import draw_frames, encode
 
 W, H, FPS = 192, 108, 12
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -98,6 +98,21 @@ def test_a_rotated_held_title_slide_is_matched(tmp_path: Path, degrees: int) -> 
     r0, r1, rotation = found
     assert rotation == degrees
     assert r0 < 20 < r1  # the cut between the two slides is inside the match (held pictures: the ends are vague)
+
+
+def test_dark_footage_in_a_9_16_frame_over_its_blurred_copy_is_matched(tmp_path: Path) -> None:
+    """A guard for the active box: a dark picture's blurred surround barely varies along its rows, and
+    must still be cut (a rule keeping plain title margins, tried with these fixes, lost this copy)."""
+    frames = [(f // 3).astype(np.uint8) for f in draw_frames(20, FPS, 21)]  # 320x180
+
+    def vertical(f: np.ndarray) -> np.ndarray:  # 180x320: the picture at 180x101 over its blurred, enlarged copy
+        im = Image.fromarray(f)
+        bg = im.resize((569, 320)).crop((194, 0, 374, 320)).filter(ImageFilter.GaussianBlur(12))
+        bg.paste(im.resize((180, 101)), (0, 110))
+        return np.asarray(bg)
+
+    found = _match(tmp_path, frames, [vertical(f) for f in frames[5 * FPS : 15 * FPS]])
+    assert found is not None and abs(found[0] - 5) < 1.0
 
 
 def test_motion_gate() -> None:
