@@ -278,20 +278,3 @@ def keypoint_windows(imgs: np.ndarray, kp: np.ndarray, frame: np.ndarray, out: i
     xs = kp[:, 0:1] + u[None, :] * kp[:, 2:3]
     ys = kp[:, 1:2] + u[None, :] * kp[:, 2:3]
     return sample_grid(imgs, xs, ys, rows=frame)
-
-
-def new_pictures(windows: np.ndarray, times: np.ndarray, max_gap: float, same_bits: int = 2) -> np.ndarray:
-    """Which whole-picture windows to code (bool mask): a window whose code is within ``same_bits`` of
-    the last kept one is a repeat (a held title, a still shot) and is kept only ``max_gap`` s after it.
-
-    Repeats add nothing a query can hit, but count: a code hitting more than ``max_hits_per_code``
-    library codes is dropped as generic, and a slide held for 20 s would otherwise give ~80 of the
-    same code, so a copy of it (a rotated one has only whole-picture codes) could not be found.
-    """
-    codes = as_u64(hash_windows(windows)[0])
-    keep = np.zeros(codes.size, bool)
-    last_code, last_t = 0, -np.inf
-    for i, (c, t) in enumerate(zip(codes.tolist(), np.asarray(times, np.float64).tolist(), strict=True)):
-        if t - last_t >= max_gap or (c ^ last_code).bit_count() > same_bits:
-            keep[i], last_code, last_t = True, c, t
-    return keep

@@ -32,7 +32,7 @@ from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_me
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 11  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 10  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -313,15 +313,16 @@ def code_sample_indices(times: np.ndarray, interval: float) -> np.ndarray:
 
 def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     """Turn decoded samples into a fingerprint."""
-    box = x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std)
+    x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std)
+    box = (x0, y0, x1, y1)
     thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
     flat = thumbs.reshape(thumbs.shape[0], -1).std(axis=1) < opts.flat_std
-    # Global codes for every informative sample but repeats (dense in time: motion between the sampling
-    # instants of two copies costs little); local codes once per code interval.
+    # Global codes for every informative sample (cheap, and dense in time so motion between the
+    # sampling instants of two copies costs little); local codes once per code interval.
     every = np.nonzero(~flat)[0]
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
-    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts, s.times)
+    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts)
     ph, pw = s.pictures.shape[1:]
     return Fingerprint(
         times=s.times.astype(np.float32),
@@ -342,7 +343,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
 
 def _codes(
     pictures: np.ndarray, thumbs: np.ndarray, every: np.ndarray, idx: np.ndarray, box: tuple[int, int, int, int],
-    opts: FingerprintOptions, times: np.ndarray,
+    opts: FingerprintOptions,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Codes (and mirrored codes, sample index, window geometry): global ones for the samples
     ``every``, local ones around the keypoints of the samples ``idx``; sorted by sample."""
@@ -350,10 +351,9 @@ def _codes(
     if every.size == 0:
         e = np.zeros((0, ft.CODE_BYTES), np.uint8)
         return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
-    k = thumbs.shape[-1] // 16  # the global window is the thumbnail, area-averaged to 16x16
-    g_win = thumbs[every, : 16 * k, : 16 * k].astype(np.float32).reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
-    keep = ft.new_pictures(g_win, times[every], 4 * opts.code_interval_s)  # a held picture: one code per 2 s
-    g_win, every = g_win[keep], every[keep]
+    t = thumbs[every].astype(np.float32)  # the global window is the thumbnail, area-averaged to 16x16
+    k = t.shape[-1] // 16
+    g_win = t[:, : 16 * k, : 16 * k].reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
     g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
     wins, frames, geom = [g_win], [every], [g_geom]
 

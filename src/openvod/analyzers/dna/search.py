@@ -29,7 +29,7 @@ from openvod.analyzers.dna.align import (
 from openvod.analyzers.dna.segments import find_all_segments, motion_passes
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
-from openvod.analyzers.dna.index import CodeIndex
+from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.views import ROTATIONS, pip_view, rotated
 
 
@@ -108,14 +108,14 @@ def _thin(q: Fingerprint, qrow: np.ndarray, crow: np.ndarray, dist: np.ndarray, 
     return np.sort(keep)
 
 
-def pair_hits(q: Fingerprint, r: Fingerprint, params: MatchParams) -> np.ndarray:
-    """Code hits between two fingerprints by brute force: ``[h, 3]`` (query code, flipped, reference code)."""
+def pair_hits(q: Fingerprint, r: Fingerprint, params: MatchParams, view: bool = False) -> np.ndarray:
+    """Brute-force code hits ``[h, 3]`` (query code, flipped, reference code); ``view``: see ``generic_queries``."""
     codes, flips, rows = query_codes(q)
     if codes.shape[0] == 0 or r.codes.shape[0] == 0:
         return np.zeros((0, 3), np.int64)
     d = ft.hamming(codes, r.codes)
     qi, ri = np.nonzero(d <= params.code_radius)
-    generic = np.bincount(qi, minlength=codes.shape[0]) > params.max_hits_per_code
+    generic = generic_queries(qi, codes.shape[0], params.max_hits_per_code, *((np.zeros_like(qi), d[qi, ri]) if view else ()))
     ok = ~generic[qi]
     qi, ri = qi[ok], ri[ok]
     k = _thin(q, rows[qi], ri, d[qi, ri], params)
@@ -320,7 +320,7 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
     params = params or MatchParams()
     best = verify(q, r, pair_hits(q, r, params), params)
     for qr, deg in _views(q):
-        hits = pair_hits(qr, r, params)
+        hits = pair_hits(qr, r, params, view=True)
         if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
             continue
         m = verify(qr, r, hits, params)
@@ -331,15 +331,15 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
 
 
 def candidates(
-    q: Fingerprint, index: CodeIndex, params: MatchParams, exclude: Iterable[int] = ()
+    q: Fingerprint, index: CodeIndex, params: MatchParams, exclude: Iterable[int] = (), view: bool = False
 ) -> list[tuple[int, int, np.ndarray]]:
-    """Library videos worth verifying: (video, support, hits ``[h, 3]``), best first."""
+    """Library videos worth verifying: (video, support, hits ``[h, 3]``), best first (``view``: see ``pair_hits``)."""
     codes, flips, rows = query_codes(q)
     qrow, vid, crow, dist = index.search(codes, params.code_radius)
     if qrow.size == 0:
         return []
     # Codes that hit all over the library (flat-ish or generic pictures) say nothing about any one video.
-    generic = np.bincount(qrow, minlength=codes.shape[0]) > params.max_hits_per_code
+    generic = generic_queries(qrow, codes.shape[0], params.max_hits_per_code, *((vid, dist) if view else ()))
     skip = np.isin(vid, np.fromiter(exclude, np.int64)) | generic[qrow]
     qrow, vid, crow, dist = qrow[~skip], vid[~skip], crow[~skip], dist[~skip]
     if qrow.size == 0:
@@ -392,7 +392,7 @@ def search(
     # Rotated copies (the query's whole-picture codes read in the three other orientations) and a
     # picture-in-picture box's whole-picture codes.
     for qr, deg in _views(q):
-        cands = [c for c in candidates(qr, index, params, exclude | set(found)) if c[1] >= MIN_ROTATED_SUPPORT]
+        cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
     out = list(found.values())
