@@ -252,6 +252,8 @@ class DNASettings(BaseModel):
     segment_similarity: float = 0.6
     min_similarity: float = 0.6  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
     min_motion: float = 0.04  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
+    motion_noise_ratio: float = 10.0  # ... or this many times its difference from the library (slow smooth drift; 0: off)
+    min_motion_floor: float = 0.005  # ... and never less than this
     min_pair_correlation: float = 0.55  # the same over all of a pair's segments (duration-weighted)
     short_segment_s: float = 4.0  # segments shorter than this (0: off; see docs/dna.md) ...
     min_short_correlation: float = 0.8  # ... must correlate this much (a few seconds of look-alikes can by chance)

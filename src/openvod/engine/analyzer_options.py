@@ -51,6 +51,8 @@ def match_params(s: DNASettings) -> MatchParams:
         max_hits_per_pair=s.max_hits_per_pair,
         min_similarity=s.min_similarity,
         min_motion=s.min_motion,
+        motion_noise_ratio=s.motion_noise_ratio,
+        min_motion_floor=s.min_motion_floor,
         min_correlation=s.min_correlation,
         min_symmetry=s.min_symmetry,
         min_pair_correlation=s.min_pair_correlation,

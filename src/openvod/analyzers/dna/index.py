@@ -245,3 +245,20 @@ class CodeIndex:
         qrow = np.repeat(np.arange(queries.shape[0], dtype=np.int64), np.diff(lims.astype(np.int64)))
         ids = ids.astype(np.int64)
         return qrow, ids >> ROW_BITS, ids & ((1 << ROW_BITS) - 1), dist.astype(np.int64)
+
+
+def generic_queries(qrow: np.ndarray, n: int, limit: int, vid: np.ndarray | None = None,
+                    dist: np.ndarray | None = None) -> np.ndarray:
+    """bool[n]: query codes with more than ``limit`` hits (``qrow``: the query code of each hit).
+
+    With ``vid`` and ``dist``, hits of one query code on one library video at the same Hamming
+    distance count once: a picture held for a while (a title slide) has one near-identical code per
+    sample, and a query code that hits them all is specific to that picture, not generic. Used for
+    the rotated and picture-in-picture readings, which have whole-picture codes only (a plain query
+    also has local codes to fall back on).
+    """
+    qrow = np.asarray(qrow, np.int64)
+    if vid is not None and dist is not None and qrow.size:
+        key = np.unique(np.stack([qrow, np.asarray(vid, np.int64), np.asarray(dist, np.int64)], axis=1), axis=0)
+        qrow = key[:, 0]
+    return np.bincount(qrow, minlength=n)[:n] > limit

@@ -26,10 +26,10 @@ from openvod.analyzers.dna.align import (
     refine,
     region_descriptors,
 )
-from openvod.analyzers.dna.segments import find_all_segments
+from openvod.analyzers.dna.segments import find_all_segments, motion_passes
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
-from openvod.analyzers.dna.index import CodeIndex
+from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.views import ROTATIONS, pip_view, rotated
 
 
@@ -59,6 +59,8 @@ class MatchParams:
     max_hits_per_pair: int = 512  # hits kept per candidate (spread over the query's samples)
     min_similarity: float = 0.0  # the decision threshold: a pair whose Similarity is below it is not reported
     min_motion: float = 0.0  # a segment's query picture must change at least this much (see segment_evidence)
+    motion_noise_ratio: float = 0.0  # ... or this many times its difference from the library (0: off; see motion_passes)
+    min_motion_floor: float = 0.0  # ... but never less than this
     min_correlation: float = 0.0  # a segment's picture changes must correlate this much with the library's
     min_pair_correlation: float = 0.0  # ... and all the pair's segments together (duration-weighted)
     min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
@@ -106,14 +108,14 @@ def _thin(q: Fingerprint, qrow: np.ndarray, crow: np.ndarray, dist: np.ndarray, 
     return np.sort(keep)
 
 
-def pair_hits(q: Fingerprint, r: Fingerprint, params: MatchParams) -> np.ndarray:
-    """Code hits between two fingerprints by brute force: ``[h, 3]`` (query code, flipped, reference code)."""
+def pair_hits(q: Fingerprint, r: Fingerprint, params: MatchParams, view: bool = False) -> np.ndarray:
+    """Brute-force code hits ``[h, 3]`` (query code, flipped, reference code); ``view``: see ``generic_queries``."""
     codes, flips, rows = query_codes(q)
     if codes.shape[0] == 0 or r.codes.shape[0] == 0:
         return np.zeros((0, 3), np.int64)
     d = ft.hamming(codes, r.codes)
     qi, ri = np.nonzero(d <= params.code_radius)
-    generic = np.bincount(qi, minlength=codes.shape[0]) > params.max_hits_per_code
+    generic = generic_queries(qi, codes.shape[0], params.max_hits_per_code, *((np.zeros_like(qi), d[qi, ri]) if view else ()))
     ok = ~generic[qi]
     qi, ri = qi[ok], ri[ok]
     k = _thin(q, rows[qi], ri, d[qi, ri], params)
@@ -152,9 +154,13 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
         s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin, params.align.hit_similarity)
 
+    def ok(s: Segment) -> bool:
+        return (motion_passes(s.motion, s.similarity, params.min_motion, params.motion_noise_ratio, params.min_motion_floor)
+                and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry)
+
     def passes(s: Segment) -> bool:
         measure(s)
-        return s.motion >= params.min_motion and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry
+        return ok(s)
 
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
@@ -168,8 +174,7 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     total = sum(s.duration for s in found)
     if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
         return []
-    return [s for s in found if s.motion >= params.min_motion and s.correlation >= params.min_correlation
-            and s.symmetry >= params.min_symmetry]
+    return [s for s in found if ok(s)]
 
 
 def evidence_span(s: Segment) -> float:
@@ -315,7 +320,7 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
     params = params or MatchParams()
     best = verify(q, r, pair_hits(q, r, params), params)
     for qr, deg in _views(q):
-        hits = pair_hits(qr, r, params)
+        hits = pair_hits(qr, r, params, view=True)
         if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
             continue
         m = verify(qr, r, hits, params)
@@ -326,15 +331,15 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
 
 
 def candidates(
-    q: Fingerprint, index: CodeIndex, params: MatchParams, exclude: Iterable[int] = ()
+    q: Fingerprint, index: CodeIndex, params: MatchParams, exclude: Iterable[int] = (), view: bool = False
 ) -> list[tuple[int, int, np.ndarray]]:
-    """Library videos worth verifying: (video, support, hits ``[h, 3]``), best first."""
+    """Library videos worth verifying: (video, support, hits ``[h, 3]``), best first (``view``: see ``pair_hits``)."""
     codes, flips, rows = query_codes(q)
     qrow, vid, crow, dist = index.search(codes, params.code_radius)
     if qrow.size == 0:
         return []
     # Codes that hit all over the library (flat-ish or generic pictures) say nothing about any one video.
-    generic = np.bincount(qrow, minlength=codes.shape[0]) > params.max_hits_per_code
+    generic = generic_queries(qrow, codes.shape[0], params.max_hits_per_code, *((vid, dist) if view else ()))
     skip = np.isin(vid, np.fromiter(exclude, np.int64)) | generic[qrow]
     qrow, vid, crow, dist = qrow[~skip], vid[~skip], crow[~skip], dist[~skip]
     if qrow.size == 0:
@@ -387,7 +392,7 @@ def search(
     # Rotated copies (the query's whole-picture codes read in the three other orientations) and a
     # picture-in-picture box's whole-picture codes.
     for qr, deg in _views(q):
-        cands = [c for c in candidates(qr, index, params, exclude | set(found)) if c[1] >= MIN_ROTATED_SUPPORT]
+        cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
     out = list(found.values())

@@ -141,3 +141,20 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
                         s.slope, s.evidence, s.transform, s.reversed, s.motion, s.correlation, s.symmetry)
         out.append(s)
     return out
+
+
+def motion_passes(motion: float, similarity: float, min_motion: float, noise_ratio: float = 0.0, floor: float = 0.0) -> bool:
+    """Whether a segment's picture changes enough to be evidence (``segment_evidence``'s motion).
+
+    ``min_motion`` is an absolute amount: smooth, low-detail footage that drifts slowly (clouds,
+    plasma, a slow pan over a soft gradient) changes its descriptors little although it does move.
+    What makes a still picture no evidence is that its changes are at the level of coding noise,
+    i.e. no larger than the difference between the copy and its source (``1 - similarity``). So a
+    segment also passes when its motion is ``noise_ratio`` times that difference (and at least
+    ``floor``): a still shot re-encoded moves about as much as it differs (ratio ~0.5),
+    a slow drift copied near-losslessly 50 times more; the correlation check still applies.
+    """
+    need = min_motion
+    if noise_ratio > 0:
+        need = min(need, max(floor, noise_ratio * (1.0 - similarity)))
+    return motion >= need
