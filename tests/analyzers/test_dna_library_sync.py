@@ -26,6 +26,7 @@ from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
 from openvod.store.tables import dna_library_log
 from tests.analyzers.test_dna_clips import make_copy, make_source
+from tests.conftest import db_url
 
 SMALL_INDEX = {"index_flat_limit": 50, "index_nprobe": 64}  # a few clips make an IVF index (snapshots)
 
@@ -195,7 +196,7 @@ def _hits(lib: Library, queries: np.ndarray) -> list[tuple[int, str, int]]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, SnapshotStore]:
     d = tmp_path_factory.mktemp("dnaprop")
-    engine = make_engine(f"sqlite:///{d / 'db.sqlite'}")
+    engine = make_engine(db_url(d))
     init_schema(engine)
     return engine, SnapshotStore(engine, LocalBlobStore(d / "blobs"))
 
