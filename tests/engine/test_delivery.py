@@ -17,6 +17,7 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.notify.delivery import OutboxDeliverer, destination
 from openvod.runtime import Runtime
 from openvod.store.tables import outbox
+from tests.conftest import settings_db
 from tests.receiver import CallbackReceiver
 
 
@@ -70,6 +71,7 @@ class Hanging:
 def make_rt(tmp_path: Path, **cb: Any) -> Runtime:
     settings = Settings(
         data_dir=tmp_path / "data",
+        database_url=settings_db(tmp_path / "data"),  # PostgreSQL mode: its own database
         callbacks=CallbackSettings(**{"allow_private_targets": True, "poll_interval_s": 0.05, **cb}),
     )
     return Runtime(settings, registry=AnalyzerRegistry())
