@@ -73,6 +73,12 @@ def db_env(data_dir: Path) -> dict[str, str]:
     return {"OPENVOD_DATABASE_URL": pg_database(f"ovt_{digest}")}
 
 
+def settings_db(data_dir: Path) -> str:
+    """``database_url`` for an in-process ``Settings(data_dir=...)``: "" (its SQLite file) or, in
+    PostgreSQL mode, the fresh database of that folder."""
+    return db_env(data_dir).get("OPENVOD_DATABASE_URL", "")
+
+
 def db_url(data_dir: Path) -> str:
     """The SQLAlchemy URL of the database a server on ``data_dir`` uses."""
     return db_env(data_dir).get("OPENVOD_DATABASE_URL") or f"sqlite:///{(Path(data_dir) / 'openvod.db').resolve()}"

@@ -42,14 +42,15 @@ class StoreCollector:
             # Waiting and running jobs only (ix_jobs_status_created): cheap however many jobs ended.
             # With scale.dna_queues, AIMediaDNA jobs go to a queue per library: group those by account
             # and config too (the queue is derived from them), the rest by type only.
+            # (Every selected column is grouped: PostgreSQL refuses the bare columns SQLite allows.)
             by_lib = bool(self.rt.settings.scale.dna_queues)
-            lib_cols = [jobs.c.account_id, jobs.c.config] if by_lib else []
-            live_q = (select(jobs.c.type, jobs.c.status, func.count(), func.min(jobs.c.created_at), *lib_cols)
-                      .where(jobs.c.status.in_([JobStatus.INIT, JobStatus.PROCESSING])))
+            lib_cols = [jobs.c.account_id, jobs.c.config]
+            waiting = jobs.c.status.in_([JobStatus.INIT, JobStatus.PROCESSING])
+            live_q = select(jobs.c.type, jobs.c.status, func.count(), func.min(jobs.c.created_at)).where(waiting)
             live = list(conn.execute(live_q.where(jobs.c.type != "AIMediaDNA").group_by(jobs.c.type, jobs.c.status)
                                      if by_lib else live_q.group_by(jobs.c.type, jobs.c.status)).all())
             if by_lib:
-                live += conn.execute(live_q.where(jobs.c.type == "AIMediaDNA")
+                live += conn.execute(live_q.add_columns(*lib_cols).where(jobs.c.type == "AIMediaDNA")
                                      .group_by(jobs.c.type, jobs.c.status, *lib_cols)).all()
             dur = jobs.c.completed_at - jobs.c.started_at
             bucket_cols = [func.sum(case((dur <= le, 1), else_=0)) for le in DURATION_BUCKETS]

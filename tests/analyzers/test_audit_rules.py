@@ -15,6 +15,7 @@ from openvod.analyzers.audit.options import OptionsError, options_from_template,
 from openvod.analyzers.audit.text import TextModerator, flood_score
 from openvod.analyzers.audit.visual import Detection, is_test_card, porn_label
 from openvod.analyzers.audit.wire import build_detail, build_result
+from tests.conftest import settings_db
 
 
 class RedDetector:
@@ -159,7 +160,7 @@ def test_word_library_service(tmp_path: Path) -> None:
     from openvod.errors import InvalidParameter
     from openvod.runtime import Runtime
 
-    rt = Runtime(Settings(data_dir=tmp_path / "d", plugins=[]))
+    rt = Runtime(Settings(data_dir=tmp_path / "d", database_url=settings_db(tmp_path / "d"), plugins=[]))
     try:
         a = rt.accounts.ensure_account("a")
         b = rt.accounts.ensure_account("b")

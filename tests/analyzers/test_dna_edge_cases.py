@@ -26,6 +26,7 @@ from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
 from tests.analyzers.test_dna_clips import decode, draw_frames, encode
 from tests.media import make_video
+from tests.conftest import db_url
 
 
 def _photo(size: tuple[int, int]) -> np.ndarray:
@@ -109,7 +110,7 @@ class _Ctx:
 
 
 def test_every_edge_case_video_ends_with_a_result(tmp_path: Path, matrix: dict[str, Path]) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(db_url(tmp_path))
     init_schema(engine)
     jobs = _Ctx(engine, tmp_path)
     # The first job searches an empty library, the second a library of one video, and so on; every
@@ -145,7 +146,7 @@ def test_reproducer_through_the_cli(matrix: dict[str, Path]) -> None:
 def test_undecodable_files_fail_with_a_media_error(tmp_path: Path, matrix: dict[str, Path]) -> None:
     from tests.media import make_bad_files
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(db_url(tmp_path))
     init_schema(engine)
     jobs = _Ctx(engine, tmp_path)
     for name, path in make_bad_files(tmp_path / "bad", matrix["moving"]).items():

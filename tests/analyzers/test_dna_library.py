@@ -19,6 +19,7 @@ from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
 from openvod.store.tables import dna_videos
 from tests.analyzers.test_dna_clips import make_copy, make_source
+from tests.conftest import db_url
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def prints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Fingerprint]:
 
 @pytest.fixture()
 def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    e = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    e = make_engine(db_url(tmp_path))
     init_schema(e)
     yield e
     e.dispose()

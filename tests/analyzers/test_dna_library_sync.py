@@ -4,6 +4,7 @@ tests/scaleout/test_dna_libraries.py runs the same scenario on PostgreSQL + Seaw
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ from openvod.services.dna_snapshot import SnapshotStore
 from openvod.services.fingerprints import Library, delete_video
 from openvod.storage.blobs import LocalBlobStore
 from openvod.store.db import init_schema, make_engine
-from openvod.store.tables import dna_library_log
+from openvod.store.tables import dna_index_snapshots, dna_library_log
 from tests.analyzers.test_dna_clips import make_copy, make_source
+from tests.conftest import db_env, db_url, settings_db
 
 SMALL_INDEX = {"index_flat_limit": 50, "index_nprobe": 64}  # a few clips make an IVF index (snapshots)
 
@@ -106,7 +108,7 @@ def test_two_workers_and_a_fresh_one_on_sqlite_and_local_blobs(tmp_path: Path, p
 
 
 def test_a_snapshot_key_outside_the_account_is_never_followed(tmp_path: Path, prints: dict[str, Fingerprint]) -> None:
-    rt = Runtime(Settings(data_dir=tmp_path, dna=SMALL_INDEX))
+    rt = Runtime(Settings(data_dir=tmp_path, database_url=settings_db(tmp_path), dna=SMALL_INDEX))
     try:
         lib = rt.fingerprints.library("acc1", "")
         lib.add("m-src", prints["src"])
@@ -116,8 +118,8 @@ def test_a_snapshot_key_outside_the_account_is_never_followed(tmp_path: Path, pr
         with rt.engine.begin() as conn:  # a pointer that names another account's folder
             snap = published(conn, "acc1", "", lib.version)
             assert snap is not None
-            conn.exec_driver_sql("UPDATE dna_index_snapshots SET blob_key = ? WHERE account_id = 'acc1'",
-                                 (snap.blob_key.replace("dna-index/acc1/", "dna-index/acc2/"),))
+            conn.execute(dna_index_snapshots.update().where(dna_index_snapshots.c.account_id == "acc1")
+                         .values(blob_key=snap.blob_key.replace("dna-index/acc1/", "dna-index/acc2/")))
             assert published(conn, "acc1", "", lib.version) is None
         fresh = Library(rt.engine, "acc1", "", lib.opts, lib.params, flat_limit=50, nprobe=64,
                         snapshots=rt.fingerprints.snapshots)
@@ -147,7 +149,7 @@ def test_a_fresh_worker_process_loads_the_snapshot(tmp_path: Path, prints: dict[
     import subprocess
     import sys
 
-    rt = Runtime(Settings(data_dir=tmp_path, dna=SMALL_INDEX))
+    rt = Runtime(Settings(data_dir=tmp_path, database_url=settings_db(tmp_path), dna=SMALL_INDEX))
     try:
         lib = rt.fingerprints.library("acc1", "")
         lib.add("m-src", prints["src"])
@@ -159,7 +161,8 @@ def test_a_fresh_worker_process_loads_the_snapshot(tmp_path: Path, prints: dict[
         rt.close()
     (tmp_path / "query.fp").write_bytes(prints["copy"].to_bytes())
     out = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(tmp_path), str(tmp_path / "query.fp")],
-                         capture_output=True, text=True, check=True, timeout=120)
+                         capture_output=True, text=True, check=True, timeout=120,
+                         env={**os.environ, **db_env(tmp_path)})  # PostgreSQL mode: the same database
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert sorted(got["keys"]) == ["m-late", "m-src"]
     assert got["snapshot_loads"] == 1 and got["full_loads"] == 0 and got["replayed"] == 1 and got["builds"] == 0
@@ -195,7 +198,7 @@ def _hits(lib: Library, queries: np.ndarray) -> list[tuple[int, str, int]]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, SnapshotStore]:
     d = tmp_path_factory.mktemp("dnaprop")
-    engine = make_engine(f"sqlite:///{d / 'db.sqlite'}")
+    engine = make_engine(db_url(d))
     init_schema(engine)
     return engine, SnapshotStore(engine, LocalBlobStore(d / "blobs"))
 
@@ -284,7 +287,7 @@ def test_the_face_library_is_shared_without_an_index(tmp_path: Path) -> None:
     """The face library keeps no per-worker index: each identify reads the account's people in its
     transaction, so a person added, merged or removed through one worker is what the next job on
     any other worker matches against."""
-    s = Settings(data_dir=tmp_path)
+    s = Settings(data_dir=tmp_path, database_url=settings_db(tmp_path))
     a, b = Runtime(s), Runtime(s)
     try:
         anne = np.full(128, 0.1, np.float32)

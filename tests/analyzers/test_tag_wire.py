@@ -18,6 +18,7 @@ from openvod.analyzers.tag.wire import PersonIdentity, build_data, build_detail
 from openvod.pipeline.sampling import SelectedFrame
 from openvod.services.faces import FaceLibrary
 from openvod.store.db import init_schema, make_engine
+from tests.conftest import db_url
 
 
 def _result(types: list[str]) -> TagResult:
@@ -152,7 +153,7 @@ def test_face_tracks_group_by_embedding() -> None:
 
 
 def test_face_library_keeps_unknown_ids_and_names(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(db_url(tmp_path))
     init_schema(engine)
     rng = np.random.default_rng(1)
     anne, bob = rng.normal(0, 0.1, 128).astype(np.float32), rng.normal(0, 0.1, 128).astype(np.float32)

@@ -21,7 +21,7 @@ from openvod.api import signing
 from openvod.api.rpc import RawRequest, RpcApi, clean_host
 from openvod.config import Settings
 from openvod.logs import JsonFormatter, TextFormatter
-from tests.conftest import REPO, Key, db_url
+from tests.conftest import REPO, Key, db_url, settings_db
 from tests.media import make_video
 from tests.sdk import new_client, v1_params, v1_request
 
@@ -32,7 +32,8 @@ def rt(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from openvod.runtime import Runtime
 
     d = tmp_path_factory.mktemp("newcomer")
-    runtime = Runtime(Settings(data_dir=d / "data", media={"allowed_roots": [str(d)]}))
+    runtime = Runtime(Settings(data_dir=d / "data", database_url=settings_db(d / "data"),
+                               media={"allowed_roots": [str(d)]}))
     yield runtime
     runtime.close()
 
@@ -77,7 +78,8 @@ def test_public_url_is_used_and_validated(rt: Any, tmp_path: Path) -> None:
         Settings(api={"public_url": "http://http://127.0.0.1:8080"})
     with pytest.raises(ValueError):
         Settings(api={"public_url": "vod.example.com"})
-    s = Settings(data_dir=tmp_path / "d", api={"public_url": "https://vod.example.com/media/"},
+    s = Settings(data_dir=tmp_path / "d", database_url=settings_db(tmp_path / "d"),
+                 api={"public_url": "https://vod.example.com/media/"},
                  media={"allowed_roots": [str(tmp_path)]})
     assert s.api.public_url == "https://vod.example.com/media"
     prt = Runtime(s)

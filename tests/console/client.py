@@ -16,10 +16,11 @@ from openvod.console.auth import ConsoleAuth
 from openvod.console.http import Request, Response
 from openvod.oss.gateway import OssGateway, OssRequest, OssResponse
 from openvod.runtime import Runtime
+from tests.conftest import settings_db
 
 
 def make_runtime(data_dir: Path, **console: Any) -> Runtime:
-    s = Settings(data_dir=data_dir)
+    s = Settings(data_dir=data_dir, database_url=settings_db(data_dir))
     if console:
         s = s.model_copy(update={"console": s.console.model_copy(update=console)})
     return Runtime(s)

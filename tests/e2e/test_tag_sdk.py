@@ -9,6 +9,7 @@ fake AIVideoTag analyzer, so this module starts its own server without plug-ins.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from bench.tag.media import (
     espeak_available,
     render,
 )
-from tests.conftest import REPO, Server, free_port, wait_for
+from tests.conftest import REPO, Server, db_env, free_port, wait_for
 from tests.sdk import new_client, v3_request
 
 pytest.importorskip("faster_whisper", reason="AIVideoTag needs the tag extra (pip install -e '.[tag]')")
@@ -267,7 +268,8 @@ def test_bad_analyse_type_refused(tag_server: Server, key: Any, full_job: dict[s
 
 def _cli(srv: Server, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "openvod.cli", *args, "--data-dir", str(srv.data_dir)],
-                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
+                          env={**os.environ, **db_env(srv.data_dir)})  # the server's database (PostgreSQL mode)
 
 
 def test_face_library_names_and_stable_unknown_ids(tag_server: Server, media: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from openvod.services.media import validate_metadata  # noqa: E402
 from openvod.store import jobrepo  # noqa: E402
 from openvod.store.tables import jobs  # noqa: E402
 from tests.media import make_video  # noqa: E402
+from tests.conftest import settings_db
 
 
 def _row(rt: Runtime, job_id: str):  # type: ignore[no-untyped-def]
@@ -30,7 +31,8 @@ def _row(rt: Runtime, job_id: str):  # type: ignore[no-untyped-def]
 
 def test_wake_up_messages_and_the_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(
-        data_dir=tmp_path / "data", plugins=["tests.plugins:register"],
+        data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+        plugins=["tests.plugins:register"],
         media={"allowed_roots": [str(tmp_path)]},
         engine=EngineSettings(workers=1, lease_s=5, heartbeat_s=0.5, max_attempts=3),
         scale={"broker_url": "memory://", "queues": {"AIVideoTag": "tag-unit"}, "republish_after_s": 0.3},

@@ -16,11 +16,13 @@ from openvod.engine import celery_app  # noqa: E402
 from openvod.runtime import Runtime  # noqa: E402
 from openvod.services.media import validate_metadata  # noqa: E402
 from tests.media import make_video  # noqa: E402
+from tests.conftest import settings_db
 
 
 def test_wake_ups_carry_the_hard_time_limit(tmp_path: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path / "data", plugins=["tests.plugins:register"], media={"allowed_roots": [str(tmp_path)]},
+        data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+        plugins=["tests.plugins:register"], media={"allowed_roots": [str(tmp_path)]},
         engine=EngineSettings(time_limits={"AIVideoTag": JobTimeLimit(base_s=10, per_media_s=2),
                                            "AIImage": JobTimeLimit(base_s=0, per_media_s=0)}),
         scale={"broker_url": "memory://", "hard_time_limit_margin_s": 5, "queues": {"AIVideoTag": "tl-tag"}},

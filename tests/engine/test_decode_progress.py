@@ -18,6 +18,7 @@ from openvod.runtime import Runtime
 from openvod.services.media import validate_metadata
 from openvod.store import jobrepo
 from tests.media import make_video
+from tests.conftest import settings_db
 
 
 def test_a_decode_pass_reports_its_fraction(tmp_path: Path) -> None:
@@ -48,7 +49,7 @@ def test_dna_job_progress_rises_monotonically(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(jobrepo, "set_progress", record)
     monkeypatch.setattr(runner, "PROGRESS_EVERY_S", 0.0)  # every report is written (normally once a second)
-    rt = Runtime(Settings(data_dir=tmp_path / "data"))
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data")))
     acc = rt.accounts.ensure_account("a")
     clip = make_video(rt.settings.incoming_dir / "p.mp4", seconds=6.0)
     mid = rt.media.register(acc, [validate_metadata({"FileURL": str(clip), "Title": "p"}, 0)])[0][0].media_id

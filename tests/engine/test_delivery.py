@@ -17,6 +17,7 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.notify.delivery import OutboxDeliverer, destination
 from openvod.runtime import Runtime
 from openvod.store.tables import outbox
+from tests.conftest import settings_db
 from tests.receiver import CallbackReceiver
 
 
@@ -70,6 +71,7 @@ class Hanging:
 def make_rt(tmp_path: Path, **cb: Any) -> Runtime:
     settings = Settings(
         data_dir=tmp_path / "data",
+        database_url=settings_db(tmp_path / "data"),  # PostgreSQL mode: its own database
         callbacks=CallbackSettings(**{"allow_private_targets": True, "poll_interval_s": 0.05, **cb}),
     )
     return Runtime(settings, registry=AnalyzerRegistry())
@@ -230,12 +232,17 @@ def test_destination_patterns_match_every_spelling() -> None:
     pats = _dest_patterns([destination("http://Example.com/a"), destination("https://[::1]:8443/x")])
     import sqlite3
 
-    db = sqlite3.connect(":memory:")
+    from tests.conftest import PG_URL, TEST_DATABASE, _PgCompat
+
+    # the patterns run on the suite's database: LIKE and its escape must mean the same on both
+    db: Any = _PgCompat(PG_URL) if TEST_DATABASE == "postgresql" else sqlite3.connect(":memory:")
 
     def matches(url: str) -> bool:
-        return any(db.execute("select lower(?) like ? escape '\\'", (url, p)).fetchone()[0] for p in pats)
+        return any(db.execute("select lower(cast(? as text)) like ? escape '\\'", (url, p)).fetchone()[0]
+                   for p in pats)
 
     assert matches("http://example.com/cb") and matches("HTTP://EXAMPLE.COM:80/cb?x") and matches("http://example.com")
     assert matches("https://[::1]:8443/cb")
     assert not matches("http://example.com.evil/cb") and not matches("http://example.com:81/cb")
     assert not matches("https://example.com/cb")
+    db.close()

@@ -35,7 +35,7 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.runtime import Runtime
 from openvod.storage import health
 from openvod.store.tables import jobs
-from tests.conftest import REPO, Server, free_port, wait_for
+from tests.conftest import REPO, Server, free_port, settings_db, wait_for
 from tests.media import make_video
 from tests.sdk import v1_params, v1_request
 
@@ -45,7 +45,8 @@ ENVELOPE_KEYS = ["RequestId", "HostId", "Code", "Message", "Recommend"]
 # ------------------------------------------------------------------------------------ in process
 @pytest.fixture
 def rt(tmp_path: Path) -> Iterator[Runtime]:
-    s = Settings(data_dir=tmp_path / "data", media=MediaSettings(allowed_roots=[str(tmp_path)]),
+    s = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                 media=MediaSettings(allowed_roots=[str(tmp_path)]),
                  blobs=BlobSettings(min_free_bytes=0))
     r = Runtime(s, registry=AnalyzerRegistry())
     yield r
@@ -234,7 +235,8 @@ def test_result_that_cannot_be_stored_is_given_back(tmp_path: Path, monkeypatch:
 
     from openvod.engine import inprocess, runner
 
-    s = Settings(data_dir=tmp_path / "data", media=MediaSettings(allowed_roots=[str(tmp_path)]),
+    s = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                 media=MediaSettings(allowed_roots=[str(tmp_path)]),
                  plugins=["tests.plugins:register"])
     s.engine.lease_s = 3600  # a lease that would never expire during the test
     s.engine.poll_interval_s = 0.05

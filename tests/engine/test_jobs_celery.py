@@ -24,6 +24,7 @@ from openvod.store import jobrepo  # noqa: E402
 from openvod.store.tables import jobs, outbox  # noqa: E402
 from tests.conftest import wait_for  # noqa: E402
 from tests.media import make_video  # noqa: E402
+from tests.conftest import settings_db
 
 
 def _row(rt: Runtime, job_id: str):  # type: ignore[no-untyped-def]
@@ -39,7 +40,8 @@ def _events(rt: Runtime, job_id: str) -> list[int]:
 def test_cancel_and_requeue_with_celery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENVOD_TEST_JOB_SECONDS", "1.5")
     settings = Settings(
-        data_dir=tmp_path / "data", plugins=["tests.plugins:register"],
+        data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+        plugins=["tests.plugins:register"],
         media={"allowed_roots": [str(tmp_path)]},
         engine=EngineSettings(workers=1, lease_s=5, heartbeat_s=0.2, max_attempts=3),
         callbacks={"allow_private_targets": True},
@@ -103,7 +105,8 @@ def test_requeue_with_the_broker_away_leaves_it_to_the_sweep(tmp_path: Path) -> 
     with socket.socket() as sk:  # a port nobody listens on
         sk.bind(("127.0.0.1", 0))
         port = sk.getsockname()[1]
-    settings = Settings(data_dir=tmp_path / "data", scale={"broker_url": f"redis://127.0.0.1:{port}/0"})
+    settings = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                        scale={"broker_url": f"redis://127.0.0.1:{port}/0"})
     rt = Runtime(settings)
     try:
         with rt.engine.begin() as conn:
@@ -124,7 +127,8 @@ def test_cancelled_run_never_commits_over_its_requeued_rerun(tmp_path: Path, mon
     next heartbeat noticed anything) finds the lease not its own and is discarded."""
     monkeypatch.setenv("OPENVOD_TEST_JOB_SECONDS", "1.5")
     settings = Settings(
-        data_dir=tmp_path / "data", plugins=["tests.plugins:register"],
+        data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+        plugins=["tests.plugins:register"],
         media={"allowed_roots": [str(tmp_path)]},
         engine=EngineSettings(workers=1, lease_s=30, heartbeat_s=10, max_attempts=3),
         callbacks={"allow_private_targets": True}, scale={"broker_url": "memory://"},

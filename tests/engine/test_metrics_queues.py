@@ -14,6 +14,7 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.metrics import Metrics
 from openvod.runtime import Runtime
 from openvod.store.tables import jobs
+from tests.conftest import settings_db
 
 
 def _samples(m: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -39,7 +40,7 @@ def _key(queue: str, job_type: str, status: str, name: str = "openvod_queue_jobs
 
 
 def test_queue_depth_per_queue_and_status(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data",
+    settings = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
                         scale={"role": "api", "node_name": "node-a", "metrics_cache_s": 60, "queues": {"AIImage": "gpu"}})
     rt = Runtime(settings, registry=AnalyzerRegistry())
     try:
@@ -69,8 +70,9 @@ def test_queue_depth_per_queue_and_status(tmp_path: Path) -> None:
 
 
 def test_dna_jobs_count_on_the_queue_of_their_library(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", scale={"role": "api", "node_name": "node-a", "metrics_cache_s": 0,
-                                                           "dna_queues": {"a/big": "dna-big", "b/*": "dna-b"}})
+    settings = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                        scale={"role": "api", "node_name": "node-a", "metrics_cache_s": 0,
+                               "dna_queues": {"a/big": "dna-big", "b/*": "dna-b"}})
     rt = Runtime(settings, registry=AnalyzerRegistry())
     try:
         _add(rt, 2, "AIMediaDNA", "init", config='{"DNADBId": "big"}')

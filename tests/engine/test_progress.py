@@ -13,6 +13,7 @@ from openvod.runtime import Runtime
 from openvod.services.ai_jobs import job_wire
 from openvod.services.media import validate_metadata
 from tests.media import make_video
+from tests.conftest import settings_db
 
 
 class Halfway(JobHandler):
@@ -35,7 +36,7 @@ def test_progress_is_persisted_and_listed(tmp_path: Path) -> None:
     reg = AnalyzerRegistry()
     h = Halfway()
     reg.register(h)
-    s = Settings(data_dir=tmp_path / "data")
+    s = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"))
     s = s.model_copy(update={"engine": s.engine.model_copy(update={"heartbeat_s": 0.3})})
     rt = Runtime(s, registry=reg)
     acc = rt.accounts.ensure_account("a")

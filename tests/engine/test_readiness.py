@@ -17,6 +17,7 @@ from openvod.config import Settings
 from openvod.engine.registry import AnalyzerRegistry
 from openvod.readiness import Readiness
 from openvod.runtime import Runtime
+from tests.conftest import settings_db
 
 
 def closed_port() -> int:
@@ -34,7 +35,8 @@ def _get(app: OpenVodApp, path: str) -> httpx.Response:
 
 
 def test_embedded_node_is_ready(tmp_path: Path) -> None:
-    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())
+    rt = Runtime(Settings(data_dir=tmp_path / "data",
+                          database_url=settings_db(tmp_path / "data")), registry=AnalyzerRegistry())
     app = OpenVodApp(rt)
     try:
         r = _get(app, "/readyz")
@@ -58,7 +60,7 @@ def test_unreachable_dependencies_make_the_node_unready(tmp_path: Path, broker: 
     port = closed_port()
     broker_url = f"redis://127.0.0.1:{port}/0" if broker == "redis" else f"amqp://guest:guest@127.0.0.1:{port}//"
     settings = Settings(
-        data_dir=tmp_path / "data",
+        data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
         blobs={"backend": "s3", "s3": {"endpoint_url": f"http://127.0.0.1:{port}", "bucket": "b",
                                        "access_key_id": "k", "secret_access_key": "s", "create_bucket": False}},
         scale={"role": "api", "broker_url": broker_url, "nonce_store": "redis",
@@ -86,7 +88,8 @@ def test_unreachable_dependencies_make_the_node_unready(tmp_path: Path, broker: 
 
 
 def test_answers_are_cached_for_ready_cache_s(tmp_path: Path) -> None:
-    rt = Runtime(Settings(data_dir=tmp_path / "data", scale={"ready_cache_s": 60}), registry=AnalyzerRegistry())
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                          scale={"ready_cache_s": 60}), registry=AnalyzerRegistry())
     ready = Readiness(rt)
     calls: list[int] = []
     real = ready._database
@@ -112,7 +115,7 @@ def test_no_credential_in_the_answer(tmp_path: Path) -> None:
     pytest.importorskip("redis")
     port = closed_port()
     settings = Settings(
-        data_dir=tmp_path / "data",
+        data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
         blobs={"backend": "s3", "s3": {"endpoint_url": f"http://k:hunter5@127.0.0.1:{port}", "bucket": "b",
                                        "access_key_id": "k", "secret_access_key": "hunter6", "create_bucket": False}},
         scale={"role": "api", "broker_url": f"redis://u:hunter1@127.0.0.1:{port}/0?password=hunter2",
@@ -136,7 +139,8 @@ def test_readyz_on_a_bucket_host_is_the_nodes(tmp_path: Path) -> None:
     """The API may live on a name that starts with the bucket (openvod.example.com): virtual-host
     routing sends object requests there to the object endpoint, but /readyz (like /healthz) stays the
     node's, else a load balancer probing it gets an OSS error."""
-    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())
+    rt = Runtime(Settings(data_dir=tmp_path / "data",
+                          database_url=settings_db(tmp_path / "data")), registry=AnalyzerRegistry())
     app = OpenVodApp(rt)
 
     async def go(path: str) -> httpx.Response:

@@ -23,6 +23,7 @@ from openvod.services.media import validate_metadata
 from openvod.store import jobrepo
 from openvod.store.tables import jobs
 from tests.media import make_video
+from tests.conftest import settings_db
 
 
 class _Probe(JobHandler):
@@ -53,8 +54,9 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
     handler = _Probe()
     reg = AnalyzerRegistry()
     reg.register(handler)
-    rt = Runtime(Settings(data_dir=tmp_path / "data", engine=EngineSettings(workers=1, lease_s=30, heartbeat_s=30,
-                                                                             max_attempts=3)), registry=reg)
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                          engine=EngineSettings(workers=1, lease_s=30, heartbeat_s=30,
+                                                max_attempts=3)), registry=reg)
     acc = rt.accounts.ensure_account("acme")
     video = make_video(tmp_path / "c.mp4", seconds=1.0)
     rt.settings.media.allowed_roots = [str(tmp_path)]

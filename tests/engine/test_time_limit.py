@@ -17,10 +17,11 @@ from openvod.runtime import Runtime
 from tests.conftest import Server, free_port, wait_for
 from tests.media import make_video
 from tests.sdk import new_client
+from tests.conftest import settings_db
 
 
 def test_time_limit_formula(tmp_path: Path) -> None:
-    s = Settings(data_dir=tmp_path / "d", engine=EngineSettings(
+    s = Settings(data_dir=tmp_path / "d", database_url=settings_db(tmp_path / "d"), engine=EngineSettings(
         time_limits={"AIVideoTag": JobTimeLimit(base_s=10, per_media_s=2)},
         default_time_limit=JobTimeLimit(base_s=0, per_media_s=0)))
     rt = Runtime(s, registry=AnalyzerRegistry())
@@ -86,7 +87,7 @@ def test_pool_kills_a_worker_too_stuck_to_time_out_its_job(tmp_path: Path) -> No
     from openvod.engine.inprocess import WorkerPool
     from openvod.store.tables import jobs
 
-    s = Settings(data_dir=tmp_path / "d", engine=EngineSettings(
+    s = Settings(data_dir=tmp_path / "d", database_url=settings_db(tmp_path / "d"), engine=EngineSettings(
         heartbeat_s=1, time_limits={"AIVideoTag": JobTimeLimit(base_s=10, per_media_s=0)}))
     rt = Runtime(s, registry=AnalyzerRegistry())
     stuck = subprocess.Popen(["sleep", "60"])

@@ -17,7 +17,7 @@ import pytest
 from openvod.api.rpc import READ_ONLY
 from openvod.config import Settings
 from openvod.services.media import MediaService
-from tests.conftest import Key, Server, db_connect
+from tests.conftest import Key, Server, db_connect, settings_db
 from tests.sdk import v1_request
 
 ENVELOPE_KEYS = ["RequestId", "HostId", "Code", "Message", "Recommend"]
@@ -222,7 +222,7 @@ def test_template_cap_per_account(tmp_path: Path) -> None:
     from openvod.runtime import Runtime
     from openvod.services.templates import TemplateQuotaExceeded
 
-    s = Settings(data_dir=tmp_path / "d", plugins=[])
+    s = Settings(data_dir=tmp_path / "d", database_url=settings_db(tmp_path / "d"), plugins=[])
     s.api.max_templates_per_account = 3
     rt = Runtime(s)
     try:

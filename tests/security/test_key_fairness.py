@@ -22,10 +22,12 @@ from openvod.config import ApiSettings, BlobSettings, MediaSettings, Settings
 from openvod.engine.registry import AnalyzerRegistry
 from openvod.runtime import Runtime
 from tests.sdk import v1_params
+from tests.conftest import settings_db
 
 
 def _runtime(tmp_path: Path, per_key: int) -> Runtime:
-    s = Settings(data_dir=tmp_path / "data", media=MediaSettings(allowed_roots=[str(tmp_path)]),
+    s = Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data"),
+                 media=MediaSettings(allowed_roots=[str(tmp_path)]),
                  blobs=BlobSettings(min_free_bytes=0), api=ApiSettings(max_running_per_key=per_key))
     return Runtime(s, registry=AnalyzerRegistry())
 

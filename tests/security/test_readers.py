@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 
 from openvod.api.rpc import HEAVY, OFFLOAD, READ_ONLY
 from tests.procs import alive, named_children
-from tests.conftest import Key, Server, free_port, wait_for
+from tests.conftest import Key, Server, db_connect, free_port, wait_for
 from tests.security.test_fuzz import send
 
 
@@ -25,7 +24,7 @@ from tests.security.test_fuzz import send
 
 
 def seed(srv: Server, account: str, n: int) -> None:
-    with sqlite3.connect(srv.data_dir / "openvod.db") as db:
+    with db_connect(srv.data_dir) as db:
         acc = db.execute("SELECT id FROM accounts WHERE name = ?", (account,)).fetchone()[0]
         t = time.time()
         db.executemany(

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from openvod.cli import build_parser, main
-from tests.conftest import REPO
+from tests.conftest import REPO, db_env, settings_db
 from tests.media import make_video
 
 
@@ -64,8 +64,10 @@ def test_missing_data_folder_is_refused_not_created(tmp_path: Path, capsys: pyte
 
 
 @pytest.fixture()
-def data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def data(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "data"
+    for k, v in db_env(d).items():  # PostgreSQL mode: the in-process CLI uses the folder's database
+        monkeypatch.setenv(k, v)
     assert main(["keys", "create", "--data-dir", str(d), "--json"]) == 0
     capsys.readouterr()
     return d
@@ -103,7 +105,7 @@ def test_face_name_accepts_the_shown_tag_and_confirms(data: Path, capsys: pytest
     from openvod.runtime import Runtime
     from openvod.store.tables import face_people
 
-    rt = Runtime(Settings(data_dir=data))
+    rt = Runtime(Settings(data_dir=data, database_url=settings_db(data)))
     acc = rt.accounts.find_account("default")
     pid = "d9168ae4" + "0" * 24
     with rt.engine.begin() as conn:

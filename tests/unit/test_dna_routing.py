@@ -13,6 +13,7 @@ from openvod.config import Settings
 from openvod.engine.celery_app import publish_now
 from openvod.runtime import Runtime
 from openvod.store.tables import jobs
+from tests.conftest import settings_db
 
 
 def test_queue_per_library() -> None:
@@ -38,7 +39,8 @@ class _App:
 
 
 def test_the_publisher_uses_the_library_route(tmp_path: Path) -> None:
-    rt = Runtime(Settings(data_dir=tmp_path, scale={"dna_queues": {"acc1/big": "dna-big"}}))
+    rt = Runtime(Settings(data_dir=tmp_path, database_url=settings_db(tmp_path),
+                          scale={"dna_queues": {"acc1/big": "dna-big"}}))
     try:
         with rt.engine.begin() as conn:
             for jid, typ, db in (("j1", "AIMediaDNA", "big"), ("j2", "AIMediaDNA", ""), ("j3", "AIVideoTag", "big")):

@@ -22,6 +22,7 @@ import pytest
 from openvod.media.fetch import FetchError, _download
 from openvod.net import UnsafeTarget
 from openvod.netconnect import pinned_client, resolve, vetted_addresses
+from tests.conftest import settings_db
 
 PUBLIC = "93.184.216.34"
 
@@ -101,7 +102,8 @@ def test_callback_connects_to_the_vetted_address(net: dict[str, Any], tmp_path: 
     from openvod.runtime import Runtime
     from openvod.store.tables import outbox
 
-    rt = Runtime(Settings(data_dir=tmp_path / "d", callbacks=CallbackSettings(timeout_s=3)), registry=AnalyzerRegistry())
+    rt = Runtime(Settings(data_dir=tmp_path / "d", database_url=settings_db(tmp_path / "d"),
+                          callbacks=CallbackSettings(timeout_s=3)), registry=AnalyzerRegistry())
     d = OutboxDeliverer(rt)
     try:
         t = time.time()

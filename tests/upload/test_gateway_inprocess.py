@@ -14,6 +14,7 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.oss import auth as A
 from openvod.oss.gateway import OssGateway, OssRequest
 from openvod.runtime import Runtime
+from tests.conftest import settings_db
 
 
 def _req(addr: dict, au: dict, method: str, query: list[tuple[str, str]], body: bytes = b"") -> OssRequest:
@@ -30,7 +31,8 @@ def _req(addr: dict, au: dict, method: str, query: list[tuple[str, str]], body: 
 
 
 def test_sweep_aborts_stale_multipart(tmp_path: Path) -> None:
-    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data")),
+                 registry=AnalyzerRegistry())
     try:
         gw = OssGateway(rt)
         acc = rt.accounts.ensure_account("a")

@@ -11,10 +11,12 @@ from openvod.engine.registry import AnalyzerRegistry
 from openvod.engine.runner import run_job
 from openvod.runtime import Runtime
 from openvod.services.url_uploads import URLUploadHandler
+from tests.conftest import settings_db
 
 
 def test_private_target_refused(tmp_path: Path) -> None:
-    rt = Runtime(Settings(data_dir=tmp_path / "data"), registry=AnalyzerRegistry())  # registers URLUpload itself
+    rt = Runtime(Settings(data_dir=tmp_path / "data", database_url=settings_db(tmp_path / "data")),
+                 registry=AnalyzerRegistry())  # registers URLUpload itself
     assert isinstance(rt.analyzers.get("URLUpload"), URLUploadHandler)
     try:
         acc = rt.accounts.ensure_account("a")

@@ -54,7 +54,7 @@ media = Table(
     Column("description", Text, nullable=False, default=""),
     Column("tags", String(1024), nullable=False, default=""),
     Column("cover_url", String(1024), nullable=False, default=""),
-    Column("cate_id", Integer, nullable=True),
+    Column("cate_id", BigInteger, nullable=True),
     Column("status", String(32), nullable=False),
     Column("blob_key", String(512), nullable=False),
     Column("file_name", String(512), nullable=False, default=""),
@@ -224,7 +224,7 @@ uploads = Table(
     Column("title", String(256), nullable=False, default=""),
     Column("description", Text, nullable=False, default=""),
     Column("tags", String(1024), nullable=False, default=""),
-    Column("cate_id", Integer, nullable=True),
+    Column("cate_id", BigInteger, nullable=True),
     Column("sub_type", String(32), nullable=False, default=""),  # ImageType | BusinessType
     Column("ext", String(16), nullable=False, default=""),
     Column("app_id", String(64), nullable=False, default="app-1000000"),
