@@ -1,5 +1,7 @@
 -- Replays pre-signed request paths (one per line in REQS_FILE); each wrk thread takes every Nth line
--- so no SignatureNonce is sent twice.
+-- so no SignatureNonce is sent twice. With HIST_FILE set it also writes the latency histogram
+-- ("<microseconds> <count>" per line, then a summary line) there, so runs against several API nodes
+-- merge into one exact distribution (bench/scale/poll.py).
 local threads = {}
 local counter = 0
 
@@ -31,5 +33,20 @@ local think = tonumber(os.getenv("THINK_MS") or "0")
 if think > 0 then
   function delay()
     return think
+  end
+end
+
+if os.getenv("HIST_FILE") then
+  function done(summary, latency, requests)
+    local f = io.open(os.getenv("HIST_FILE"), "w")
+    for i = 1, #latency do
+      local value, count = latency(i)
+      f:write(string.format("%d %d\n", value, count))
+    end
+    local e = summary.errors
+    f:write(string.format("# requests %d errors %d seconds %f status %d connect %d read %d write %d timeout %d\n",
+      summary.requests, e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6,
+      e.status, e.connect, e.read, e.write, e.timeout))
+    f:close()
   end
 end

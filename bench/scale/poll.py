@@ -4,7 +4,7 @@ One deployment (PostgreSQL, SeaweedFS, private Redis broker, 2 API nodes ``serve
 worker that finishes 10 jobs first, so ListAIJob returns 10 finished jobs with their Data). Then
 100 clients poll ListAIJob (JobIds = the 10 jobs), 50 per node, with two wrk processes at once
 (one per node; pre-signed V1 GET requests, each with its own SignatureNonce). Each wrk writes its
-latency histogram (bench/scale/poll.lua), and the two merge into one exact p50/p99.
+latency histogram (bench/api/replay.lua with HIST_FILE), and the two merge into one exact p50/p99.
 
 Modes, each ``--seconds`` long:
 - ``poll/100ms``: each client waits 100 ms between polls (how SDK users poll);
@@ -121,7 +121,7 @@ def main() -> int:
                            "PATH": "/usr/bin:/bin"}
                     procs.append(subprocess.Popen(
                         [wrk, "-t1", f"-c{per_node}", f"-d{args.seconds}s", "--timeout", "30s", "-s",
-                         str(Path(__file__).with_name("poll.lua")), srv.url], env=env,
+                         str(Path(__file__).parent.parent / "api" / "replay.lua"), srv.url], env=env,
                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
                 load0, cpu0 = loadavg(), cpu_seconds(dep.api_pids())
                 for p in procs:
