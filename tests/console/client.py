@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -101,6 +102,16 @@ class Client:
             return resp.status, oss_error(resp.body)
         st = self.get(f"/console/upload/{addr['VideoId']}.json")
         return st.status, json.loads(st.body)
+
+
+def two_signed_in(rt: Runtime) -> tuple[Client, Client]:
+    """Console clients signed in as ann (account acme) and otto (account other), on one console app."""
+    add_user(rt, "acme", "ann")
+    add_user(rt, "other", "otto")
+    app = ConsoleApp(rt, ThreadPoolExecutor(1))
+    c, o = Client(app), Client(app)
+    assert c.sign_in("ann").status == 303 and o.sign_in("otto").status == 303
+    return c, o
 
 
 def multipart(fields: dict[str, str], data: bytes, filename: str) -> tuple[str, bytes]:

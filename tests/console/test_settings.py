@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from openvod.console.app import ConsoleApp
-from tests.console.client import Client, add_user, make_runtime
+from tests.console.client import Client, add_user, make_runtime, two_signed_in
 
 AUDIT = json.dumps({"AuditItem": ["porn"], "AuditRange": ["video"], "AuditContent": ["screen"],
                     "AuditAutoBlock": "no"})
@@ -18,11 +18,7 @@ AUDIT = json.dumps({"AuditItem": ["porn"], "AuditRange": ["video"], "AuditConten
 
 def test_ai_templates(tmp_path: Path) -> None:
     rt = make_runtime(tmp_path / "data")
-    add_user(rt, "acme", "ann")
-    add_user(rt, "other", "otto")
-    app = ConsoleApp(rt, ThreadPoolExecutor(1))
-    c, o = Client(app), Client(app)
-    assert c.sign_in("ann").status == 303 and o.sign_in("otto").status == 303
+    c, o = two_signed_in(rt)
     acc = rt.accounts.find_account("acme")
 
     # create: the same checks as AddAITemplate
@@ -80,11 +76,7 @@ def test_ai_templates(tmp_path: Path) -> None:
 
 def test_audit_words(tmp_path: Path) -> None:
     rt = make_runtime(tmp_path / "data")
-    add_user(rt, "acme", "ann")
-    add_user(rt, "other", "otto")
-    app = ConsoleApp(rt, ThreadPoolExecutor(1))
-    c, o = Client(app), Client(app)
-    assert c.sign_in("ann").status == 303 and o.sign_in("otto").status == 303
+    c, o = two_signed_in(rt)
     acc, other = rt.accounts.find_account("acme"), rt.accounts.find_account("other")
 
     assert c.post("/console/words/add", {"label": "spam", "words": "buy now\n  cheap   pills \n\n"}).status == 303
@@ -129,11 +121,7 @@ def test_run_audit_and_show_the_result(tmp_path: Path) -> None:
         import pytest
 
         pytest.skip("AIMediaAudit is not available here")
-    add_user(rt, "acme", "ann")
-    add_user(rt, "other", "otto")
-    app = ConsoleApp(rt, ThreadPoolExecutor(1))
-    c, o = Client(app), Client(app)
-    assert c.sign_in("ann").status == 303 and o.sign_in("otto").status == 303
+    c, o = two_signed_in(rt)
     assert c.post("/console/words/add", {"label": "ad", "words": "zorblax deals"}).status == 303
     r = c.post("/console/settings/templates", {"name": "audit", "type": "AIMediaAudit", "config": json.dumps({
         "AuditItem": ["porn", "ad"], "AuditRange": ["video", "text-title"], "AuditContent": ["screen"],
