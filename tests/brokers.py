@@ -189,3 +189,15 @@ def private_broker(kind: str, root: Path) -> PrivateBroker | None:
     except RuntimeError:
         b.stop()
         raise
+
+
+def reachable(url: str) -> bool:
+    """True when a Celery broker (Redis or AMQP URL) accepts a connection within a few seconds."""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=3) as c:
+            c.ensure_connection(max_retries=1)
+        return True
+    except Exception:
+        return False

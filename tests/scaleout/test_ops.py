@@ -33,6 +33,7 @@ from openvod.readiness import Readiness
 from openvod.runtime import Runtime
 from openvod.services.media import validate_metadata
 from openvod.store.tables import jobs, outbox
+from tests.brokers import reachable
 from tests.conftest import REPO, pg_database, wait_for
 from tests.media import make_video
 from tests.scaleout.conftest import AMQP_URL, REDIS_URL
@@ -41,21 +42,11 @@ from tests.seaweed import SeaweedFS
 pytestmark = pytest.mark.scaleout
 
 
-def _reachable(url: str) -> bool:
-    from kombu import Connection
-
-    try:
-        with Connection(url, connect_timeout=3) as c:
-            c.ensure_connection(max_retries=1)
-        return True
-    except Exception:
-        return False
-
 
 @pytest.fixture(params=["redis", "rabbitmq"])
 def deployment(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     broker = REDIS_URL if request.param == "redis" else AMQP_URL
-    if not _reachable(broker):
+    if not reachable(broker):
         pytest.skip(f"no {request.param} broker at {broker}")
     tag = uuid.uuid4().hex[:8]
     data = tmp_path / "data"
@@ -169,7 +160,7 @@ def test_cancel_requeue_and_hard_time_limit_on_a_celery_worker(deployment: dict[
 
 def test_readyz_with_every_dependency_up(seaweed: SeaweedFS, tmp_path: Path) -> None:
     for broker in (REDIS_URL, AMQP_URL):
-        if not _reachable(broker):
+        if not reachable(broker):
             pytest.skip(f"no broker at {broker}")
         settings = load_settings(None, data_dir=tmp_path / uuid.uuid4().hex[:6], database_url=pg_database("ovops_ready"),
                                  blobs={"backend": "s3", "s3": {"endpoint_url": seaweed.endpoint, "bucket": "ready",

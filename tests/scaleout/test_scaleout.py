@@ -30,7 +30,7 @@ from alibabacloud_vod20170321 import models as m
 
 from openvod.api import signing
 
-from tests.brokers import PrivateBroker, private_broker
+from tests.brokers import PrivateBroker, private_broker, reachable
 from tests.conftest import REPO, Key, Server, _PgCompat, free_port, pg_database, run_cli, wait_for
 from tests.media import make_video
 from tests.receiver import CallbackReceiver
@@ -44,16 +44,6 @@ pytestmark = pytest.mark.scaleout
 
 N_JOBS = int(os.environ.get("OPENVOD_SCALEOUT_JOBS", "100"))
 
-
-def _reachable(url: str) -> bool:
-    from kombu import Connection
-
-    try:
-        with Connection(url, connect_timeout=3) as c:
-            c.ensure_connection(max_retries=1)
-        return True
-    except Exception:
-        return False
 
 
 @pytest.fixture(scope="module", params=["redis", "rabbitmq"])
@@ -72,7 +62,7 @@ def cluster(request: pytest.FixtureRequest, seaweed: SeaweedFS,
         if not explicit:
             broker = private_broker(kind, tmp_path / "broker")
         url = broker.url if broker else (REDIS_URL if kind == "redis" else AMQP_URL)
-        if not _reachable(url):
+        if not reachable(url):
             pytest.skip(f"no {kind} broker at {url}")
         vhost_queue_prefix = uuid.uuid4().hex[:8]
         db_url = pg_database(f"ovscale_{vhost_queue_prefix}")
