@@ -6,7 +6,6 @@ ad show the clean pass."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from PIL import Image
 from bench.audit.media import qr_image
 from tests.conftest import Server, free_port, wait_for
 from tests.sdk import OldClient, new_client
+from tests.upload.conftest import bucket_for, decode
 
 pytest.importorskip("nudenet", reason="the porn scene's model ships in the nudenet wheel")
 pytest.importorskip("oss2")
@@ -49,17 +49,12 @@ def client(srv: Server, key: Any) -> Any:
 
 
 def _upload(client: Any, rgb: np.ndarray, title: str = "photo", image_type: str = "default") -> str:
-    import oss2
-
     body = client.create_upload_image(m.CreateUploadImageRequest(image_type=image_type, image_ext="jpg",
                                                                  title=title)).body
-    addr = json.loads(base64.b64decode(body.upload_address))
-    auth = json.loads(base64.b64decode(body.upload_auth))
+    addr = decode(body.upload_address)
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=92)
-    bucket = oss2.Bucket(oss2.StsAuth(auth["AccessKeyId"], auth["AccessKeySecret"], auth["SecurityToken"]),
-                         addr["Endpoint"], addr["Bucket"])
-    bucket.put_object(addr["FileName"], buf.getvalue())
+    bucket_for(addr, decode(body.upload_auth)).put_object(addr["FileName"], buf.getvalue())
     return str(body.image_id)
 
 
