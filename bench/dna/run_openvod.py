@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ def load_fp(path: Path, cache: Path | None, opts: FingerprintOptions) -> tuple[F
     dt = time.perf_counter() - t
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        f.write_bytes(fp.to_bytes())
+        tmp = f.with_name(f"{f.name}.{os.getpid()}.tmp")  # several runs may share one data folder
+        tmp.write_bytes(fp.to_bytes())
+        os.replace(tmp, f)
     return fp, dt
 
 
