@@ -5,7 +5,9 @@
 Reads ``data/manifest.json`` and whichever of ``openvod.json``, ``signature.json``, ``vpdq.json``,
 ``vpdq-any.json`` exist; writes ``report.md`` and prints it. The signature baseline is scored on
 the pairs it was run on; openvod is scored over the whole library and, for a like-for-like
-column, on the signature pairs too.
+column, on the signature pairs too. The first table puts the methods side by side per class
+(segment F1; signature's cell carries openvod on the same pairs in brackets), with the negatives
+matched and the false pairs of every method under it.
 """
 
 from __future__ import annotations
@@ -20,14 +22,68 @@ from bench.dna.score import score, table
 TARGET_OVERALL, TARGET_CLASS = 0.90, 0.80
 
 
-def false_pairs(manifest: dict[str, Any], predictions: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
-    """(query, library video) pairs predicted without any copy between them."""
+SIG, SIG_OV = "ffmpeg signature (sampled pairs)", "openvod (same pairs)"
+
+
+def false_pairs(manifest: dict[str, Any], predictions: dict[str, list[dict[str, Any]]],
+                pairs_evaluated: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
+    """(query, library video) pairs predicted without any copy between them (only the evaluated
+    pairs when ``pairs_evaluated`` is given)."""
     out = []
     for q in manifest["queries"]:
         gt = {g["ref"] for g in q["gt"]}
-        for ref in sorted({p["ref"] for p in predictions.get(q["id"], [])} - gt):
+        refs = {p["ref"] for p in predictions.get(q["id"], [])} - gt
+        if pairs_evaluated is not None:
+            refs &= set(pairs_evaluated.get(q["id"], []))
+        for ref in sorted(refs):
             out.append((q["id"], ref))
     return out
+
+
+def side_by_side(manifest: dict[str, Any], runs: dict[str, dict[str, Any]],
+                 results: dict[str, dict[str, Any]]) -> list[str]:
+    """One per-class segment F1 table: openvod, FFmpeg signature (openvod on its pairs), vPDQ, vPDQ any 1 s;
+    then negatives matched and false pairs per method."""
+    cols = [(name, label) for name, label in (("openvod", "openvod (whole library)"),
+                                              (SIG, "FFmpeg signature (openvod, same pairs)"),
+                                              ("vpdq", "vPDQ (80 % rule)"), ("vpdq-any", "vPDQ (any 1 s)"))
+            if name in results]
+    if len(cols) < 2:
+        return []
+    classes = sorted({c for r in results.values() for c in r if c not in ("overall", "negative")})
+
+    def cell(name: str, c: str) -> str:
+        v = results[name].get(c, {}).get("segment_f1")
+        w = results[SIG_OV].get(c, {}).get("segment_f1") if name == SIG and SIG_OV in results else None
+        return ("-" if v is None else f"{v:.3f}") + ("" if w is None else f" ({w:.3f})")
+
+    def neg(name: str) -> str:
+        r = results[name].get("negative", {})
+        return f"{r.get('negative_queries_with_a_match', 0)} of {r.get('negative_queries', 0)}"
+
+    src = {"openvod": "openvod", SIG: "signature", "vpdq": "vpdq", "vpdq-any": "vpdq-any"}
+    fps = {n: false_pairs(manifest, runs[src[n]]["predictions"],
+                          runs["signature"]["pairs_evaluated"] if n == SIG else None) for n, _ in cols}
+    if SIG in fps and SIG_OV in results:
+        fps[SIG_OV] = false_pairs(manifest, runs["openvod"]["predictions"],
+                                  runs["signature"]["pairs_evaluated"])
+
+    def same_pairs(name: str, text: str) -> str:
+        return f" ({text})" if name == SIG and SIG_OV in results else ""
+
+    lines = ["## Side by side: segment F1 per class", "",
+             "| class | " + " | ".join(label for _, label in cols) + " |", "|---|" + "---|" * len(cols)]
+    lines += [f"| {c} | " + " | ".join(cell(n, c) for n, _ in cols) + " |" for c in classes]
+    lines.append("| negatives matched | " + " | ".join(
+        neg(n) + same_pairs(n, neg(SIG_OV) if SIG_OV in results else "") for n, _ in cols) + " |")
+    lines.append("| false pairs | " + " | ".join(
+        f"{len(fps[n])}" + same_pairs(n, str(len(fps.get(SIG_OV, [])))) for n, _ in cols) + " |")
+    lines.append("| **overall** | " + " | ".join(f"**{cell(n, 'overall')}**" for n, _ in cols) + " |")
+    lines += ["", "False pairs (query → library video; signature and openvod (same pairs) over the pairs "
+              "signature ran):", ""]
+    for n, pairs in fps.items():
+        lines.append(f"* {n}: {len(pairs)}" + (": " + ", ".join(f"{q}→{r}" for q, r in pairs) if pairs else ""))
+    return lines + [""]
 
 
 def calibration(manifest: dict[str, Any], details: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -75,14 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         results["openvod"] = score(manifest, runs["openvod"]["predictions"])
     if "signature" in runs:
         pairs = runs["signature"]["pairs_evaluated"]
-        results["ffmpeg signature (sampled pairs)"] = score(manifest, runs["signature"]["predictions"], pairs)
+        results[SIG] = score(manifest, runs["signature"]["predictions"], pairs)
         if "openvod" in runs:
-            results["openvod (same pairs)"] = score(manifest, runs["openvod"]["predictions"], pairs)
+            results[SIG_OV] = score(manifest, runs["openvod"]["predictions"], pairs)
     for name in ("vpdq", "vpdq-any"):
         if name in runs:
             results[name] = score(manifest, runs[name]["predictions"])
     lines = [f"# DNA benchmark: {len(manifest['library'])} library videos, {len(manifest['queries'])} queries "
              f"(seed {manifest['seed']})", ""]
+    lines += side_by_side(manifest, runs, results)
     for metric, title in (("segment_f1", "Segment F1 (VCSL metric)"), ("segment_precision", "Segment precision"),
                           ("segment_recall", "Segment recall"), ("video_precision", "Video-level precision"),
                           ("video_recall", "Video-level recall")):
@@ -99,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'yes' if ov['overall']['segment_f1'] >= TARGET_OVERALL else 'NO'}"]
         weak = [c for c in classes if ov[c]["segment_f1"] < TARGET_CLASS]
         checks.append(f"every class >= {TARGET_CLASS}: {'yes' if not weak else 'NO: ' + ', '.join(weak)}")
-        for base in ("ffmpeg signature (sampled pairs)", "vpdq", "vpdq-any"):
+        for base in (SIG, "vpdq", "vpdq-any"):
             if base in results:
-                mine = results["openvod (same pairs)"] if base.startswith("ffmpeg") else ov
+                mine = results[SIG_OV] if base == SIG else ov
                 worse = [c for c in classes if mine[c]["segment_f1"] <= results[base].get(c, {}).get("segment_f1", 0.0)]
                 checks.append(f"better than {base} on every class: {'yes' if not worse else 'NO: ' + ', '.join(worse)}")
         checks.append(f"no match on negatives: {'yes' if not neg.get('openvod') else 'NO'}")

@@ -92,8 +92,9 @@ def score(manifest: dict[str, Any], predictions: dict[str, list[dict[str, Any]]]
         pred = _boxes(predictions.get(q["id"], []))
         refs = set(gt) | set(pred)
         if pairs_evaluated is not None:
-            allowed = set(pairs_evaluated.get(q["id"], []))
-            refs &= allowed
+            if q["id"] not in pairs_evaluated:
+                continue  # a query the method was not run on (sampled) counts nowhere, negatives included
+            refs &= set(pairs_evaluated[q["id"]])
         for ref in sorted(refs):
             p, r = pair_precision_recall(pred.get(ref, []), gt.get(ref, []))
             for key in (cls, "overall"):
@@ -108,7 +109,7 @@ def score(manifest: dict[str, Any], predictions: dict[str, list[dict[str, Any]]]
         if cls == "negative":
             for key in (cls, "overall"):
                 per_class[key]["neg_queries"].append(1.0)
-                per_class[key]["neg_false"].append(1.0 if pred else 0.0)
+                per_class[key]["neg_false"].append(1.0 if refs else 0.0)
     out: dict[str, Any] = {}
     for key, m in per_class.items():
         sp = sum(m["seg_p"]) / len(m["seg_p"]) if m["seg_p"] else (1.0 if not m["seg_r"] else 0.0)

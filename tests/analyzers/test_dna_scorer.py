@@ -38,3 +38,40 @@ def test_score_averages_over_pairs_and_counts_negatives() -> None:
     assert s["negative"]["negative_queries_with_a_match"] == 0
     # Restricting to evaluated pairs drops the L2 false positive.
     assert score(manifest, preds, {"a": ["L1"]})["crop"]["segment_f1"] == 1.0
+
+
+def test_sampled_pairs_count_only_the_queries_the_method_ran_on() -> None:
+    manifest = {"queries": [
+        {"id": "a", "class": "crop", "gt": [{"ref": "L1", "q": [0, 10], "r": [0, 10]}]},
+        {"id": "n1", "class": "negative", "gt": []},
+        {"id": "n2", "class": "negative", "gt": []},
+    ]}
+    preds = {"a": [{"ref": "L1", "q": [0, 10], "r": [0, 10]}], "n1": [{"ref": "L3", "q": [0, 4], "r": [0, 4]}],
+             "n2": [{"ref": "L2", "q": [0, 4], "r": [0, 4]}]}
+    # Run on a and n1 only, n1 against L2 (its match to L3 lies outside the evaluated pairs).
+    s = score(manifest, preds, {"a": ["L1"], "n1": ["L2"]})
+    assert s["negative"]["negative_queries"] == 1 and s["negative"]["negative_queries_with_a_match"] == 0
+    assert score(manifest, preds)["negative"]["negative_queries_with_a_match"] == 2
+
+
+def test_report_puts_every_method_side_by_side_with_its_false_pairs() -> None:
+    from bench.dna.report import SIG, SIG_OV, false_pairs, side_by_side
+
+    manifest = {"queries": [
+        {"id": "a", "class": "crop", "gt": [{"ref": "L1", "q": [0, 10], "r": [0, 10]}]},
+        {"id": "n", "class": "negative", "gt": []},
+    ]}
+    hit = [{"ref": "L1", "q": [0, 10], "r": [0, 10]}]
+    runs = {"openvod": {"predictions": {"a": hit, "n": [{"ref": "L2", "q": [0, 4], "r": [0, 4]}]}},
+            "signature": {"predictions": {"a": [], "n": []}, "pairs_evaluated": {"a": ["L1", "L3"], "n": ["L3"]}},
+            "vpdq": {"predictions": {"a": hit + [{"ref": "L4", "q": [0, 2], "r": [0, 2]}]}}}
+    results = {"openvod": score(manifest, runs["openvod"]["predictions"]),
+               SIG: score(manifest, runs["signature"]["predictions"], runs["signature"]["pairs_evaluated"]),
+               SIG_OV: score(manifest, runs["openvod"]["predictions"], runs["signature"]["pairs_evaluated"]),
+               "vpdq": score(manifest, runs["vpdq"]["predictions"])}
+    text = "\n".join(side_by_side(manifest, runs, results))
+    assert "| crop | 1.000 | 0.000 (1.000) | 0.667 |" in text
+    assert "| negatives matched | 1 of 1 | 0 of 1 (0 of 1) | 0 of 1 |" in text
+    assert "| false pairs | 1 | 0 (0) | 1 |" in text
+    assert "* vpdq: 1: a→L4" in text and "* openvod: 1: n→L2" in text
+    assert false_pairs(manifest, runs["openvod"]["predictions"], {"n": ["L3"]}) == []
