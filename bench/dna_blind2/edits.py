@@ -39,7 +39,7 @@ def vertical_blur(c: np.ndarray, rng: np.random.Generator, bg: Bg) -> tuple[np.n
     H, W = c.shape[1:3]
     ow, oh = 180, 320
     fh = int(ow * H / W) // 2 * 2
-    y0 = (oh - fh) // 2 + int(rng.integers(-40, 41))
+    y0 = min(max((oh - fh) // 2 + int(rng.integers(-40, 41)), 0), oh - fh)
 
     def one(f: np.ndarray) -> np.ndarray:
         back = cv2.GaussianBlur(cv2.resize(f[:, (W - int(H * 9 / 16)) // 2:][:, :int(H * 9 / 16)], (ow, oh)), (0, 0), 12)
@@ -52,12 +52,9 @@ def vertical_blur(c: np.ndarray, rng: np.random.Generator, bg: Bg) -> tuple[np.n
 def pad_color(c: np.ndarray, rng: np.random.Generator, bg: Bg) -> tuple[np.ndarray, dict]:
     H, W = c.shape[1:3]
     col = tuple(int(x) for x in rng.integers(0, 256, 3))
-    if rng.random() < 0.5:  # letterbox into 4:3
-        ow, oh = 320, 240
-        fw, fh = 320, int(320 * H / W) // 2 * 2
-    else:  # pillarbox: the 16:9 picture inside a 2.4:1 frame
-        ow, oh = 576, 240
-        fw, fh = W, H
+    ow, oh = (320, 240) if rng.random() < 0.5 else (576, 240)  # letterbox into 4:3 / pillarbox into 2.4:1
+    k = min(ow / W, oh / H)  # fit inside (any input aspect, e.g. after a rotation)
+    fw, fh = int(W * k) // 2 * 2, int(H * k) // 2 * 2
     x0, y0 = (ow - fw) // 2, (oh - fh) // 2
     out = np.empty((len(c), oh, ow, 3), np.uint8)
     out[:] = col

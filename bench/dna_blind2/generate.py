@@ -302,8 +302,13 @@ def main() -> int:
     rng = np.random.default_rng(a.seed)
     photos = list(rng.permutation(C.PHOTOS))
     fphotos, lphotos = photos[:5], photos[5:]
-    lib = library(a.out, rng, a.library, lphotos)
-    qs = queries(Q(a.out, lib, rng, fphotos))
+    lj = a.out / "library.json"  # resume: the library is kept, queries use their own random stream
+    if lj.exists():
+        lib = json.loads(lj.read_text())
+    else:
+        lib = library(a.out, rng, a.library, lphotos)
+        lj.write_text(json.dumps(lib, indent=1))
+    qs = queries(Q(a.out, lib, np.random.default_rng([a.seed, 2]), fphotos))
     man = {"suite": "dna_blind2", "seed": a.seed, "fps": FPS, "size": [C.W, C.H], "library": lib, "queries": qs}
     (a.out / "manifest.json").write_text(json.dumps(man, indent=1))
     print(f"{len(lib)} library videos, {len(qs)} queries", flush=True)
