@@ -259,6 +259,7 @@ class DNASettings(BaseModel):
     min_short_correlation: float = 0.8  # ... must correlate this much (a few seconds of look-alikes can by chance)
     min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
+    template_max_s: float = 8.0  # a shorter segment whose library moments another library video also holds (a shared intro/outro bumper) is no evidence: dropped (0: off; docs/dna.md)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin
