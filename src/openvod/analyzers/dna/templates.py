@@ -16,6 +16,7 @@ elsewhere in the library (``search.search`` asks its own index and verification)
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from openvod.analyzers.dna.fingerprint import Fingerprint
 
 TEMPLATE_MARGIN_S = 0.5  # library time kept around a segment's span when it is looked up elsewhere
 MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best supported first)
+TEMPLATE_MIN_SEGMENT_S = 1.5  # shortest stretch of a piece that counts as held by another library video
 
 
 def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
@@ -50,10 +52,14 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
     """``recurs(piece, video)``: whether a piece of a library video is also held by another library
     video (``search.candidates`` on the index, then ``search.verify`` with the same thresholds)."""
 
+    # The piece is a few seconds cut out of a video: its first or last moments may be a cut or a fade,
+    # so a shorter stretch of it than a reported segment is enough to say it recurs.
+    short = replace(params, align=replace(params.align, min_segment_s=min(params.align.min_segment_s, TEMPLATE_MIN_SEGMENT_S)))
+
     def recurs(piece: Fingerprint, vid: int) -> bool:
-        for other, _, hits in candidates(piece, index, params, {vid})[:MAX_TEMPLATE_CHECKS]:
+        for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
             loaded = load(other)
-            if loaded is not None and verify(piece, loaded[1], hits, params) is not None:
+            if loaded is not None and verify(piece, loaded[1], hits, short) is not None:
                 return True
         return False
 
