@@ -8,8 +8,8 @@ segment whose library moments also appear in another library video is dropped (t
 search ignores stop words); a pair keeps its other segments, and a pair left with none is no match.
 
 Long shared stretches (a library that holds the same programme twice) are not templates: segments
-of at least ``template_max_s`` are never checked, so a real copy of them is still reported against
-every library video that holds it. Pure: the caller says whether a piece of a library video recurs
+of at least ``template_max_s``, or over half their library video (a short clip held twice), are never
+checked, so a real copy of them is still reported against every library video that holds it. Pure: the caller says whether a piece of a library video recurs
 elsewhere in the library (``search.search`` asks its own index and verification).
 """
 
@@ -25,6 +25,9 @@ from openvod.analyzers.dna.fingerprint import Fingerprint
 
 TEMPLATE_MARGIN_S = 0.5  # library time kept around a segment's span when it is looked up elsewhere
 MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best supported first)
+# A template is a part of a video around other content: a segment over most of its library video is the
+# video itself (the library holds a short clip twice, a re-upload), and a copy of it is reported.
+TEMPLATE_MAX_SHARE = 0.5
 TEMPLATE_MIN_SEGMENT_S = 1.5  # shortest stretch of a piece that counts as held by another library video
 
 
@@ -79,7 +82,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool
         if max_s > 0 and m.reference is not None:
             kept = []
             for s in m.segments:
-                if min(s.duration, abs(s.r1 - s.r0)) < max_s:
+                if min(s.duration, abs(s.r1 - s.r0)) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
                     piece = window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
                     if piece is not None and recurs(piece, vid):
                         continue
