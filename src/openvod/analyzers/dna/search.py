@@ -391,6 +391,6 @@ def search(
         cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
-    out = distinctive(found, recurs_in(index, load, params, candidates, verify), params.template_max_s)
+    out = distinctive(found, recurs_in(index, load, params, candidates, verify), params.template_max_s, params.min_similarity)
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out

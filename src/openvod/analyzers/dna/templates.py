@@ -9,8 +9,9 @@ search ignores stop words); a pair keeps its other segments, and a pair left wit
 
 Long shared stretches (a library that holds the same programme twice) are not templates: segments
 of at least ``template_max_s``, or over half their library video (a short clip held twice), are never
-checked, so a real copy of them is still reported against every library video that holds it. Pure: the caller says whether a piece of a library video recurs
-elsewhere in the library (``search.search`` asks its own index and verification).
+checked, so a real copy of them is still reported against every library video that holds it.
+Pure: the caller says whether a piece of a library video recurs elsewhere in the library
+(``search.search`` asks its own index and verification).
 """
 
 from __future__ import annotations
@@ -69,13 +70,14 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
     return recurs
 
 
-def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool], max_s: float) -> list[Any]:
+def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool], max_s: float,
+                min_similarity: float = 0.0) -> list[Any]:
     """The matches (``search.PairMatch``, by library video) less their template segments.
 
     A segment shorter than ``max_s`` on its shorter timeline whose library span (``reference``)
     ``recurs(piece, video)`` in another library video is dropped; the pair's similarity is then
     recomputed over the segments left (duration-weighted, as ``search.verify`` does), and a pair
-    left with none is dropped. ``max_s`` 0 turns the check off.
+    left with none, or now below ``min_similarity``, is dropped. ``max_s`` 0 turns the check off.
     """
     out = []
     for vid, m in found.items():
@@ -93,5 +95,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool
                 total = sum(s.duration for s in kept)
                 m.similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in kept) / max(total, 1e-6))))
                 m.segments = kept
+                if m.similarity < min_similarity:
+                    continue
         out.append(m)
     return out
