@@ -257,8 +257,11 @@ class DNASettings(BaseModel):
     min_pair_correlation: float = 0.55  # the same over all of a pair's segments (duration-weighted)
     short_segment_s: float = 4.0  # segments shorter than this (0: off; see docs/dna.md) ...
     min_short_correlation: float = 0.8  # ... must correlate this much (a few seconds of look-alikes can by chance)
+    offspeed_short_s: float = 8.0  # segments off unit speed (|speed| not within 3 % of 1) shorter than this (0: off; chance.py) ...
+    min_offspeed_correlation: float = 0.72  # ... must correlate this much (a free speed lines up a few cuts or a zoom rate of look-alikes)
     min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
+    template_max_s: float = 8.0  # a shorter segment whose library moments another library video also holds (a shared intro/outro bumper) is no evidence: dropped (0: off; docs/dna.md)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

@@ -58,6 +58,9 @@ def match_params(s: DNASettings) -> MatchParams:
         min_pair_correlation=s.min_pair_correlation,
         short_segment_s=s.short_segment_s,
         min_short_correlation=s.min_short_correlation,
+        template_max_s=s.template_max_s,
+        offspeed_short_s=s.offspeed_short_s,
+        min_offspeed_correlation=s.min_offspeed_correlation,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,

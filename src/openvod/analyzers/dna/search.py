@@ -1,9 +1,6 @@
-"""Query a library: candidate retrieval through the code index, then pairwise verification.
-
-Pure: the caller supplies the index and a loader for library fingerprints (the store glue lives in
-``library``). Results are deterministic for a given library content: candidates are ranked by
-(support, video number) and every later step is exact arithmetic on the fingerprints.
-"""
+"""Query a library: candidate retrieval through the code index, then pairwise verification. Pure: the
+caller supplies the index and a loader for library fingerprints (the store glue lives in ``library``).
+Deterministic: candidates are ranked by (support, video number), then exact arithmetic."""
 
 from __future__ import annotations
 
@@ -17,19 +14,14 @@ from typing import Any
 import numpy as np
 
 from openvod.analyzers.dna import features as ft
-from openvod.analyzers.dna.align import (
-    AlignParams,
-    RegionDescriptors,
-    Segment,
-    Transform,
-    hit_transforms,
-    refine,
-    region_descriptors,
-)
+from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
+                                         region_descriptors)
+from openvod.analyzers.dna.chance import offspeed_passes
 from openvod.analyzers.dna.segments import find_all_segments, motion_passes
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
+from openvod.analyzers.dna.templates import distinctive, recurs_in
 from openvod.analyzers.dna.views import ROTATIONS, pip_view, rotated
 
 
@@ -66,6 +58,9 @@ class MatchParams:
     min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
     short_segment_s: float = 0.0  # segments shorter than this ...
     min_short_correlation: float = 0.0  # ... must correlate at least this much
+    offspeed_short_s: float = 0.0  # segments off unit speed shorter than this ... (chance.py; 0: off)
+    min_offspeed_correlation: float = 0.0  # ... must correlate at least this much
+    template_max_s: float = 0.0  # shorter segments whose library moments recur in another library video: dropped (templates.py; 0: off)
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -168,7 +163,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need
     # more. Short on either timeline: a segment at an off speed (0.6x) spans fewer seconds of one video
     # than of the other, and the shorter span is what the evidence rests on.
-    found = [s for s in found if evidence_span(s) >= params.short_segment_s or s.correlation >= params.min_short_correlation]
+    found = [s for s in found if (evidence_span(s) >= params.short_segment_s or s.correlation >= params.min_short_correlation)
+             and offspeed_passes(s, params.offspeed_short_s, params.min_offspeed_correlation)]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
     # short one that happens to correlate; a copy's segments correlate throughout.
     total = sum(s.duration for s in found)
@@ -395,6 +391,6 @@ def search(
         cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
-    out = list(found.values())
+    out = distinctive(found, recurs_in(index, load, params, candidates, verify), params.template_max_s, params.min_similarity)
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out

@@ -1,0 +1,101 @@
+"""Library templates: short moments the library holds in several videos are no evidence of a copy.
+
+A channel's intro or outro bumper, a show's opening titles, a leader: the same few seconds open or
+close many library videos. Look-alike footage (the same bumper animation in other colours with
+another title, the next episode's opening) matches such a moment about as well as a copy does, and
+even a real copy of it could not say which library video it was taken from. So a *short* matched
+segment whose library moments also appear in another library video is dropped (the way a text
+search ignores stop words); a pair keeps its other segments, and a pair left with none is no match.
+
+Long shared stretches (a library that holds the same programme twice) are not templates: segments
+of at least ``template_max_s``, or over half their library video (a short clip held twice), are never
+checked, so a real copy of them is still reported against every library video that holds it.
+Pure: the caller says whether a piece of a library video recurs elsewhere in the library
+(``search.search`` asks its own index and verification).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from openvod.analyzers.dna.fingerprint import Fingerprint
+
+TEMPLATE_MARGIN_S = 0.5  # library time kept around a segment's span when it is looked up elsewhere
+MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best supported first)
+# A template is a part of a video around other content: a segment over most of its library video is the
+# video itself (the library holds a short clip twice, a re-upload), and a copy of it is reported.
+TEMPLATE_MAX_SHARE = 0.5
+TEMPLATE_MIN_SEGMENT_S = 1.5  # shortest stretch of a piece that counts as held by another library video
+
+
+def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
+    """The fingerprint of ``fp``'s moments t0..t1 (times from 0), or None if it holds no code."""
+    rows = np.nonzero((fp.times >= t0) & (fp.times <= t1))[0]
+    if rows.size < 3:
+        return None
+    keep = np.isin(fp.code_frame, rows)
+    if not keep.any():
+        return None
+    remap = np.full(fp.n, -1, np.int64)
+    remap[rows] = np.arange(rows.size)
+    start = float(fp.times[rows[0]])
+    return Fingerprint(
+        times=(fp.times[rows] - start).astype(np.float32), thumbs=fp.thumbs[rows], flat=fp.flat[rows],
+        code_frame=remap[fp.code_frame[keep]].astype(np.int32), code_geom=fp.code_geom[keep],
+        codes=fp.codes[keep], codes_flip=fp.codes_flip[keep], duration=float(fp.times[rows[-1]]) - start + fp.step,
+        width=fp.width, height=fp.height, box=fp.box, options_key=fp.options_key, info=dict(fp.info),
+    )
+
+
+def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: Callable[..., Any],
+              verify: Callable[..., Any]) -> Callable[[Fingerprint, int], bool]:
+    """``recurs(piece, video)``: whether a piece of a library video is also held by another library
+    video (``search.candidates`` on the index, then ``search.verify`` with the same thresholds)."""
+
+    # The piece is a few seconds cut out of a video: its first or last moments may be a cut or a fade,
+    # so a shorter stretch of it than a reported segment is enough to say it recurs.
+    short = replace(params, align=replace(params.align, min_segment_s=min(params.align.min_segment_s, TEMPLATE_MIN_SEGMENT_S)))
+
+    def recurs(piece: Fingerprint, vid: int) -> bool:
+        for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
+            loaded = load(other)
+            if loaded is not None and verify(piece, loaded[1], hits, short) is not None:
+                return True
+        return False
+
+    return recurs
+
+
+def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool], max_s: float,
+                min_similarity: float = 0.0) -> list[Any]:
+    """The matches (``search.PairMatch``, by library video) less their template segments.
+
+    A segment shorter than ``max_s`` on its shorter timeline whose library span (``reference``)
+    ``recurs(piece, video)`` in another library video is dropped; the pair's similarity is then
+    recomputed over the segments left (duration-weighted, as ``search.verify`` does), and a pair
+    left with none, or now below ``min_similarity``, is dropped. ``max_s`` 0 turns the check off.
+    """
+    out = []
+    for vid, m in found.items():
+        if max_s > 0 and m.reference is not None:
+            kept = []
+            for s in m.segments:
+                if min(s.duration, abs(s.r1 - s.r0)) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
+                    piece = window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
+                    if piece is not None and recurs(piece, vid):
+                        continue
+                kept.append(s)
+            if not kept:
+                continue
+            if len(kept) < len(m.segments):
+                total = sum(s.duration for s in kept)
+                m.similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in kept) / max(total, 1e-6))))
+                m.segments = kept
+                if m.similarity < min_similarity:
+                    continue
+        out.append(m)
+    return out
