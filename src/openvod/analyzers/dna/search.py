@@ -30,7 +30,7 @@ from openvod.analyzers.dna.segments import find_all_segments, motion_passes
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
-from openvod.analyzers.dna.views import ROTATIONS, pip_boxes, pip_view, rotated
+from openvod.analyzers.dna.views import ROTATIONS, pip_boxes, pip_view, rotated, view_fits
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +66,8 @@ class MatchParams:
     min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
     short_segment_s: float = 0.0  # segments shorter than this ...
     min_short_correlation: float = 0.0  # ... must correlate at least this much
-    pip_jitter: int = 0  # ... each also moved by up to this many thumbnail pixels (views.pip_view)
-    pip_boxes: int = 1  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
+    pip_jitter: int = 1  # ... each also moved by up to this many thumbnail pixels (views.pip_view)
+    pip_boxes: int = 4  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -324,9 +324,9 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
         if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
             continue
         m = verify(qr, r, hits, params)
-        if m is not None:
+        if m is not None and view_fits(qr.info, m.transform):
             m.rotation = deg
-        best = _better(best, m)
+            best = _better(best, m)
     return best
 
 
@@ -381,7 +381,7 @@ def search(
             return
         key, ref = loaded
         m = verify(query, ref, hits, params, key)
-        if m is not None:
+        if m is not None and view_fits(query.info, m.transform):
             m.candidate_support = support
             if rotation:
                 m.rotation = rotation

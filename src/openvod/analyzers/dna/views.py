@@ -15,9 +15,12 @@ on the query itself) but carries other *codes*:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from openvod.analyzers.dna import features as ft
+from openvod.analyzers.dna.align import Transform
 from openvod.analyzers.dna.fingerprint import Fingerprint
 
 ROTATIONS = (90, 180, 270)
@@ -161,6 +164,23 @@ def pip_boxes(thumbs: np.ndarray, valid: np.ndarray, most: int = 1) -> list[tupl
         if all(_iou(b, o) <= PIP_SAME_BOX for o in out):
             out.append(b)
     return out[:most]
+
+
+PIP_MATCH_SCALE = 0.9  # a match found through a box must be a copy shrunk into it: smaller than this ...
+PIP_MATCH_IOU = 0.25  # ... and overlapping the box at least this much (intersection over union)
+
+
+def view_fits(info: dict[str, Any], t: Transform) -> bool:
+    """Whether a match found through a query view (``info``: the view's) is what the view stands for.
+
+    A picture-in-picture view searches one box of the query: a match it leads to is a copy shrunk into
+    that box. Verification refines the geometry freely, and a hit of look-alike footage can end on a
+    zoomed or shifted reading (two zooms into one fractal) that the box never suggested: not its copy.
+    Plain and rotated readings fit any transform."""
+    box = info.get("pip_box")
+    if box is None:
+        return True
+    return max(t.sx, t.sy) < PIP_MATCH_SCALE and _iou((t.tx, t.ty, t.sx, t.sy), tuple(box)) >= PIP_MATCH_IOU
 
 
 def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | None = None, jitter: int = 0) -> Fingerprint | None:
