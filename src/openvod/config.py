@@ -250,6 +250,9 @@ class DNASettings(BaseModel):
     walk_similarity: float = 0.45
     best_match_margin: float = 0.1
     segment_similarity: float = 0.6
+    pip_boxes: int = Field(default=4, ge=0, le=8)  # picture-in-picture boxes searched per query (>1: boxes of 8 s windows too)
+    pip_jitter: int = Field(default=1, ge=0, le=2)  # ... each also read moved by up to this many thumbnail pixels
+    pip_detail_below: float = 0.65  # a copy shrunk below this scale (PiP) is compared on its remaining detail only (0: off)
     min_similarity: float = 0.6  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
     min_motion: float = 0.04  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
     motion_noise_ratio: float = 10.0  # ... or this many times its difference from the library (slow smooth drift; 0: off)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from openvod.analyzers.dna.fingerprint import Fingerprint, fingerprint_file
 from openvod.analyzers.dna.results import video_dna
@@ -164,3 +164,64 @@ def test_three_transforms_at_once(source: dict[str, Any]) -> None:
     q, truth = make(source, "combo", 2.0, 14.0, fn=fn, speed=1.25, fps=20)
     tr = check(source, q, truth)["entry"]["Transform"]
     assert tr["VFlip"] is True and abs(float(tr["Speed"]) - 1.25) < 0.05
+
+
+def _screen_frames(seconds: float, fps: int, seed: int) -> list[Frame]:
+    """A screen recording: lines of code-like text on a dark editor page (gutter, title bar) scrolling
+    in bursts with pauses, a blinking cursor."""
+    w, h = SIZE
+    rng = np.random.default_rng(seed)
+    font = ImageFont.load_default(size=9)
+    lh = 10
+    page = Image.new("RGB", (w, 120 * lh + h), (30, 30, 34))
+    d = ImageDraw.Draw(page)
+    d.rectangle([0, 0, 22, page.size[1]], fill=(22, 22, 26))
+    words = ["def", "self", "value", "return", "async", "frame", "index", "=", "(", "):", "import", "result", "# note"]
+    for k in range(120):
+        d.text((2, k * lh + 2), f"{k + 1:3d}", fill=(110, 110, 110), font=font)
+        indent = int(rng.integers(0, 4)) * 12
+        text = " ".join(str(x) for x in rng.choice(words, int(rng.integers(2, 11))))
+        d.text((26 + indent, k * lh + 2), text, fill=tuple(int(c) for c in rng.integers(120, 256, 3)), font=font)
+    top, speed, t_next, out = float(rng.uniform(0, 20 * lh)), 0.0, 0.0, []
+    for i in range(int(round(seconds * fps))):
+        t = i / fps
+        if t >= t_next:
+            speed = 0.0 if rng.random() < 0.35 else float(rng.uniform(2, 10)) * lh
+            t_next = t + float(rng.uniform(0.5, 2.0))
+        top = min(page.size[1] - h, top + speed / fps)
+        frame = page.crop((0, int(top), w, int(top) + h))
+        fd = ImageDraw.Draw(frame)
+        fd.rectangle([0, 0, w, 12], fill=(60, 63, 65))
+        if int(t * 2) % 2 == 0:
+            fd.rectangle([120, 90, 122, 100], fill=(220, 220, 220))
+        out.append(np.asarray(frame))
+    return out
+
+
+@pytest.fixture(scope="module")
+def screen(source: dict[str, Any]) -> dict[str, Any]:
+    """A source made of a screen recording, one drawn shot, and another screen recording."""
+    frames = _screen_frames(8.0, 15, 3) + draw_frames(3.0, 15, 41) + _screen_frames(7.0, 15, 4)
+    path = encode(source["dir"] / "screen.mp4", frames, 15)
+    return {"dir": source["dir"], "path": path, "frames": decode(path), "fp": fingerprint_file(path)}
+
+
+@pytest.mark.parametrize("place, border", [((0.48, 0.08), True), pytest.param((0.0, 0.0), False, marks=pytest.mark.slow)])
+def test_picture_in_picture_of_a_screen_recording(screen: dict[str, Any], place: tuple[float, float], border: bool) -> None:
+    """A quarter of the area, over moving footage: the copied text is a few pixels tall in the query's
+    thumbnails, so it is compared on the detail it keeps."""
+    bg = draw_frames(16.0, 15, 778, shot_s=4.0)
+    w, h = SIZE
+    x, y = int(w * place[0]), int(h * place[1])
+
+    def pip(f: Frame, i: int) -> Frame:
+        out = Image.fromarray(bg[min(i, len(bg) - 1)])
+        if border:
+            ImageDraw.Draw(out).rectangle([x - 3, y - 3, x + w // 2 + 2, y + h // 2 + 2], fill=(240, 240, 240))
+        out.paste(Image.fromarray(f).resize((w // 2, h // 2)), (x, y))
+        return np.asarray(out)
+
+    q, truth = make(screen, "pip-screen", 1.0, 13.0, fn=pip)
+    tr = check(screen, q, truth)["entry"]["Transform"]
+    box = tr["PiPBox"]
+    assert abs(float(box["Width"]) - 0.5) < 0.08 and abs(float(box["X"]) - place[0]) < 0.08, box

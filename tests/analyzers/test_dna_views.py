@@ -1,14 +1,16 @@
-"""The picture-in-picture box detector (``views.pip_box``) on synthetic thumbnails: total on any input,
-finds a box of independently changing content, and finds nothing in one picture."""
+"""The picture-in-picture box detector (``views.pip_box``, ``pip_boxes``) on synthetic thumbnails: total on any
+input, finds a box of independently changing content (also one shown for a part of the video only), and
+finds nothing in one picture; and the active box of title cards in a coloured pillarbox."""
 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openvod.analyzers.dna.views import pip_box
+from openvod.analyzers.dna.fingerprint import active_box
+from openvod.analyzers.dna.views import pip_box, pip_boxes
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 S = 32
@@ -76,3 +78,52 @@ def test_pip_box_finds_a_box_of_other_footage(seed: int, x: int, y: int, side: i
 def test_one_picture_has_no_box(seed: int) -> None:
     t = _video(np.random.default_rng(seed), 60, 9)
     assert pip_box(t, np.ones(t.shape[0], bool)) is None
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31), st.integers(0, 12), st.integers(0, 12))
+def test_pip_boxes_finds_a_box_shown_for_a_part_of_the_video(seed: int, x: int, y: int) -> None:
+    """A copy embedded between full-frame footage is a box for a third of the video only: the boxes
+    of windows find it, at most ``most`` distinct boxes come back, and ``most=1`` is ``pip_box``."""
+    rng = np.random.default_rng(seed)
+    t = _video(rng, 150, 11)
+    t[50:100] = _pip(seed + 1, x, y, 18, n=50)
+    boxes = pip_boxes(t, np.ones(t.shape[0], bool), most=4)
+    assert 1 <= len(boxes) <= 4
+    assert any(abs(b[0] * S - x) <= 2 and abs(b[1] * S - y) <= 2 and abs(b[2] * S - 18) <= 2 for b in boxes), (boxes, x, y)
+    one = pip_box(t, np.ones(t.shape[0], bool))
+    assert pip_boxes(t, np.ones(t.shape[0], bool), most=1) == ([] if one is None else [one])
+
+
+def test_pip_boxes_is_total_on_short_and_blank_input() -> None:
+    for n in (0, 1, 5, 40):
+        assert pip_boxes(np.zeros((n, S, S), np.uint8), np.ones(n, bool), most=4) == []
+
+
+def _title_cards(n: int, pad: tuple[int, int]) -> np.ndarray:
+    """Title cards (two lines of text over a vertical gradient, a new card every 12 samples, drawn at 4x
+    and box-filtered like a working picture) in a pillarbox of constant luma ``pad[0]``, ``pad[1]``
+    columns wide each side: ``[n, 96, 96]``."""
+    level, side = pad
+    big, small = (ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", k) for k in (72, 48))
+    out = np.full((n, 96, 96), level, np.uint8)
+    rng = np.random.default_rng(3)
+    w = 96 - 2 * side
+    for i in range(n):
+        if i % 12 == 0:
+            top, bottom = rng.integers(20, 235, 2)
+            card = Image.fromarray(np.linspace(top, bottom, 384)[:, None].repeat(4 * w, 1).astype(np.uint8))
+            d = ImageDraw.Draw(card)
+            d.text((8, 110), "".join(rng.choice(list("ABCDEFGHKLMN"), 5)), fill=int(255 - top), font=big)
+            d.text((24, 166), "".join(rng.choice(list("abcdefghk "), 9)), fill=int(255 - top), font=small)
+            pic = np.asarray(card.resize((w, 96), Image.Resampling.BOX))
+        out[i, :, side : 96 - side] = pic
+    return out
+
+
+def test_title_cards_in_a_coloured_pillarbox_keep_their_height() -> None:
+    """Smooth content above and below a centred line of text is no blurred surround: cutting it would
+    leave a 4:1 band (what ``sharp_band`` alone does); the padding columns are still cut."""
+    pics = _title_cards(48, (150, 12))
+    x0, y0, x1, y1 = active_box(pics, frame_aspect=16 / 9)
+    assert (y0, y1) == (0, 96) and abs(x0 - 12) <= 1 and abs(x1 - 84) <= 1, (x0, y0, x1, y1)

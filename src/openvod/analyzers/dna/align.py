@@ -48,6 +48,7 @@ class AlignParams:
     pip_search_below: float = 0.75  # a coarse geometry score below this also tries a grid of picture-in-picture boxes
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
     flat_std: float = 4.0  # a shared region with less luma variation is uninformative (bridged, never matched)
+    detail_below: float = 0.65  # a copy shrunk below this scale is compared on fewer frequencies (see ``detail``)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Transform:
     ty: float = 0.0
     support: float = 0.0
     score: float = 0.0
+    detail: int = 0  # DCT frequencies per axis of the sharp similarity (0: ``features.DESC_K``); see ``detail``
 
     def overlap(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The shared region as boxes (x, y, w, h) in query and in reference units, or None."""
@@ -178,11 +180,27 @@ def _on_a_line(tq: np.ndarray, tr: np.ndarray, qframe: np.ndarray, p: AlignParam
     return keep
 
 
-def _region_desc(fp: Fingerprint, box: np.ndarray, flip: bool, flat_std: float) -> tuple[np.ndarray, np.ndarray]:
+def _region_desc(fp: Fingerprint, box: np.ndarray, flip: bool, flat_std: float, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Descriptors of one region of every sample, and which samples have structure there."""
     pix = ft.sample_boxes(fp.smooth_thumbs, box[None, :], DESC_SIZE, flip=flip)
     valid = pix.reshape(pix.shape[0], -1).std(axis=1) >= flat_std
-    return ft.frame_descriptors(pix), valid
+    return ft.frame_descriptors(pix, k), valid
+
+
+def detail(t: Transform, p: AlignParams) -> int:
+    """DCT frequencies per axis the sharp similarity compares under ``t``.
+
+    A copy shrunk by ``s`` spans ``s`` of the query thumbnail's pixels: its frequencies above
+    ``s x DESC_K`` are gone (blurred by the shrinking and the thumbnail filter) while the library
+    picture keeps them, and the sharp similarity weights them most. Below ``detail_below`` both
+    sides are compared on the frequencies the small picture still has (at least 6, the coarse level).
+    """
+    s = min(t.sx, t.sy)
+    return ft.DESC_K if s >= p.detail_below else max(COARSE[1], min(ft.DESC_K, round(ft.DESC_K * s)))
+
+
+def _fine(t: Transform) -> tuple[int, int, float]:
+    return (DESC_SIZE, t.detail or ft.DESC_K, ft.DESC_POW)
 
 
 def _admissible(t: Transform, p: AlignParams) -> tuple[np.ndarray, np.ndarray] | None:
@@ -201,11 +219,10 @@ def _admissible(t: Transform, p: AlignParams) -> tuple[np.ndarray, np.ndarray] |
 
 
 COARSE = (12, 6, 0.5)  # region samples, DCT size, weight power: a forgiving similarity for the first search
-FINE = (DESC_SIZE, ft.DESC_K, ft.DESC_POW)
 
 
 def _scores(q: Fingerprint, r: Fingerprint, cands: list[Transform], qf: np.ndarray, rf: np.ndarray, p: AlignParams,
-            level: tuple[int, int, float] = FINE) -> np.ndarray:
+            level: tuple[int, int, float] | None = None) -> np.ndarray:
     """Mean region similarity of the frame pairs (qf, rf) under each candidate transform (one batch)."""
     scores = np.full(len(cands), -1.0)
     qboxes, rboxes, owners = [], [], []
@@ -222,8 +239,8 @@ def _scores(q: Fingerprint, r: Fingerprint, cands: list[Transform], qf: np.ndarr
     m = qf.size
     qb = np.repeat(np.array(qboxes), m, axis=0)
     rb = np.repeat(np.array(rboxes), m, axis=0)
-    flip = cands[owners[0]].flip  # one refinement never changes the flip
-    size, k, power = level
+    flip = cands[owners[0]].flip  # one refinement never changes the flip (nor the detail)
+    size, k, power = level or _fine(cands[owners[0]])
     dq = ft.frame_descriptors(ft.sample_boxes(q.smooth_thumbs, qb, size, flip=flip, rows=np.tile(qf, len(owners))), k, power)
     dr = ft.frame_descriptors(ft.sample_boxes(r.smooth_thumbs, rb, size, rows=np.tile(rf, len(owners))), k, power)
     per = np.sum(dq * dr, axis=1).reshape(len(owners), m)
@@ -235,7 +252,7 @@ def _neighbours(t: Transform, step: float) -> list[Transform]:
     out = []
     for name in ("tx", "ty", "sx", "sy", "s"):
         for sign in (-1.0, 1.0):
-            c = Transform(t.flip, t.sx, t.sy, t.tx, t.ty, t.support)
+            c = Transform(t.flip, t.sx, t.sy, t.tx, t.ty, t.support, detail=t.detail)
             if name == "s":  # uniform zoom about the overlap centre
                 f = 1.0 + sign * step
                 cx, cy = c.tx + c.sx / 2, c.ty + c.sy / 2
@@ -251,11 +268,11 @@ def _neighbours(t: Transform, step: float) -> list[Transform]:
 
 def _zoomed(t: Transform, f: float) -> Transform:
     cx, cy = t.tx + t.sx / 2, t.ty + t.sy / 2
-    return Transform(t.flip, t.sx * f, t.sy * f, cx - t.sx * f / 2, cy - t.sy * f / 2, t.support)
+    return Transform(t.flip, t.sx * f, t.sy * f, cx - t.sx * f / 2, cy - t.sy * f / 2, t.support, detail=t.detail)
 
 
 def _descend(q: Fingerprint, r: Fingerprint, best: Transform, qf: np.ndarray, rf: np.ndarray, p: AlignParams,
-             steps: tuple[float, ...], level: tuple[int, int, float]) -> Transform:
+             steps: tuple[float, ...], level: tuple[int, int, float] | None) -> Transform:
     for step in steps:
         for _ in range(6):
             cands = _neighbours(best, step)
@@ -303,8 +320,9 @@ def refine(q: Fingerprint, r: Fingerprint, t: Transform, pairs: np.ndarray, p: A
     if best.score < p.refine_floor:
         return best  # nothing like a copy here: do not spend a search on it
     best = _descend(q, r, best, qf, rf, p, (0.06, 0.03), COARSE)
+    best.detail = detail(best, p)  # fixed from here on: scores of one refinement stay comparable
     best.score = float(_scores(q, r, [best], qf, rf, p)[0])
-    return _descend(q, r, best, qf, rf, p, (0.02, 0.007), FINE)
+    return _descend(q, r, best, qf, rf, p, (0.02, 0.007), None)
 
 
 @dataclass
@@ -329,7 +347,8 @@ def region_descriptors(q: Fingerprint, r: Fingerprint, t: Transform, p: AlignPar
     if ov is None:
         return None
     qb, rb = ov
-    dq, vq = _region_desc(q, qb, t.flip, p.flat_std)
-    dr, vr = _region_desc(r, rb, False, p.flat_std)
+    k = t.detail or ft.DESC_K
+    dq, vq = _region_desc(q, qb, t.flip, p.flat_std, k)
+    dr, vr = _region_desc(r, rb, False, p.flat_std, k)
     return RegionDescriptors(dq, dr, vq & ~q.flat, vr & ~r.flat)
 

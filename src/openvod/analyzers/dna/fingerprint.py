@@ -32,7 +32,7 @@ from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_me
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 10  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 11  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -224,13 +224,15 @@ def decode_samples(
 
 
 # ----------------------------------------------------------------------------- active box
-def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.48) -> tuple[int, int, int, int]:
+def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.48, frame_aspect: float = 0.0,
+               max_aspect: float = 2.5) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` pixels of the picture area that is not letterbox or padding.
 
     An edge row (column) is padding when, in every sample, it is flat along its length and its
     level never changes over time. Trimming stops at the first row that is not, and at ``max_cut``.
     Then a *blurred* surround is cut too (a 16:9 picture in a 9:16 frame over a blurred, enlarged
-    copy of itself): see ``sharp_band``.
+    copy of itself): see ``sharp_band``; a band wider than ``max_aspect``:1 or taller than 1:``max_aspect``
+    (``frame_aspect``: source width / height) is smooth content around centred detail (title cards), kept whole.
     """
     n, h, w = pictures.shape
     p = pictures.astype(np.float32)
@@ -253,6 +255,10 @@ def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.4
     inner = p[:: max(1, n // 64), y0:y1, x0:x1]  # a whole-video statistic: 64 samples spread over it suffice
     b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)))  # rows: horizontal detail
     c0, c1 = sharp_band(np.abs(np.diff(inner[:, b0:b1, :], axis=1)).mean(axis=(0, 1)))  # columns
+    if frame_aspect > 0 and (c0, b0, c1, b1) != (0, 0, x1 - x0, y1 - y0):
+        aspect = frame_aspect * ((c1 - c0) / w) / ((b1 - b0) / h)
+        if not 1.0 / max_aspect <= aspect <= max_aspect:
+            return x0, y0, x1, y1
     return x0 + c0, y0 + b0, x0 + c1, y0 + b1
 
 
@@ -313,7 +319,7 @@ def code_sample_indices(times: np.ndarray, interval: float) -> np.ndarray:
 
 def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     """Turn decoded samples into a fingerprint."""
-    x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std)
+    x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std, frame_aspect=s.width / max(s.height, 1))
     box = (x0, y0, x1, y1)
     thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
     flat = thumbs.reshape(thumbs.shape[0], -1).std(axis=1) < opts.flat_std

@@ -22,7 +22,7 @@ from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.templates import distinctive, recurs_in
-from openvod.analyzers.dna.views import ROTATIONS, pip_view, rotated
+from openvod.analyzers.dna.views import ROTATIONS, pip_boxes, pip_view, rotated, view_fits
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +61,8 @@ class MatchParams:
     offspeed_short_s: float = 0.0  # segments off unit speed shorter than this ... (chance.py; 0: off)
     min_offspeed_correlation: float = 0.0  # ... must correlate at least this much
     template_max_s: float = 0.0  # shorter segments whose library moments recur in another library video: dropped (templates.py; 0: off)
+    pip_jitter: int = 1  # ... each also moved by up to this many thumbnail pixels (views.pip_view)
+    pip_boxes: int = 4  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -295,13 +297,11 @@ MIN_ROTATED_SUPPORT = 4  # query samples with hits before a rotated (or picture-
 MAX_ROTATED_CANDIDATES = 4  # per rotation (and for the picture-in-picture box)
 
 
-def _views(q: Fingerprint) -> list[tuple[Fingerprint, int]]:
+def _views(q: Fingerprint, params: MatchParams) -> list[tuple[Fingerprint, int]]:
     """Other readings of the query searched after the plain one: (view, rotation in degrees)."""
     out = [(rotated(q, deg), deg) for deg in ROTATIONS]
-    pip = pip_view(q)
-    if pip is not None:
-        out.append((pip, 0))
-    return out
+    pips = (pip_view(q, box, params.pip_jitter) for box in pip_boxes(q.thumbs, ~q.flat, params.pip_boxes))
+    return out + [(v, 0) for v in pips if v is not None]
 
 
 def _better(a: PairMatch | None, b: PairMatch | None) -> PairMatch | None:
@@ -315,14 +315,14 @@ def compare(q: Fingerprint, r: Fingerprint, params: MatchParams | None = None) -
     """Compare two fingerprints directly (no index), in every orientation."""
     params = params or MatchParams()
     best = verify(q, r, pair_hits(q, r, params), params)
-    for qr, deg in _views(q):
+    for qr, deg in _views(q, params):
         hits = pair_hits(qr, r, params, view=True)
         if np.unique(qr.code_frame[hits[:, 0]]).size < MIN_ROTATED_SUPPORT:
             continue
         m = verify(qr, r, hits, params)
-        if m is not None:
+        if m is not None and view_fits(qr.info, m.transform):
             m.rotation = deg
-        best = _better(best, m)
+            best = _better(best, m)
     return best
 
 
@@ -377,7 +377,7 @@ def search(
             return
         key, ref = loaded
         m = verify(query, ref, hits, params, key)
-        if m is not None:
+        if m is not None and view_fits(query.info, m.transform):
             m.candidate_support = support
             if rotation:
                 m.rotation = rotation
@@ -387,7 +387,7 @@ def search(
         check(q, vid, support, hits)
     # Rotated copies (the query's whole-picture codes read in the three other orientations) and a
     # picture-in-picture box's whole-picture codes.
-    for qr, deg in _views(q):
+    for qr, deg in _views(q, params):
         cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)

@@ -15,9 +15,12 @@ on the query itself) but carries other *codes*:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from openvod.analyzers.dna import features as ft
+from openvod.analyzers.dna.align import Transform
 from openvod.analyzers.dna.fingerprint import Fingerprint
 
 ROTATIONS = (90, 180, 270)
@@ -134,17 +137,77 @@ def pip_box(thumbs: np.ndarray, valid: np.ndarray) -> tuple[float, float, float,
     return best
 
 
-def pip_view(q: Fingerprint) -> Fingerprint | None:
-    """The query with the whole-picture codes of its picture-in-picture box (if it has one)."""
-    box = pip_box(q.thumbs, ~q.flat)
+PIP_WINDOW = 32  # samples (8 s at 4/s): a copy inside unrelated full-frame footage is a box only while it lasts
+PIP_SAME_BOX = 0.6  # boxes overlapping more than this (intersection over union) are one
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-9)
+
+
+def pip_boxes(thumbs: np.ndarray, valid: np.ndarray, most: int = 1) -> list[tuple[float, float, float, float, float]]:
+    """Up to ``most`` distinct picture-in-picture boxes, best first: the whole video's box (``pip_box``),
+    then, when ``most`` > 1, the boxes of windows of ``PIP_WINDOW`` samples (half overlapping): a copy
+    embedded between full-frame footage is a box for a part of the video only, and over the whole
+    video its edges are diluted by the footage around it. Total on any input."""
+    t, v = np.asarray(thumbs), np.asarray(valid, bool)
+    first = pip_box(t, v)
+    found = [first] if first is not None else []
+    if most > 1 and t.ndim == 3 and t.shape[0] > PIP_WINDOW * 3 // 2:
+        starts = range(0, t.shape[0] - PIP_WINDOW // 2, PIP_WINDOW // 2)
+        found += [b for b in (pip_box(t[a : a + PIP_WINDOW], v[a : a + PIP_WINDOW]) for a in starts) if b is not None]
+    out: list[tuple[float, float, float, float, float]] = []
+    for b in sorted(found, key=lambda b: -b[4]) if most > 1 else found:
+        if all(_iou(b, o) <= PIP_SAME_BOX for o in out):
+            out.append(b)
+    return out[:most]
+
+
+PIP_MATCH_SCALE = 0.9  # a match found through a box must be a copy shrunk into it: smaller than this ...
+PIP_MATCH_IOU = 0.25  # ... and overlapping the box at least this much (intersection over union)
+
+
+def view_fits(info: dict[str, Any], t: Transform) -> bool:
+    """Whether a match found through a query view (``info``: the view's) is what the view stands for.
+
+    A picture-in-picture view searches one box of the query: a match it leads to is a copy shrunk into
+    that box. Verification refines the geometry freely, and a hit of look-alike footage can end on a
+    zoomed or shifted reading (two zooms into one fractal) that the box never suggested: not its copy.
+    Plain and rotated readings fit any transform."""
+    box = info.get("pip_box")
+    if box is None:
+        return True
+    return max(t.sx, t.sy) < PIP_MATCH_SCALE and _iou((t.tx, t.ty, t.sx, t.sy), tuple(box)) >= PIP_MATCH_IOU
+
+
+def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | None = None, jitter: int = 0) -> Fingerprint | None:
+    """The query with the whole-picture codes of a picture-in-picture box (default: its ``pip_box``, if any).
+
+    ``jitter`` > 0: also the codes of the box moved by up to that many thumbnail pixels and one pixel
+    smaller. The box is found to the pixel at best and a whole-picture code of a copy a quarter of the
+    frame in size hangs on every pixel of it (a screen recording's text lines are a pixel or two tall).
+    """
+    box = box if box is not None else pip_box(q.thumbs, ~q.flat)
     if box is None:
         return None
     x, y, w, h, score = box
     every = np.nonzero(~q.flat)[0]
     s = q.thumbs.shape[-1]
-    inner = ft.sample_boxes(q.smooth_thumbs, np.array([[x, y, w, h]]), s, rows=every)
-    codes, codes_flip = ft.hash_windows(_global_windows(inner))
-    geom = np.tile(np.array([[x + 0.5 * w, y + 0.5 * h, 0.25 * (w + h)]], np.float32), (every.size, 1))
-    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=every.astype(np.int32), code_geom=geom,
-                       codes=codes, codes_flip=codes_flip, duration=q.duration, width=q.width, height=q.height, box=q.box,
+    j = range(-jitter, jitter + 1)
+    boxes = [(x + dx / s, y + dy / s, w - dw / s, h - dw / s) for dw in (0, 1)[: 1 + bool(jitter)] for dy in j for dx in j]
+    codes, flips, frames, geoms = [], [], [], []
+    for b in boxes:
+        inner = ft.sample_boxes(q.smooth_thumbs, np.array([b]), s, rows=every)
+        c, cf = ft.hash_windows(_global_windows(inner))
+        codes.append(c)
+        flips.append(cf)
+        frames.append(every)
+        geoms.append(np.tile(np.array([[b[0] + 0.5 * b[2], b[1] + 0.5 * b[3], 0.25 * (b[2] + b[3])]], np.float32), (every.size, 1)))
+    order = np.argsort(np.concatenate(frames), kind="stable")
+    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=np.concatenate(frames)[order].astype(np.int32),
+                       code_geom=np.concatenate(geoms)[order], codes=np.concatenate(codes)[order],
+                       codes_flip=np.concatenate(flips)[order], duration=q.duration, width=q.width, height=q.height, box=q.box,
                        options_key=q.options_key, info={**q.info, "pip_box": [x, y, w, h], "pip_score": score})
