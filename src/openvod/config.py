@@ -237,7 +237,7 @@ class DNASettings(BaseModel):
     sample_frames: int = Field(default=4, ge=1, le=16)  # a sample is the mean of up to this many frames of its slot (part of the fingerprint)
     # How each frame is shrunk to the working picture (part of the fingerprint): "box" = exact area
     # average (PIL), "area" = swscale's area scaler (~6x cheaper per frame, not an exact box average).
-    scaler: Literal["box", "area"] = "box"
+    scaler: Literal["box", "area"] = "area"
     # Retrieval.
     code_radius: int = Field(default=10, ge=0, le=32)  # Hamming radius (of 64 bits) of a code hit
     max_candidates: int = 24
