@@ -90,8 +90,12 @@ class Frame:
         """
         sw, sh = stored_size(width, height, self.rotation)
         ref = self._reformatter or VideoReformatter()
-        out = ref.reformat(self.av, width=sw, height=sh, format="gray", interpolation="AREA",
-                           src_color_range="JPEG", dst_color_range="JPEG", threads=1).to_ndarray()
+        try:  # one scaling thread: the decode is threaded already (PyAV >= 17 scales on all cores by default)
+            out = ref.reformat(self.av, sw, sh, "gray", interpolation="AREA", src_color_range="JPEG",
+                               dst_color_range="JPEG", threads=1).to_ndarray()
+        except TypeError:  # PyAV < 17: no ``threads`` argument (nor threaded scaling)
+            out = ref.reformat(self.av, sw, sh, "gray", interpolation="AREA", src_color_range="JPEG",
+                               dst_color_range="JPEG").to_ndarray()
         return np.ascontiguousarray(upright(out, self.rotation)) if self.rotation else out
 
     def grey(self, width: int, height: int) -> np.ndarray:
