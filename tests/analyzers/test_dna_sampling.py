@@ -74,3 +74,21 @@ def test_short_means_short_on_either_timeline() -> None:
     assert evidence_span(fast) == pytest.approx(3.0)
     back = Segment(0.0, 6.0, 4.0, 10.0, 0.9, 1.0, reversed=True)
     assert evidence_span(back) == pytest.approx(6.0)
+
+
+def test_the_area_scaler_keeps_levels_and_sampling_of_the_box_average(automata: tuple[Path, Path, float]) -> None:
+    """``scaler="area"`` (swscale, the default) samples the same frames as the exact box average, keeps
+    the stored luma levels (no limited-to-full range expansion) and gives nearly the same pictures; it
+    is its own fingerprint (another options key), while ``box`` keeps the key from before the option."""
+    src, _, _ = automata
+    box = decode_samples(src, FingerprintOptions(scaler="box"))
+    area = decode_samples(src, FingerprintOptions())
+    assert box.times.tolist() == area.times.tolist() and box.pictures.shape == area.pictures.shape
+    a, b = area.pictures.astype(np.float32), box.pictures.astype(np.float32)
+    assert abs(float(a.mean() - b.mean())) < 1.0  # same levels
+    assert abs(float(a.std() / b.std()) - 1.0) < 0.15  # no range expansion (x 1.16)
+    assert float(np.abs(a - b).mean()) < 6.0, float(np.abs(a - b).mean())
+    assert '"scaler"' not in FingerprintOptions(scaler="box").key()
+    assert FingerprintOptions(scaler="box").key() != FingerprintOptions().key()
+    with pytest.raises(KeyError):
+        decode_samples(src, FingerprintOptions(scaler="lanczos"))

@@ -83,7 +83,8 @@ def test_rotated_phone_video_is_upright_for_every_analyzer(tmp_path: Path) -> No
     luma = frame.luma()
     assert luma.shape == (96, 64)
     assert luma[:20, -16:].mean() > 200 and luma[-20:, :16].mean() < 50  # stored top-left -> upright top-right
-    for pic in (frame.grey(32, 48), frame.luma_box(32, 48), frame.rgb(32, 48)[..., 0], frame.rgb()[..., 0]):
+    for pic in (frame.grey(32, 48), frame.luma_box(32, 48), frame.luma_area(32, 48), frame.rgb(32, 48)[..., 0],
+                frame.rgb()[..., 0]):
         hh, ww = pic.shape[:2]
         assert hh > ww and pic[: hh // 6, -ww // 6 :].mean() > 200 and pic[-hh // 4 :, : ww // 4].mean() < 50
 

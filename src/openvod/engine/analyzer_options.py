@@ -38,6 +38,7 @@ def fingerprint_options(s: DNASettings) -> FingerprintOptions:
         skip_nonref=s.skip_nonref_frames,
         skip_loop_filter=s.skip_loop_filter,
         sample_frames=s.sample_frames,
+        scaler=s.scaler,
     )
 
 

@@ -81,6 +81,23 @@ class Frame:
         out = np.asarray(img.resize((sw, sh), Image.Resampling.BOX))
         return np.ascontiguousarray(upright(out, self.rotation)) if self.rotation else out
 
+    def luma_area(self, width: int, height: int) -> np.ndarray:
+        """The luma plane area-scaled by swscale (``AREA``) to ``width`` x ``height``, upright.
+
+        Levels are kept as stored (no limited-to-full range expansion), like :meth:`luma_box`; about
+        6x cheaper than it on 360p-720p frames, but swscale's area filter is not an exact box average
+        (a level or so on average, tens of levels on fine high-contrast detail).
+        """
+        sw, sh = stored_size(width, height, self.rotation)
+        ref = self._reformatter or VideoReformatter()
+        try:  # one scaling thread: the decode is threaded already (PyAV >= 17 scales on all cores by default)
+            out = ref.reformat(self.av, sw, sh, "gray", interpolation="AREA", src_color_range="JPEG",
+                               dst_color_range="JPEG", threads=1).to_ndarray()
+        except TypeError:  # PyAV < 17: no ``threads`` argument (nor threaded scaling)
+            out = ref.reformat(self.av, sw, sh, "gray", interpolation="AREA", src_color_range="JPEG",
+                               dst_color_range="JPEG").to_ndarray()
+        return np.ascontiguousarray(upright(out, self.rotation)) if self.rotation else out
+
     def grey(self, width: int, height: int) -> np.ndarray:
         """A grey picture scaled by swscale to ``width`` x ``height``, upright."""
         sw, sh = stored_size(width, height, self.rotation)
