@@ -99,15 +99,8 @@ class Fingerprint:
 
     # ------------------------------------------------------------------ serialisation
     def to_bytes(self) -> bytes:
-        meta = {
-            "format": FORMAT_VERSION,
-            "duration": self.duration,
-            "width": self.width,
-            "height": self.height,
-            "box": list(self.box),
-            "options_key": self.options_key,
-            "info": self.info,
-        }
+        meta = {"format": FORMAT_VERSION, "duration": self.duration, "width": self.width, "height": self.height,
+                "box": list(self.box), "options_key": self.options_key, "info": self.info}
         buf = io.BytesIO()
         np.savez_compressed(
             buf,
