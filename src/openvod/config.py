@@ -259,6 +259,11 @@ class DNASettings(BaseModel):
     min_short_correlation: float = 0.8  # ... must correlate this much (a few seconds of look-alikes can by chance)
     min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
+    # A segment's ends are pulled in over stretches whose picture changes do not correlate with the library's
+    # (look-alike footage after a copy ends, e.g. a still card matching a slow library shot): the last window of
+    # this many seconds that correlates at least end_trim_correlation ends the copy (0: off; docs/dna.md).
+    end_trim_window_s: float = Field(default=1.0, ge=0.0)
+    end_trim_correlation: float = 0.3
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

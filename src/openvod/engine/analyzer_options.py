@@ -58,6 +58,8 @@ def match_params(s: DNASettings) -> MatchParams:
         min_pair_correlation=s.min_pair_correlation,
         short_segment_s=s.short_segment_s,
         min_short_correlation=s.min_short_correlation,
+        end_trim_window_s=s.end_trim_window_s,
+        end_trim_correlation=s.end_trim_correlation,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,

@@ -17,16 +17,9 @@ from typing import Any
 import numpy as np
 
 from openvod.analyzers.dna import features as ft
-from openvod.analyzers.dna.align import (
-    AlignParams,
-    RegionDescriptors,
-    Segment,
-    Transform,
-    hit_transforms,
-    refine,
-    region_descriptors,
-)
-from openvod.analyzers.dna.segments import find_all_segments, motion_passes
+from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
+                                       region_descriptors)
+from openvod.analyzers.dna.segments import find_all_segments, motion_passes, trim_uncorrelated_ends
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
@@ -66,6 +59,8 @@ class MatchParams:
     min_symmetry: float = 0.0  # a segment's library samples best matched on its line (segment_symmetry)
     short_segment_s: float = 0.0  # segments shorter than this ...
     min_short_correlation: float = 0.0  # ... must correlate at least this much
+    end_trim_window_s: float = 0.0  # segment ends pulled in over uncorrelated stretches (0: off; trim_uncorrelated_ends)
+    end_trim_correlation: float = 0.3  # ... a window correlating less than this is not the copy
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -163,6 +158,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         return ok(s)
 
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
+    found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, params.end_trim_window_s,
+                                    params.end_trim_correlation, params.align.min_segment_s) for s in found]
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
         measure(s)
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need

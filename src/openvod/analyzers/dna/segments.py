@@ -158,3 +158,69 @@ def motion_passes(motion: float, similarity: float, min_motion: float, noise_rat
     if noise_ratio > 0:
         need = min(need, max(floor, noise_ratio * (1.0 - similarity)))
     return motion >= need
+
+
+def sub_segment(s: Segment, a: float, b: float) -> Segment:
+    """The part of a segment over query times [a, b] (same line, same transform and flags)."""
+    if s.reversed:  # r runs down as q runs up
+        r0, r1 = s.r1 - (b - s.q0) * s.slope, s.r1 - (a - s.q0) * s.slope
+    else:
+        r0, r1 = s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope
+    return Segment(a, b, r0, r1, s.similarity, s.slope, [e for e in s.evidence if a <= e[0] <= b], s.transform,
+                   s.reversed, s.motion, s.correlation, s.symmetry)
+
+
+def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], tq: np.ndarray, q_valid: np.ndarray,
+                           window_s: float, min_corr: float, min_segment_s: float) -> Segment:
+    """Pull a segment's ends in over stretches whose picture changes do not follow the library's.
+
+    Along a line, footage that merely looks like the reference (a still title card or a smooth
+    plasma after the copy ends, matching some moment of a slowly changing library shot about as
+    well as anything does) passes the per-sample similarity test, so a copy's segment can run
+    seconds past its end. What such a stretch lacks is the copy's signature: its changes do not
+    correlate with the library's (``correlation``: the Pearson measure of ``segment_evidence``),
+    while even a nearly still part of a real copy does. Each end moves inward to the last window of
+    ``window_s`` that correlates at least ``min_corr``, if the stretch cut off (at least one window
+    long) does not correlate either. Windows with fewer than three informative query samples (a
+    fade, black) are no evidence against the copy and stop the trimming. Never leaves less than
+    ``min_segment_s``; ``window_s <= 0``: off.
+    """
+    if window_s <= 0 or s.duration < min_segment_s + window_s:
+        return s
+    tq = np.asarray(tq, np.float64)
+    step = _step(tq)
+    win = max(window_s, 4 * step)
+    inside = np.nonzero((tq >= s.q0) & (tq <= s.q1))[0]
+    if inside.size < 8:
+        return s
+
+    def passes(a: float, b: float) -> bool:
+        informative = int(np.count_nonzero(q_valid[(tq >= a) & (tq <= b)]))
+        return informative < 3 or correlation(sub_segment(s, a, b)) >= min_corr
+
+    q0, q1 = s.q0, s.q1
+    for k in inside[::-1]:  # the end: windows ending at each sample, last first
+        e = min(float(tq[k]) + 0.5 * step, s.q1)
+        if e - s.q0 < max(min_segment_s, win):  # nothing correlates: leave it to the evidence checks
+            e = s.q1
+            break
+        if passes(e - win, e):
+            break
+    else:
+        e = s.q1
+    if s.q1 - e >= win and not passes(e, s.q1):
+        q1 = e
+    for k in inside:  # the start, symmetrically
+        b0 = max(float(tq[k]) - 0.5 * step, s.q0)
+        if q1 - b0 < max(min_segment_s, win):
+            b0 = s.q0
+            break
+        if passes(b0, b0 + win):
+            break
+    else:
+        b0 = s.q0
+    if b0 - s.q0 >= win and not passes(s.q0, b0):
+        q0 = b0
+    if (q0, q1) == (s.q0, s.q1) or q1 - q0 < min_segment_s:
+        return s
+    return sub_segment(s, q0, q1)
