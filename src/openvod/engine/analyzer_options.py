@@ -69,6 +69,7 @@ def match_params(s: DNASettings) -> MatchParams:
             max_gap_s=s.max_gap_s,
             min_slope=s.min_speed,
             max_slope=s.max_speed,
+            unit_speed_snap=s.unit_speed_snap,
             max_segments=s.max_segments_per_video,
         ),
     )

@@ -158,8 +158,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         return ok(s)
 
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
-    found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, params.end_trim_window_s,
-                                    params.end_trim_correlation, params.align.min_segment_s) for s in found]
+    found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, tr, sub.r_valid,
+                                    params.end_trim_window_s, params.end_trim_correlation, params.align.min_segment_s) for s in found]
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
         measure(s)
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need

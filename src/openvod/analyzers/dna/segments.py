@@ -171,7 +171,8 @@ def sub_segment(s: Segment, a: float, b: float) -> Segment:
 
 
 def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], tq: np.ndarray, q_valid: np.ndarray,
-                           window_s: float, min_corr: float, min_segment_s: float) -> Segment:
+                           tr: np.ndarray, r_valid: np.ndarray, window_s: float, min_corr: float,
+                           min_segment_s: float) -> Segment:
     """Pull a segment's ends in over stretches whose picture changes do not follow the library's.
 
     Along a line, footage that merely looks like the reference (a still title card or a smooth
@@ -181,9 +182,11 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
     correlate with the library's (``correlation``: the Pearson measure of ``segment_evidence``),
     while even a nearly still part of a real copy does. Each end moves inward to the last window of
     ``window_s`` that correlates at least ``min_corr``, if the stretch cut off (at least one window
-    long) does not correlate either. Windows with fewer than three informative query samples (a
-    fade, black) are no evidence against the copy and stop the trimming. Never leaves less than
-    ``min_segment_s``; ``window_s <= 0``: off.
+    long) does not correlate either. A window is read at a few small shifts along the reference (up
+    to half a second: a line whose speed is a little off drifts from the copy towards its ends, and
+    a shifted reading of look-alike footage still does not correlate). Windows with fewer than three
+    samples informative on both sides (a fade, black, a flat library shot) are no evidence against
+    the copy and stop the trimming. Never leaves less than ``min_segment_s``; ``window_s <= 0``: off.
     """
     if window_s <= 0 or s.duration < min_segment_s + window_s:
         return s
@@ -194,9 +197,21 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
     if inside.size < 8:
         return s
 
+    tr = np.asarray(tr, np.float64)
+
     def passes(a: float, b: float) -> bool:
-        informative = int(np.count_nonzero(q_valid[(tq >= a) & (tq <= b)]))
-        return informative < 3 or correlation(sub_segment(s, a, b)) >= min_corr
+        part = sub_segment(s, a, b)
+        rows = np.nonzero((tq >= a) & (tq <= b) & q_valid)[0]
+        frac = (tq[rows] - a) / max(b - a, 1e-9)
+        expect = (part.r1 - frac * (part.r1 - part.r0)) if s.reversed else (part.r0 + frac * (part.r1 - part.r0))
+        j = np.clip(np.searchsorted(tr, expect), 0, max(tr.size - 1, 0))
+        if tr.size == 0 or int(np.count_nonzero(r_valid[j])) < 3:
+            return True
+        for shift in (0.0, -0.25, 0.25, -0.5, 0.5):
+            moved = Segment(a, b, part.r0 + shift, part.r1 + shift, s.similarity, s.slope, [], s.transform, s.reversed)
+            if correlation(moved) >= min_corr:
+                return True
+        return False
 
     q0, q1 = s.q0, s.q1
     for k in inside[::-1]:  # the end: windows ending at each sample, last first
