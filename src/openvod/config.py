@@ -263,7 +263,7 @@ class DNASettings(BaseModel):
     # (look-alike footage after a copy ends, e.g. a still card matching a slow library shot): the last window of
     # this many seconds that correlates at least end_trim_correlation ends the copy (0: off; docs/dna.md).
     end_trim_window_s: float = Field(default=1.0, ge=0.0)
-    end_trim_correlation: float = 0.3
+    end_trim_correlation: float = 0.4
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

@@ -11,7 +11,7 @@ import pytest
 from openvod.analyzers.dna.align import RegionDescriptors, Segment
 from openvod.analyzers.dna.fingerprint import fingerprint_file
 from openvod.analyzers.dna.search import compare, segment_evidence, single_threaded_blas
-from openvod.analyzers.dna.segments import trim_uncorrelated_ends
+from openvod.analyzers.dna.segments import picture_change, trim_uncorrelated_ends
 from openvod.config import DNASettings
 from openvod.engine.analyzer_options import match_params
 from tests.analyzers.test_dna_clips import decode, encode, make_copy, make_source
@@ -28,15 +28,15 @@ def _lookalike_tail(seed: int, copy_s: float, tail_s: float) -> tuple[RegionDesc
     like the reference's (slowly changing) next shot about as well as that shot looks like itself."""
     rng = np.random.default_rng(seed)
     tr = np.arange(0, 40, 0.25)
-    base = rng.normal(size=(1, 64))
-    ref = base + np.cumsum(rng.normal(scale=0.08, size=(tr.size, 64)), axis=0)  # slowly drifting picture
+    base = rng.normal(size=(1, 256))
+    ref = base + np.cumsum(rng.normal(scale=0.5, size=(tr.size, 256)), axis=0)  # slowly drifting picture
     tq = np.arange(0, copy_s + tail_s, 0.25)
     n_copy = int(copy_s / 0.25)
-    q = np.empty((tq.size, 64))
-    q[:n_copy] = ref[40:40 + n_copy] + rng.normal(scale=0.03, size=(n_copy, 64))
+    q = np.empty((tq.size, 256))
+    q[:n_copy] = ref[40:40 + n_copy] + rng.normal(scale=0.03, size=(n_copy, 256))
     if tq.size > n_copy:
         still = ref[40 + n_copy: 40 + tq.size].mean(axis=0)
-        q[n_copy:] = still + rng.normal(scale=0.03, size=(tq.size - n_copy, 64))
+        q[n_copy:] = still + rng.normal(scale=0.03, size=(tq.size - n_copy, 256))
     desc = RegionDescriptors(_unit(q), _unit(ref), np.ones(tq.size, bool), np.ones(tr.size, bool))
     end = copy_s + tail_s
     return desc, tq, tr, Segment(0.0, end, 10.0, 10.0 + end, 0.95, 1.0)
@@ -45,7 +45,8 @@ def _lookalike_tail(seed: int, copy_s: float, tail_s: float) -> tuple[RegionDesc
 def _trim(desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, s: Segment) -> Segment:
     sim = desc.similarity()
     return trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, desc, tq, tr)[1], tq, desc.q_valid,
-                                  tr, desc.r_valid, SETTINGS.end_trim_window_s, SETTINGS.end_trim_correlation, SETTINGS.min_segment_s)
+                                  tr, desc.r_valid, SETTINGS.end_trim_window_s, SETTINGS.end_trim_correlation, SETTINGS.min_segment_s,
+                                  lambda i, j: max(picture_change(desc.q[i]), picture_change(desc.r[j])), SETTINGS.min_motion_floor)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -64,6 +65,15 @@ def test_a_copy_that_correlates_throughout_keeps_its_bounds() -> None:
 def test_blank_ends_are_no_evidence_against_the_copy() -> None:
     desc, tq, tr, s = _lookalike_tail(5, copy_s=4.0, tail_s=3.0)
     desc.q_valid[16:] = False  # the tail is a fade to black: extend_over_blank's territory, not trimmed
+    assert _trim(desc, tq, tr, s) is s
+
+
+def test_changes_at_noise_level_are_no_evidence_against_the_copy() -> None:
+    desc, tq, tr, s = _lookalike_tail(7, copy_s=3.5, tail_s=3.5)
+    n = int(3.5 / 0.25)
+    rng = np.random.default_rng(7)  # the tail: a picture that barely drifts on both sides (clouds), uncorrelated noise
+    desc.q[n:] = _unit(desc.q[n] + rng.normal(scale=1e-3, size=desc.q[n:].shape))
+    desc.r[40 + n: 40 + tq.size] = _unit(desc.q[n] + rng.normal(scale=1e-3, size=(tq.size - n, desc.r.shape[1])))
     assert _trim(desc, tq, tr, s) is s
 
 

@@ -160,6 +160,14 @@ def motion_passes(motion: float, similarity: float, min_motion: float, noise_rat
     return motion >= need
 
 
+def picture_change(d: np.ndarray) -> float:
+    """1 - the lowest cosine of a descriptor to their mean (0 for fewer than two)."""
+    if d.shape[0] < 2:
+        return 0.0
+    c = d.mean(axis=0)
+    return float(1.0 - np.min(d @ (c / max(float(np.linalg.norm(c)), 1e-9))))
+
+
 def sub_segment(s: Segment, a: float, b: float) -> Segment:
     """The part of a segment over query times [a, b] (same line, same transform and flags)."""
     if s.reversed:  # r runs down as q runs up
@@ -172,7 +180,8 @@ def sub_segment(s: Segment, a: float, b: float) -> Segment:
 
 def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], tq: np.ndarray, q_valid: np.ndarray,
                            tr: np.ndarray, r_valid: np.ndarray, window_s: float, min_corr: float,
-                           min_segment_s: float) -> Segment:
+                           min_segment_s: float, motion: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                           min_motion: float = 0.0) -> Segment:
     """Pull a segment's ends in over stretches whose picture changes do not follow the library's.
 
     Along a line, footage that merely looks like the reference (a still title card or a smooth
@@ -186,7 +195,10 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
     to half a second: a line whose speed is a little off drifts from the copy towards its ends, and
     a shifted reading of look-alike footage still does not correlate). Windows with fewer than three
     samples informative on both sides (a fade, black, a flat library shot) are no evidence against
-    the copy and stop the trimming. Never leaves less than ``min_segment_s``; ``window_s <= 0``: off.
+    the copy and stop the trimming, and so are stretches where neither picture changes by at least
+    ``min_motion`` (``motion(query rows, library rows)``: changes at the level of coding noise cannot
+    correlate, e.g. slowly drifting clouds). Never leaves less than ``min_segment_s``;
+    ``window_s <= 0``: off.
     """
     if window_s <= 0 or s.duration < min_segment_s + window_s:
         return s
@@ -206,6 +218,8 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
         expect = (part.r1 - frac * (part.r1 - part.r0)) if s.reversed else (part.r0 + frac * (part.r1 - part.r0))
         j = np.clip(np.searchsorted(tr, expect), 0, max(tr.size - 1, 0))
         if tr.size == 0 or int(np.count_nonzero(r_valid[j])) < 3:
+            return True
+        if motion is not None and motion(rows, j[r_valid[j]]) < min_motion:
             return True
         for shift in (0.0, -0.25, 0.25, -0.5, 0.5):
             moved = Segment(a, b, part.r0 + shift, part.r1 + shift, s.similarity, s.slope, [], s.transform, s.reversed)
