@@ -269,8 +269,9 @@ class DNASettings(BaseModel):
     min_speed: float = 0.45  # 0.5x slow motion, with margin
     max_speed: float = 2.2  # 2x fast forward, with margin
     # A copied line within this of speed 1 is snapped to speed 1 when the speed-1 line explains the frames as
-    # well (>= 99.5 % of the score): still stretches cannot tell the speed, and unchanged speed is the rule.
-    unit_speed_snap: float = Field(default=0.1, ge=0.0, le=0.5)
+    # well (>= 99.5 % of the score): still stretches cannot tell the speed, and unchanged speed is the rule
+    # (0.1 helps tuning3's re-orders but breaks a generated one; docs/dna.md).
+    unit_speed_snap: float = Field(default=0.04, ge=0.0, le=0.5)
     max_segments_per_video: int = 32
     # Results.
     max_results: int = 100  # VideoDNA entries per job
