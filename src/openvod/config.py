@@ -268,10 +268,19 @@ class DNASettings(BaseModel):
     min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
     template_max_s: float = 8.0  # a shorter segment whose library moments another library video also holds (a shared intro/outro bumper) is no evidence: dropped (0: off; docs/dna.md)
+    # A segment's ends are pulled in over stretches whose picture changes do not correlate with the library's
+    # (look-alike footage after a copy ends, e.g. a still card matching a slow library shot): the last window of
+    # this many seconds that correlates at least end_trim_correlation ends the copy (0: off; docs/dna.md).
+    end_trim_window_s: float = Field(default=1.0, ge=0.0)
+    end_trim_correlation: float = 0.4
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin
     max_speed: float = 2.2  # 2x fast forward, with margin
+    # A copied line within this of speed 1 is snapped to speed 1 when the speed-1 line explains the frames as
+    # well (>= 99.5 % of the score): still stretches cannot tell the speed, and unchanged speed is the rule
+    # (0.1 helps tuning3's re-orders but breaks a generated one; docs/dna.md).
+    unit_speed_snap: float = Field(default=0.04, ge=0.0, le=0.5)
     max_segments_per_video: int = 32
     # Results.
     max_results: int = 100  # VideoDNA entries per job

@@ -64,6 +64,8 @@ def match_params(s: DNASettings) -> MatchParams:
         min_offspeed_correlation=s.min_offspeed_correlation,
         pip_boxes=s.pip_boxes,
         pip_jitter=s.pip_jitter,
+        end_trim_window_s=s.end_trim_window_s,
+        end_trim_correlation=s.end_trim_correlation,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,
@@ -74,6 +76,7 @@ def match_params(s: DNASettings) -> MatchParams:
             max_gap_s=s.max_gap_s,
             min_slope=s.min_speed,
             max_slope=s.max_speed,
+            unit_speed_snap=s.unit_speed_snap,
             max_segments=s.max_segments_per_video,
         ),
     )

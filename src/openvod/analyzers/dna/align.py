@@ -39,6 +39,7 @@ class AlignParams:
     max_gap_s: float = 2.0
     min_slope: float = 0.45
     max_slope: float = 2.2
+    unit_speed_snap: float = 0.04  # a line this close to speed 1 takes speed 1 if that explains the copy as well
     max_segments: int = 32
     min_query_area: float = 0.2  # the shared region covers at least this share of the query picture (PiP at 25 %)
     min_reference_area: float = 0.5  # ... and of the library picture

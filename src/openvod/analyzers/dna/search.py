@@ -17,7 +17,7 @@ from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
                                          region_descriptors)
 from openvod.analyzers.dna.chance import offspeed_passes
-from openvod.analyzers.dna.segments import find_all_segments, motion_passes
+from openvod.analyzers.dna.segments import find_all_segments, motion_passes, picture_change, trim_uncorrelated_ends
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
@@ -63,6 +63,8 @@ class MatchParams:
     template_max_s: float = 0.0  # shorter segments whose library moments recur in another library video: dropped (templates.py; 0: off)
     pip_jitter: int = 1  # ... each also moved by up to this many thumbnail pixels (views.pip_view)
     pip_boxes: int = 4  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
+    end_trim_window_s: float = 0.0  # segment ends pulled in over uncorrelated stretches (0: off; trim_uncorrelated_ends)
+    end_trim_correlation: float = 0.3  # ... a window correlating less than this is not the copy
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -160,6 +162,10 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         return ok(s)
 
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
+    found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, tr, sub.r_valid,
+                                    params.end_trim_window_s, params.end_trim_correlation, params.align.min_segment_s,
+                                    lambda i, j: max(picture_change(sub.q[i]), picture_change(sub.r[j])), params.min_motion_floor)
+             for s in found]
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
         measure(s)
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need
@@ -196,9 +202,7 @@ def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
     if rows.size < 3:
         return 0.0, 0.0
     d = desc.q[rows]
-    c = d.mean(axis=0)
-    c /= max(float(np.linalg.norm(c)), 1e-9)
-    motion = float(1.0 - np.min(d @ c))
+    motion = picture_change(d)
     tq_r = tq[rows].astype(np.float64)
     expect = (s.r1 - s.slope * (tq_r - s.q0)) if s.reversed else (s.r0 + s.slope * (tq_r - s.q0))
     trf = tr.astype(np.float64)

@@ -158,3 +158,98 @@ def motion_passes(motion: float, similarity: float, min_motion: float, noise_rat
     if noise_ratio > 0:
         need = min(need, max(floor, noise_ratio * (1.0 - similarity)))
     return motion >= need
+
+
+def picture_change(d: np.ndarray) -> float:
+    """1 - the lowest cosine of a descriptor to their mean (0 for fewer than two)."""
+    if d.shape[0] < 2:
+        return 0.0
+    c = d.mean(axis=0)
+    return float(1.0 - np.min(d @ (c / max(float(np.linalg.norm(c)), 1e-9))))
+
+
+def sub_segment(s: Segment, a: float, b: float) -> Segment:
+    """The part of a segment over query times [a, b] (same line, same transform and flags)."""
+    if s.reversed:  # r runs down as q runs up
+        r0, r1 = s.r1 - (b - s.q0) * s.slope, s.r1 - (a - s.q0) * s.slope
+    else:
+        r0, r1 = s.r0 + (a - s.q0) * s.slope, s.r0 + (b - s.q0) * s.slope
+    return Segment(a, b, r0, r1, s.similarity, s.slope, [e for e in s.evidence if a <= e[0] <= b], s.transform,
+                   s.reversed, s.motion, s.correlation, s.symmetry)
+
+
+def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], tq: np.ndarray, q_valid: np.ndarray,
+                           tr: np.ndarray, r_valid: np.ndarray, window_s: float, min_corr: float,
+                           min_segment_s: float, motion: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                           min_motion: float = 0.0) -> Segment:
+    """Pull a segment's ends in over stretches whose picture changes do not follow the library's.
+
+    Along a line, footage that merely looks like the reference (a still title card or a smooth
+    plasma after the copy ends, matching some moment of a slowly changing library shot about as
+    well as anything does) passes the per-sample similarity test, so a copy's segment can run
+    seconds past its end. What such a stretch lacks is the copy's signature: its changes do not
+    correlate with the library's (``correlation``: the Pearson measure of ``segment_evidence``),
+    while even a nearly still part of a real copy does. Each end moves inward to the last window of
+    ``window_s`` that correlates at least ``min_corr``, if the stretch cut off (at least one window
+    long) does not correlate either. A window is read at a few small shifts along the reference (up
+    to half a second: a line whose speed is a little off drifts from the copy towards its ends, and
+    a shifted reading of look-alike footage still does not correlate). Windows with fewer than three
+    samples informative on both sides (a fade, black, a flat library shot) are no evidence against
+    the copy and stop the trimming, and so are stretches where neither picture changes by at least
+    ``min_motion`` (``motion(query rows, library rows)``: changes at the level of coding noise cannot
+    correlate, e.g. slowly drifting clouds). Never leaves less than ``min_segment_s``;
+    ``window_s <= 0``: off.
+    """
+    if window_s <= 0 or s.duration < min_segment_s + window_s:
+        return s
+    tq = np.asarray(tq, np.float64)
+    step = _step(tq)
+    win = max(window_s, 4 * step)
+    inside = np.nonzero((tq >= s.q0) & (tq <= s.q1))[0]
+    if inside.size < 8:
+        return s
+
+    tr = np.asarray(tr, np.float64)
+
+    def passes(a: float, b: float) -> bool:
+        part = sub_segment(s, a, b)
+        rows = np.nonzero((tq >= a) & (tq <= b) & q_valid)[0]
+        frac = (tq[rows] - a) / max(b - a, 1e-9)
+        expect = (part.r1 - frac * (part.r1 - part.r0)) if s.reversed else (part.r0 + frac * (part.r1 - part.r0))
+        j = np.clip(np.searchsorted(tr, expect), 0, max(tr.size - 1, 0))
+        if tr.size == 0 or int(np.count_nonzero(r_valid[j])) < 3:
+            return True
+        if motion is not None and motion(rows, j[r_valid[j]]) < min_motion:
+            return True
+        for shift in (0.0, -0.25, 0.25, -0.5, 0.5):
+            moved = Segment(a, b, part.r0 + shift, part.r1 + shift, s.similarity, s.slope, [], s.transform, s.reversed)
+            if correlation(moved) >= min_corr:
+                return True
+        return False
+
+    q0, q1 = s.q0, s.q1
+    for k in inside[::-1]:  # the end: windows ending at each sample, last first
+        e = min(float(tq[k]) + 0.5 * step, s.q1)
+        if e - s.q0 < max(min_segment_s, win):  # nothing correlates: leave it to the evidence checks
+            e = s.q1
+            break
+        if passes(e - win, e):
+            break
+    else:
+        e = s.q1
+    if s.q1 - e >= win and not passes(e, s.q1):
+        q1 = e
+    for k in inside:  # the start, symmetrically
+        b0 = max(float(tq[k]) - 0.5 * step, s.q0)
+        if q1 - b0 < max(min_segment_s, win):
+            b0 = s.q0
+            break
+        if passes(b0, b0 + win):
+            break
+    else:
+        b0 = s.q0
+    if b0 - s.q0 >= win and not passes(s.q0, b0):
+        q0 = b0
+    if (q0, q1) == (s.q0, s.q1) or q1 - q0 < min_segment_s:
+        return s
+    return sub_segment(s, q0, q1)

@@ -163,8 +163,9 @@ def _refine_line(
         k = int(np.argmax(sc + 1e-6 * (np.abs(aa - 1.0) < 1e-9)))
         a, c = float(aa[k]), float(cc[k])
     # Unchanged speed is by far the most common: take it when it explains the copy as well (sampling
-    # instants of two videos never coincide, so a slightly wrong slope can score a hair higher).
-    if abs(a - 1.0) < 0.04 and p.min_slope <= 1.0 <= p.max_slope:
+    # instants of two videos never coincide, so a slightly wrong slope can score a hair higher; over a
+    # nearly still stretch every slope through the shot votes alike, and the vote's can be 10 % off).
+    if abs(a - 1.0) < p.unit_speed_snap and p.min_slope <= 1.0 <= p.max_slope:
         best = float(_line_scores(sim, tq, tr, np.array([a]), np.array([c - a * qc]), rows)[0])
         kc = c + np.arange(-8, 9) * 0.05
         one = _line_scores(sim, tq, tr, np.ones(kc.size), kc - qc, rows)

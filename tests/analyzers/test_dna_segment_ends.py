@@ -1,0 +1,118 @@
+"""Segments follow the copy: ends are not run past it over look-alike footage, short copies inside long
+videos and re-ordered parts are found with bounds within a second (default settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openvod.analyzers.dna.align import RegionDescriptors, Segment
+from openvod.analyzers.dna.fingerprint import fingerprint_file
+from openvod.analyzers.dna.search import compare, segment_evidence, single_threaded_blas
+from openvod.analyzers.dna.segments import picture_change, trim_uncorrelated_ends
+from openvod.config import DNASettings
+from openvod.engine.analyzer_options import match_params
+from tests.analyzers.test_dna_clips import decode, encode, make_copy, make_source
+
+SETTINGS = DNASettings()
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _lookalike_tail(seed: int, copy_s: float, tail_s: float) -> tuple[RegionDescriptors, np.ndarray, np.ndarray, Segment]:
+    """Query = a copy of reference [10, 10 + copy_s) with coding noise, then a still picture that looks
+    like the reference's (slowly changing) next shot about as well as that shot looks like itself."""
+    rng = np.random.default_rng(seed)
+    tr = np.arange(0, 40, 0.25)
+    base = rng.normal(size=(1, 256))
+    ref = base + np.cumsum(rng.normal(scale=0.5, size=(tr.size, 256)), axis=0)  # slowly drifting picture
+    tq = np.arange(0, copy_s + tail_s, 0.25)
+    n_copy = int(copy_s / 0.25)
+    q = np.empty((tq.size, 256))
+    q[:n_copy] = ref[40:40 + n_copy] + rng.normal(scale=0.03, size=(n_copy, 256))
+    if tq.size > n_copy:
+        still = ref[40 + n_copy: 40 + tq.size].mean(axis=0)
+        q[n_copy:] = still + rng.normal(scale=0.03, size=(tq.size - n_copy, 256))
+    desc = RegionDescriptors(_unit(q), _unit(ref), np.ones(tq.size, bool), np.ones(tr.size, bool))
+    end = copy_s + tail_s
+    return desc, tq, tr, Segment(0.0, end, 10.0, 10.0 + end, 0.95, 1.0)
+
+
+def _trim(desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, s: Segment) -> Segment:
+    sim = desc.similarity()
+    return trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, desc, tq, tr)[1], tq, desc.q_valid,
+                                  tr, desc.r_valid, SETTINGS.end_trim_window_s, SETTINGS.end_trim_correlation, SETTINGS.min_segment_s,
+                                  lambda i, j: max(picture_change(desc.q[i]), picture_change(desc.r[j])), SETTINGS.min_motion_floor)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_end_is_pulled_in_over_a_lookalike_still_tail(seed: int) -> None:
+    desc, tq, tr, s = _lookalike_tail(seed, copy_s=3.5, tail_s=3.5)
+    out = _trim(desc, tq, tr, s)
+    assert abs(out.q1 - 3.5) < 1.0 and abs(out.r1 - 13.5) < 1.0, out
+    assert out.q0 == s.q0 and out.r0 == s.r0 and out.slope == s.slope
+
+
+def test_a_copy_that_correlates_throughout_keeps_its_bounds() -> None:
+    desc, tq, tr, s = _lookalike_tail(4, copy_s=8.0, tail_s=0.0)
+    assert _trim(desc, tq, tr, s) is s
+
+
+def test_blank_ends_are_no_evidence_against_the_copy() -> None:
+    desc, tq, tr, s = _lookalike_tail(5, copy_s=4.0, tail_s=3.0)
+    desc.q_valid[16:] = False  # the tail is a fade to black: extend_over_blank's territory, not trimmed
+    assert _trim(desc, tq, tr, s) is s
+
+
+def test_changes_at_noise_level_are_no_evidence_against_the_copy() -> None:
+    desc, tq, tr, s = _lookalike_tail(7, copy_s=3.5, tail_s=3.5)
+    n = int(3.5 / 0.25)
+    rng = np.random.default_rng(7)  # the tail: a picture that barely drifts on both sides (clouds), uncorrelated noise
+    desc.q[n:] = _unit(desc.q[n] + rng.normal(scale=1e-3, size=desc.q[n:].shape))
+    desc.r[40 + n: 40 + tq.size] = _unit(desc.q[n] + rng.normal(scale=1e-3, size=(tq.size - n, desc.r.shape[1])))
+    assert _trim(desc, tq, tr, s) is s
+
+
+def test_reversed_sub_segment_keeps_the_line() -> None:
+    desc, tq, tr, s = _lookalike_tail(6, copy_s=3.5, tail_s=3.5)
+    rev = Segment(s.q0, s.q1, s.r0, s.r1, s.similarity, s.slope, reversed=True)
+    out = trim_uncorrelated_ends(rev, lambda x: -1.0 if x.q1 > 4.0 else 1.0, tq, desc.q_valid, tr, desc.r_valid, 1.0, 0.3, 2.5)
+    assert out.reversed and out.q1 <= 4.0 + 1e-9
+    assert abs(out.r0 - (rev.r1 - out.q1)) < 1e-9 and abs(out.r1 - rev.r1) < 1e-9  # q0 still shows r1
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_source(tmp_path_factory.mktemp("ends") / "src.mp4", seconds=30.0, seed=11)
+
+
+def _match(q: Path, src: Path):  # type: ignore[no-untyped-def]
+    with single_threaded_blas():
+        return compare(fingerprint_file(q), fingerprint_file(src), match_params(SETTINGS))
+
+
+def test_three_second_copy_inside_a_long_unrelated_video(tmp_path: Path, source: Path) -> None:
+    truth = make_copy(tmp_path / "q.mp4", source, 16.1, 19.1, before_s=15.0, after_s=14.0, filler_seed=22, crf=28)
+    m = _match(tmp_path / "q.mp4", source)
+    assert m is not None and len(m.segments) == 1, m
+    s = m.segments[0]
+    assert abs(s.q0 - truth.q0) < 1.0 and abs(s.q1 - truth.q1) < 1.0, (s, truth)
+    assert abs(s.r0 - truth.r0) < 1.0 and abs(s.r1 - truth.r1) < 1.0, (s, truth)
+
+
+def test_reorder_of_three_parts_gives_three_segments(tmp_path: Path, source: Path) -> None:
+    frames, truth, t, fps = [], [], 0.0, 15
+    src = decode(source)
+    for a, b in [(20.2, 26.0), (1.1, 7.5), (11.0, 16.0)]:
+        part = [f for ts, f in src if a <= ts < b]
+        truth.append((t, t + len(part) / fps, a, b))
+        t += len(part) / fps
+        frames += part
+    m = _match(encode(tmp_path / "reorder.mp4", frames, fps, crf=28), source)
+    assert m is not None and len(m.segments) == 3, m
+    for s, (q0, q1, r0, r1) in zip(sorted(m.segments, key=lambda s: s.q0), truth, strict=True):
+        assert max(abs(s.q0 - q0), abs(s.q1 - q1), abs(s.r0 - r0), abs(s.r1 - r1)) < 1.0, (s, (q0, q1, r0, r1))
