@@ -232,7 +232,7 @@ class DNASettings(BaseModel):
     code_interval_s: float = Field(default=0.5, gt=0.0)
     max_keypoints: int = Field(default=16, ge=0, le=64)
     flat_std: float = 6.0  # luma std below which a frame is flat (black, fades) and never matches
-    flat_relative: float = Field(default=0.0, ge=0.0, le=1.0)  # ... or below this x the video's median std (pale copies; docs/dna.md)
+    flat_relative: float = Field(default=0.5, ge=0.0, le=1.0)  # ... or below this x the video's median std (pale copies; docs/dna.md)
     skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
     skip_loop_filter: bool = True  # no H.264 deblocking while decoding (faster; part of the fingerprint)
     sample_frames: int = Field(default=4, ge=1, le=16)  # a sample is the mean of up to this many frames of its slot (part of the fingerprint)

@@ -32,7 +32,7 @@ from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_me
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 11  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 12  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -44,7 +44,7 @@ class FingerprintOptions:
     code_interval_s: float = 0.5
     max_keypoints: int = 16
     flat_std: float = 6.0  # a thumbnail with a luma std below this is flat (black, fades, slates) ...
-    flat_relative: float = 0.0  # ... or below this x the video's typical std if less (features.flat_mask; 0: off)
+    flat_relative: float = 0.5  # ... or below this x the video's typical std if less (features.flat_mask; 0: off)
     skip_nonref: bool = True
     skip_loop_filter: bool = True  # no deblocking: ~25 % faster H.264 decode, invisible at 96 px
     sample_frames: int = 4  # a sample is the mean of up to this many frames spread over its 1/sample_fps slot

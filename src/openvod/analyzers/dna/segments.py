@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from openvod.analyzers.dna.align import AlignParams, Segment
+from openvod.analyzers.dna.align import AlignParams, RegionDescriptors, Segment
 from openvod.analyzers.dna.temporal import _step, find_segments, suppress_duplicates
 
 
