@@ -232,6 +232,7 @@ class DNASettings(BaseModel):
     code_interval_s: float = Field(default=0.5, gt=0.0)
     max_keypoints: int = Field(default=16, ge=0, le=64)
     flat_std: float = 6.0  # luma std below which a frame is flat (black, fades) and never matches
+    flat_relative: float = Field(default=0.5, ge=0.0, le=1.0)  # ... or below this x the video's median std (pale copies; docs/dna.md)
     skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
     skip_loop_filter: bool = True  # no H.264 deblocking while decoding (faster; part of the fingerprint)
     sample_frames: int = Field(default=4, ge=1, le=16)  # a sample is the mean of up to this many frames of its slot (part of the fingerprint)
@@ -273,13 +274,12 @@ class DNASettings(BaseModel):
     # this many seconds that correlates at least end_trim_correlation ends the copy (0: off; docs/dna.md).
     end_trim_window_s: float = Field(default=1.0, ge=0.0)
     end_trim_correlation: float = 0.4
+    still_similarity: float = Field(default=0.98, ge=0.0, le=2.0)  # still segments of a confirmed pair kept from (docs/dna.md)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin
     max_speed: float = 2.2  # 2x fast forward, with margin
-    # A copied line within this of speed 1 is snapped to speed 1 when the speed-1 line explains the frames as
-    # well (>= 99.5 % of the score): still stretches cannot tell the speed, and unchanged speed is the rule
-    # (0.1 helps tuning3's re-orders but breaks a generated one; docs/dna.md).
+    # A line within this of speed 1 is taken at speed 1 when that explains the frames as well (>= 99.5 %; docs/dna.md).
     unit_speed_snap: float = Field(default=0.04, ge=0.0, le=0.5)
     max_segments_per_video: int = 32
     # Results.

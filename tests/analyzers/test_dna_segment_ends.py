@@ -11,7 +11,8 @@ import pytest
 from openvod.analyzers.dna.align import RegionDescriptors, Segment
 from openvod.analyzers.dna.fingerprint import fingerprint_file
 from openvod.analyzers.dna.search import compare, segment_evidence, single_threaded_blas
-from openvod.analyzers.dna.segments import picture_change, trim_uncorrelated_ends
+from openvod.analyzers.dna.segments import (extend_over_blank, picture_change, trim_uncorrelated_ends, unit_speed_if_still,
+                                            with_still_pieces)
 from openvod.config import DNASettings
 from openvod.engine.analyzer_options import match_params
 from tests.analyzers.test_dna_clips import decode, encode, make_copy, make_source
@@ -116,3 +117,44 @@ def test_reorder_of_three_parts_gives_three_segments(tmp_path: Path, source: Pat
     assert m is not None and len(m.segments) == 3, m
     for s, (q0, q1, r0, r1) in zip(sorted(m.segments, key=lambda s: s.q0), truth, strict=True):
         assert max(abs(s.q0 - q0), abs(s.q1 - q1), abs(s.r0 - r0), abs(s.r1 - r1)) < 1.0, (s, (q0, q1, r0, r1))
+
+
+def _seg(q0: float, q1: float, r0: float, r1: float, sim: float, slope: float, motion: float) -> Segment:
+    s = Segment(q0, q1, r0, r1, sim, slope)
+    s.motion = motion
+    return s
+
+
+def test_still_piece_is_kept_only_beside_a_confirmed_segment() -> None:
+    moving, still = _seg(0, 5, 10, 15, 0.97, 1.0, 0.5), _seg(5, 10, 30, 35, 0.995, 1.0, 0.001)
+    moves, rest = (lambda s: s.motion >= 0.04), (lambda s: True)
+    assert with_still_pieces([moving, still], moves, rest, 0.98) == [moving, still]
+    assert with_still_pieces([still], moves, rest, 0.98) == []  # a still picture alone is no evidence
+    assert with_still_pieces([moving, still], moves, rest, 2.0) == [moving]  # off
+    assert with_still_pieces([moving, still], moves, lambda s: False, 0.98) == [moving]  # must pass the other checks
+    blurry = _seg(5, 10, 30, 35, 0.95, 1.0, 0.001)
+    assert with_still_pieces([moving, blurry], moves, rest, 0.98) == [moving]
+
+
+def test_still_segment_is_measured_at_unit_speed() -> None:
+    def evidence(x: Segment) -> tuple[float, float]:  # correlates best at speed 1 from r0 = 30.25
+        return 0.001, 1.0 - abs(x.r0 - 30.25) - 5 * abs(x.slope - 1.0)
+
+    still = _seg(0, 6, 30.5, 35.3, 0.997, 0.8, 0.001)
+    unit_speed_if_still(still, evidence, lambda m, v: m < 0.04 and v >= 0.98)
+    assert still.slope == 1.0 and abs(still.r0 - 30.25) < 0.1 and abs(still.r1 - still.r0 - 6.0) < 1e-9, still
+    moving = _seg(0, 6, 30.5, 35.3, 0.997, 0.8, 0.5)
+    unit_speed_if_still(moving, lambda x: (0.5, 0.9), lambda m, v: m < 0.04 and v >= 0.98)
+    assert moving.slope == 0.8 and moving.r0 == 30.5 and moving.correlation == 0.9
+
+
+@pytest.mark.parametrize(("raw_sim", "extended"), [(0.98, True), (0.3, False)])
+def test_samples_flat_on_one_side_extend_the_copy_when_the_pictures_match(raw_sim: float, extended: bool) -> None:
+    tq = np.arange(0, 10, 0.25)
+    tr = np.arange(0, 30, 0.25)
+    q_valid = np.ones(tq.size, bool)
+    r_valid = np.ones(tr.size, bool)
+    r_valid[(tr >= 10) & (tr < 12)] = False  # the library's faint fade-in, which the copy brightened
+    s = Segment(1.875, 10.0, 11.875, 20.0, 0.97, 1.0)  # starts half a sample before its first matched sample
+    out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: raw_sim)[0]
+    assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out

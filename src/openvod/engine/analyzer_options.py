@@ -35,6 +35,7 @@ def fingerprint_options(s: DNASettings) -> FingerprintOptions:
         code_interval_s=s.code_interval_s,
         max_keypoints=s.max_keypoints,
         flat_std=s.flat_std,
+        flat_relative=s.flat_relative,
         skip_nonref=s.skip_nonref_frames,
         skip_loop_filter=s.skip_loop_filter,
         sample_frames=s.sample_frames,
@@ -66,6 +67,7 @@ def match_params(s: DNASettings) -> MatchParams:
         pip_jitter=s.pip_jitter,
         end_trim_window_s=s.end_trim_window_s,
         end_trim_correlation=s.end_trim_correlation,
+        still_similarity=s.still_similarity,
         align=AlignParams(
             hit_similarity=s.hit_similarity,
             walk_similarity=s.walk_similarity,
@@ -77,6 +79,7 @@ def match_params(s: DNASettings) -> MatchParams:
             min_slope=s.min_speed,
             max_slope=s.max_speed,
             unit_speed_snap=s.unit_speed_snap,
+            flat_relative=s.flat_relative,
             max_segments=s.max_segments_per_video,
         ),
     )

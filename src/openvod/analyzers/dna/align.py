@@ -49,6 +49,7 @@ class AlignParams:
     pip_search_below: float = 0.75  # a coarse geometry score below this also tries a grid of picture-in-picture boxes
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
     flat_std: float = 4.0  # a shared region with less luma variation is uninformative (bridged, never matched)
+    flat_relative: float = 0.5  # ... or less than this x its typical variation over the video (features.flat_mask)
     detail_below: float = 0.65  # a copy shrunk below this scale is compared on fewer frequencies (see ``detail``)
 
 
@@ -181,10 +182,11 @@ def _on_a_line(tq: np.ndarray, tr: np.ndarray, qframe: np.ndarray, p: AlignParam
     return keep
 
 
-def _region_desc(fp: Fingerprint, box: np.ndarray, flip: bool, flat_std: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _region_desc(fp: Fingerprint, box: np.ndarray, flip: bool, flat_std: float, k: int,
+                 relative: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Descriptors of one region of every sample, and which samples have structure there."""
     pix = ft.sample_boxes(fp.smooth_thumbs, box[None, :], DESC_SIZE, flip=flip)
-    valid = pix.reshape(pix.shape[0], -1).std(axis=1) >= flat_std
+    valid = ~ft.flat_mask(pix.reshape(pix.shape[0], -1).std(axis=1), flat_std, relative)
     return ft.frame_descriptors(pix, k), valid
 
 
@@ -349,7 +351,7 @@ def region_descriptors(q: Fingerprint, r: Fingerprint, t: Transform, p: AlignPar
         return None
     qb, rb = ov
     k = t.detail or ft.DESC_K
-    dq, vq = _region_desc(q, qb, t.flip, p.flat_std, k)
-    dr, vr = _region_desc(r, rb, False, p.flat_std, k)
+    dq, vq = _region_desc(q, qb, t.flip, p.flat_std, k, p.flat_relative)
+    dr, vr = _region_desc(r, rb, False, p.flat_std, k, p.flat_relative)
     return RegionDescriptors(dq, dr, vq & ~q.flat, vr & ~r.flat)
 

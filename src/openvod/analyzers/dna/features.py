@@ -137,6 +137,24 @@ def smooth(imgs: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray((v[:, :, :-2] + 2 * v[:, :, 1:-1] + v[:, :, 2:]) / 16.0)
 
 
+# ----------------------------------------------------------------------------- flatness
+FLAT_FLOOR = 2.0  # luma std below which a picture is flat whatever the video's contrast (black, a still fade)
+
+
+def flat_mask(std: np.ndarray, flat_std: float, relative: float = 0.0) -> np.ndarray:
+    """Which pictures (luma std per picture) are flat: below ``flat_std``, or with ``relative`` > 0 below
+    ``relative`` times the video's typical (median informative) std if that is less, never below ``FLAT_FLOOR``.
+
+    A copy whose contrast was lowered (x0.5: a soft plasma, a pale screen recording) keeps its structure
+    but falls under an absolute threshold; relative to its own contrast it does not.
+    """
+    std = np.asarray(std, np.float64)
+    informative = std[std >= FLAT_FLOOR]
+    if relative <= 0 or informative.size == 0:
+        return std < flat_std
+    return std < max(FLAT_FLOOR, min(flat_std, relative * float(np.median(informative))))
+
+
 # ----------------------------------------------------------------------------- frame descriptors
 DESC_K = 16
 DESC_POW = 1.0  # weight ~ spatial frequency: structure counts, smooth shading barely does

@@ -32,7 +32,7 @@ from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_me
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 11  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 12  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -43,7 +43,8 @@ class FingerprintOptions:
     thumb_size: int = 32
     code_interval_s: float = 0.5
     max_keypoints: int = 16
-    flat_std: float = 6.0  # a thumbnail with a luma std below this is flat (black, fades, slates)
+    flat_std: float = 6.0  # a thumbnail with a luma std below this is flat (black, fades, slates) ...
+    flat_relative: float = 0.5  # ... or below this x the video's typical std if less (features.flat_mask; 0: off)
     skip_nonref: bool = True
     skip_loop_filter: bool = True  # no deblocking: ~25 % faster H.264 decode, invisible at 96 px
     sample_frames: int = 4  # a sample is the mean of up to this many frames spread over its 1/sample_fps slot
@@ -54,6 +55,7 @@ class FingerprintOptions:
         d = asdict(self)
         d.pop("skip_nonref")  # changes speed, not the fingerprint (sampling is by time)
         d.pop("max_corrupt_ratio")
+        d.pop("flat_relative") if not d["flat_relative"] else None  # off: the key (and caches) from before it
         if d["scaler"] == "box":  # the historical scaler: keys (and caches) from before the option stay valid
             d.pop("scaler")
         return json.dumps({"v": FORMAT_VERSION, "algorithm": ALGORITHM_VERSION, **d}, sort_keys=True)
@@ -320,7 +322,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std, frame_aspect=s.width / max(s.height, 1))
     box = (x0, y0, x1, y1)
     thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
-    flat = thumbs.reshape(thumbs.shape[0], -1).std(axis=1) < opts.flat_std
+    flat = ft.flat_mask(thumbs.reshape(thumbs.shape[0], -1).std(axis=1), opts.flat_std, opts.flat_relative)
     # Global codes for every informative sample (cheap, and dense in time so motion between the
     # sampling instants of two copies costs little); local codes once per code interval.
     every = np.nonzero(~flat)[0]

@@ -17,7 +17,8 @@ from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
                                          region_descriptors)
 from openvod.analyzers.dna.chance import offspeed_passes
-from openvod.analyzers.dna.segments import find_all_segments, motion_passes, picture_change, trim_uncorrelated_ends
+from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, picture_change, segment_symmetry,
+                                            trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
@@ -65,6 +66,7 @@ class MatchParams:
     pip_boxes: int = 4  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
     end_trim_window_s: float = 0.0  # segment ends pulled in over uncorrelated stretches (0: off; trim_uncorrelated_ends)
     end_trim_correlation: float = 0.3  # ... a window correlating less than this is not the copy
+    still_similarity: float = 2.0  # still segments of a pair confirmed otherwise kept from this similarity (with_still_pieces)
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -149,28 +151,32 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     tq, tr = q.times[::k], r.times[::k]
     sim = sub.similarity()
 
+    def still(motion: float, similarity: float) -> bool:  # no motion, matched at coding-noise level (with_still_pieces)
+        moves = motion_passes(motion, similarity, params.min_motion, params.motion_noise_ratio, params.min_motion_floor)
+        return not moves and similarity >= params.still_similarity
+
     def measure(s: Segment) -> None:
-        s.motion, s.correlation = segment_evidence(s, sim, sub, tq, tr)
+        unit_speed_if_still(s, lambda x: segment_evidence(x, sim, sub, tq, tr), still)
         s.symmetry = segment_symmetry(s, sim, sub, tq, tr, params.align.best_match_margin, params.align.hit_similarity)
 
-    def ok(s: Segment) -> bool:
-        return (motion_passes(s.motion, s.similarity, params.min_motion, params.motion_noise_ratio, params.min_motion_floor)
-                and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry)
+    def ok(s: Segment, motion: bool = True) -> bool:  # motion=False: every check but the motion gate
+        moves = motion_passes(s.motion, s.similarity, params.min_motion, params.motion_noise_ratio, params.min_motion_floor)
+        return (moves or not motion) and s.correlation >= params.min_correlation and s.symmetry >= params.min_symmetry
 
     def passes(s: Segment) -> bool:
         measure(s)
         return ok(s)
 
-    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes)
+    found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes,
+                              raw=lambda i, j: float(sub.q[i] @ sub.r[j]))
     found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, tr, sub.r_valid,
                                     params.end_trim_window_s, params.end_trim_correlation, params.align.min_segment_s,
                                     lambda i, j: max(picture_change(sub.q[i]), picture_change(sub.r[j])), params.min_motion_floor)
              for s in found]
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
         measure(s)
-    # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need
-    # more. Short on either timeline: a segment at an off speed (0.6x) spans fewer seconds of one video
-    # than of the other, and the shorter span is what the evidence rests on.
+    # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more. Short
+    # on either timeline: at an off speed (0.6x) the shorter span is what the evidence rests on.
     found = [s for s in found if (evidence_span(s) >= params.short_segment_s or s.correlation >= params.min_short_correlation)
              and offspeed_passes(s, params.offspeed_short_s, params.min_offspeed_correlation)]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
@@ -178,7 +184,7 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     total = sum(s.duration for s in found)
     if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
         return []
-    return [s for s in found if ok(s)]
+    return with_still_pieces(found, ok, lambda s: ok(s, False), params.still_similarity)
 
 
 def evidence_span(s: Segment) -> float:
@@ -218,38 +224,11 @@ def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: n
     return motion, (float(np.sum(qd * rd)) / den if den > 1e-9 else 0.0)
 
 
-def segment_symmetry(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray,
-                     margin: float, floor: float = 0.0) -> float:
-    """Share of the segment's informative library samples that are not clearly matched elsewhere:
-    whose best match anywhere in the query (if at least ``floor`` similar) is on the segment's line
-    (within ``margin`` of similarity and one sample of time).
-
-    The walk along a line already asks this of every *query* sample; a copy also passes it the
-    other way round (each library moment is best matched where it was copied). Look-alike footage
-    (two zooms into one fractal) matches along a line chosen by chance among many similar ones, so
-    many of the library moments on it are matched better elsewhere. 1.0 when nothing is measurable.
-    """
-    trf, tqf = np.asarray(tr, np.float64), np.asarray(tq, np.float64)
-    cols = np.nonzero((trf >= min(s.r0, s.r1)) & (trf <= max(s.r0, s.r1)) & desc.r_valid)[0]
-    if cols.size < 3 or tqf.size < 2 or abs(s.slope) < 1e-9:
-        return 1.0
-    frac = (trf[cols] - s.r0) / max(s.r1 - s.r0, 1e-9)
-    expect = (s.q1 - frac * (s.q1 - s.q0)) if s.reversed else (s.q0 + frac * (s.q1 - s.q0))
-    i = np.clip(np.searchsorted(tqf, expect), 1, tqf.size - 1)
-    i = np.where(np.abs(tqf[i - 1] - expect) < np.abs(tqf[i] - expect), i - 1, i)  # the nearest query sample
-    near = np.stack([sim[np.clip(i + d, 0, tqf.size - 1), cols] for d in (-1, 0, 1)]).max(axis=0)
-    best = sim[:, cols].max(axis=0)
-    # Counted against the line: library moments clearly matched elsewhere (a real match that beats
-    # the line by the margin), not those that match nothing well (bridged shots, blank moments).
-    return float(np.mean(~((best >= floor) & (best > near + margin))))
-
-
 def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams, key: Any = None) -> PairMatch | None:
     """All copied segments between a query and one library video, or None.
 
-    Transform hypotheses are tried best supported first; once some are confirmed, only the hits
-    they do not explain are used to look for another transform (a splice mixing, say, a flipped and
-    an unflipped part of the same video).
+    Transform hypotheses are tried best supported first; once some are confirmed, only the hits they do not
+    explain are used to look for another transform (a splice of a flipped and an unflipped part of one video).
     """
     segments: list[Segment] = []
     tried = 0

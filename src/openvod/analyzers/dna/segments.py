@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from openvod.analyzers.dna.align import AlignParams, Segment
+from openvod.analyzers.dna.align import AlignParams, RegionDescriptors, Segment
 from openvod.analyzers.dna.temporal import _step, find_segments, suppress_duplicates
 
 
 def find_all_segments(
     sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
     q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
-    keep: Callable[[Segment], bool] | None = None,
+    keep: Callable[[Segment], bool] | None = None, raw: Callable[[int, int], float] | None = None,
 ) -> list[Segment]:
     """Copied segments played forwards and, on the query moments left over, backwards.
 
@@ -27,10 +27,12 @@ def find_all_segments(
     mirrored (t -> q_dur - t), searched like a forward copy, and mapped back (``Segment.reversed``).
     Collinear pieces of one copy separated by frames that did not match (a shot that does not
     survive the transform) are joined first, so a segment follows the copy, not its shots.
+    ``raw(i, j)``: similarity of query sample i and library sample j whatever their flatness
+    (``extend_over_blank``).
     """
     nq = sim.shape[0]
     fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
-    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid)
+    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid, raw)
     if not reverse or nq < 2:
         return fwd
     passed = [keep is None or keep(s) for s in fwd]
@@ -45,7 +47,7 @@ def find_all_segments(
     rtq = (q_dur - np.asarray(tq, np.float64))[::-1]
     qv = None if q_valid is None else np.asarray(q_valid)[::-1]
     back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
-    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid)
+    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid, None if raw is None else lambda i, j: raw(nq - 1 - i, j))
     backs = [Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
                      sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True) for s in back]
     good_backs = [s for s in backs if keep is None or keep(s)]
@@ -94,12 +96,18 @@ def merge_collinear(segments: list[Segment], sim: np.ndarray, tq: np.ndarray, tr
     return out
 
 
+FAINT_MATCH = 0.9  # a sample flat on one side only still continues the copy when its pictures are this similar
+
+
 def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float,
-                      q_valid: np.ndarray | None, r_valid: np.ndarray | None) -> list[Segment]:
+                      q_valid: np.ndarray | None, r_valid: np.ndarray | None,
+                      raw: Callable[[int, int], float] | None = None) -> list[Segment]:
     """Stretch each segment along its line over the samples just before and after it where *both*
     videos are blank (flat: black, a fade, a featureless shot) at the same moment: the copy goes on
     there, it just cannot be seen. Stops at the first sample where either side has structure, and
-    never runs into the next segment."""
+    never runs into the next segment. A sample flat on one side only (a faint fade-in whose contrast
+    the copy raised above the flatness threshold, or lowered below it) counts as the copy when its
+    pictures, compared whatever their flatness (``raw``), are at least ``FAINT_MATCH`` similar."""
     if not segments or q_valid is None or r_valid is None or tq.size < 2 or tr.size < 1:
         return segments
     tq = np.asarray(tq, np.float64)
@@ -119,7 +127,8 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
                 return 0
             j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
             j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
-            return int(not q_valid[i]) + int(not r_valid[j])
+            k = int(not q_valid[i]) + int(not r_valid[j])
+            return 2 if k == 1 and raw is not None and raw(i, j) >= FAINT_MATCH else k
 
         def walk(i: int, d: int, limit: float, edge: float) -> float:
             half = 0  # one-sided samples since the last both-blank one (at most 12, 3 s, tolerated)
@@ -253,3 +262,73 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
     if (q0, q1) == (s.q0, s.q1) or q1 - q0 < min_segment_s:
         return s
     return sub_segment(s, q0, q1)
+
+
+def with_still_pieces(found: list[Segment], passes: Callable[[Segment], bool], passes_but_motion: Callable[[Segment], bool],
+                      min_similarity: float) -> list[Segment]:
+    """The segments that pass every evidence check, plus still ones of a pair already confirmed.
+
+    A still picture (a screen recording held for seconds, a photo) is no evidence of a copy on its
+    own: colour bars and title cards are the same in many videos. But once a pair is confirmed by a
+    segment that moves and correlates, a piece of the same library video whose only failing is its
+    motion, matched at least ``min_similarity`` (coding noise only) and passing the correlation and
+    symmetry checks, is the same copy's still part (a re-ordered edit of three parts, one of them
+    over a still shot). Library moments shared with other videos (templates) are dropped later by
+    ``templates.distinctive``. ``min_similarity`` > 1: off.
+    """
+    good = [s for s in found if passes(s)]
+    if not good or min_similarity > 1.0:
+        return good
+    return good + [s for s in found if not passes(s) and s.similarity >= min_similarity and passes_but_motion(s)]
+
+
+def segment_symmetry(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray,
+                     margin: float, floor: float = 0.0) -> float:
+    """Share of the segment's informative library samples that are not clearly matched elsewhere:
+    whose best match anywhere in the query (if at least ``floor`` similar) is on the segment's line
+    (within ``margin`` of similarity and one sample of time).
+
+    The walk along a line already asks this of every *query* sample; a copy also passes it the
+    other way round (each library moment is best matched where it was copied). Look-alike footage
+    (two zooms into one fractal) matches along a line chosen by chance among many similar ones, so
+    many of the library moments on it are matched better elsewhere. 1.0 when nothing is measurable.
+    """
+    trf, tqf = np.asarray(tr, np.float64), np.asarray(tq, np.float64)
+    cols = np.nonzero((trf >= min(s.r0, s.r1)) & (trf <= max(s.r0, s.r1)) & desc.r_valid)[0]
+    if cols.size < 3 or tqf.size < 2 or abs(s.slope) < 1e-9:
+        return 1.0
+    frac = (trf[cols] - s.r0) / max(s.r1 - s.r0, 1e-9)
+    expect = (s.q1 - frac * (s.q1 - s.q0)) if s.reversed else (s.q0 + frac * (s.q1 - s.q0))
+    i = np.clip(np.searchsorted(tqf, expect), 1, tqf.size - 1)
+    i = np.where(np.abs(tqf[i - 1] - expect) < np.abs(tqf[i] - expect), i - 1, i)  # the nearest query sample
+    near = np.stack([sim[np.clip(i + d, 0, tqf.size - 1), cols] for d in (-1, 0, 1)]).max(axis=0)
+    best = sim[:, cols].max(axis=0)
+    # Counted against the line: library moments clearly matched elsewhere (a real match that beats
+    # the line by the margin), not those that match nothing well (bridged shots, blank moments).
+    return float(np.mean(~((best >= floor) & (best > near + margin))))
+
+
+def unit_speed_if_still(s: Segment, evidence: Callable[[Segment], tuple[float, float]],
+                        still: Callable[[float, float], bool]) -> None:
+    """Measure a segment's (motion, correlation) in place; a still one (``still(motion, similarity)``)
+    is first put at speed 1, at the offset (within a second of its centre's) where its picture's small
+    changes correlate best, unless that correlates less than the voted speed does.
+
+    Over a still shot every slope through it matches alike, so the voted speed says nothing (a
+    re-ordered piece over a screen recording comes out at 0.8x); unchanged speed is the rule, and an
+    off speed read from no motion would also subject the piece to the off-speed checks (chance.py).
+    """
+    s.motion, s.correlation = evidence(s)
+    if abs(s.slope - 1.0) < 1e-9 or not still(s.motion, s.similarity):
+        return
+    rc, half = 0.5 * (s.r0 + s.r1), 0.5 * (s.q1 - s.q0)
+    best: tuple[float, float, float] | None = None
+    for shift in np.arange(-1.0, 1.0001, 0.125):
+        r0 = rc + shift - half
+        if r0 < 0:
+            continue
+        m, c = evidence(Segment(s.q0, s.q1, r0, r0 + 2 * half, s.similarity, 1.0, [], s.transform, s.reversed))
+        if best is None or c > best[2]:
+            best = (r0, m, c)
+    if best is not None and best[2] >= s.correlation:
+        s.slope, s.r0, s.r1, s.motion, s.correlation = 1.0, best[0], best[0] + 2 * half, best[1], best[2]
