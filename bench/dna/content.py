@@ -388,12 +388,13 @@ def _lavfi_args(source: str, seed: int, w: int, h: int, fps: float, point: int |
     if source == "mandelbrot":
         prng = np.random.default_rng(point) if point is not None else rng
         sx, sy = prng.uniform(-1.5, 0.3), prng.uniform(-0.8, 0.8)
-        # Library zooms stay above scale 0.43 within a shot (start 0.5-3, end_pts 400 s); a zoom into the
-        # same point starts below 0.25, so it never shows the same picture (else it would be a recoloured
-        # speed change of the library's zoom, a true copy, not a look-alike).
-        start = rng.uniform(0.05, 0.25) if point is not None else rng.uniform(0.5, 3.0)
-        return (f"{base}:start_x={sx:.4f}:start_y={sy:.4f}"
-                f":start_scale={start:.3f}:end_scale={rng.uniform(0.01, 0.3) * (0.1 if point is not None else 1.0):.4f}:maxiter=256")
+        # A library zoom never goes below its end_scale (>= 0.01); a zoom into the same point starts below
+        # that, so it never shows the same picture (else it is a recoloured speed change of the library's
+        # zoom: a true copy, not a look-alike).
+        start = rng.uniform(0.003, 0.009) if point is not None else rng.uniform(0.5, 3.0)
+        end = rng.uniform(0.01, 0.3) * (start / 0.3 if point is not None else 1.0)
+        scales = f"start_scale={start:.4f}:end_scale={end:.5f}" if point is not None else f"start_scale={start:.3f}:end_scale={end:.3f}"
+        return f"{base}:start_x={sx:.4f}:start_y={sy:.4f}:{scales}:maxiter=256"
     if source == "sierpinski":
         return f"{base}:seed={seed % 100000}:jump={int(rng.integers(1, 20))}:type={rng.choice(['carpet', 'triangle'])}"
     if source == "gradients":
