@@ -38,6 +38,9 @@ ONCE_KINDS = {"testsrc2", "mandelbrot", "gradients"}
 # Generation 3 (adversarial content, bench/dna/content3.py): fast motion, screen recordings, title
 # cards, smooth drifting noise; the shared bumper is placed by generate.py.
 GEN3_KINDS = ["fast", "screen", "title", "plasma"]
+# Generation 4 (bench/dna/content4.py): painted landscapes in the pool; scrolling credits are placed by
+# generate.py (library ends and look-alike negatives); dissolves at some cuts (ContentPool.dissolve_rate).
+POOL4_KINDS = ["landscape"]
 
 
 def photo_path(name: str) -> str:
@@ -92,17 +95,20 @@ class ContentPool:
         self.exclude_lavfi: set[str] = set()
         self.template = int(rng.integers(0, 1 << 30))  # the slide template every deck of this pool shares
         self.caption_rate = 0.0  # share of shots that get burnt-in captions
+        self.dissolve_rate = 0.0  # share of cuts that are dissolves (0.5-1 s crossfades) instead
 
     def _next_seed(self) -> int:
         self.seed += 7919
         return self.seed
 
     def shot(self, duration: float, allow_photo: bool = True, kind: str | None = None) -> Shot:
-        kinds = ["drawn", "lavfi", "lavfi"] + GEN3_KINDS + (["photo", "photo", "photo"] if allow_photo and self.photos else [])
+        kinds = ["drawn", "lavfi", "lavfi"] + GEN3_KINDS + POOL4_KINDS + (["photo", "photo", "photo"] if allow_photo and self.photos else [])
         kind = kind or str(self.rng.choice(kinds))
         seed = self._next_seed()
         if kind == "photo" and not self.photos:
             kind = "drawn"
+        if kind in POOL4_KINDS or kind == "credits":  # generation 4 (bench/dna/content4.py)
+            return Shot(kind, duration, {"seed": seed})
         if kind in GEN3_KINDS:  # generation 3 (bench/dna/content3.py)
             return Shot(kind, duration, {"seed": seed, "cjk": bool(self.rng.random() < 0.35)} if kind == "screen" else {"seed": seed})
         if kind in ("slides", "bars", "black", "mandelbrot"):
@@ -139,6 +145,8 @@ class ContentPool:
                 shots[-1].duration += d
                 break
             s = self.captioned(self.shot(d, allow_photo=photo_shots < photos))
+            if shots and self.dissolve_rate and self.rng.random() < self.dissolve_rate:
+                s.params["dissolve"] = float(self.rng.uniform(0.5, 1.0))
             photo_shots += s.kind == "photo"
             shots.append(s)
             total += d
@@ -163,6 +171,11 @@ def _pan(rng: np.random.Generator, size: tuple[int, int]) -> dict[str, Any]:
 def render(program: Program, size: tuple[int, int], fps: float) -> Iterator[np.ndarray]:
     """RGB frames ``uint8[H, W, 3]`` of a program at ``fps``."""
     n_total = int(round(program.duration * fps))
+    if any(s.params.get("dissolve") for s in program.shots):
+        from bench.dna.content4 import with_dissolves
+
+        yield from with_dissolves(program.shots, size, fps, _render_shot)
+        return
     k = 0
     t_shot = 0.0
     for shot in program.shots:
@@ -193,6 +206,10 @@ def _render_shot(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Itera
         from bench.dna.content3 import render3
 
         frames = render3(shot, size, fps, n)
+    elif shot.kind in ("credits", "landscape"):
+        from bench.dna.content4 import render4
+
+        frames = render4(shot.kind, shot.params, size, fps, n)
     elif shot.kind == "black":
         frames = (np.zeros((size[1], size[0], 3), np.uint8) for _ in range(n))
     else:
@@ -359,7 +376,8 @@ def _render_photo(shot: Shot, size: tuple[int, int], n: int) -> Iterator[np.ndar
         yield np.asarray(img.resize(size, Image.Resampling.BILINEAR, box=(x, y, x + w, y + h)))
 
 
-def _lavfi_args(source: str, seed: int, w: int, h: int, fps: float) -> str:
+def _lavfi_args(source: str, seed: int, w: int, h: int, fps: float, point: int | None = None) -> str:
+    """``point`` (mandelbrot): the seed of the zoom's centre alone (another zoom into the same point)."""
     rng = np.random.default_rng(seed)
     base = f"size={w}x{h}:rate={fps}"
     if source == "life":
@@ -368,8 +386,15 @@ def _lavfi_args(source: str, seed: int, w: int, h: int, fps: float) -> str:
         rule = int(rng.choice([18, 30, 45, 57, 60, 73, 90, 105, 110, 150]))
         return f"{base}:seed={seed % 100000}:rule={rule}:random_fill_ratio={rng.uniform(0.2, 0.8):.2f}:scroll=1"
     if source == "mandelbrot":
-        return (f"{base}:start_x={rng.uniform(-1.5, 0.3):.4f}:start_y={rng.uniform(-0.8, 0.8):.4f}"
-                f":start_scale={rng.uniform(0.5, 3.0):.3f}:end_scale={rng.uniform(0.01, 0.3):.3f}:maxiter=256")
+        prng = np.random.default_rng(point) if point is not None else rng
+        sx, sy = prng.uniform(-1.5, 0.3), prng.uniform(-0.8, 0.8)
+        # A library zoom never goes below its end_scale (>= 0.01); a zoom into the same point starts below
+        # that, so it never shows the same picture (else it is a recoloured speed change of the library's
+        # zoom: a true copy, not a look-alike).
+        start = rng.uniform(0.003, 0.009) if point is not None else rng.uniform(0.5, 3.0)
+        end = rng.uniform(0.01, 0.3) * (start / 0.3 if point is not None else 1.0)
+        scales = f"start_scale={start:.4f}:end_scale={end:.5f}" if point is not None else f"start_scale={start:.3f}:end_scale={end:.3f}"
+        return f"{base}:start_x={sx:.4f}:start_y={sy:.4f}:{scales}:maxiter=256"
     if source == "sierpinski":
         return f"{base}:seed={seed % 100000}:jump={int(rng.integers(1, 20))}:type={rng.choice(['carpet', 'triangle'])}"
     if source == "gradients":
@@ -387,7 +412,7 @@ def _render_lavfi(shot: Shot, size: tuple[int, int], fps: float, n: int) -> Iter
     src = shot.params["source"]
     cs = CELL_SCALE.get(src, 1)
     g = av.filter.Graph()
-    s = g.add(src, _lavfi_args(src, shot.params["seed"], w // cs, h // cs, fps))
+    s = g.add(src, _lavfi_args(src, shot.params["seed"], w // cs, h // cs, fps, shot.params.get("point")))
     hue = g.add("hue", f"h={shot.params['hue']:.1f}")
     fmt = g.add("format", "rgb24")
     sink = g.add("buffersink")

@@ -22,15 +22,25 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from bench.dna.content import PHOTOS, ContentPool, Program, Shot, font, load_photo, render
-from bench.dna.videoio import read_range, write_video
+from bench.dna.content4 import dissolve
+from bench.dna.videoio import read_range, stream_frames, write_video
 
 W, H = 480, 270  # the frame every copy is transformed in (library videos are rescaled to it first)
 CLASSES = [
     "reencode", "scale", "crop", "letterbox", "vertical", "photometric", "grayscale", "blur_noise", "overlay",
     "flip", "vflip", "rotate", "speed", "reverse", "framerate", "pip", "combined", "partial", "whole", "splice",
     "reorder",
+    # generation 4 (an independent held-out suite's failure modes)
+    "pip_small", "split", "reframe", "rotate180", "short", "timelapse", "slowmo_blend", "dissolve",
 ]
-NEGATIVE_KINDS = ["filler", "fractal", "slides", "bars", "studio", "bumper", "plasma"]
+NEGATIVE_KINDS = ["filler", "credits", "fractal", "landscape", "slides", "bars", "studio", "bumper", "plasma", "credits",
+                  "mandel_point"]
+# Generation 4: the library videos that end with scrolling credits (one layout, each its own names)
+# and those that open with a painted landscape; the rest of the library gets landscapes by chance.
+CREDITS_LIBS = (3, 8, 13)
+LANDSCAPE_LIBS = (9, 12)
+# Classes whose queries are always embedded in unrelated footage (the suite found embedded copies weak).
+ALWAYS_EMBEDDED = {"pip_small", "split", "reframe", "rotate180", "short"}
 # Generation 3: half of the queries of these classes copy around a shot of the named kinds (the
 # combinations an independent held-out suite found weak: crops of fast motion, picture-in-picture of
 # screen recordings, rotated title cards, smooth drifting noise under mild transforms).
@@ -55,6 +65,7 @@ class Piece:
     r0: float = 0.0
     speed: float = 1.0
     reverse: bool = False  # the copy plays backwards
+    fade: float = 0.0  # a crossfade (seconds) centred on the join with the previous piece
 
 
 @dataclass
@@ -107,6 +118,18 @@ def spatial_fn(sp: dict[str, Any]) -> Callable[[np.ndarray, float, np.ndarray | 
             img = _vertical(img, sp)
         elif kind == "letterbox":
             img = _letterbox(img, sp)
+        elif kind == "vcrop":  # a 9:16 centre crop of the 16:9 picture, as a 270x480 frame
+            cw = int(round(H * 9 / 16))
+            x0 = (W - cw) // 2
+            img = np.asarray(Image.fromarray(img[:, x0 : x0 + cw]).resize((270, 480), Image.Resampling.BILINEAR))
+        elif kind == "split":  # the copy on one half of the frame, other footage on the other half
+            assert bg is not None
+            half = W // 2
+            own = (np.asarray(Image.fromarray(img).resize((half, H), Image.Resampling.BILINEAR)) if sp["mode"] == "squeeze"
+                   else img[:, W // 4 : W // 4 + half])
+            other = bg[:, W // 4 : W // 4 + half]
+            img = np.ascontiguousarray(np.concatenate([own, other] if sp["side"] == "left" else [other, own], axis=1))
+            img[:, half - 1 : half + 1] = 0  # a thin divider
         elif kind == "pip":
             assert bg is not None
             out = Image.fromarray(bg)
@@ -206,6 +229,9 @@ class Builder:
         self.bumper = {"anim": int(self.rng.integers(0, 1 << 30)), "scheme": int(self.rng.integers(0, 1 << 30)), "title": "CHANNEL ONE"}
         self.lib_pool.caption_rate = 0.3
         self.fill_pool.caption_rate = 0.3
+        self.credits_layout = int(self.rng.integers(0, 1 << 30))  # generation 4: the credits look every credits shot shares
+        self.lib_pool.dissolve_rate = 0.25
+        self.fill_pool.dissolve_rate = 0.15
         self.library: list[dict[str, Any]] = []
         self.queries: list[dict[str, Any]] = []
 
@@ -227,6 +253,10 @@ class Builder:
                 prog.shots[-1] = Shot("slides", max(prog.shots[-1].duration, 10.0), {"template": self.template, "seed": 77})
             if i == 4:  # an episode of a studio show (the set and graphics the studio negatives share)
                 prog.shots[-1] = Shot("studio", max(prog.shots[-1].duration, 10.0), {"set": self.template ^ 0x5EED, "seed": 88})
+            if i in CREDITS_LIBS:  # end credits: the shared layout, this video's own names
+                prog.shots[-1] = Shot("credits", max(prog.shots[-1].duration, 6.0), {"layout": self.credits_layout, "seed": 300 + i})
+            if i in LANDSCAPE_LIBS:
+                prog.shots[0] = Shot("landscape", max(prog.shots[0].duration, 5.0), {"seed": self.lib_pool._next_seed()})
             if i in BUMPER_LIBS:  # the shared intro/outro bumper around a different middle
                 prog.shots.insert(0, Shot("bumper", BUMPER_S, dict(self.bumper)))
                 prog.shots.append(Shot("bumper", BUMPER_S, {**self.bumper, "outro": True}))
@@ -279,7 +309,7 @@ class Builder:
         """Query k of a class: even k embedded in unrelated footage, odd k bare (the copy only)."""
         r = self.rng
         qid = f"q_{cls}_{k}"
-        embedded = k % 2 == 0
+        embedded = k % 2 == 0 or cls in ALWAYS_EMBEDDED
         lib = self.pick(no_bumper=cls in ("whole", "reorder"))[0]
         tgt = self.target(cls)
         if tgt is not None:
@@ -353,8 +383,29 @@ class Builder:
             sp["border"] = bool(r.random() < 0.5)
         if cls == "combined":
             crf = 32
+        if cls in ("pip_small", "split", "reframe", "rotate180", "timelapse", "slowmo_blend"):
+            self._spec4(cls, sp)
+            if cls == "timelapse":
+                speed = float(r.uniform(3.0, 4.0))
+                length = float(r.uniform(12, 24))  # on the library's timeline: 3-8 s in the query
+            elif cls == "slowmo_blend":
+                speed = float(r.uniform(0.33, 0.5))
+                length = float(r.uniform(4, 7))
         pieces: list[Piece]
-        if cls == "partial":  # a short copy inside a long video
+        if cls == "short":  # a 3-4 s copy inside a 30-60 s unrelated video
+            length = float(r.uniform(3, 4))
+            pieces = [self.filler(float(r.uniform(13, 28))), self.copy_piece(lib, length), self.filler(float(r.uniform(13, 28)))]
+        elif cls == "dissolve":  # a splice whose joins are 0.5-1 s crossfades
+            libs = self.pick(2 if r.random() < 0.5 else 3)
+            pieces = [self.filler(float(r.uniform(2, 4)))] if embedded else []
+            for lb in libs:
+                pieces.append(self.copy_piece(lb, float(r.uniform(5, 9))))
+            if embedded:
+                pieces.append(self.filler(float(r.uniform(2, 4))))
+            for p in pieces[1:]:
+                p.fade = float(r.uniform(0.5, 1.0))
+            sp["fades"] = [p.fade for p in pieces[1:]]
+        elif cls == "partial":  # a short copy inside a long video
             length = float(r.uniform(3, 5))
             pieces = [self.filler(float(r.uniform(15, 30))), self.copy_piece(lib, length), self.filler(float(r.uniform(15, 25)))]
             if not embedded:  # a long video made of the library one, the copy inside it: 3-5 s alone
@@ -388,9 +439,46 @@ class Builder:
         for p in pieces:
             p.duration = max(1.0 / fps, round(p.duration * fps) / fps)
         bg = None
-        if cls == "pip":
+        if cls in ("pip", "split"):
             bg = self.fill_pool.program(sum(p.duration for p in pieces) + 1.0, photos=1)
+        elif cls == "pip_small":  # busy footage under a small picture
+            bg = self.busy_program(sum(p.duration for p in pieces) + 1.0)
         return QuerySpec(qid, cls, pieces, fps, crf, sp, bg, embedded)
+
+    def _spec4(self, cls: str, sp: dict[str, Any]) -> None:
+        """Generation 4's spatial parameters."""
+        r = self.rng
+        if cls == "pip_small":  # 25-30 % of the frame's area in a corner, over busy footage
+            sc = float(np.sqrt(r.uniform(0.25, 0.30)))
+            m = float(r.uniform(0.02, 0.05))
+            corner = str(r.choice(["tl", "tr", "bl", "br"]))
+            x = m if corner in ("tl", "bl") else 1 - sc - m
+            y = m if corner in ("tl", "tr") else 1 - sc - m
+            sp.update(kind="pip", pip=[x, y, sc, sc], border=bool(r.random() < 0.3), corner=corner)
+        elif cls == "split":
+            sp.update(kind="split", mode=str(r.choice(["squeeze", "centre"])), side=str(r.choice(["left", "right"])))
+        elif cls == "reframe":  # 9:16 vertical (blurred background or centre crop) or 4:3 with coloured padding
+            mode = str(r.choice(["vertical_blur", "vertical_crop", "letterbox_color"]))
+            sp["reframe"] = mode
+            if mode == "vertical_blur":
+                sp.update(kind="vertical", background="blur", y=float(r.uniform(0.35, 0.65)))
+            elif mode == "vertical_crop":
+                sp["kind"] = "vcrop"
+            else:
+                sp.update(kind="letterbox", mode="letterbox", color=[int(c) for c in r.integers(40, 255, 3)])
+        elif cls == "rotate180":  # the copy alone turned upside down, the footage around it upright
+            sp.update(kind="none", rotate=180, copy_only=True)
+        elif cls == "timelapse":  # 3-4x; half of them average the frames each output frame spans
+            sp.update(kind="none", blend="avg" if r.random() < 0.5 else "")
+        elif cls == "slowmo_blend":  # 0.33-0.5x with frame blending between neighbouring frames
+            sp.update(kind="none", blend="interp")
+
+    def busy_program(self, dur: float) -> Program:
+        shots: list[Shot] = []
+        while sum(s.duration for s in shots) < dur - 1e-6:
+            d = min(float(self.rng.uniform(2.0, 5.0)), dur - sum(s.duration for s in shots))
+            shots.append(self.fill_pool.shot(max(d, 0.5), allow_photo=False, kind=str(self.rng.choice(["fast", "drawn", "lavfi"]))))
+        return Program(shots)
 
     def negative(self, k: int) -> QuerySpec:
         """Copy-free queries, most of them look-alikes of library content."""
@@ -407,6 +495,12 @@ class Builder:
             other = {"anim": self.bumper["anim"], "scheme": 777 + k, "title": "CHANNEL " + ("TWO", "NINE", "PLUS")[k % 3]}
             prog = Program([Shot("bumper", BUMPER_S, other)] + self.fill_pool.program(dur - 2 * BUMPER_S, photos=1).shots
                            + [Shot("bumper", BUMPER_S, {**other, "outro": True})])
+        elif kind == "credits":  # the library's credits layout (font, columns, colours, scroll) with other names
+            prog = Program([Shot("credits", dur, {"layout": self.credits_layout, "seed": 41000 + k})])
+        elif kind == "landscape":  # painted landscapes of its own (the library has some)
+            prog = Program([Shot("landscape", dur / 2, {"seed": 43000 + k}), Shot("landscape", dur - dur / 2, {"seed": 43500 + k})])
+        elif kind == "mandel_point":  # another zoom (other scales, colours) into the point lib000 zooms into
+            prog = Program([Shot("lavfi", dur, {"source": "mandelbrot", "seed": 45000 + k, "point": 1000, "hue": float(self.rng.uniform(0, 360))})])
         elif kind == "plasma":  # smooth drifting noise of its own (the library has plasma shots)
             prog = Program([Shot("plasma", dur, {"seed": 31000 + k})])
         elif kind == "bars":  # colour bars, black and flat colour around unrelated footage
@@ -433,33 +527,82 @@ class Builder:
                                            "reverse": bool(copies and copies[0].reverse)}})
 
     def _frames(self, q: QuerySpec, lib_by_id: dict[str, Any]) -> Iterator[np.ndarray]:
+        """The query's frames. A piece with ``fade`` crossfades with the previous one over ``fade`` seconds
+        centred on their join: the previous piece plays on past the join, this one starts before it
+        (a filler holds its first / last frame); the ground truth keeps the join as the boundary."""
         f = spatial_fn(q.spatial)
+        copy_only = bool(q.spatial.get("copy_only"))
         bg_iter = render(q.background, (W, H), q.fps) if q.background is not None else None
+        ns: list[int] = []
         k = 0
         t_piece = 0.0
         for p in q.pieces:
-            n = int(round((t_piece + p.duration) * q.fps)) - k
-            if p.program is not None:
-                src = render(p.program, (W, H), q.fps)
-                for i in range(n):
-                    fr = next(src)
-                    bg = next(bg_iter) if bg_iter is not None else None
-                    # Picture-in-picture queries show only the background outside the copy.
-                    yield bg if bg is not None else f(fr, (k + i) / q.fps, None)
-            else:
-                lib = lib_by_id[p.ref]
-                frames = read_range(self.out / lib["file"], p.r0 - 0.2, p.r0 + p.duration * p.speed + 0.2)
-                times = np.array([x[0] for x in frames])
-                for i in range(n):
-                    ts = p.r0 + ((n - 1 - i if p.reverse else i) / q.fps) * p.speed
-                    j = max(0, int(np.searchsorted(times, ts + 1e-4, side="right")) - 1)
-                    bg = next(bg_iter) if bg_iter is not None else None
-                    img = frames[j][1]
-                    if img.shape[:2] != (H, W):
-                        img = np.asarray(Image.fromarray(img).resize((W, H), Image.Resampling.BILINEAR))
-                    yield f(img, (k + i) / q.fps, bg)
-            k += n
+            ns.append(int(round((t_piece + p.duration) * q.fps)) - k)
+            k += ns[-1]
             t_piece += p.duration
+
+        def half(i: int) -> int:  # frames on each side of the join before piece i
+            if i <= 0 or i >= len(q.pieces) or not q.pieces[i].fade:
+                return 0
+            return max(1, min(int(round(q.pieces[i].fade * q.fps / 2)), ns[i - 1] // 2, ns[i] // 2))
+
+        k = 0
+        for pi, p in enumerate(q.pieces):
+            n = ns[pi]
+            m_in, m_out = half(pi), half(pi + 1)
+            pre = list(self._piece_frames(q.pieces[pi - 1], ns[pi - 1], ns[pi - 1] + m_in, q, lib_by_id)) if m_in else []
+            post = list(self._piece_frames(q.pieces[pi + 1], -m_out, 0, q, lib_by_id)) if m_out else []
+            for i, fr in enumerate(self._piece_frames(p, 0, n, q, lib_by_id)):
+                if i < m_in:
+                    fr = dissolve(pre[i], fr, (m_in + i + 0.5) / (2 * m_in))
+                elif i >= n - m_out:
+                    j = i - (n - m_out)
+                    fr = dissolve(fr, post[j], (j + 0.5) / (2 * m_out))
+                bg = next(bg_iter) if bg_iter is not None else None
+                t = (k + i) / q.fps
+                if p.program is not None:
+                    # Picture-in-picture / split queries show only the background outside the copy.
+                    yield bg if bg is not None else fr if copy_only else f(fr, t, None)
+                else:
+                    yield f(fr, t, bg)
+            k += n
+
+    def _piece_frames(self, p: Piece, lo: int, hi: int, q: QuerySpec, lib_by_id: dict[str, Any]) -> Iterator[np.ndarray]:
+        """Frames ``lo`` to ``hi`` (may reach before 0 or past the piece's end) of one piece, at 480x270."""
+        fps = q.fps
+        if p.program is not None:
+            n = int(round(p.program.duration * fps))
+            last: np.ndarray | None = None
+            first: np.ndarray | None = None
+            for i, fr in enumerate(render(p.program, (W, H), fps)):
+                if first is None:
+                    first = fr
+                    for _ in range(lo, min(0, hi)):
+                        yield first
+                last = fr
+                if lo <= i < hi:
+                    yield fr
+                if i + 1 >= hi:
+                    return
+            for _ in range(max(lo, n), hi):
+                assert last is not None
+                yield last
+            return
+        lib = lib_by_id[p.ref]
+        n = int(round(p.duration * fps))
+        ts = [p.r0 + ((n - 1 - i if p.reverse else i) / fps) * p.speed for i in range(lo, hi)]
+        ts = [min(max(0.0, t), lib["duration"] - 1e-3) for t in ts]
+        blend = q.spatial.get("blend", "")
+        if blend:
+            frames = stream_frames(self.out / lib["file"], ts, blend, p.speed / fps)
+        else:
+            got = read_range(self.out / lib["file"], min(ts) - 0.2, max(ts) + 0.2)
+            times = np.array([x[0] for x in got])
+            frames = (got[max(0, int(np.searchsorted(times, t + 1e-4, side="right")) - 1)][1] for t in ts)
+        for img in frames:
+            if img.shape[:2] != (H, W):
+                img = np.asarray(Image.fromarray(img).resize((W, H), Image.Resampling.BILINEAR))
+            yield img
 
 
 def _shot_times(prog: Program) -> list[list[Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -63,3 +63,39 @@ def probe(path: Path) -> tuple[float, int, int, float]:
             last = float((f.pts - origin) * tb)
             n += 1
         return max(dur, last), s.width, s.height, fps
+
+
+def stream_frames(path: Path, ts: list[float], blend: str, span: float) -> Iterator[np.ndarray]:
+    """Frames at increasing times ``ts`` without holding the whole range: ``blend="interp"`` mixes the
+    two decoded frames around each time by its position between them (slow motion with frame blending);
+    ``"avg"`` averages the frames from each time to ``span`` seconds later (a time-lapse's motion blur)."""
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        tb = s.time_base
+        origin = s.start_time or 0
+        if ts[0] > 1.0:
+            c.seek(int((ts[0] - 1.0) / tb) + origin, stream=s, backward=True)
+        dec = ((float((f.pts - origin) * tb), f.to_ndarray(format="rgb24")) for f in c.decode(s))
+        buf: list[tuple[float, np.ndarray]] = []
+        done = False
+        for t in ts:
+            need = t + (span if blend == "avg" else 0.0)
+            while not done and (not buf or buf[-1][0] <= need + 1e-6):
+                nxt = next(dec, None)
+                if nxt is None:
+                    done = True
+                else:
+                    buf.append(nxt)
+            while len(buf) > 2 and buf[1][0] <= t + 1e-4:  # drop frames wholly before t
+                buf.pop(0)
+            cur = [x for x in buf if x[0] <= t + 1e-4] or buf[:1]
+            j = buf.index(cur[-1])
+            if blend == "avg":
+                win = [a for tt, a in buf[j:] if tt < t + span - 1e-4] or [buf[j][1]]
+                yield (np.mean(np.stack(win).astype(np.float32), axis=0) + 0.5).astype(np.uint8)
+            elif j + 1 < len(buf) and buf[j + 1][0] > buf[j][0]:
+                w = min(1.0, max(0.0, (t - buf[j][0]) / (buf[j + 1][0] - buf[j][0])))
+                yield (buf[j][1].astype(np.float32) * (1 - w) + buf[j + 1][1].astype(np.float32) * w + 0.5).astype(np.uint8)
+            else:
+                yield buf[j][1]
