@@ -8,6 +8,6 @@ PY=${PYTHON:-.venv/bin/python}
 export PYTHONPATH=src:.
 for seed in 7101 7102; do
   [ -f "$OUT/$seed/manifest.json" ] || nice -n 10 "$PY" bench/dna_blind2/generate.py "$OUT/$seed" --seed "$seed"
-  nice -n 10 "$PY" bench/dna_blind2/run.py "$OUT/$seed" --out "$OUT/$seed/openvod.json" "$@"
+  nice -n 10 "$PY" bench/dna_xval/run.py "$OUT/$seed" --out "$OUT/$seed/openvod.json" "$@"
   "$PY" bench/dna_blind2/report.py "$OUT/$seed/manifest.json" "$OUT/$seed/openvod.json" | tee "$OUT/$seed/report.txt"
 done
