@@ -17,8 +17,9 @@ from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
                                          region_descriptors)
 from openvod.analyzers.dna.chance import offspeed_passes
-from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, picture_change, segment_symmetry,
-                                            trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
+from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, pair_similarity, picture_change,
+                                            segment_symmetry, trim_uncorrelated_ends, unit_speed_if_still,
+                                            with_still_pieces)
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
@@ -269,8 +270,7 @@ def verify(q: Fingerprint, r: Fingerprint, hits: np.ndarray, params: MatchParams
     if not segments:
         return None
     segments = suppress_duplicates(segments, params.align.min_segment_s)
-    total = sum(s.duration for s in segments)
-    similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in segments) / max(total, 1e-6))))
+    similarity = pair_similarity(segments)
     if not segments or similarity < params.min_similarity:
         return None
     return PairMatch(key, similarity, segments, reference=r)

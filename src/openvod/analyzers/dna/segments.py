@@ -177,6 +177,12 @@ def picture_change(d: np.ndarray) -> float:
     return float(1.0 - np.min(d @ (c / max(float(np.linalg.norm(c)), 1e-9))))
 
 
+def pair_similarity(segments: list[Segment]) -> float:
+    """A pair's Similarity: its segments' similarities weighted by their query durations, in 0..1."""
+    total = sum(s.duration for s in segments)
+    return float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in segments) / max(total, 1e-6))))
+
+
 def sub_segment(s: Segment, a: float, b: float) -> Segment:
     """The part of a segment over query times [a, b] (same line, same transform and flags)."""
     if s.reversed:  # r runs down as q runs up

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from openvod.analyzers.dna.fingerprint import Fingerprint
+from openvod.analyzers.dna.segments import pair_similarity
 
 TEMPLATE_MARGIN_S = 0.5  # library time kept around a segment's span when it is looked up elsewhere
 MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best supported first)
@@ -76,7 +77,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool
 
     A segment shorter than ``max_s`` on its shorter timeline whose library span (``reference``)
     ``recurs(piece, video)`` in another library video is dropped; the pair's similarity is then
-    recomputed over the segments left (duration-weighted, as ``search.verify`` does), and a pair
+    recomputed over the segments left (``segments.pair_similarity``, as ``search.verify`` does), and a pair
     left with none, or now below ``min_similarity``, is dropped. ``max_s`` 0 turns the check off.
     """
     out = []
@@ -92,8 +93,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool
             if not kept:
                 continue
             if len(kept) < len(m.segments):
-                total = sum(s.duration for s in kept)
-                m.similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in kept) / max(total, 1e-6))))
+                m.similarity = pair_similarity(kept)
                 m.segments = kept
                 if m.similarity < min_similarity:
                     continue
