@@ -236,8 +236,7 @@ class DNASettings(BaseModel):
     skip_nonref_frames: bool = True  # decode speed only; sampling is by presentation time
     skip_loop_filter: bool = True  # no H.264 deblocking while decoding (faster; part of the fingerprint)
     sample_frames: int = Field(default=4, ge=1, le=16)  # a sample is the mean of up to this many frames of its slot (part of the fingerprint)
-    # How each frame is shrunk to the working picture (part of the fingerprint): "box" = exact area
-    # average (PIL), "area" = swscale's area scaler (~6x cheaper per frame, not an exact box average).
+    # Frame -> working picture (part of the fingerprint): "box" = exact area average (PIL), "area" = swscale (~6x cheaper).
     scaler: Literal["box", "area"] = "area"
     # Retrieval.
     code_radius: int = Field(default=10, ge=0, le=32)  # Hamming radius (of 64 bits) of a code hit
@@ -256,6 +255,7 @@ class DNASettings(BaseModel):
     segment_similarity: float = 0.6
     pip_boxes: int = Field(default=4, ge=0, le=8)  # picture-in-picture boxes searched per query (>1: boxes of 8 s windows too)
     pip_jitter: int = Field(default=1, ge=0, le=2)  # ... each also read moved by up to this many thumbnail pixels
+    pip_contrast: float = Field(default=1.0, ge=0.0)  # box score: + this x |decorrelation inside - outside| (busy backgrounds; 0: edges only)
     pip_detail_below: float = 0.65  # a copy shrunk below this scale (PiP) is compared on its remaining detail only (0: off)
     min_similarity: float = 0.6  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
     min_motion: float = 0.04  # a segment's input picture must change this much (still pictures, colour bars: no evidence)

@@ -130,6 +130,31 @@ def test_picture_in_picture_at_a_quarter_of_the_area(source: dict[str, Any]) -> 
     assert abs(float(box["Width"]) - 0.5) < 0.08 and abs(float(box["X"]) - 0.42) < 0.08, box
 
 
+def test_small_picture_in_picture_in_a_corner_over_busy_footage_between_other_footage(source: dict[str, Any]) -> None:
+    """52 % of the frame side (27 % of the area) in the bottom-right corner over an automaton-like
+    background, with unrelated full-frame footage before and after: found, bounds within 1 s."""
+    w, h = SIZE
+    rng = np.random.default_rng(11)
+    cells = rng.random((h // 4, w // 4)) < 0.5
+    side = (int(w * 0.52), int(h * 0.52))
+    pre, r0, r1 = 4.0, 3.0, 12.0
+    first, last = int(pre * 15), int(pre * 15) + int(round((r1 - r0) * 15))
+
+    def pip(f: Frame, i: int) -> Frame:
+        nonlocal cells
+        if not first <= i < last:
+            return f
+        cells = cells ^ (rng.random(cells.shape) < 0.25)
+        bg = np.kron(np.where(cells, 210, 30), np.ones((4, 4))).astype(np.uint8)
+        out = Image.fromarray(np.repeat(bg[:h, :w, None], 3, axis=2))
+        out.paste(Image.fromarray(f).resize(side), (w - side[0] - 3, h - side[1] - 3))
+        return np.asarray(out)
+
+    q, truth = make(source, "pip-corner", r0, r1, fn=pip, before=pre, after=4.0)
+    box = check(source, q, truth)["entry"]["Transform"]["PiPBox"]
+    assert abs(float(box["Width"]) - 0.52) < 0.08 and abs(float(box["X"]) - 0.47) < 0.08, box
+
+
 @pytest.mark.parametrize("background", ["blur", pytest.param("colour", marks=pytest.mark.slow)])
 def test_vertical_9_16_frame(source: dict[str, Any], background: str) -> None:
     vw, vh = 180, 320

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openvod.analyzers.dna.fingerprint import active_box
-from openvod.analyzers.dna.views import pip_box, pip_boxes
+from openvod.analyzers.dna.views import pip_box, pip_boxes, pip_regions
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 S = 32
@@ -93,6 +93,44 @@ def test_pip_boxes_finds_a_box_shown_for_a_part_of_the_video(seed: int, x: int, 
     assert any(abs(b[0] * S - x) <= 2 and abs(b[1] * S - y) <= 2 and abs(b[2] * S - 18) <= 2 for b in boxes), (boxes, x, y)
     one = pip_box(t, np.ones(t.shape[0], bool))
     assert pip_boxes(t, np.ones(t.shape[0], bool), most=1) == ([] if one is None else [one])
+
+
+def _busy(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Footage whose neighbouring pixels change independently (a cellular automaton at thumbnail size): ``[n, S, S]``."""
+    cells = rng.random((S, S)) < 0.5
+    out = np.empty((n, S, S), np.uint8)
+    for i in range(n):
+        cells ^= rng.random((S, S)) < 0.3
+        out[i] = np.where(cells, 200, 40)
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31), st.sampled_from(["tl", "tr", "bl", "br"]), st.integers(16, 18), st.integers(0, 1))
+def test_pip_box_finds_a_small_box_in_a_corner_over_busy_footage(seed: int, corner: str, side: int, margin: int) -> None:
+    """A copy at about half the frame side (a quarter of the area) in a corner over an automaton: across
+    the box edge the pixels decorrelate no more than inside the background, but the two pictures differ
+    in how much their neighbouring pixels change together (the ``contrast`` term)."""
+    rng = np.random.default_rng(seed)
+    t = _busy(rng, 40)
+    x = margin if corner[1] == "l" else S - side - margin
+    y = margin if corner[0] == "t" else S - side - margin
+    t[:, y : y + side, x : x + side] = _video(rng, 40, 13)[:, :side, :side]
+    box = pip_box(t, np.ones(t.shape[0], bool))
+    assert box is not None
+    assert abs(box[0] * S - x) <= 1 and abs(box[1] * S - y) <= 1 and abs(box[2] * S - side) <= 1, (box, x, y, side)
+
+
+def test_pip_regions_search_a_window_box_around_its_windows_only() -> None:
+    """A box found in windows of the video is searched on those windows (widened by half a window), the
+    whole video's box on every sample; ``pip_boxes`` are the regions' boxes."""
+    rng = np.random.default_rng(5)
+    t = _video(rng, 200, 11)
+    t[80:130] = _pip(6, 4, 6, 18, n=50)
+    regions = pip_regions(t, np.ones(t.shape[0], bool), most=4)
+    hit = [(lo, hi) for b, lo, hi in regions if abs(b[0] * S - 4) <= 2 and abs(b[1] * S - 6) <= 2]
+    assert hit and all(lo <= 80 and hi >= 130 and hi - lo < 200 for lo, hi in hit), regions
+    assert pip_boxes(t, np.ones(t.shape[0], bool), most=4) == [b for b, _, _ in regions]
 
 
 def test_pip_boxes_is_total_on_short_and_blank_input() -> None:

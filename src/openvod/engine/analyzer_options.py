@@ -65,6 +65,7 @@ def match_params(s: DNASettings) -> MatchParams:
         min_offspeed_correlation=s.min_offspeed_correlation,
         pip_boxes=s.pip_boxes,
         pip_jitter=s.pip_jitter,
+        pip_contrast=s.pip_contrast,
         end_trim_window_s=s.end_trim_window_s,
         end_trim_correlation=s.end_trim_correlation,
         still_similarity=s.still_similarity,

@@ -24,7 +24,7 @@ from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.templates import distinctive, recurs_in
-from openvod.analyzers.dna.views import ROTATIONS, pip_boxes, pip_view, rotated, view_fits
+from openvod.analyzers.dna.views import ROTATIONS, pip_regions, pip_view, rotated, view_fits
 
 
 @lru_cache(maxsize=1)
@@ -65,6 +65,7 @@ class MatchParams:
     template_max_s: float = 0.0  # shorter segments whose library moments recur in another library video: dropped (templates.py; 0: off)
     pip_jitter: int = 1  # ... each also moved by up to this many thumbnail pixels (views.pip_view)
     pip_boxes: int = 4  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
+    pip_contrast: float = 1.0  # weight of the inside/outside decorrelation difference in a box's score (views.pip_box)
     end_trim_window_s: float = 0.0  # segment ends pulled in over uncorrelated stretches (0: off; trim_uncorrelated_ends)
     end_trim_correlation: float = 0.3  # ... a window correlating less than this is not the copy
     still_similarity: float = 2.0  # still segments of a pair confirmed otherwise kept from this similarity (with_still_pieces)
@@ -283,7 +284,7 @@ MAX_ROTATED_CANDIDATES = 4  # per rotation (and for the picture-in-picture box)
 def _views(q: Fingerprint, params: MatchParams) -> list[tuple[Fingerprint, int]]:
     """Other readings of the query searched after the plain one: (view, rotation in degrees)."""
     out = [(rotated(q, deg), deg) for deg in ROTATIONS]
-    pips = (pip_view(q, box, params.pip_jitter) for box in pip_boxes(q.thumbs, ~q.flat, params.pip_boxes))
+    pips = (pip_view(q, box, params.pip_jitter, (lo, hi)) for box, lo, hi in pip_regions(q.thumbs, ~q.flat, params.pip_boxes, params.pip_contrast))
     return out + [(v, 0) for v in pips if v is not None]
 
 
@@ -368,8 +369,7 @@ def search(
 
     for vid, support, hits in candidates(q, index, params, exclude):
         check(q, vid, support, hits)
-    # Rotated copies (the query's whole-picture codes read in the three other orientations) and a
-    # picture-in-picture box's whole-picture codes.
+    # Rotated copies (whole-picture codes read in the other orientations) and picture-in-picture boxes' codes.
     for qr, deg in _views(q, params):
         cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:

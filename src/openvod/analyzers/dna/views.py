@@ -60,6 +60,7 @@ PIP_MAX_SIDE = 0.82  # larger boxes are crops or padding, found by the other cod
 PIP_MAX_ASPECT_PX = 2  # |width - height| in thumbnail pixels: a copy keeps its shape
 PIP_MIN_SCORE = 0.3  # edge strength of the box over the strength inside and outside it
 PIP_MIN_CHANGES = 6  # sample-to-sample changes needed to tell two pictures apart
+PIP_CONTRAST = 1.0  # default weight of the difference between the decorrelation inside and outside a box (see pip_box)
 
 
 def _neighbour_decorrelation(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,13 +76,16 @@ def _neighbour_decorrelation(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return dec(d[:, :, :-1], d[:, :, 1:], e[:, :-1], e[:, 1:]), dec(d[:, :-1, :], d[:, 1:, :], e[:-1, :], e[1:, :])
 
 
-def pip_box(thumbs: np.ndarray, valid: np.ndarray) -> tuple[float, float, float, float, float] | None:
+def pip_box(thumbs: np.ndarray, valid: np.ndarray, contrast: float = PIP_CONTRAST) -> tuple[float, float, float, float, float] | None:
     """The box (x, y, w, h as fractions of the thumbnail, and its score) whose edges separate two
     independently changing pictures, or None when no box stands out.
 
     Score of a box: the mean decorrelation along its edges (an edge on the frame border does not
     count; at least two edges must be inside the frame) minus the larger of the mean decorrelation
-    strictly inside and outside it. Total on any input.
+    strictly inside and outside it, plus ``contrast`` times their difference. The edges alone miss a
+    copy over busy footage (automata, foliage, a fast pan: its neighbouring pixels decorrelate about as
+    much as the two pictures across the edge), and a busy copy over calm footage; the two pictures
+    still differ in how much their neighbouring pixels change together, over the whole box. Total on any input.
     """
     t = np.asarray(thumbs)
     if t.ndim != 3 or t.shape[1] != t.shape[2] or t.shape[1] < 8:
@@ -126,7 +130,8 @@ def pip_box(thumbs: np.ndarray, valid: np.ndarray) -> tuple[float, float, float,
             inner = (area[y1 - 1, x1 - 1] - area[y0, x1 - 1] - area[y1 - 1, x0] + area[y0, x0]) / max(2 * (w - 1) * (h - 1), 1)
             box_all = area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
             outer = (total_both - box_all) / max(2 * (s * s - w * h), 1)
-            score = np.where(count >= 2, edges / np.maximum(count, 1) - np.maximum(inner, outer), -np.inf)
+            score = np.where(count >= 2, edges / np.maximum(count, 1) - np.maximum(inner, outer) + contrast * np.abs(inner - outer),
+                             -np.inf)
             k = int(np.argmax(score))
             v = float(score.reshape(-1)[k])
             if best is None or v > best[4] + 1e-9:
@@ -148,22 +153,39 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-9)
 
 
-def pip_boxes(thumbs: np.ndarray, valid: np.ndarray, most: int = 1) -> list[tuple[float, float, float, float, float]]:
-    """Up to ``most`` distinct picture-in-picture boxes, best first: the whole video's box (``pip_box``),
-    then, when ``most`` > 1, the boxes of windows of ``PIP_WINDOW`` samples (half overlapping): a copy
-    embedded between full-frame footage is a box for a part of the video only, and over the whole
-    video its edges are diluted by the footage around it. Total on any input."""
+Region = tuple[tuple[float, float, float, float, float], int, int]  # (box, first sample, end sample)
+
+
+def pip_regions(thumbs: np.ndarray, valid: np.ndarray, most: int = 1, contrast: float = PIP_CONTRAST) -> list[Region]:
+    """Up to ``most`` distinct picture-in-picture boxes, best first, each with the samples it is searched
+    on: the whole video's box (``pip_box``) on every sample, then, when ``most`` > 1, the boxes of windows
+    of ``PIP_WINDOW`` samples (half overlapping) on the windows that found them, widened by half a window
+    on either side: a copy embedded between full-frame footage is a box for a part of the video only, and
+    over the whole video its edges are diluted by the footage around it. Total on any input."""
     t, v = np.asarray(thumbs), np.asarray(valid, bool)
-    first = pip_box(t, v)
-    found = [first] if first is not None else []
-    if most > 1 and t.ndim == 3 and t.shape[0] > PIP_WINDOW * 3 // 2:
-        starts = range(0, t.shape[0] - PIP_WINDOW // 2, PIP_WINDOW // 2)
-        found += [b for b in (pip_box(t[a : a + PIP_WINDOW], v[a : a + PIP_WINDOW]) for a in starts) if b is not None]
-    out: list[tuple[float, float, float, float, float]] = []
-    for b in sorted(found, key=lambda b: -b[4]) if most > 1 else found:
-        if all(_iou(b, o) <= PIP_SAME_BOX for o in out):
-            out.append(b)
+    n = t.shape[0] if t.ndim == 3 else 0
+    first = pip_box(t, v, contrast)
+    found = [(first, 0, n)] if first is not None else []
+    if most > 1 and n > PIP_WINDOW * 3 // 2:
+        for a in range(0, n - PIP_WINDOW // 2, PIP_WINDOW // 2):
+            b = pip_box(t[a : a + PIP_WINDOW], v[a : a + PIP_WINDOW], contrast)
+            if b is not None:
+                found.append((b, max(0, a - PIP_WINDOW // 2), min(n, a + PIP_WINDOW + PIP_WINDOW // 2)))
+    out: list[Region] = []
+    for b, lo, hi in sorted(found, key=lambda f: -f[0][4]) if most > 1 else found:
+        same = [k for k, o in enumerate(out) if _iou(b, o[0]) > PIP_SAME_BOX]
+        if not same:
+            out.append((b, lo, hi))
+        elif same[0] < most:  # the same box seen in another window: searched there too
+            o = out[same[0]]
+            out[same[0]] = (o[0], min(o[1], lo), max(o[2], hi))
     return out[:most]
+
+
+def pip_boxes(thumbs: np.ndarray, valid: np.ndarray, most: int = 1,
+              contrast: float = PIP_CONTRAST) -> list[tuple[float, float, float, float, float]]:
+    """The boxes of ``pip_regions``."""
+    return [r[0] for r in pip_regions(thumbs, valid, most, contrast)]
 
 
 PIP_MATCH_SCALE = 0.9  # a match found through a box must be a copy shrunk into it: smaller than this ...
@@ -183,20 +205,25 @@ def view_fits(info: dict[str, Any], t: Transform) -> bool:
     return max(t.sx, t.sy) < PIP_MATCH_SCALE and _iou((t.tx, t.ty, t.sx, t.sy), tuple(box)) >= PIP_MATCH_IOU
 
 
-def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | None = None, jitter: int = 0) -> Fingerprint | None:
-    """The query with the whole-picture codes of a picture-in-picture box (default: its ``pip_box``, if any).
+def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | None = None, jitter: int = 0,
+             samples: tuple[int, int] | None = None) -> Fingerprint | None:
+    """The query with the whole-picture codes of a picture-in-picture box (default: its ``pip_box``, if any),
+    on the samples ``samples`` (first, end; default: all).
 
     ``jitter`` > 0: also the codes of the box moved by up to that many thumbnail pixels and one pixel
     smaller. The box is found to the pixel at best and a whole-picture code of a copy a quarter of the
     frame in size hangs on every pixel of it (a screen recording's text lines are a pixel or two tall).
+    A code read again at the same sample (smooth content reads the same a pixel away) is kept once.
     """
     box = box if box is not None else pip_box(q.thumbs, ~q.flat)
     if box is None:
         return None
     x, y, w, h, score = box
     every = np.nonzero(~q.flat)[0]
+    if samples is not None:
+        every = every[(every >= samples[0]) & (every < samples[1])]
     s = q.thumbs.shape[-1]
-    j = range(-jitter, jitter + 1)
+    j = sorted(range(-jitter, jitter + 1), key=abs)  # the box as found first: its codes are the ones kept
     boxes = [(x + dx / s, y + dy / s, w - dw / s, h - dw / s) for dw in (0, 1)[: 1 + bool(jitter)] for dy in j for dx in j]
     codes, flips, frames, geoms = [], [], [], []
     for b in boxes:
@@ -206,8 +233,11 @@ def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | Non
         flips.append(cf)
         frames.append(every)
         geoms.append(np.tile(np.array([[b[0] + 0.5 * b[2], b[1] + 0.5 * b[3], 0.25 * (b[2] + b[3])]], np.float32), (every.size, 1)))
-    order = np.argsort(np.concatenate(frames), kind="stable")
-    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=np.concatenate(frames)[order].astype(np.int32),
-                       code_geom=np.concatenate(geoms)[order], codes=np.concatenate(codes)[order],
-                       codes_flip=np.concatenate(flips)[order], duration=q.duration, width=q.width, height=q.height, box=q.box,
-                       options_key=q.options_key, info={**q.info, "pip_box": [x, y, w, h], "pip_score": score})
+    fr, c, cf = np.concatenate(frames), np.concatenate(codes), np.concatenate(flips)
+    _, first = np.unique(np.stack([fr.astype(np.uint64), ft.as_u64(c), ft.as_u64(cf)], axis=1), axis=0, return_index=True)
+    keep = np.sort(first)
+    order = keep[np.argsort(fr[keep], kind="stable")]
+    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=fr[order].astype(np.int32),
+                       code_geom=np.concatenate(geoms)[order], codes=c[order], codes_flip=cf[order], duration=q.duration,
+                       width=q.width, height=q.height, box=q.box, options_key=q.options_key,
+                       info={**q.info, "pip_box": [x, y, w, h], "pip_score": score})
