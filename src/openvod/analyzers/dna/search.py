@@ -24,7 +24,7 @@ from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.templates import distinctive, recurs_in
-from openvod.analyzers.dna.views import ROTATIONS, pip_regions, pip_view, rotated, view_fits
+from openvod.analyzers.dna.views import query_views, view_fits
 
 
 @lru_cache(maxsize=1)
@@ -282,10 +282,7 @@ MAX_ROTATED_CANDIDATES = 4  # per rotation (and for the picture-in-picture box)
 
 
 def _views(q: Fingerprint, params: MatchParams) -> list[tuple[Fingerprint, int]]:
-    """Other readings of the query searched after the plain one: (view, rotation in degrees)."""
-    out = [(rotated(q, deg), deg) for deg in ROTATIONS]
-    pips = (pip_view(q, box, params.pip_jitter, (lo, hi)) for box, lo, hi in pip_regions(q.thumbs, ~q.flat, params.pip_boxes, params.pip_contrast))
-    return out + [(v, 0) for v in pips if v is not None]
+    return query_views(q, params.pip_boxes, params.pip_jitter, params.pip_contrast)
 
 
 def _better(a: PairMatch | None, b: PairMatch | None) -> PairMatch | None:
