@@ -50,7 +50,7 @@ class AlignParams:
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
     flat_std: float = 4.0  # a shared region with less luma variation is uninformative (bridged, never matched)
     flat_relative: float = 0.5  # ... or less than this x its typical variation over the video (features.flat_mask)
-    detail_below: float = 0.65  # a copy shrunk below this scale is compared on fewer frequencies (see ``detail``)
+    detail_below: float = 0.8  # a copy shrunk below this scale is compared on fewer frequencies (see ``detail``)
 
 
 @dataclass
