@@ -269,12 +269,10 @@ class DNASettings(BaseModel):
     min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
     template_max_s: float = 8.0  # a shorter segment whose library moments another library video also holds (a shared intro/outro bumper) is no evidence: dropped (0: off; docs/dna.md)
-    # A segment's ends are pulled in over stretches whose picture changes do not correlate with the library's
-    # (look-alike footage after a copy ends, e.g. a still card matching a slow library shot): the last window of
-    # this many seconds that correlates at least end_trim_correlation ends the copy (0: off; docs/dna.md).
-    end_trim_window_s: float = Field(default=1.0, ge=0.0)
-    end_trim_correlation: float = 0.4
+    end_trim_window_s: float = Field(default=1.0, ge=0.0)  # segment ends pulled in to the last window this long that ...
+    end_trim_correlation: float = 0.4  # ... correlates this much with the library (look-alikes after a copy; 0 s: off; docs/dna.md)
     still_similarity: float = Field(default=0.98, ge=0.0, le=2.0)  # still segments of a confirmed pair kept from (docs/dna.md)
+    rival_distance_ratio: float = 2.0  # a query segment another library video matches with this many times smaller distance (1 - similarity) over the same stretch is dropped: look-alikes of one kind (credits, landscapes) lose to the real source (0: off; rivals.py)
     min_segment_s: float = 2.5
     max_gap_s: float = 2.0
     min_speed: float = 0.45  # 0.5x slow motion, with margin

@@ -61,6 +61,7 @@ def match_params(s: DNASettings) -> MatchParams:
         short_segment_s=s.short_segment_s,
         min_short_correlation=s.min_short_correlation,
         template_max_s=s.template_max_s,
+        rival_distance_ratio=s.rival_distance_ratio,
         offspeed_short_s=s.offspeed_short_s,
         min_offspeed_correlation=s.min_offspeed_correlation,
         pip_boxes=s.pip_boxes,

@@ -23,6 +23,7 @@ from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, pa
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
+from openvod.analyzers.dna.rivals import closest_sources
 from openvod.analyzers.dna.templates import distinctive, recurs_in
 from openvod.analyzers.dna.views import query_views, view_fits
 
@@ -69,6 +70,7 @@ class MatchParams:
     end_trim_window_s: float = 0.0  # segment ends pulled in over uncorrelated stretches (0: off; trim_uncorrelated_ends)
     end_trim_correlation: float = 0.3  # ... a window correlating less than this is not the copy
     still_similarity: float = 2.0  # still segments of a pair confirmed otherwise kept from this similarity (with_still_pieces)
+    rival_distance_ratio: float = 0.0  # a segment another library video matches this many times closer is dropped (rivals.py; 0: off)
     align: AlignParams = field(default_factory=AlignParams)
 
 
@@ -371,6 +373,8 @@ def search(
         cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
-    out = distinctive(found, recurs_in(index, load, params, candidates, verify), params.template_max_s, params.min_similarity)
+    recurs = recurs_in(index, load, params, candidates, verify)
+    found = closest_sources(found, params.rival_distance_ratio, params.min_similarity, recurs)
+    out = distinctive(found, recurs, params.template_max_s, params.min_similarity)
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out

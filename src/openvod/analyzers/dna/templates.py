@@ -48,30 +48,37 @@ def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
         times=(fp.times[rows] - start).astype(np.float32), thumbs=fp.thumbs[rows], flat=fp.flat[rows],
         code_frame=remap[fp.code_frame[keep]].astype(np.int32), code_geom=fp.code_geom[keep],
         codes=fp.codes[keep], codes_flip=fp.codes_flip[keep], duration=float(fp.times[rows[-1]]) - start + fp.step,
-        width=fp.width, height=fp.height, box=fp.box, options_key=fp.options_key, info=dict(fp.info),
+        width=fp.width, height=fp.height, box=fp.box, options_key=fp.options_key, info={**fp.info, "t0": start},
     )
 
 
 def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: Callable[..., Any],
-              verify: Callable[..., Any]) -> Callable[[Fingerprint, int], bool]:
-    """``recurs(piece, video)``: whether a piece of a library video is also held by another library
-    video (``search.candidates`` on the index, then ``search.verify`` with the same thresholds)."""
+              verify: Callable[..., Any]) -> Callable[[Fingerprint, int], float]:
+    """``recurs(piece, video)``: how similar (``PairMatch.similarity``, 0.0: not at all) the closest other
+    library video that also holds a piece of a library video is (``search.candidates`` on the index,
+    then ``search.verify`` with the same thresholds); cached per piece."""
 
     # The piece is a few seconds cut out of a video: its first or last moments may be a cut or a fade,
     # so a shorter stretch of it than a reported segment is enough to say it recurs.
     short = replace(params, align=replace(params.align, min_segment_s=min(params.align.min_segment_s, TEMPLATE_MIN_SEGMENT_S)))
 
-    def recurs(piece: Fingerprint, vid: int) -> bool:
-        for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
-            loaded = load(other)
-            if loaded is not None and verify(piece, loaded[1], hits, short) is not None:
-                return True
-        return False
+    seen: dict[tuple[int, float, float], float] = {}
+
+    def recurs(piece: Fingerprint, vid: int) -> float:
+        key = (vid, float(piece.info.get("t0", 0.0)), piece.duration)
+        if key not in seen:
+            best = 0.0
+            for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
+                loaded = load(other)
+                m = verify(piece, loaded[1], hits, short) if loaded is not None else None
+                best = max(best, m.similarity if m is not None else 0.0)
+            seen[key] = best
+        return seen[key]
 
     return recurs
 
 
-def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool], max_s: float,
+def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], float], max_s: float,
                 min_similarity: float = 0.0) -> list[Any]:
     """The matches (``search.PairMatch``, by library video) less their template segments.
 
@@ -87,7 +94,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], bool
             for s in m.segments:
                 if min(s.duration, abs(s.r1 - s.r0)) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
                     piece = window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
-                    if piece is not None and recurs(piece, vid):
+                    if piece is not None and recurs(piece, vid) > 0:
                         continue
                 kept.append(s)
             if not kept:
