@@ -24,7 +24,8 @@ from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, window
 
 DUPLICATE_SIMILARITY = 0.97  # a library video this similar to another's moments holds a copy of them
-MIN_OVERLAP = 0.5  # share of the shorter of two segments their query stretches must share to be rivals
+MIN_OVERLAP = 0.5  # share of a segment's query stretch another pair's segment must cover to be its rival (a splice's
+# neighbouring segments overlap by a few seconds at the cut and are no rivals)
 
 
 def _similarity_over(s: Segment, a: float, b: float) -> float:
@@ -33,24 +34,30 @@ def _similarity_over(s: Segment, a: float, b: float) -> float:
     return sum(vals) / len(vals) if vals else s.similarity
 
 
-def _beaten(s: Segment, own: Any, matches: list[Any], ratio: float) -> bool:
+def _rivalry(s: Segment, own: Any, matches: list[Any], ratio: float) -> str:
+    """'beaten' when another pair matches the segment's query stretch ``ratio`` times closer, else
+    'ambiguous' when one matches it about as closely (neither ``ratio`` times closer), else ''."""
+    out = ""
     for m in matches:
         if m is own:
             continue
         for o in m.segments:
             a, b = max(s.q0, o.q0), min(s.q1, o.q1)
-            if b - a < MIN_OVERLAP * min(s.duration, o.duration):
+            if b - a < MIN_OVERLAP * s.duration:
                 continue
-            mine, theirs = 1.0 - _similarity_over(s, a, b), 1.0 - _similarity_over(o, a, b)
-            if mine > ratio * max(theirs, 1e-3):
-                return True
-    return False
+            mine, theirs = max(1.0 - _similarity_over(s, a, b), 1e-3), max(1.0 - _similarity_over(o, a, b), 1e-3)
+            if mine > ratio * theirs:
+                return "beaten"
+            if theirs <= ratio * mine:
+                out = "ambiguous"
+    return out
 
 
 def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float = 0.0,
                     recurs: Callable[[Fingerprint, int], float] | None = None) -> dict[int, Any]:
     """``found`` (``search.PairMatch`` by library video) less the segments a rival beats by ``ratio`` in
-    distance (``ratio`` 0: off): another pair over the same query stretch, or (``recurs``, see
+    distance (``ratio`` 0: off), or that a rival matches about as closely (ambiguous: neither is ``ratio``
+    times closer): another pair over the same query stretch, or (``recurs``, see
     ``templates.recurs_in``) another library video that holds the segment's library moments more
     closely than the query does (a look-alike the library already holds: the query is no nearer to
     this source than the library's own look-alikes are). A library video holding the moments at
@@ -60,15 +67,22 @@ def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float =
         return found
     matches = list(found.values())
 
-    def library_rival(s: Segment, vid: int, m: Any) -> bool:
+    def library_rival(s: Segment, vid: int, m: Any, ambiguous: bool) -> bool:
         if recurs is None or m.reference is None:
-            return False
+            return ambiguous
         piece = window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
         other = recurs(piece, vid) if piece is not None else 0.0
-        return 0.0 < other < DUPLICATE_SIMILARITY and ratio * (1.0 - s.similarity) > 1.0 - other
+        if other >= DUPLICATE_SIMILARITY:  # the library holds a copy of these moments: its rivals are copies too
+            return False
+        return ambiguous or (other > 0.0 and ratio * (1.0 - s.similarity) > 1.0 - other)
 
-    kept_by = {vid: [s for s in m.segments if not _beaten(s, m, matches, ratio) and not library_rival(s, vid, m)]
-               for vid, m in found.items()}
+    kept_by: dict[int, list[Segment]] = {}
+    for vid, m in found.items():
+        kept_by[vid] = []
+        for s in m.segments:
+            rivalry = _rivalry(s, m, matches, ratio)
+            if rivalry != "beaten" and not library_rival(s, vid, m, rivalry == "ambiguous"):
+                kept_by[vid].append(s)
     out = {}
     for vid, m in found.items():
         kept = kept_by[vid]
