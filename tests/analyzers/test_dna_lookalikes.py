@@ -226,20 +226,20 @@ def test_a_real_copy_of_credits_is_found(d: Path, credits_library: Any) -> None:
     assert abs(q0 - 4.0) <= 1.0 and abs(q1 - 14.0) <= 1.0, hits
 
 
-def test_credits_with_other_names_lose_to_the_librarys_own_lookalikes(d: Path, credits_library: Any) -> None:
-    """Credits with other names match two library credits (similarity ~0.67); one of those library
-    videos' credits are held about as closely by the other library credits, so the query is no
-    nearer to it than its own look-alikes are and it is dropped (rivals.py)."""
+def test_credits_with_other_names_match_nothing(d: Path, credits_library: Any) -> None:
+    """Credits with other names verify against two library credits about equally (similarity ~0.67,
+    correlation ~0.6): neither is clearly the source (a copy is far closer to its source than to
+    look-alikes), so the query stretch is ambiguous and matches nothing (rivals.py)."""
     lib, index, _ = credits_library
     q = fingerprint_file(encode(d / "cred_other.mp4", draw_frames(4, FPS, 80, size=BIG) + credits(304, 12, 0.1), FPS, crf=23))
     loose = _found(q, lib, index, rival_distance_ratio=0.0)
-    assert {"cred1", "cred2"} <= set(loose), loose
-    assert "cred2" not in _found(q, lib, index), loose
+    assert {"cred1", "cred2"} <= set(loose), loose  # the look-alike does pass verification, twice
+    assert _found(q, lib, index) == {}
 
 
 @pytest.mark.xfail(strict=True, reason="known limit: a look-alike whose library source has no verified look-alike in the library "
                    "still matches (similarity ~0.67, correlation ~0.6); see docs/dna.md rival_distance_ratio")
-def test_scrolling_credits_with_other_names_match_nothing(d: Path, credits_library: Any) -> None:
+def test_credits_lookalike_of_a_single_library_video_matches_nothing(d: Path, credits_library: Any) -> None:
     lib, index, _ = credits_library
-    q = fingerprint_file(encode(d / "cred_other.mp4", draw_frames(4, FPS, 80, size=BIG) + credits(304, 12, 0.1), FPS, crf=23))
+    q = fingerprint_file(encode(d / "cred_other2.mp4", draw_frames(4, FPS, 80, size=BIG) + credits(301, 12, 0.1), FPS, crf=23))
     assert _found(q, lib, index) == {}
