@@ -256,7 +256,7 @@ class DNASettings(BaseModel):
     pip_boxes: int = Field(default=4, ge=0, le=8)  # picture-in-picture boxes searched per query (>1: boxes of 8 s windows too)
     pip_jitter: int = Field(default=1, ge=0, le=2)  # ... each also read moved by up to this many thumbnail pixels
     pip_contrast: float = Field(default=1.0, ge=0.0)  # box score: + this x |decorrelation inside - outside| (busy backgrounds; 0: edges only)
-    pip_detail_below: float = 0.65  # a copy shrunk below this scale (PiP) is compared on its remaining detail only (0: off)
+    pip_detail_below: float = 0.8  # a copy shrunk below this scale (PiP) is compared on its remaining detail only (0: off)
     min_similarity: float = 0.6  # decision threshold on a pair's reported Similarity (docs/dna.md: calibration)
     min_motion: float = 0.04  # a segment's input picture must change this much (still pictures, colour bars: no evidence)
     motion_noise_ratio: float = 10.0  # ... or this many times its difference from the library (slow smooth drift; 0: off)
