@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from openvod.analyzers.dna.align import Segment
 
-UNIT_SPEED_TOLERANCE = 0.05  # |speed| within 5 % of 1 is unit speed (frame-rate conversions land at 0.95-0.97, PAL speed-up 25/24 at 1.042)
+UNIT_SPEED_TOLERANCE = 0.03  # |speed| within 3 % of 1 is unit speed (frame-rate conversions land at 0.95-0.97)
 
 
 def offspeed_passes(s: Segment, short_s: float, min_correlation: float) -> bool:
