@@ -15,7 +15,9 @@ a local-folder blob store: it loads it, replays the change log after it, and sea
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import statistics
 import tempfile
 import time
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="print the N most expensive functions (cumulative) of the warm queries at each size")
     args = ap.parse_args(argv)
     manifest = json.loads((args.data / "manifest.json").read_text())
     s = DNASettings()
@@ -111,11 +115,18 @@ def main(argv: list[str] | None = None) -> int:
             lib.wait_snapshot()  # published in the background (IVF)
             lib.search(queries[0])  # warm the fingerprint cache path once
             lat, cpu = [], []
+            prof = cProfile.Profile() if args.profile else None
             for q in queries:
                 t, c = time.perf_counter(), time.process_time()
+                if prof is not None:
+                    prof.enable()
                 lib.search(q)
+                if prof is not None:
+                    prof.disable()
                 lat.append(time.perf_counter() - t)
                 cpu.append(time.process_time() - c)
+            if prof is not None:
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(args.profile)
             lat.sort()
             # A fresh worker (a new Library, as a new worker process has): its first query loads the saved
             # index (IVF) or builds the flat one from the store, then searches.

@@ -15,7 +15,8 @@ on the query itself) but carries other *codes*:
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -76,6 +77,31 @@ def _neighbour_decorrelation(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return dec(d[:, :, :-1], d[:, :, 1:], e[:, :-1], e[:, 1:]), dec(d[:, :-1, :], d[:, 1:, :], e[:-1, :], e[1:, :])
 
 
+class _BoxGrid(NamedTuple):
+    x0: np.ndarray
+    y0: np.ndarray
+    w: np.ndarray
+    h: np.ndarray
+    starts: np.ndarray  # first entry of each size (width, height)
+    sizes: np.ndarray  # entries of each size
+
+
+@lru_cache(maxsize=8)
+def _box_grid(s: int) -> _BoxGrid:
+    """Every candidate box of an ``s`` x ``s`` thumbnail: sizes by width then height, each size's
+    positions row-major (top-left corner y, then x)."""
+    lo, hi = int(np.ceil(PIP_MIN_SIDE * s)), int(np.floor(PIP_MAX_SIDE * s))
+    parts = []
+    for w in range(lo, hi + 1):
+        for h in range(max(lo, w - PIP_MAX_ASPECT_PX), min(hi, w + PIP_MAX_ASPECT_PX) + 1):
+            yy, xx = np.meshgrid(np.arange(0, s - h + 1), np.arange(0, s - w + 1), indexing="ij")
+            parts.append((xx.ravel(), yy.ravel(), np.full(xx.size, w), np.full(xx.size, h)))
+    x0, y0, w_, h_ = (np.concatenate([p[i] for p in parts]).astype(np.int64) for i in range(4))
+    sizes = np.array([p[0].size for p in parts], np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return _BoxGrid(x0, y0, w_, h_, starts, sizes)
+
+
 def pip_box(thumbs: np.ndarray, valid: np.ndarray, contrast: float = PIP_CONTRAST) -> tuple[float, float, float, float, float] | None:
     """The box (x, y, w, h as fractions of the thumbnail, and its score) whose edges separate two
     independently changing pictures, or None when no box stands out.
@@ -104,39 +130,34 @@ def pip_box(thumbs: np.ndarray, valid: np.ndarray, contrast: float = PIP_CONTRAS
     area = np.zeros((s + 1, s + 1), np.float64)
     area[1:, 1:] = np.cumsum(np.cumsum(both, axis=0), axis=1)
     total_both = float(area[-1, -1])
+    g = _box_grid(s)
+    x0, y0, w, h = g.x0, g.y0, g.w, g.h
+    x1, y1 = x0 + w, y0 + h
+    edges = np.zeros(x0.size)
+    count = np.zeros(x0.size)
+    xl, xr = np.clip(x0 - 1, 0, s - 2), np.clip(x1 - 1, 0, s - 2)
+    yt, yb = np.clip(y0 - 1, 0, s - 2), np.clip(y1 - 1, 0, s - 2)
+    for inside, val in (
+        (x0 > 0, (cx[y1, xl] - cx[y0, xl]) / h),  # left edge: between columns x0-1 and x0
+        (x1 < s, (cx[y1, xr] - cx[y0, xr]) / h),  # right edge
+        (y0 > 0, (ry[yt, x1] - ry[yt, x0]) / w),  # top edge
+        (y1 < s, (ry[yb, x1] - ry[yb, x0]) / w),  # bottom edge
+    ):
+        edges += np.where(inside, val, 0.0)
+        count += inside
+    inner = (area[y1 - 1, x1 - 1] - area[y0, x1 - 1] - area[y1 - 1, x0] + area[y0, x0]) / np.maximum(2 * (w - 1) * (h - 1), 1)
+    box_all = area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
+    outer = (total_both - box_all) / np.maximum(2 * (s * s - w * h), 1)
+    score = np.where(count >= 2, edges / np.maximum(count, 1) - np.maximum(inner, outer) + contrast * np.abs(inner - outer), -np.inf)
+    # Sizes in order (width, then height), each size's first best position (row-major); a later size
+    # replaces the best only when it scores more than 1e-9 higher.
+    top = np.maximum.reduceat(score, g.starts)
+    first = np.flatnonzero(score == np.repeat(top, g.sizes))
+    first = first[np.searchsorted(first, g.starts)]
     best: tuple[float, float, float, float, float] | None = None
-    lo, hi = int(np.ceil(PIP_MIN_SIDE * s)), int(np.floor(PIP_MAX_SIDE * s))
-    for w in range(lo, hi + 1):
-        for h in range(max(lo, w - PIP_MAX_ASPECT_PX), min(hi, w + PIP_MAX_ASPECT_PX) + 1):
-            x0 = np.arange(0, s - w + 1)[None, :]
-            y0 = np.arange(0, s - h + 1)[:, None]
-            x1, y1 = x0 + w, y0 + h
-            zero = np.zeros((y0.shape[0], x0.shape[1]))
-            edges = zero.copy()
-            count = zero.copy()
-            xl = np.clip(x0 - 1, 0, s - 2)
-            xr = np.clip(x1 - 1, 0, s - 2)
-            yt = np.clip(y0 - 1, 0, s - 2)
-            yb = np.clip(y1 - 1, 0, s - 2)
-            for inside, val in (
-                (x0 > 0, (cx[y1, xl] - cx[y0, xl]) / h),  # left edge: between columns x0-1 and x0
-                (x1 < s, (cx[y1, xr] - cx[y0, xr]) / h),  # right edge
-                (y0 > 0, (ry[yt, x1] - ry[yt, x0]) / w),  # top edge
-                (y1 < s, (ry[yb, x1] - ry[yb, x0]) / w),  # bottom edge
-            ):
-                m = np.broadcast_to(inside, zero.shape)
-                edges += np.where(m, val, 0.0)
-                count += m
-            inner = (area[y1 - 1, x1 - 1] - area[y0, x1 - 1] - area[y1 - 1, x0] + area[y0, x0]) / max(2 * (w - 1) * (h - 1), 1)
-            box_all = area[y1, x1] - area[y0, x1] - area[y1, x0] + area[y0, x0]
-            outer = (total_both - box_all) / max(2 * (s * s - w * h), 1)
-            score = np.where(count >= 2, edges / np.maximum(count, 1) - np.maximum(inner, outer) + contrast * np.abs(inner - outer),
-                             -np.inf)
-            k = int(np.argmax(score))
-            v = float(score.reshape(-1)[k])
-            if best is None or v > best[4] + 1e-9:
-                yy, xx = divmod(k, score.shape[1])
-                best = (xx / s, yy / s, w / s, h / s, v)
+    for k, v in zip(first.tolist(), top.tolist(), strict=True):
+        if best is None or v > best[4] + 1e-9:
+            best = (int(x0[k]) / s, int(y0[k]) / s, int(w[k]) / s, int(h[k]) / s, v)
     if best is None or not best[4] >= PIP_MIN_SCORE:
         return None
     return best
@@ -233,16 +254,14 @@ def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | Non
     # screen recording's copy got fewer hits and its start was lost). Reading every other sample, or
     # without the one-pixel-smaller boxes, lost copies on seed A (0.84 -> 0.81 / 0.76).
     raw = np.ascontiguousarray(q.thumbs, np.float32)
-    reads = [(raw, b) for b in boxes] + [(q.smooth_thumbs, boxes[0])]
-    codes, flips, frames, geoms = [], [], [], []
-    for src, b in reads:
-        inner = ft.sample_boxes(src, np.array([b]), s, rows=every)
-        c, cf = ft.hash_windows(_global_windows(inner))
-        codes.append(c)
-        flips.append(cf)
-        frames.append(every)
-        geoms.append(np.tile(np.array([[b[0] + 0.5 * b[2], b[1] + 0.5 * b[3], 0.25 * (b[2] + b[3])]], np.float32), (every.size, 1)))
-    fr, c, cf = np.concatenate(frames), np.concatenate(codes), np.concatenate(flips)
+    n = every.size
+    # Every sharp read in one batch (box-major), then the blurred read of the box as found.
+    sharp = ft.sample_boxes(raw, np.repeat(np.array(boxes, np.float64), n, axis=0), s, rows=np.tile(every, len(boxes)))
+    blurred = ft.sample_boxes(q.smooth_thumbs, np.array([boxes[0]]), s, rows=every)
+    c, cf = ft.hash_windows(_global_windows(np.concatenate([sharp, blurred])))
+    fr = np.tile(every, len(boxes) + 1)
+    geoms = [np.tile(np.array([[b[0] + 0.5 * b[2], b[1] + 0.5 * b[3], 0.25 * (b[2] + b[3])]], np.float32), (n, 1))
+             for b in [*boxes, boxes[0]]]
     _, first = np.unique(np.stack([fr.astype(np.uint64), ft.as_u64(c), ft.as_u64(cf)], axis=1), axis=0, return_index=True)
     keep = np.sort(first)
     order = keep[np.argsort(fr[keep], kind="stable")]
