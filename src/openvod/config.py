@@ -266,6 +266,8 @@ class DNASettings(BaseModel):
     min_short_correlation: float = 0.8  # ... must correlate this much (a few seconds of look-alikes can by chance)
     offspeed_short_s: float = 8.0  # segments off unit speed (|speed| not within 3 % of 1) shorter than this (0: off; chance.py) ...
     min_offspeed_correlation: float = 0.72  # ... must correlate this much (a free speed lines up a few cuts or a zoom rate of look-alikes)
+    offspeed_tiny_s: float = 4.0  # segments off unit speed shorter than this (0: off; chance.py) ...
+    min_offspeed_tiny_similarity: float = 0.84  # ... must also be this similar (tuning4: look-alike zoom 0.77, copies >= 0.91)
     min_correlation: float = 0.55  # a segment's picture changes must correlate this much with the library's (look-alikes do not)
     min_symmetry: float = 0.6  # share of a segment's library moments best matched on its line (look-alikes: lower)
     template_max_s: float = 8.0  # a shorter segment whose library moments another library video also holds (a shared intro/outro bumper) is no evidence: dropped (0: off; docs/dna.md)

@@ -90,6 +90,21 @@ def test_a_short_off_speed_line_needs_strong_correlation() -> None:
     assert offspeed_passes(seg(0.93, 4.7, 0.0), 0.0, 0.72)  # 0: off
 
 
+def test_a_very_short_off_speed_segment_must_also_look_like_its_source() -> None:
+    """chance.py, second tier: tuning4's q_negative_13 (another zoom into the Mandelbrot set, 3.9 s of
+    query on 2.6 s of library at 0.66x) correlated 0.87 but was only 0.77 similar; true off-speed
+    copies that short were >= 0.91 similar there. Unit speed, longer segments and 0 are not judged."""
+    def seg(speed: float, length: float, sim: float, corr: float = 0.87) -> Segment:
+        return Segment(q0=0.0, q1=length, r0=0.0, r1=length * speed, similarity=sim, slope=speed, reversed=False, correlation=corr)
+    assert not offspeed_passes(seg(0.66, 3.9, 0.77), 8.0, 0.72, 4.0, 0.84)
+    assert offspeed_passes(seg(0.66, 3.9, 0.91), 8.0, 0.72, 4.0, 0.84)
+    assert offspeed_passes(seg(1.0, 3.0, 0.5), 8.0, 0.72, 4.0, 0.84)  # unit speed
+    assert offspeed_passes(seg(0.66, 7.0, 0.77), 8.0, 0.72, 4.0, 0.84)  # 4.6 s of library: not that short
+    assert not offspeed_passes(seg(2.0, 3.0, 0.77), 8.0, 0.72, 4.0, 0.84)  # 3 s of query: the shorter span counts
+    assert offspeed_passes(seg(0.66, 3.9, 0.77), 8.0, 0.72, 0.0, 0.84)  # 0: off
+    assert offspeed_passes(seg(0.66, 3.9, 0.77), 0.0, 0.72, 0.0, 0.84)  # both tiers off
+
+
 def test_slide_decks_on_one_template_match_nothing(d: Path) -> None:
     deck = clip(d, "deck", [Shot("slides", 12.0, {"template": 42, "seed": 1})])
     copy = clip(d, "deck_copy", [Shot("slides", 12.0, {"template": 42, "seed": 1})], _rescale)

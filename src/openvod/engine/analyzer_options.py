@@ -64,6 +64,8 @@ def match_params(s: DNASettings) -> MatchParams:
         rival_distance_ratio=s.rival_distance_ratio,
         offspeed_short_s=s.offspeed_short_s,
         min_offspeed_correlation=s.min_offspeed_correlation,
+        offspeed_tiny_s=s.offspeed_tiny_s,
+        min_offspeed_tiny_similarity=s.min_offspeed_tiny_similarity,
         pip_boxes=s.pip_boxes,
         pip_jitter=s.pip_jitter,
         pip_contrast=s.pip_contrast,

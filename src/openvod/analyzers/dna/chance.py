@@ -16,9 +16,18 @@ from openvod.analyzers.dna.align import Segment
 UNIT_SPEED_TOLERANCE = 0.03  # |speed| within 3 % of 1 is unit speed (frame-rate conversions land at 0.95-0.97)
 
 
-def offspeed_passes(s: Segment, short_s: float, min_correlation: float) -> bool:
+def offspeed_passes(s: Segment, short_s: float, min_correlation: float, tiny_s: float = 0.0,
+                    min_tiny_similarity: float = 0.0) -> bool:
     """False for a segment off unit speed, shorter than ``short_s`` on its shorter timeline, whose
-    correlation is below ``min_correlation`` (``short_s`` 0: off)."""
-    if short_s <= 0 or abs(abs(s.speed) - 1.0) <= UNIT_SPEED_TOLERANCE:
+    correlation is below ``min_correlation`` (``short_s`` 0: off), or shorter than ``tiny_s`` whose
+    similarity is below ``min_tiny_similarity`` (``tiny_s`` 0: off).
+
+    The second tier: a few seconds found at a free speed are the weakest evidence there is (two free
+    parameters, two or three picture changes), and look-alike footage (another zoom into one fractal)
+    can follow the library's changes closely there; such a segment must also *look* like its source."""
+    if abs(abs(s.speed) - 1.0) <= UNIT_SPEED_TOLERANCE:
         return True
-    return min(s.duration, abs(s.r1 - s.r0)) >= short_s or s.correlation >= min_correlation
+    span = min(s.duration, abs(s.r1 - s.r0))
+    if tiny_s > 0 and span < tiny_s and s.similarity < min_tiny_similarity:
+        return False
+    return short_s <= 0 or span >= short_s or s.correlation >= min_correlation

@@ -63,6 +63,8 @@ class MatchParams:
     min_short_correlation: float = 0.0  # ... must correlate at least this much
     offspeed_short_s: float = 0.0  # segments off unit speed shorter than this ... (chance.py; 0: off)
     min_offspeed_correlation: float = 0.0  # ... must correlate at least this much
+    offspeed_tiny_s: float = 0.0  # segments off unit speed shorter than this ... (chance.py; 0: off)
+    min_offspeed_tiny_similarity: float = 0.0  # ... must be at least this similar
     template_max_s: float = 0.0  # shorter segments whose library moments recur in another library video: dropped (templates.py; 0: off)
     pip_jitter: int = 1  # ... each also moved by up to this many thumbnail pixels (views.pip_view)
     pip_boxes: int = 4  # picture-in-picture boxes searched (views.pip_boxes; >1: also boxes of parts of the query)
@@ -182,7 +184,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     # A few seconds of look-alike footage (automata, zooms) can correlate by chance: short segments need more. Short
     # on either timeline: at an off speed (0.6x) the shorter span is what the evidence rests on.
     found = [s for s in found if (evidence_span(s) >= params.short_segment_s or s.correlation >= params.min_short_correlation)
-             and offspeed_passes(s, params.offspeed_short_s, params.min_offspeed_correlation)]
+             and offspeed_passes(s, params.offspeed_short_s, params.min_offspeed_correlation,
+                                 params.offspeed_tiny_s, params.min_offspeed_tiny_similarity)]
     # The pair as a whole: look-alike footage yields many weakly correlated lines, and now and then a
     # short one that happens to correlate; a copy's segments correlate throughout.
     total = sum(s.duration for s in found)
