@@ -260,3 +260,24 @@ def test_credits_lookalike_verified_against_one_library_video_matches_nothing(d:
     q = fingerprint_file(encode(d / "cred_other2.mp4", draw_frames(4, FPS, 80, size=BIG) + credits(304, 12, 0.1), FPS, crf=23))
     assert set(_found(q, lib, index, rival_distance_ratio=0.0)) == {"cred1"}
     assert _found(q, lib, index) == {}
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_copy_turned_180_degrees_is_found_turned_even_when_it_also_lines_up_reversed(d: Path, seed: int) -> None:
+    """Plasma turned 180 degrees and played forwards also reads, poorly, as the original played backwards
+    (a short reversed segment at 0.78-0.9 similarity); the rotated reading explains the whole copy. The
+    search once skipped views of a video the plain reading had already found, and reported the reversed
+    piece (tuning4 q_rotate_3: F1 0.09; these seeds: 5-7 s of the 14 s copy)."""
+    shots = [Shot("title", 4.0, {"seed": seed}), Shot("screen", 3.0, {"seed": seed + 1, "cjk": False}),
+             Shot("plasma", 8.0, {"seed": seed + 2}), Shot("title", 4.0, {"seed": seed + 3})]
+    frames = list(render(Program(shots), SIZE, FPS))
+    lib = fingerprint_file(encode(d / f"rot_lib{seed}.mp4", frames, FPS, crf=23))
+    turned = [np.ascontiguousarray(f[::-1, ::-1]) for f in frames[2 * FPS : 16 * FPS]]
+    q = fingerprint_file(encode(d / f"rot_q{seed}.mp4", turned, FPS, crf=26))
+    index = CodeIndex()
+    index.add(0, lib.codes)
+    with single_threaded_blas():
+        (m,) = search(q, index, lambda v: ("lib", lib), match_params(DNASettings()))
+    assert m.rotation == 180, m
+    ((s),) = m.segments
+    assert not s.reversed and abs(s.q0 - 0.0) <= 1.0 and abs(s.q1 - 14.0) <= 1.0 and abs(s.r0 - 2.0) <= 1.0 and abs(s.r1 - 16.0) <= 1.0, s

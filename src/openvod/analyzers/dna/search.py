@@ -367,13 +367,15 @@ def search(
             m.candidate_support = support
             if rotation:
                 m.rotation = rotation
-            found[vid] = m
+            found[vid] = _better(found.get(vid), m)
 
     for vid, support, hits in candidates(q, index, params, exclude):
         check(q, vid, support, hits)
     # Rotated copies (whole-picture codes read in the other orientations) and picture-in-picture boxes' codes.
     for qr, deg in _views(q, params):
-        cands = [c for c in candidates(qr, index, params, exclude | set(found), view=True) if c[1] >= MIN_ROTATED_SUPPORT]
+        # A video already found is verified again through a view: a rotated copy can also line up, poorly, as
+        # it is (a 180-degree turn read as a short reversed piece); the better explanation is kept.
+        cands = [c for c in candidates(qr, index, params, exclude, view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
     recurs = recurs_in(index, load, params, candidates, verify)
