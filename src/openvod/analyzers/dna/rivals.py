@@ -24,6 +24,7 @@ from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, window
 
 DUPLICATE_SIMILARITY = 0.97  # a library video this similar to another's moments holds a copy of them
+NEAREST_RATIO = 1.5  # the query this many times closer to its source than to the library's look-alike of it: the source
 MIN_OVERLAP = 0.5  # share of a segment's query stretch another pair's segment must cover to be its rival (a splice's
 # neighbouring segments overlap by a few seconds at the cut and are no rivals)
 
@@ -54,7 +55,8 @@ def _rivalry(s: Segment, own: Any, matches: list[Any], ratio: float) -> str:
 
 
 def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float = 0.0,
-                    recurs: Callable[[Fingerprint, int], float] | None = None) -> dict[int, Any]:
+                    recurs: Callable[[Fingerprint, int], float] | None = None,
+                    nearest: Callable[[Segment, int, Fingerprint], float] | None = None) -> dict[int, Any]:
     """``found`` (``search.PairMatch`` by library video) less the segments a rival beats by ``ratio`` in
     distance (``ratio`` 0: off), or that a rival matches about as closely (ambiguous: neither is ``ratio``
     times closer): another pair over the same query stretch, or (``recurs``, see
@@ -62,6 +64,12 @@ def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float =
     closely than the query does (a look-alike the library already holds: the query is no nearer to
     this source than the library's own look-alikes are). A library video holding the moments at
     ``DUPLICATE_SIMILARITY`` or more holds a copy of them, not a look-alike, and is no rival.
+    ``nearest(segment, video, piece)`` (if given) says which library video holds the piece of ``video``
+    (0: none known), and how similar the query's stretch is to it, with no evidence gates: a library
+    rival loses when the query is ``NEAREST_RATIO`` times closer to its own source than to it (a transformed
+    copy of one of two near-identical library videos, such as paintings from one generator, is further
+    from its source than the two are from each other, yet clearly closer to its source than to the
+    other; a look-alike is about as close to both).
     Similarities are recomputed over the segments left (duration-weighted, as ``search.verify`` does)."""
     if ratio <= 0:
         return found
@@ -74,7 +82,11 @@ def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float =
         other = recurs(piece, vid) if piece is not None else 0.0
         if other >= DUPLICATE_SIMILARITY:  # the library holds a copy of these moments: its rivals are copies too
             return False
-        return ambiguous or (other > 0.0 and ratio * (1.0 - s.similarity) > 1.0 - other)
+        if ambiguous:
+            return True
+        if not (other > 0.0 and ratio * (1.0 - s.similarity) > 1.0 - other):
+            return False
+        return nearest is None or piece is None or NEAREST_RATIO * (1.0 - s.similarity) > 1.0 - nearest(s, vid, piece)
 
     kept_by: dict[int, list[Segment]] = {}
     for vid, m in found.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -24,7 +24,7 @@ from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.rivals import closest_sources
-from openvod.analyzers.dna.templates import distinctive, recurs_in
+from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, TEMPLATE_MIN_SEGMENT_S, distinctive, piece_key, recurs_in, window
 from openvod.analyzers.dna.views import query_views, view_fits
 
 
@@ -290,6 +290,13 @@ def _views(q: Fingerprint, params: MatchParams) -> list[tuple[Fingerprint, int]]
     return query_views(q, params.pip_boxes, params.pip_jitter, params.pip_contrast)
 
 
+def _ungated(p: MatchParams) -> MatchParams:
+    """``p`` with no evidence gate: how alike two stretches are, whether or not that is a copy."""
+    return replace(p, min_similarity=0.0, min_motion=0.0, motion_noise_ratio=0.0, min_correlation=-1.0, min_pair_correlation=-1.0,
+                   min_short_correlation=-1.0, min_offspeed_correlation=-1.0, offspeed_tiny_s=0.0, min_symmetry=0.0,
+                   align=replace(p.align, min_segment_s=min(p.align.min_segment_s, TEMPLATE_MIN_SEGMENT_S)))
+
+
 def _better(a: PairMatch | None, b: PairMatch | None) -> PairMatch | None:
     if a is None or b is None:
         return a or b
@@ -367,7 +374,7 @@ def search(
             m.candidate_support = support
             if rotation:
                 m.rotation = rotation
-            found[vid] = _better(found.get(vid), m)
+            found[vid] = _better(found.get(vid), m) or m
 
     for vid, support, hits in candidates(q, index, params, exclude):
         check(q, vid, support, hits)
@@ -378,8 +385,16 @@ def search(
         cands = [c for c in candidates(qr, index, params, exclude, view=True) if c[1] >= MIN_ROTATED_SUPPORT]
         for vid, support, hits in cands[:MAX_ROTATED_CANDIDATES]:
             check(qr, vid, support, hits, deg)
-    recurs = recurs_in(index, load, params, candidates, verify)
-    found = closest_sources(found, params.rival_distance_ratio, params.min_similarity, recurs)
+    holders: dict[tuple[int, float, float], int] = {}
+    recurs = recurs_in(index, load, params, candidates, verify, holders)
+
+    def nearest(s: Segment, vid: int, piece: Fingerprint) -> float:  # the query's stretch vs the piece's other holder
+        other, stretch = holders.get(piece_key(piece, vid)), window(q, s.q0 - TEMPLATE_MARGIN_S, s.q1 + TEMPLATE_MARGIN_S)
+        loaded = load(other) if other is not None else None
+        m = compare(stretch, loaded[1], _ungated(params)) if loaded is not None and stretch is not None else None
+        return m.similarity if m is not None else 0.0
+
+    found = closest_sources(found, params.rival_distance_ratio, params.min_similarity, recurs, nearest)
     out = distinctive(found, recurs, params.template_max_s, params.min_similarity)
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out

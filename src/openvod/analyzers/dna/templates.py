@@ -52,11 +52,18 @@ def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
     )
 
 
+def piece_key(piece: Fingerprint, vid: int) -> tuple[int, float, float]:
+    """The cache key of a piece (``window``) of library video ``vid``."""
+    return (vid, float(piece.info.get("t0", 0.0)), piece.duration)
+
+
 def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: Callable[..., Any],
-              verify: Callable[..., Any]) -> Callable[[Fingerprint, int], float]:
+              verify: Callable[..., Any], holders: dict[tuple[int, float, float], int] | None = None
+              ) -> Callable[[Fingerprint, int], float]:
     """``recurs(piece, video)``: how similar (``PairMatch.similarity``, 0.0: not at all) the closest other
     library video that also holds a piece of a library video is (``search.candidates`` on the index,
-    then ``search.verify`` with the same thresholds); cached per piece."""
+    then ``search.verify`` with the same thresholds); cached per piece. ``holders`` (if given) gets that
+    other video by ``piece_key``."""
 
     # The piece is a few seconds cut out of a video: its first or last moments may be a cut or a fade,
     # so a shorter stretch of it than a reported segment is enough to say it recurs.
@@ -65,13 +72,16 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
     seen: dict[tuple[int, float, float], float] = {}
 
     def recurs(piece: Fingerprint, vid: int) -> float:
-        key = (vid, float(piece.info.get("t0", 0.0)), piece.duration)
+        key = piece_key(piece, vid)
         if key not in seen:
             best = 0.0
             for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
                 loaded = load(other)
                 m = verify(piece, loaded[1], hits, short) if loaded is not None else None
-                best = max(best, m.similarity if m is not None else 0.0)
+                if m is not None and m.similarity > best:
+                    best = m.similarity
+                    if holders is not None:
+                        holders[key] = other
             seen[key] = best
         return seen[key]
 
