@@ -16,10 +16,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.media import make_video
 
 REPO = Path(__file__).resolve().parent.parent
+
+# In CI (``CI`` set) property tests draw the same examples on every run: a rare failing example found by
+# chance must not turn one commit red and the next green (a PiP box test did, at seed 1). Locally they
+# stay random, and a failure found there gets its own test.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def free_port() -> int:
