@@ -21,7 +21,8 @@ from typing import Any
 
 from openvod.analyzers.dna.align import Segment
 from openvod.analyzers.dna.fingerprint import Fingerprint
-from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, window
+from openvod.analyzers.dna.segments import narrowed
+from openvod.analyzers.dna.templates import library_piece
 
 DUPLICATE_SIMILARITY = 0.97  # a library video this similar to another's moments holds a copy of them
 NEAREST_RATIO = 1.5  # the query this many times closer to its source than to the library's look-alike of it: the source
@@ -78,7 +79,7 @@ def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float =
     def library_rival(s: Segment, vid: int, m: Any, ambiguous: bool) -> bool:
         if recurs is None or m.reference is None:
             return ambiguous
-        piece = window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
+        piece = library_piece(m, s)
         other = recurs(piece, vid) if piece is not None else 0.0
         if other >= DUPLICATE_SIMILARITY:  # the library holds a copy of these moments: its rivals are copies too
             return False
@@ -95,16 +96,5 @@ def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float =
             rivalry = _rivalry(s, m, matches, ratio)
             if rivalry != "beaten" and not library_rival(s, vid, m, rivalry == "ambiguous"):
                 kept_by[vid].append(s)
-    out = {}
-    for vid, m in found.items():
-        kept = kept_by[vid]
-        if not kept:
-            continue
-        if len(kept) < len(m.segments):
-            total = sum(s.duration for s in kept)
-            m.similarity = float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in kept) / max(total, 1e-6))))
-            m.segments = kept
-            if m.similarity < min_similarity:
-                continue
-        out[vid] = m
-    return out
+    narrow = {vid: narrowed(m, kept_by[vid], min_similarity) for vid, m in found.items()}
+    return {vid: m for vid, m in narrow.items() if m is not None}

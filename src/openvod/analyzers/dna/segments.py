@@ -5,6 +5,7 @@ stretched over moments where both videos are blank. Split out of ``align.py``, u
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -181,6 +182,19 @@ def pair_similarity(segments: list[Segment]) -> float:
     """A pair's Similarity: its segments' similarities weighted by their query durations, in 0..1."""
     total = sum(s.duration for s in segments)
     return float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in segments) / max(total, 1e-6))))
+
+
+def narrowed(m: Any, kept: list[Segment], min_similarity: float = 0.0) -> Any | None:
+    """A pair (``search.PairMatch``) left with only the segments ``kept``: its Similarity recomputed over them
+    (``pair_similarity``), or None when none is left or it falls below ``min_similarity``."""
+    if not kept:
+        return None
+    if len(kept) < len(m.segments):
+        m.similarity = pair_similarity(kept)
+        m.segments = kept
+        if m.similarity < min_similarity:
+            return None
+    return m
 
 
 def sub_segment(s: Segment, a: float, b: float) -> Segment:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from openvod.analyzers.dna.fingerprint import Fingerprint
-from openvod.analyzers.dna.segments import pair_similarity
+from openvod.analyzers.dna.segments import narrowed
 
 TEMPLATE_MARGIN_S = 0.5  # library time kept around a segment's span when it is looked up elsewhere
 MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best supported first)
@@ -50,6 +50,11 @@ def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
         codes=fp.codes[keep], codes_flip=fp.codes_flip[keep], duration=float(fp.times[rows[-1]]) - start + fp.step,
         width=fp.width, height=fp.height, box=fp.box, options_key=fp.options_key, info={**fp.info, "t0": start},
     )
+
+
+def library_piece(m: Any, s: Any) -> Fingerprint | None:
+    """The library moments a segment of a pair (``search.PairMatch``) matched, with ``TEMPLATE_MARGIN_S`` around."""
+    return window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
 
 
 def piece_key(piece: Fingerprint, vid: int) -> tuple[int, float, float]:
@@ -103,16 +108,11 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], floa
             kept = []
             for s in m.segments:
                 if min(s.duration, abs(s.r1 - s.r0)) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
-                    piece = window(m.reference, min(s.r0, s.r1) - TEMPLATE_MARGIN_S, max(s.r0, s.r1) + TEMPLATE_MARGIN_S)
+                    piece = library_piece(m, s)
                     if piece is not None and recurs(piece, vid) > 0:
                         continue
                 kept.append(s)
-            if not kept:
-                continue
-            if len(kept) < len(m.segments):
-                m.similarity = pair_similarity(kept)
-                m.segments = kept
-                if m.similarity < min_similarity:
-                    continue
-        out.append(m)
+            m = narrowed(m, kept, min_similarity)
+        if m is not None:
+            out.append(m)
     return out
