@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from bench.dna.content import PHOTOS, ContentPool, Program, Shot, font, load_photo, render
+from bench.dna import gen5
 from bench.dna.content4 import dissolve
 from bench.dna.videoio import read_range, stream_frames, write_video
 
@@ -92,7 +93,7 @@ def spatial_fn(sp: dict[str, Any]) -> Callable[[np.ndarray, float, np.ndarray | 
 
     def f(a: np.ndarray, t: float, bg: np.ndarray | None) -> np.ndarray:
         img = a
-        if kind in ("crop", "combined") and "crop" in sp:
+        if "crop" in sp:
             x, y, w, h = sp["crop"]
             x0, y0 = int(round(x * W)), int(round(y * H))
             img = np.asarray(Image.fromarray(img[y0 : y0 + int(round(h * H)), x0 : x0 + int(round(w * W))]).resize((W, H), Image.Resampling.BILINEAR))
@@ -140,13 +141,19 @@ def spatial_fn(sp: dict[str, Any]) -> Callable[[np.ndarray, float, np.ndarray | 
                 ImageDraw.Draw(out).rectangle([int(px * W) - 3, int(py * H) - 3, int(px * W) + iw + 2, int(py * H) + ih + 2], fill=(240, 240, 240))
             out.paste(inner, (int(round(px * W)), int(round(py * H))))
             img = np.asarray(out)
-        if sp.get("rotate"):
-            img = np.ascontiguousarray(np.rot90(img, k=sp["rotate"] // 90))
-        if sp.get("size") and tuple(sp["size"]) != (img.shape[1], img.shape[0]):
-            img = np.asarray(Image.fromarray(img).resize(tuple(sp["size"]), Image.Resampling.BILINEAR))
-        return img
+        return frame_level(img, sp)
 
     return f
+
+
+def frame_level(img: np.ndarray, sp: dict[str, Any]) -> np.ndarray:
+    """The edits of the whole output frame (rotation, size), also applied to a picture-in-picture's
+    background where it shows alone."""
+    if sp.get("rotate"):
+        img = np.ascontiguousarray(np.rot90(img, k=sp["rotate"] // 90))
+    if sp.get("size") and tuple(sp["size"]) != (img.shape[1], img.shape[0]):
+        img = np.asarray(Image.fromarray(img).resize(tuple(sp["size"]), Image.Resampling.BILINEAR))
+    return img
 
 
 def _photometric(img: np.ndarray, ph: dict[str, float]) -> np.ndarray:
@@ -562,7 +569,7 @@ class Builder:
                 t = (k + i) / q.fps
                 if p.program is not None:
                     # Picture-in-picture / split queries show only the background outside the copy.
-                    yield bg if bg is not None else fr if copy_only else f(fr, t, None)
+                    yield frame_level(bg, q.spatial) if bg is not None else fr if copy_only else f(fr, t, None)
                 else:
                     yield f(fr, t, bg)
             k += n
@@ -623,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-class", type=int, default=4)
     ap.add_argument("--negatives", type=int, default=12)
     ap.add_argument("--classes", default=",".join(CLASSES))
+    ap.add_argument("--gen5", default=",".join(gen5.CLASSES), help="generation-5 classes ('' for none)")
     args = ap.parse_args(argv)
     seed = args.seed if args.seed is not None else SPLITS[args.split or "tuning"]
     split = args.split or next((k for k, v in SPLITS.items() if v == seed), "custom")
@@ -636,6 +644,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {cls}: {args.per_class} queries ({time.time() - t0:.0f}s)", flush=True)
     for k in range(args.negatives):
         b.make_query(b.negative(k))
+    gen5.seed_stream(b, seed)  # generation 5 draws from its own stream: generation 4 stays as it was
+    for cls in [c for c in args.gen5.split(",") if c]:
+        for k in range(args.per_class):
+            b.make_query(gen5.spec(b, cls, k))
+        print(f"  {cls}: {args.per_class} queries ({time.time() - t0:.0f}s)", flush=True)
     manifest = {"seed": seed, "split": split, "library": b.library, "queries": b.queries}
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     print(f"wrote {args.out / 'manifest.json'}: {len(b.library)} library videos, {len(b.queries)} queries "
