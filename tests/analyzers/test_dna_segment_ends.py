@@ -158,3 +158,21 @@ def test_samples_flat_on_one_side_extend_the_copy_when_the_pictures_match(raw_si
     s = Segment(1.875, 10.0, 11.875, 20.0, 0.97, 1.0)  # starts half a sample before its first matched sample
     out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: raw_sim)[0]
     assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out
+
+
+@pytest.mark.parametrize(("library_blank", "extended"), [(True, True), (False, False)])
+def test_a_textured_library_moment_is_not_a_blank_lead_in(library_blank: bool, extended: bool) -> None:
+    """Both sides featureless over the shared region: a black lead-in (the library's picture is blank
+    as a whole) carries the copy back; a brick wall too fine for the descriptors under a faint title
+    card of the query does not (lowres tuning query: the segment began 3.7 s early)."""
+    tq = np.arange(0, 10, 0.25)
+    tr = np.arange(0, 30, 0.25)
+    q_valid = np.ones(tq.size, bool)
+    r_valid = np.ones(tr.size, bool)
+    q_valid[tq < 2] = False
+    r_valid[(tr >= 10) & (tr < 12)] = False
+    r_blank = ~r_valid if library_blank else np.zeros(tr.size, bool)
+    s = Segment(1.875, 10.0, 11.875, 20.0, 0.97, 1.0)
+    out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0, r_blank)[0]
+    assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out
+    assert extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0)[0].q0 < 0.3  # without r_blank: as before

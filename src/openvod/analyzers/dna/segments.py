@@ -17,6 +17,7 @@ def find_all_segments(
     sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
     q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
     keep: Callable[[Segment], bool] | None = None, raw: Callable[[int, int], float] | None = None,
+    r_blank: np.ndarray | None = None,
 ) -> list[Segment]:
     """Copied segments played forwards and, on the query moments left over, backwards.
 
@@ -28,12 +29,12 @@ def find_all_segments(
     mirrored (t -> q_dur - t), searched like a forward copy, and mapped back (``Segment.reversed``).
     Collinear pieces of one copy separated by frames that did not match (a shot that does not
     survive the transform) are joined first, so a segment follows the copy, not its shots.
-    ``raw(i, j)``: similarity of query sample i and library sample j whatever their flatness
-    (``extend_over_blank``).
+    ``raw(i, j)``: similarity of query sample i and library sample j whatever their flatness, and
+    ``r_blank``: library samples whose whole picture is blank (``extend_over_blank``).
     """
     nq = sim.shape[0]
     fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
-    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid, raw)
+    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid, raw, r_blank)
     if not reverse or nq < 2:
         return fwd
     passed = [keep is None or keep(s) for s in fwd]
@@ -48,7 +49,8 @@ def find_all_segments(
     rtq = (q_dur - np.asarray(tq, np.float64))[::-1]
     qv = None if q_valid is None else np.asarray(q_valid)[::-1]
     back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
-    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid, None if raw is None else lambda i, j: raw(nq - 1 - i, j))
+    back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid, None if raw is None else lambda i, j: raw(nq - 1 - i, j),
+                             r_blank)
     backs = [Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
                      sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True) for s in back]
     good_backs = [s for s in backs if keep is None or keep(s)]
@@ -102,13 +104,19 @@ FAINT_MATCH = 0.9  # a sample flat on one side only still continues the copy whe
 
 def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float,
                       q_valid: np.ndarray | None, r_valid: np.ndarray | None,
-                      raw: Callable[[int, int], float] | None = None) -> list[Segment]:
+                      raw: Callable[[int, int], float] | None = None, r_blank: np.ndarray | None = None) -> list[Segment]:
     """Stretch each segment along its line over the samples just before and after it where *both*
     videos are blank (flat: black, a fade, a featureless shot) at the same moment: the copy goes on
     there, it just cannot be seen. Stops at the first sample where either side has structure, and
     never runs into the next segment. A sample flat on one side only (a faint fade-in whose contrast
     the copy raised above the flatness threshold, or lowered below it) counts as the copy when its
-    pictures, compared whatever their flatness (``raw``), are at least ``FAINT_MATCH`` similar."""
+    pictures, compared whatever their flatness (``raw``), are at least ``FAINT_MATCH`` similar.
+
+    ``r_blank`` (optional): which library samples are blank as a whole picture (the fingerprint's
+    flatness). A library moment featureless over the shared region only at the descriptors' scale
+    (fine texture: brickwork, gravel, foliage) is not a blank moment the copy can go on through: a
+    faint title card in the query before the copy began was taken for the copy's blank lead-in over a
+    brick wall (3.7 s too early)."""
     if not segments or q_valid is None or r_valid is None or tq.size < 2 or tr.size < 1:
         return segments
     tq = np.asarray(tq, np.float64)
@@ -129,6 +137,7 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
             j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
             j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
             k = int(not q_valid[i]) + int(not r_valid[j])
+            k = 1 if k == 2 and r_blank is not None and not r_blank[j] else k  # a textured library moment: one-sided
             return 2 if k == 1 and raw is not None and raw(i, j) >= FAINT_MATCH else k
 
         def walk(i: int, d: int, limit: float, edge: float) -> float:
