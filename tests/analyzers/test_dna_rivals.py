@@ -18,7 +18,6 @@ from openvod.analyzers.dna.align import Segment
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.rivals import NEAREST_RATIO, closest_sources
 from openvod.analyzers.dna.search import PairMatch
-from openvod.analyzers.dna.templates import distinctive
 
 
 def _reference(seconds: float = 40.0) -> Fingerprint:
@@ -63,20 +62,3 @@ def test_a_library_rival_loses_when_the_query_is_clearly_closer_to_its_source(
 def test_without_a_nearest_check_the_library_rival_wins_as_before() -> None:
     assert closest_sources(_found(0.92), 2.0, 0.6, lambda piece, vid: 0.955) == {}
     assert NEAREST_RATIO > 1.0
-
-
-@pytest.mark.parametrize("query_to_source, query_to_other, kept", [
-    (0.886, 0.725, True),  # tuning4 q_reorder_3: a 7 s piece of credits, 0.886 to its source, 0.725 to the other credits
-    (0.98, 0.98, False),  # a bumper both library videos hold: the query cannot say which one it came from
-    (0.80, 0.75, False),  # credits with other names, about as close to both credits: a look-alike
-    (0.80, 0.0, True),  # the query's stretch does not even align with the other holder
-])
-def test_a_template_segment_is_kept_when_the_query_is_clearly_closer_to_its_source(
-        query_to_source: float, query_to_other: float, kept: bool) -> None:
-    """templates.distinctive: a short segment whose library moments another library video also holds is
-    dropped, unless the query is NEAREST_RATIO times closer (1 - similarity) to its own source."""
-    s = Segment(q0=7.2, q1=14.2, r0=25.0, r1=32.0, similarity=query_to_source, slope=1.0, reversed=False, correlation=0.9)
-    found = {13: PairMatch("L13", query_to_source, [s], reference=_reference())}
-    out = distinctive(found, lambda piece, vid: 0.8, 8.0, 0.6, lambda seg, vid, piece: query_to_other, NEAREST_RATIO)
-    assert bool(out) is kept
-    assert distinctive(found, lambda piece, vid: 0.8, 8.0, 0.6) == []  # without ``nearest``: dropped, as before

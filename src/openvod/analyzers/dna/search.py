@@ -23,7 +23,7 @@ from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, pa
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
-from openvod.analyzers.dna.rivals import NEAREST_RATIO, closest_sources
+from openvod.analyzers.dna.rivals import closest_sources
 from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, TEMPLATE_MIN_SEGMENT_S, distinctive, piece_key, recurs_in, window
 from openvod.analyzers.dna.views import query_views, view_fits
 
@@ -395,6 +395,6 @@ def search(
         return m.similarity if m is not None else 0.0
 
     found = closest_sources(found, params.rival_distance_ratio, params.min_similarity, recurs, nearest)
-    out = distinctive(found, recurs, params.template_max_s, params.min_similarity, nearest, NEAREST_RATIO)
+    out = distinctive(found, recurs, params.template_max_s, params.min_similarity)
     out.sort(key=lambda m: (-round(m.similarity, 2), str(m.key)))
     return out

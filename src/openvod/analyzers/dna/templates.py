@@ -94,20 +94,13 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
 
 
 def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], float], max_s: float,
-                min_similarity: float = 0.0, nearest: Callable[[Any, int, Fingerprint], float] | None = None,
-                ratio: float = 0.0) -> list[Any]:
+                min_similarity: float = 0.0) -> list[Any]:
     """The matches (``search.PairMatch``, by library video) less their template segments.
 
     A segment shorter than ``max_s`` on its shorter timeline whose library span (``reference``)
     ``recurs(piece, video)`` in another library video is dropped; the pair's similarity is then
     recomputed over the segments left (``segments.pair_similarity``, as ``search.verify`` does), and a pair
     left with none, or now below ``min_similarity``, is dropped. ``max_s`` 0 turns the check off.
-
-    ``nearest(segment, video, piece)`` (if given, with ``ratio``): how similar the query's stretch is to
-    that other library video. A segment the query holds ``ratio`` times closer (in 1 - similarity) to its
-    own source than to the other holder is kept: the pieces only look alike (scrolling credits in one
-    layout with other names), and the query can say which it was taken from. A shared bumper, the same
-    pixels in both, leaves the query equally close to both.
     """
     out = []
     for vid, m in found.items():
@@ -116,8 +109,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], floa
             for s in m.segments:
                 if min(s.duration, abs(s.r1 - s.r0)) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
                     piece = library_piece(m, s)
-                    if piece is not None and recurs(piece, vid) > 0 and not (
-                            nearest is not None and ratio > 0 and ratio * (1.0 - s.similarity) < 1.0 - nearest(s, vid, piece)):
+                    if piece is not None and recurs(piece, vid) > 0:
                         continue
                 kept.append(s)
             m = narrowed(m, kept, min_similarity)
