@@ -160,19 +160,22 @@ def test_samples_flat_on_one_side_extend_the_copy_when_the_pictures_match(raw_si
     assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out
 
 
-@pytest.mark.parametrize(("library_blank", "extended"), [(True, True), (False, False)])
-def test_a_textured_library_moment_is_not_a_blank_lead_in(library_blank: bool, extended: bool) -> None:
-    """Both sides featureless over the shared region: a black lead-in (the library's picture is blank
-    as a whole) carries the copy back; a brick wall too fine for the descriptors under a faint title
-    card of the query does not (lowres tuning query: the segment began 3.7 s early)."""
+@pytest.mark.parametrize(("query_flat", "library_flat", "extended"),
+                         [(True, True, True), (False, False, True), (True, False, False), (False, True, True)])
+def test_both_blank_means_alike_whole_pictures(query_flat: bool, library_flat: bool, extended: bool) -> None:
+    """Both sides featureless over the shared region: black in both (flat whole pictures), a copy of a
+    texture too fine for the descriptors (textured in both), or a picture-in-picture copy's black moment
+    (the query's whole frame shows other footage too) carries the copy back; a faint title card of the
+    query (flat) over a brick wall of the library (textured) does not (a 160x90 tuning query: the
+    segment began 3.7 s early)."""
     tq = np.arange(0, 10, 0.25)
     tr = np.arange(0, 30, 0.25)
     q_valid = np.ones(tq.size, bool)
     r_valid = np.ones(tr.size, bool)
     q_valid[tq < 2] = False
     r_valid[(tr >= 10) & (tr < 12)] = False
-    r_blank = ~r_valid if library_blank else np.zeros(tr.size, bool)
+    blank = (~q_valid if query_flat else np.zeros(tq.size, bool), ~r_valid if library_flat else np.zeros(tr.size, bool))
     s = Segment(1.875, 10.0, 11.875, 20.0, 0.97, 1.0)
-    out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0, r_blank)[0]
+    out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0, blank)[0]
     assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out
-    assert extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0)[0].q0 < 0.3  # without r_blank: as before
+    assert extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0)[0].q0 < 0.3  # without ``blank``: as before

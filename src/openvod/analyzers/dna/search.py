@@ -174,7 +174,7 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
         return ok(s)
 
     found = find_all_segments(sim, tq, tr, q.duration, r.duration, params.align, sub.q_valid, sub.r_valid, keep=passes,
-                              raw=lambda i, j: float(sub.q[i] @ sub.r[j]), r_blank=r.flat[::k])
+                              raw=lambda i, j: float(sub.q[i] @ sub.r[j]), flat=(q.flat[::k], r.flat[::k]))
     found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, tr, sub.r_valid,
                                     params.end_trim_window_s, params.end_trim_correlation, params.align.min_segment_s,
                                     lambda i, j: max(picture_change(sub.q[i]), picture_change(sub.r[j])), params.min_motion_floor)

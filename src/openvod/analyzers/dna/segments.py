@@ -17,7 +17,7 @@ def find_all_segments(
     sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float, p: AlignParams,
     q_valid: np.ndarray | None = None, r_valid: np.ndarray | None = None, reverse: bool = True,
     keep: Callable[[Segment], bool] | None = None, raw: Callable[[int, int], float] | None = None,
-    r_blank: np.ndarray | None = None,
+    flat: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Segment]:
     """Copied segments played forwards and, on the query moments left over, backwards.
 
@@ -30,11 +30,11 @@ def find_all_segments(
     Collinear pieces of one copy separated by frames that did not match (a shot that does not
     survive the transform) are joined first, so a segment follows the copy, not its shots.
     ``raw(i, j)``: similarity of query sample i and library sample j whatever their flatness, and
-    ``r_blank``: library samples whose whole picture is blank (``extend_over_blank``).
+    ``flat``: (query, library) samples whose whole picture is flat (``extend_over_blank``).
     """
     nq = sim.shape[0]
     fwd = merge_collinear(find_segments(sim, tq, tr, q_dur, r_dur, p, q_valid, r_valid), sim, tq, tr, p)
-    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid, raw, r_blank)
+    fwd = extend_over_blank(fwd, tq, tr, q_dur, r_dur, q_valid, r_valid, raw, flat)
     if not reverse or nq < 2:
         return fwd
     passed = [keep is None or keep(s) for s in fwd]
@@ -50,7 +50,7 @@ def find_all_segments(
     qv = None if q_valid is None else np.asarray(q_valid)[::-1]
     back = merge_collinear(find_segments(rsim, rtq, tr, q_dur, r_dur, p, qv, r_valid), rsim, rtq, tr, p)
     back = extend_over_blank(back, rtq, tr, q_dur, r_dur, qv, r_valid, None if raw is None else lambda i, j: raw(nq - 1 - i, j),
-                             r_blank)
+                             None if flat is None else (np.asarray(flat[0])[::-1], flat[1]))
     backs = [Segment(q_dur - s.q1, q_dur - s.q0, s.r0, s.r1, s.similarity, s.slope,
                      sorted((q_dur - a, b, c) for a, b, c in s.evidence), s.transform, reversed=True) for s in back]
     good_backs = [s for s in backs if keep is None or keep(s)]
@@ -104,7 +104,8 @@ FAINT_MATCH = 0.9  # a sample flat on one side only still continues the copy whe
 
 def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q_dur: float, r_dur: float,
                       q_valid: np.ndarray | None, r_valid: np.ndarray | None,
-                      raw: Callable[[int, int], float] | None = None, r_blank: np.ndarray | None = None) -> list[Segment]:
+                      raw: Callable[[int, int], float] | None = None,
+                      flat: tuple[np.ndarray, np.ndarray] | None = None) -> list[Segment]:
     """Stretch each segment along its line over the samples just before and after it where *both*
     videos are blank (flat: black, a fade, a featureless shot) at the same moment: the copy goes on
     there, it just cannot be seen. Stops at the first sample where either side has structure, and
@@ -112,11 +113,13 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
     the copy raised above the flatness threshold, or lowered below it) counts as the copy when its
     pictures, compared whatever their flatness (``raw``), are at least ``FAINT_MATCH`` similar.
 
-    ``r_blank`` (optional): which library samples are blank as a whole picture (the fingerprint's
-    flatness). A library moment featureless over the shared region only at the descriptors' scale
-    (fine texture: brickwork, gravel, foliage) is not a blank moment the copy can go on through: a
-    faint title card in the query before the copy began was taken for the copy's blank lead-in over a
-    brick wall (3.7 s too early)."""
+    ``flat`` (optional): which (query, library) samples are flat as a whole picture (the fingerprints'
+    flatness). Where both are featureless over the shared region but the query's whole picture is flat
+    and the library's is not, the moment is one-sided: a faint title card in the query before the copy
+    began (flat) was taken for the copy's blank lead-in over a brick wall (textured, featureless only
+    at the descriptors' scale), 3.7 s too early. Two textured pictures (a copy of the brick wall), two
+    flat ones (black, a fade), or a textured query over a flat library picture (a picture-in-picture
+    copy's black moment: the query's whole frame also shows other footage) still carry the copy on."""
     if not segments or q_valid is None or r_valid is None or tq.size < 2 or tr.size < 1:
         return segments
     tq = np.asarray(tq, np.float64)
@@ -137,7 +140,7 @@ def extend_over_blank(segments: list[Segment], tq: np.ndarray, tr: np.ndarray, q
             j = int(np.clip(np.searchsorted(tr, rt), 0, tr.size - 1))
             j = j - 1 if j > 0 and abs(tr[j - 1] - rt) < abs(tr[j] - rt) else j
             k = int(not q_valid[i]) + int(not r_valid[j])
-            k = 1 if k == 2 and r_blank is not None and not r_blank[j] else k  # a textured library moment: one-sided
+            k = 1 if k == 2 and flat is not None and flat[0][i] and not flat[1][j] else k  # flat query, textured library
             return 2 if k == 1 and raw is not None and raw(i, j) >= FAINT_MATCH else k
 
         def walk(i: int, d: int, limit: float, edge: float) -> float:
