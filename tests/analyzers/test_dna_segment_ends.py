@@ -174,8 +174,8 @@ def test_both_blank_means_alike_whole_pictures(query_flat: bool, library_flat: b
     r_valid = np.ones(tr.size, bool)
     q_valid[tq < 2] = False
     r_valid[(tr >= 10) & (tr < 12)] = False
-    blank = (~q_valid if query_flat else np.zeros(tq.size, bool), ~r_valid if library_flat else np.zeros(tr.size, bool))
+    flat = (~q_valid if query_flat else np.zeros(tq.size, bool), ~r_valid if library_flat else np.zeros(tr.size, bool))
     s = Segment(1.875, 10.0, 11.875, 20.0, 0.97, 1.0)
-    out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0, blank)[0]
+    out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0, flat)[0]
     assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out
-    assert extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0)[0].q0 < 0.3  # without ``blank``: as before
+    assert extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0)[0].q0 < 0.3  # without ``flat``: as before
