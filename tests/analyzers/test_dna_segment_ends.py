@@ -179,3 +179,40 @@ def test_both_blank_means_alike_whole_pictures(query_flat: bool, library_flat: b
     out = extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0, flat)[0]
     assert (out.q0 < 0.3 and abs(out.r0 - 10.0) < 0.3) if extended else out.q0 == s.q0, out
     assert extend_over_blank([s], tq, tr, 10.0, 30.0, q_valid, r_valid, lambda i, j: 0.0)[0].q0 < 0.3  # without ``flat``: as before
+
+
+def _still_start(seed: int, correlation: float) -> tuple[RegionDescriptors, np.ndarray, np.ndarray, Segment]:
+    """A copy whose first 3 s are a nearly still picture (a title, a held frame: the same picture on both
+    sides, each with its own small changes) before 6 s of moving content."""
+    rng = np.random.default_rng(seed)
+    tr = np.arange(0, 40, 0.25)
+    ref = rng.normal(size=(1, 256)) + np.cumsum(rng.normal(scale=0.5, size=(tr.size, 256)), axis=0)
+    held = rng.normal(size=256) * 3.0
+    ref[40:52] = held + rng.normal(scale=0.35, size=(12, 256))  # reference 10-13 s: nearly still
+    tq = np.arange(0, 9, 0.25)
+    q = ref[40:40 + tq.size] + rng.normal(scale=0.03, size=(tq.size, 256))
+    q[:12] = held + rng.normal(scale=0.35, size=(12, 256))  # the copy's own small changes there
+    desc = RegionDescriptors(_unit(q), _unit(ref), np.ones(tq.size, bool), np.ones(tr.size, bool))
+    return desc, tq, tr, Segment(0.0, 9.0, 10.0, 19.0, 0.95, 1.0, correlation=correlation)
+
+
+@pytest.mark.parametrize(("correlation", "kept"), [(0.95, True), (0.5, False)])
+def test_a_nearly_still_start_of_a_confirmed_copy_is_kept(correlation: float, kept: bool) -> None:
+    """Tuning4 q_pip_small_0 lost 1.8 s: its start moves too little to correlate although it shows the
+    copy's own pictures. Kept when the segment's changes confirm its line elsewhere; a weakly correlated
+    line (a wrong line through a still scene matches at any offset) is trimmed as before."""
+    desc, tq, tr, s = _still_start(3, correlation)
+    moves = max(picture_change(desc.q[:12]), picture_change(desc.r[40:52]))
+    assert SETTINGS.min_motion_floor < moves < SETTINGS.min_motion  # nearly still, not at noise level
+    sim = desc.similarity()
+
+    def trim(**kw: object) -> Segment:
+        return trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, desc, tq, tr)[1], tq, desc.q_valid, tr, desc.r_valid,
+                                      SETTINGS.end_trim_window_s, SETTINGS.end_trim_correlation, SETTINGS.min_segment_s,
+                                      lambda i, j: max(picture_change(desc.q[i]), picture_change(desc.r[j])),
+                                      SETTINGS.min_motion_floor, **kw)  # type: ignore[arg-type]
+
+    assert trim().q0 > 2.0  # without the likeness: trimmed (the behaviour before)
+    out = trim(likeness=lambda i, j: float(sim[i, j].mean()), still_motion=SETTINGS.min_motion,
+               strong_correlation=SETTINGS.min_short_correlation)
+    assert (out.q0 == 0.0) if kept else out.q0 > 2.0, out

@@ -17,9 +17,8 @@ from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
                                          region_descriptors)
 from openvod.analyzers.dna.chance import offspeed_passes
-from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, pair_similarity, picture_change,
-                                            segment_symmetry, trim_uncorrelated_ends, unit_speed_if_still,
-                                            with_still_pieces)
+from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, pair_similarity, picture_change, segment_symmetry,
+                                            trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
@@ -177,7 +176,8 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
                               raw=lambda i, j: float(sub.q[i] @ sub.r[j]), flat=(q.flat[::k], r.flat[::k]))
     found = [trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, sub, tq, tr)[1], tq, sub.q_valid, tr, sub.r_valid,
                                     params.end_trim_window_s, params.end_trim_correlation, params.align.min_segment_s,
-                                    lambda i, j: max(picture_change(sub.q[i]), picture_change(sub.r[j])), params.min_motion_floor)
+                                    lambda i, j: max(picture_change(sub.q[i]), picture_change(sub.r[j])), params.min_motion_floor,
+                                    lambda i, j: float(sim[i, j].mean()), params.min_motion, params.min_short_correlation)
              for s in found]
     for s in found:  # suppress_duplicates may have trimmed a segment: measure what is reported
         measure(s)

@@ -219,10 +219,14 @@ def sub_segment(s: Segment, a: float, b: float) -> Segment:
                    s.reversed, s.motion, s.correlation, s.symmetry)
 
 
+SAME_PICTURE = 0.9  # a window's mean similarity from which it shows the copy's own pictures (trim_uncorrelated_ends)
+
+
 def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], tq: np.ndarray, q_valid: np.ndarray,
                            tr: np.ndarray, r_valid: np.ndarray, window_s: float, min_corr: float,
                            min_segment_s: float, motion: Callable[[np.ndarray, np.ndarray], float] | None = None,
-                           min_motion: float = 0.0) -> Segment:
+                           min_motion: float = 0.0, likeness: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                           still_motion: float = 0.0, strong_correlation: float = 2.0) -> Segment:
     """Pull a segment's ends in over stretches whose picture changes do not follow the library's.
 
     Along a line, footage that merely looks like the reference (a still title card or a smooth
@@ -260,8 +264,13 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
         j = np.clip(np.searchsorted(tr, expect), 0, max(tr.size - 1, 0))
         if tr.size == 0 or int(np.count_nonzero(r_valid[j])) < 3:
             return True
-        if motion is not None and motion(rows, j[r_valid[j]]) < min_motion:
+        moved_by = motion(rows, j[r_valid[j]]) if motion is not None else 1.0
+        if moved_by < min_motion:
             return True
+        both = r_valid[j]
+        if (s.correlation >= strong_correlation and moved_by < still_motion and likeness is not None
+                and likeness(rows[both], j[both]) >= max(s.similarity, SAME_PICTURE)):
+            return True  # a nearly still stretch of the copy's own pictures on a line its changes confirm
         for shift in (0.0, -0.25, 0.25, -0.5, 0.5):
             moved = Segment(a, b, part.r0 + shift, part.r1 + shift, s.similarity, s.slope, [], s.transform, s.reversed)
             if correlation(moved) >= min_corr:
