@@ -30,7 +30,7 @@ def apply(details: dict[str, list[dict[str, Any]]], motion: float, corr: float, 
     for qid, matches in details.items():
         preds = []
         for m in matches:
-            # short on either timeline (as search.evidence_span)
+            # short on either timeline (as segments.evidence_span)
             segs = [s for s in m["segments"]
                     if min(s["q"][1] - s["q"][0], abs(s["r"][1] - s["r"][0])) >= short_s or s["correlation"] >= short_corr]
             if not segs:

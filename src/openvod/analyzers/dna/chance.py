@@ -12,6 +12,7 @@ speed-changed copy is still the same picture sequence and correlates strongly.
 from __future__ import annotations
 
 from openvod.analyzers.dna.align import Segment
+from openvod.analyzers.dna.segments import evidence_span
 
 UNIT_SPEED_TOLERANCE = 0.03  # |speed| within 3 % of 1 is unit speed (frame-rate conversions land at 0.95-0.97)
 
@@ -27,7 +28,7 @@ def offspeed_passes(s: Segment, short_s: float, min_correlation: float, tiny_s: 
     can follow the library's changes closely there; such a segment must also *look* like its source."""
     if abs(abs(s.speed) - 1.0) <= UNIT_SPEED_TOLERANCE:
         return True
-    span = min(s.duration, abs(s.r1 - s.r0))
+    span = evidence_span(s)
     if tiny_s > 0 and span < tiny_s and s.similarity < min_tiny_similarity:
         return False
     return short_s <= 0 or span >= short_s or s.correlation >= min_correlation

@@ -17,8 +17,8 @@ from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
                                          region_descriptors)
 from openvod.analyzers.dna.chance import offspeed_passes
-from openvod.analyzers.dna.segments import (find_all_segments, motion_passes, pair_similarity, picture_change, segment_symmetry,
-                                            trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
+from openvod.analyzers.dna.segments import (evidence_span, find_all_segments, motion_passes, pair_similarity, picture_change,
+                                            segment_symmetry, trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
@@ -192,11 +192,6 @@ def _segments(q: Fingerprint, r: Fingerprint, desc: RegionDescriptors, params: M
     if found and sum(s.correlation * s.duration for s in found) / max(total, 1e-9) < params.min_pair_correlation:
         return []
     return with_still_pieces(found, ok, lambda s: ok(s, False), params.still_similarity)
-
-
-def evidence_span(s: Segment) -> float:
-    """A segment's length on the shorter of its two timelines (seconds)."""
-    return min(s.duration, abs(s.r1 - s.r0))
 
 
 def segment_evidence(s: Segment, sim: np.ndarray, desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray) -> tuple[float, float]:

@@ -196,6 +196,11 @@ def pair_similarity(segments: list[Segment]) -> float:
     return float(min(1.0, max(0.0, sum(s.similarity * s.duration for s in segments) / max(total, 1e-6))))
 
 
+def evidence_span(s: Segment) -> float:
+    """A segment's length on the shorter of its two timelines (seconds)."""
+    return min(s.duration, abs(s.r1 - s.r0))
+
+
 def narrowed(m: Any, kept: list[Segment], min_similarity: float = 0.0) -> Any | None:
     """A pair (``search.PairMatch``) left with only the segments ``kept``: its Similarity recomputed over them
     (``pair_similarity``), or None when none is left or it falls below ``min_similarity``."""
@@ -262,12 +267,12 @@ def trim_uncorrelated_ends(s: Segment, correlation: Callable[[Segment], float], 
         frac = (tq[rows] - a) / max(b - a, 1e-9)
         expect = (part.r1 - frac * (part.r1 - part.r0)) if s.reversed else (part.r0 + frac * (part.r1 - part.r0))
         j = np.clip(np.searchsorted(tr, expect), 0, max(tr.size - 1, 0))
-        if tr.size == 0 or int(np.count_nonzero(r_valid[j])) < 3:
+        both = r_valid[j]
+        if tr.size == 0 or int(np.count_nonzero(both)) < 3:
             return True
-        moved_by = motion(rows, j[r_valid[j]]) if motion is not None else 1.0
+        moved_by = motion(rows, j[both]) if motion is not None else 1.0
         if moved_by < min_motion:
             return True
-        both = r_valid[j]
         if (s.correlation >= strong_correlation and moved_by < still_motion and likeness is not None
                 and likeness(rows[both], j[both]) >= max(s.similarity, SAME_PICTURE)):
             return True  # a nearly still stretch of the copy's own pictures on a line its changes confirm

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from openvod.analyzers.dna.fingerprint import Fingerprint
-from openvod.analyzers.dna.segments import narrowed
+from openvod.analyzers.dna.segments import evidence_span, narrowed
 
 TEMPLATE_MARGIN_S = 0.5  # library time kept around a segment's span when it is looked up elsewhere
 MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best supported first)
@@ -107,7 +107,7 @@ def distinctive(found: dict[int, Any], recurs: Callable[[Fingerprint, int], floa
         if max_s > 0 and m.reference is not None:
             kept = []
             for s in m.segments:
-                if min(s.duration, abs(s.r1 - s.r0)) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
+                if evidence_span(s) < max_s and abs(s.r1 - s.r0) < TEMPLATE_MAX_SHARE * m.reference.duration:
                     piece = library_piece(m, s)
                     if piece is not None and recurs(piece, vid) > 0:
                         continue
