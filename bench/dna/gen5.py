@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench.dna.content import PHOTOS
-
 if TYPE_CHECKING:
     from bench.dna.generate import Builder, QuerySpec
 
@@ -28,7 +26,6 @@ CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed"]
 REFRAME = ("pip", "vertical", "letterbox", "vcrop")
 COMBO = ["crop", "flip", "vflip", "rotate", "photometric", "grayscale", "overlay", "blur", "speed", "reverse",
          "framerate", "scale", "lowres", *REFRAME]
-SUBS = ["Breaking news at eleven", "Subscribe for more videos", "www.example.com/watch", "Exclusive footage"]
 
 
 def seed_stream(b: Builder, seed: int) -> None:
@@ -46,6 +43,8 @@ def _combo_parts(r: np.random.Generator) -> list[str]:
 
 def _spatial(b: Builder, parts: list[str], sp: dict[str, Any]) -> tuple[float, int]:
     """Fill ``sp`` for the named edits; returns (fps, crf)."""
+    from bench.dna.generate import draw_overlay, draw_photometric, draw_vertical
+
     r = b.rng
     fps, crf = float(r.choice([25.0, 30.0])), 30
     frame = next((p for p in parts if p in REFRAME), "none")
@@ -58,23 +57,20 @@ def _spatial(b: Builder, parts: list[str], sp: dict[str, Any]) -> tuple[float, i
     if "vflip" in parts:
         sp["vflip"] = True
     if "photometric" in parts:
-        sp["photometric"] = {"brightness": float(r.uniform(-40, 40)), "contrast": float(r.uniform(0.6, 1.5)),
-                             "gamma": float(r.uniform(0.6, 1.6))}
+        sp["photometric"] = draw_photometric(r)
     if "grayscale" in parts:
         sp["gray"] = True
     if "blur" in parts:
         sp["blur"] = float(r.uniform(1.0, 2.0))
     if "overlay" in parts:
-        sp.update(logo=str(r.choice(PHOTOS)), logo_size=float(r.uniform(0.12, 0.2)),
-                  corner=str(r.choice(["tl", "tr", "bl", "br"])), subs=SUBS, watermark="SAMPLE")
+        sp.update(draw_overlay(r))
     if "rotate" in parts:  # a turned picture-in-picture turns its background too: keep the frame's shape
         sp["rotate"] = 180 if frame == "pip" else int(r.choice([90, 180, 270]))
     if frame == "pip":
         sc = float(np.sqrt(r.uniform(0.3, 0.55)))
         sp.update(pip=[float(r.uniform(0, 1 - sc)), float(r.uniform(0, 1 - sc)), sc, sc], border=bool(r.random() < 0.5))
     elif frame == "vertical":
-        sp.update(background="blur" if r.random() < 0.6 else "color", color=[int(c) for c in r.integers(0, 255, 3)],
-                  y=float(r.uniform(0.35, 0.65)))
+        sp.update(draw_vertical(r))
     elif frame == "letterbox":
         sp.update(mode=str(r.choice(["letterbox", "pillarbox", "padding"])), scale=float(r.uniform(0.7, 0.9)),
                   color=[int(c) for c in r.integers(0, 255, 3)])

@@ -53,6 +53,7 @@ BUMPER_S = 3.0
 SPLITS = {"tuning": 7, "heldout": 20261203}
 LIB_SIZES = [(480, 270), (640, 360), (426, 240), (512, 288)]
 LIB_FPS = [24.0, 25.0, 30.0, 30.0, 50.0]
+SUBS = ["Breaking news at eleven", "Subscribe for more videos", "www.example.com/watch", "Exclusive footage"]
 COMBO_PARTS = ["crop", "flip", "speed", "photometric", "scale", "overlay", "blur", "framerate", "grayscale"]
 
 
@@ -154,6 +155,23 @@ def frame_level(img: np.ndarray, sp: dict[str, Any]) -> np.ndarray:
     if sp.get("size") and tuple(sp["size"]) != (img.shape[1], img.shape[0]):
         img = np.asarray(Image.fromarray(img).resize(tuple(sp["size"]), Image.Resampling.BILINEAR))
     return img
+
+
+def draw_photometric(r: np.random.Generator) -> dict[str, float]:
+    """A brightness/contrast/gamma change (the parameters ``_photometric`` applies)."""
+    return {"brightness": float(r.uniform(-40, 40)), "contrast": float(r.uniform(0.6, 1.5)), "gamma": float(r.uniform(0.6, 1.6))}
+
+
+def draw_overlay(r: np.random.Generator) -> dict[str, Any]:
+    """A logo in a corner, changing subtitles and a watermark (the parameters ``_overlay`` draws)."""
+    return dict(logo=str(r.choice(PHOTOS)), logo_size=float(r.uniform(0.12, 0.2)), corner=str(r.choice(["tl", "tr", "bl", "br"])),
+                subs=SUBS, watermark="SAMPLE")
+
+
+def draw_vertical(r: np.random.Generator) -> dict[str, Any]:
+    """A 9:16 frame over a blurred copy or a solid colour, the picture at height ``y`` (``_vertical``)."""
+    return dict(background="blur" if r.random() < 0.6 else "color", color=[int(c) for c in r.integers(0, 255, 3)],
+                y=float(r.uniform(0.35, 0.65)))
 
 
 def _photometric(img: np.ndarray, ph: dict[str, float]) -> np.ndarray:
@@ -349,12 +367,9 @@ class Builder:
             sp["color"] = [0, 0, 0] if r.random() < 0.5 else [int(c) for c in r.integers(0, 255, 3)]
             sp["scale"] = float(r.uniform(0.7, 0.9))
         elif cls == "vertical":
-            sp["background"] = "blur" if r.random() < 0.6 else "color"
-            sp["color"] = [int(c) for c in r.integers(0, 255, 3)]
-            sp["y"] = float(r.uniform(0.35, 0.65))
+            sp.update(draw_vertical(r))
         if cls == "photometric" or "photometric" in parts:
-            sp["photometric"] = {"brightness": float(r.uniform(-40, 40)), "contrast": float(r.uniform(0.6, 1.5)),
-                                 "gamma": float(r.uniform(0.6, 1.6))}
+            sp["photometric"] = draw_photometric(r)
             if cls == "photometric":
                 sp["kind"] = "none"
         if cls == "grayscale" or "grayscale" in parts:
@@ -364,9 +379,7 @@ class Builder:
         if "blur" in parts:
             sp["blur"] = float(r.uniform(1.0, 2.0))
         if cls == "overlay" or "overlay" in parts:
-            sp.update(logo=str(r.choice(PHOTOS)), logo_size=float(r.uniform(0.12, 0.2)), corner=str(r.choice(["tl", "tr", "bl", "br"])),
-                      subs=["Breaking news at eleven", "Subscribe for more videos", "www.example.com/watch", "Exclusive footage"],
-                      watermark="SAMPLE")
+            sp.update(draw_overlay(r))
         if cls == "flip" or "flip" in parts:
             sp["flip"] = True
         if cls == "vflip":

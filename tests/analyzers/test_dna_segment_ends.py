@@ -4,6 +4,7 @@ videos and re-ordered parts are found with bounds within a second (default setti
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,11 +44,12 @@ def _lookalike_tail(seed: int, copy_s: float, tail_s: float) -> tuple[RegionDesc
     return desc, tq, tr, Segment(0.0, end, 10.0, 10.0 + end, 0.95, 1.0)
 
 
-def _trim(desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, s: Segment) -> Segment:
+def _trim(desc: RegionDescriptors, tq: np.ndarray, tr: np.ndarray, s: Segment, **kw: Any) -> Segment:
     sim = desc.similarity()
     return trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, desc, tq, tr)[1], tq, desc.q_valid,
                                   tr, desc.r_valid, SETTINGS.end_trim_window_s, SETTINGS.end_trim_correlation, SETTINGS.min_segment_s,
-                                  lambda i, j: max(picture_change(desc.q[i]), picture_change(desc.r[j])), SETTINGS.min_motion_floor)
+                                  lambda i, j: max(picture_change(desc.q[i]), picture_change(desc.r[j])), SETTINGS.min_motion_floor,
+                                  **kw)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -205,14 +207,7 @@ def test_a_nearly_still_start_of_a_confirmed_copy_is_kept(correlation: float, ke
     moves = max(picture_change(desc.q[:12]), picture_change(desc.r[40:52]))
     assert SETTINGS.min_motion_floor < moves < SETTINGS.min_motion  # nearly still, not at noise level
     sim = desc.similarity()
-
-    def trim(**kw: object) -> Segment:
-        return trim_uncorrelated_ends(s, lambda x: segment_evidence(x, sim, desc, tq, tr)[1], tq, desc.q_valid, tr, desc.r_valid,
-                                      SETTINGS.end_trim_window_s, SETTINGS.end_trim_correlation, SETTINGS.min_segment_s,
-                                      lambda i, j: max(picture_change(desc.q[i]), picture_change(desc.r[j])),
-                                      SETTINGS.min_motion_floor, **kw)  # type: ignore[arg-type]
-
-    assert trim().q0 > 2.0  # without the likeness: trimmed (the behaviour before)
-    out = trim(likeness=lambda i, j: float(sim[i, j].mean()), still_motion=SETTINGS.min_motion,
-               strong_correlation=SETTINGS.min_short_correlation)
+    assert _trim(desc, tq, tr, s).q0 > 2.0  # without the likeness: trimmed (the behaviour before)
+    out = _trim(desc, tq, tr, s, likeness=lambda i, j: float(sim[i, j].mean()), still_motion=SETTINGS.min_motion,
+                strong_correlation=SETTINGS.min_short_correlation)
     assert (out.q0 == 0.0) if kept else out.q0 > 2.0, out
