@@ -17,7 +17,8 @@ import pytest
 from openvod.analyzers.dna.align import Segment
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.rivals import NEAREST_RATIO, closest_sources
-from openvod.analyzers.dna.search import PairMatch
+from openvod.analyzers.dna.search import MatchParams, PairMatch
+from openvod.analyzers.dna.templates import covered, piece_key, recurs_in, window
 
 
 def _reference(seconds: float = 40.0) -> Fingerprint:
@@ -62,3 +63,28 @@ def test_a_library_rival_loses_when_the_query_is_clearly_closer_to_its_source(
 def test_without_a_nearest_check_the_library_rival_wins_as_before() -> None:
     assert closest_sources(_found(0.92), 2.0, 0.6, lambda piece, vid: 0.955) == {}
     assert NEAREST_RATIO > 1.0
+
+
+def _holder_match(similarity: float, spans: list[tuple[float, float]]) -> PairMatch:
+    segs = [Segment(q0=a, q1=b, r0=a, r1=b, similarity=similarity, slope=1.0) for a, b in spans]
+    return PairMatch("L08", similarity, segs, reference=_reference())
+
+
+@pytest.mark.parametrize("spans, holds", [
+    ([(3.0, 9.0)], False),  # one look-alike shot (credits) of a 20 s stretch: the other video does not hold it
+    ([(0.0, 6.0), (5.0, 9.0)], False),  # overlapping segments count once: 9 s of 20
+    ([(0.0, 6.0), (8.0, 14.0)], True),  # 12 s of 20
+    ([(0.0, 20.0)], True),
+])
+def test_a_library_video_holds_a_piece_only_over_most_of_it(spans: list[tuple[float, float]], holds: bool) -> None:
+    # blind suite 2, seed 7103: a 19.6 s copy over cellular automaton, credits, a photograph and life was dropped
+    # because another library video's credits (one layout, other names) lined up with its 6 s of credits.
+    piece = window(_reference(), 10.0, 30.0)
+    assert piece is not None and abs(piece.duration - 20.0) < 0.5
+    holders: dict[tuple[int, float, float], int] = {}
+    recurs = recurs_in(None, lambda vid: ("L08", _reference()), MatchParams(),
+                       lambda piece, index, params, exclude: [(8, 10, np.zeros((0, 3), np.int64))],
+                       lambda q, r, hits, params: _holder_match(0.9, spans), holders)
+    assert (recurs(piece, 5) == 0.9) is holds
+    assert (holders == {piece_key(piece, 5): 8}) is holds
+    assert covered([Segment(q0=-1.0, q1=4.0, r0=0, r1=5, similarity=1, slope=1)], 10.0) == pytest.approx(0.4)

@@ -61,8 +61,8 @@ def closest_sources(found: dict[int, Any], ratio: float, min_similarity: float =
     """``found`` (``search.PairMatch`` by library video) less the segments a rival beats by ``ratio`` in
     distance (``ratio`` 0: off), or that a rival matches about as closely (ambiguous: neither is ``ratio``
     times closer): another pair over the same query stretch, or (``recurs``, see
-    ``templates.recurs_in``) another library video that holds the segment's library moments more
-    closely than the query does (a look-alike the library already holds: the query is no nearer to
+    ``templates.recurs_in``) another library video that holds the segment's library moments (over
+    ``templates.HELD_SHARE`` of them at least) more closely than the query does (a look-alike the library already holds: the query is no nearer to
     this source than the library's own look-alikes are). A library video holding the moments at
     ``DUPLICATE_SIMILARITY`` or more holds a copy of them, not a look-alike, and is no rival.
     ``nearest(segment, video, piece)`` (if given) says which library video holds the piece of ``video``

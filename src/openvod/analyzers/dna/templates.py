@@ -31,6 +31,9 @@ MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best suppo
 # video itself (the library holds a short clip twice, a re-upload), and a copy of it is reported.
 TEMPLATE_MAX_SHARE = 0.5
 TEMPLATE_MIN_SEGMENT_S = 1.5  # shortest stretch of a piece that counts as held by another library video
+# ... and the share of the piece another library video's segments must cover to hold it: a look-alike of one shot
+# (a credits roll) inside a long matched stretch does not hold the stretch, as a pair rival must cover half a segment.
+HELD_SHARE = 0.5
 
 
 def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
@@ -62,12 +65,23 @@ def piece_key(piece: Fingerprint, vid: int) -> tuple[int, float, float]:
     return (vid, float(piece.info.get("t0", 0.0)), piece.duration)
 
 
+def covered(segments: list[Any], duration: float) -> float:
+    """Share of ``duration`` seconds of query time that the segments' query spans cover (overlaps counted once)."""
+    spans = sorted((max(0.0, s.q0), min(duration, s.q1)) for s in segments)
+    total, end = 0.0, 0.0
+    for a, b in spans:
+        a = max(a, end)
+        if b > a:
+            total, end = total + b - a, b
+    return total / duration if duration > 0 else 0.0
+
+
 def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: Callable[..., Any],
               verify: Callable[..., Any], holders: dict[tuple[int, float, float], int] | None = None
               ) -> Callable[[Fingerprint, int], float]:
     """``recurs(piece, video)``: how similar (``PairMatch.similarity``, 0.0: not at all) the closest other
     library video that also holds a piece of a library video is (``search.candidates`` on the index,
-    then ``search.verify`` with the same thresholds); cached per piece. ``holders`` (if given) gets that
+    then ``search.verify`` with the same thresholds, its segments covering ``HELD_SHARE`` of the piece); cached per piece. ``holders`` (if given) gets that
     other video by ``piece_key``."""
 
     # The piece is a few seconds cut out of a video: its first or last moments may be a cut or a fade,
@@ -83,7 +97,7 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
             for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
                 loaded = load(other)
                 m = verify(piece, loaded[1], hits, short) if loaded is not None else None
-                if m is not None and m.similarity > best:
+                if m is not None and m.similarity > best and covered(m.segments, piece.duration) >= HELD_SHARE:
                     best = m.similarity
                     if holders is not None:
                         holders[key] = other
