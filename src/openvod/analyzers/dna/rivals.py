@@ -22,9 +22,8 @@ from typing import Any
 from openvod.analyzers.dna.align import Segment
 from openvod.analyzers.dna.fingerprint import Fingerprint
 from openvod.analyzers.dna.segments import narrowed
-from openvod.analyzers.dna.templates import library_piece
+from openvod.analyzers.dna.templates import DUPLICATE_SIMILARITY, library_piece
 
-DUPLICATE_SIMILARITY = 0.97  # a library video this similar to another's moments holds a copy of them
 NEAREST_RATIO = 1.5  # the query this many times closer to its source than to the library's look-alike of it: the source
 MIN_OVERLAP = 0.5  # share of a segment's query stretch another pair's segment must cover to be its rival (a splice's
 # neighbouring segments overlap by a few seconds at the cut and are no rivals)

@@ -32,8 +32,10 @@ MAX_TEMPLATE_CHECKS = 3  # other library videos verified per segment (best suppo
 TEMPLATE_MAX_SHARE = 0.5
 TEMPLATE_MIN_SEGMENT_S = 1.5  # shortest stretch of a piece that counts as held by another library video
 # ... and the share of the piece another library video's segments must cover to hold it: a look-alike of one shot
-# (a credits roll) inside a long matched stretch does not hold the stretch, as a pair rival must cover half a segment.
+# (a credits roll) inside a long matched stretch does not hold the stretch, as a pair rival must cover half a segment;
+# a copy of part of it (``DUPLICATE_SIMILARITY``: a short clip cut from it) does.
 HELD_SHARE = 0.5
+DUPLICATE_SIMILARITY = 0.97  # a library video this similar to another's moments holds a copy of them
 
 
 def window(fp: Fingerprint, t0: float, t1: float) -> Fingerprint | None:
@@ -81,7 +83,8 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
               ) -> Callable[[Fingerprint, int], float]:
     """``recurs(piece, video)``: how similar (``PairMatch.similarity``, 0.0: not at all) the closest other
     library video that also holds a piece of a library video is (``search.candidates`` on the index,
-    then ``search.verify`` with the same thresholds, its segments covering ``HELD_SHARE`` of the piece); cached per piece. ``holders`` (if given) gets that
+    then ``search.verify`` with the same thresholds, its segments covering ``HELD_SHARE`` of the piece unless it is a
+    copy of a part of it); cached per piece. ``holders`` (if given) gets that
     other video by ``piece_key``."""
 
     # The piece is a few seconds cut out of a video: its first or last moments may be a cut or a fade,
@@ -97,7 +100,8 @@ def recurs_in(index: Any, load: Callable[[int], Any], params: Any, candidates: C
             for other, _, hits in candidates(piece, index, short, {vid})[:MAX_TEMPLATE_CHECKS]:
                 loaded = load(other)
                 m = verify(piece, loaded[1], hits, short) if loaded is not None else None
-                if m is not None and m.similarity > best and covered(m.segments, piece.duration) >= HELD_SHARE:
+                if m is not None and m.similarity > best and (
+                        m.similarity >= DUPLICATE_SIMILARITY or covered(m.segments, piece.duration) >= HELD_SHARE):
                     best = m.similarity
                     if holders is not None:
                         holders[key] = other
