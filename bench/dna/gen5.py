@@ -10,6 +10,7 @@ query and negative, so adding them leaves generation 4's library, queries and gr
 | lowres | 160x90 at CRF 42 |
 | short_offspeed | a 3-5 s copy at 0.7-0.85x or 1.2-1.5x, with a crop, photometric change, overlay, mirror or nothing, between 10-25 s of unrelated footage on each side |
 | combo_embed | three edits (reframing, rotation, mirror, crop, colour, overlay, blur, speed, reversal, frame rate, size) together, always between unrelated footage |
+| frame_mixed | letterbox, pillarbox, coloured padding or a 9:16 frame over a blurred copy, between unrelated footage that fills the whole frame (the framing changes at the cuts: a compilation) |
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     from bench.dna.generate import Builder, QuerySpec
 
-CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed"]
+CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed", "frame_mixed"]
 # At most one of the reframing edits (each sets the frame's layout) goes into a combination.
 REFRAME = ("pip", "vertical", "letterbox", "vcrop")
 COMBO = ["crop", "flip", "vflip", "rotate", "photometric", "grayscale", "overlay", "blur", "speed", "reverse",
@@ -95,7 +96,7 @@ def spec(b: Builder, cls: str, k: int) -> QuerySpec:
 
     r = b.rng
     qid = f"q_{cls}_{k}"
-    embedded = k % 2 == 0 or cls in ("short_offspeed", "combo_embed")
+    embedded = k % 2 == 0 or cls in ("short_offspeed", "combo_embed", "frame_mixed")
     lib = b.pick()[0]
     sp: dict[str, Any] = {"kind": "none", "gen": 5}
     fps, crf, speed, reverse = float(r.choice([25.0, 30.0])), 26, 1.0, False
@@ -114,6 +115,9 @@ def spec(b: Builder, cls: str, k: int) -> QuerySpec:
         if edit == "none":
             sp["kind"] = "none"
         pad = (10.0, 25.0)
+    elif cls == "frame_mixed":
+        fps, crf = _spatial(b, [str(r.choice(["vertical", "letterbox"]))], sp)
+        sp["fill_frame"] = True
     else:  # combo_embed
         parts = _combo_parts(r)
         sp["parts"] = parts

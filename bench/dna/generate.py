@@ -157,6 +157,19 @@ def frame_level(img: np.ndarray, sp: dict[str, Any]) -> np.ndarray:
     return img
 
 
+def full_frame(shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """A frame -> the same picture filling an output frame of ``shape`` (centre-cropped to its aspect, resized)."""
+    oh, ow = shape[:2]
+
+    def fill(img: np.ndarray) -> np.ndarray:
+        h, w = img.shape[:2]
+        cw, ch = (w, int(round(w * oh / ow))) if w * oh <= h * ow else (int(round(h * ow / oh)), h)
+        x0, y0 = (w - cw) // 2, (h - ch) // 2
+        return np.asarray(Image.fromarray(img[y0 : y0 + ch, x0 : x0 + cw]).resize((ow, oh), Image.Resampling.BILINEAR))
+
+    return fill
+
+
 def draw_photometric(r: np.random.Generator) -> dict[str, float]:
     """A brightness/contrast/gamma change (the parameters ``_photometric`` applies)."""
     return {"brightness": float(r.uniform(-40, 40)), "contrast": float(r.uniform(0.6, 1.5)), "gamma": float(r.uniform(0.6, 1.6))}
@@ -552,6 +565,8 @@ class Builder:
         (a filler holds its first / last frame); the ground truth keeps the join as the boundary."""
         f = spatial_fn(q.spatial)
         copy_only = bool(q.spatial.get("copy_only"))
+        # Unrelated footage filling the whole output frame, while the copy is reframed in it (generation 5).
+        fill = full_frame(f(np.zeros((H, W, 3), np.uint8), 0.0, None).shape) if q.spatial.get("fill_frame") else None
         bg_iter = render(q.background, (W, H), q.fps) if q.background is not None else None
         ns: list[int] = []
         k = 0
@@ -582,7 +597,8 @@ class Builder:
                 t = (k + i) / q.fps
                 if p.program is not None:
                     # Picture-in-picture / split queries show only the background outside the copy.
-                    yield frame_level(bg, q.spatial) if bg is not None else fr if copy_only else f(fr, t, None)
+                    yield (frame_level(bg, q.spatial) if bg is not None else fr if copy_only else fill(fr) if fill is not None
+                           else f(fr, t, None))
                 else:
                     yield f(fr, t, bg)
             k += n

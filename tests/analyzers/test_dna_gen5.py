@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bench.dna import gen5
-from bench.dna.generate import H, W, frame_level, spatial_fn
+from bench.dna.generate import H, W, frame_level, full_frame, spatial_fn
 
 
 class _Stub:
@@ -49,3 +49,17 @@ def test_every_combination_keeps_one_frame_shape(parts: list[str], seed: int) ->
     tall = (sp["kind"] in ("vertical", "vcrop")) != (sp.get("rotate") in (90, 270))
     if sp["kind"] != "letterbox":  # (a 4:3 letterbox frame is wide either way)
         assert (copy.shape[0] > copy.shape[1]) == tall
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["vertical", "letterbox"]), st.integers(0, 2**31 - 1))
+def test_full_frame_filler_fills_the_reframed_copy_s_frame(frame: str, seed: int) -> None:
+    # frame_mixed: the copy is reframed, the unrelated footage around it fills the same output frame edge to edge.
+    sp: dict = {"kind": "none"}
+    gen5._spatial(_Stub(seed), [frame], sp)  # type: ignore[arg-type]
+    f = spatial_fn(sp)
+    rng = np.random.default_rng(seed)
+    copy = f(rng.integers(0, 255, (H, W, 3), dtype=np.uint8), 1.0, None)
+    filler = full_frame(copy.shape)(np.full((H, W, 3), 200, np.uint8))
+    assert filler.shape == copy.shape
+    assert int(filler.min()) == 200  # no border of any other colour

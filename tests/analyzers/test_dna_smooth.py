@@ -10,7 +10,7 @@ here from scratch:
   rotated query code hit more than ``max_hits_per_code`` library codes and was dropped as generic
   (``index.generic_queries`` now counts hits on one video at one distance once, for rotated and
   picture-in-picture readings). Not fixed: when the source's plain side margins are cut as a
-  "blurred surround" (``fingerprint.sharp_band``) and the rotated copy's are not, the two frame the
+  "blurred surround" (``layout.sharp_band``) and the rotated copy's are not, the two frame the
   slide differently; keeping plain margins lost a dark 9:16 copy over its blurred background (the
   guard test below).
 """

@@ -175,6 +175,39 @@ def test_vertical_9_16_frame(source: dict[str, Any], background: str) -> None:
     assert "Padding" in tr and abs(float(tr["Padding"]["Height"]) - ih / vh) < 0.08, tr
 
 
+@pytest.mark.parametrize("frame", ["vertical-blur", pytest.param("pillarbox-colour", marks=pytest.mark.slow)])
+def test_reframed_copy_between_footage_that_fills_the_frame(source: dict[str, Any], frame: str) -> None:
+    """A compilation: the copy is reframed (a 9:16 frame over a blurred copy of itself, or pillarboxed in
+    colour) only while it lasts; the footage around it fills the frame, so the video as a whole has no
+    padding to cut and the copy's own framing is found on its stretch (``layout.stretches``)."""
+    vw, vh = (180, 320) if frame.startswith("vertical") else (320, 180)
+    fps, before, n_copy = 15, 4.0, int(9.0 * 15)
+
+    def reframe(f: Frame, i: int) -> Frame:
+        src = Image.fromarray(f)
+        if not int(before * fps) <= i < int(before * fps) + n_copy:  # filler: the whole frame, centre-cropped
+            h = f.shape[0]
+            cw = min(f.shape[1], int(round(h * vw / vh)))
+            ch = int(round(cw * vh / vw))
+            x0, y0 = (f.shape[1] - cw) // 2, (h - ch) // 2
+            return np.asarray(src.crop((x0, y0, x0 + cw, y0 + ch)).resize((vw, vh)))
+        if frame.startswith("vertical"):
+            ih = int(vw * SIZE[1] / SIZE[0])
+            bw = int(SIZE[0] * vh / SIZE[1])
+            canvas = src.resize((bw, vh)).crop(((bw - vw) // 2, 0, (bw - vw) // 2 + vw, vh)).filter(ImageFilter.GaussianBlur(10))
+            canvas.paste(src.resize((vw, ih)), (0, (vh - ih) * 2 // 5))
+        else:
+            iw = int(vh * 4 / 3)
+            canvas = Image.new("RGB", (vw, vh), (200, 60, 30))
+            canvas.paste(src.resize((iw, vh)), ((vw - iw) // 2, 0))
+        return np.asarray(canvas)
+
+    q, truth = make(source, f"mixed-{frame}", 3.0, 12.0, fn=reframe, before=before, after=4.0)
+    assert q.box == (0.0, 0.0, 1.0, 1.0) and len(q.info["stretches"]) == 1, q.info
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert "Padding" in tr, tr  # the copy's own framing, not the whole video's
+
+
 def test_three_second_copy_inside_a_long_video(source: dict[str, Any]) -> None:
     q, truth = make(source, "short", 7.0, 10.0, before=12.0, after=10.0)
     check(source, q, truth)

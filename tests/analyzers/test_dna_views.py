@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openvod.analyzers.dna.fingerprint import active_box
+from openvod.analyzers.dna.layout import active_box
 from openvod.analyzers.dna.views import pip_box, pip_boxes, pip_regions
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

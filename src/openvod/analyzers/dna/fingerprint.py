@@ -6,8 +6,9 @@ else needs; every kept frame's luma plane is box-filtered straight to a small wo
 the cost over a plain decode is a resize per sample. After decoding:
 
 1. the *active box* is found: rows and columns at the edges that stay flat over the whole video
-   (letterbox, pillarbox, padding of any colour) are cut away, so padded copies compare equal;
-2. each sample keeps a 32x32 thumbnail of the active box (used for alignment and for estimating
+   (letterbox, pillarbox, padding of any colour) are cut away, so padded copies compare equal, and
+   so are those of stretches framed on their own (a padded clip between full-frame footage; ``layout``);
+2. each sample keeps a 32x32 thumbnail of its active box (used for alignment and for estimating
    crop / picture-in-picture geometry) and its flatness (black and flat frames never match);
 3. 64-bit codes for the ANN index, each with a mirrored twin (see ``features``): a global code for
    every informative sample, and once per ``code_interval_s`` local codes around coarse keypoints.
@@ -28,11 +29,12 @@ import numpy as np
 from PIL import Image
 
 from openvod.analyzers.dna import features as ft
+from openvod.analyzers.dna.layout import Box, active_box, sample_boxes, stretches
 from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_media
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 12  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 13  # bump when the same options would give different fingerprints
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -87,6 +89,14 @@ class Fingerprint:
         if self._smooth is None:
             self._smooth = ft.smooth(self.thumbs)
         return self._smooth
+
+    def box_at(self, t: float) -> tuple[float, float, float, float]:
+        """The active box (x, y, w, h, 0..1) of the sample at time ``t``: its stretch's (``layout``), else ``box``."""
+        t += float(self.info.get("t0", 0.0))  # a window (templates.window) keeps its video's stretch times
+        for t0, t1, x, y, w, h in self.info.get("stretches", ()):
+            if t0 <= t <= t1:
+                return (x, y, w, h)
+        return self.box
 
     @property
     def n(self) -> int:
@@ -223,87 +233,13 @@ def decode_samples(
     )
 
 
-# ----------------------------------------------------------------------------- active box
-def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.48, frame_aspect: float = 0.0,
-               max_aspect: float = 2.5) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` pixels of the picture area that is not letterbox or padding.
-
-    An edge row (column) is padding when, in every sample, it is flat along its length and its
-    level never changes over time. Trimming stops at the first row that is not, and at ``max_cut``.
-    Then a *blurred* surround is cut too (a 16:9 picture in a 9:16 frame over a blurred, enlarged
-    copy of itself): see ``sharp_band``; a band wider than ``max_aspect``:1 or taller than 1:``max_aspect``
-    (``frame_aspect``: source width / height) is smooth content around centred detail (title cards), kept whole.
-    """
-    n, h, w = pictures.shape
-    p = pictures.astype(np.float32)
-
-    def cuts(spatial_std: np.ndarray, level: np.ndarray, size: int) -> tuple[int, int]:
-        pad = (spatial_std.max(axis=0) < flat_std * 0.5) & (level.std(axis=0) < flat_std * 0.5)
-        limit = int(size * max_cut)
-        a = 0
-        while a < limit and pad[a]:
-            a += 1
-        b = size
-        while size - b < limit and pad[b - 1]:
-            b -= 1
-        return a, b
-
-    y0, y1 = cuts(p.std(axis=2), p.mean(axis=2), h)
-    x0, x1 = cuts(p[:, y0:y1, :].std(axis=1), p[:, y0:y1, :].mean(axis=1), w)
-    if x1 - x0 < w // 4 or y1 - y0 < h // 4:  # a (nearly) blank video: keep the whole frame
-        return 0, 0, w, h
-    inner = p[:: max(1, n // 64), y0:y1, x0:x1]  # a whole-video statistic: 64 samples spread over it suffice
-    b0, b1 = sharp_band(np.abs(np.diff(inner, axis=2)).mean(axis=(0, 2)))  # rows: horizontal detail
-    c0, c1 = sharp_band(np.abs(np.diff(inner[:, b0:b1, :], axis=1)).mean(axis=(0, 1)))  # columns
-    if frame_aspect > 0 and (c0, b0, c1, b1) != (0, 0, x1 - x0, y1 - y0):
-        aspect = frame_aspect * ((c1 - c0) / w) / ((b1 - b0) / h)
-        if not 1.0 / max_aspect <= aspect <= max_aspect:
-            return x0, y0, x1, y1
-    return x0 + c0, y0 + b0, x0 + c1, y0 + b1
-
-
-def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, max_share: float = 0.85) -> tuple[int, int]:
-    """The central run of rows (or columns) with detail, when everything outside it is much smoother.
-
-    ``energy``: mean absolute gradient per row over the whole video. A blurred background keeps
-    its colours and motion but loses its detail; the picture itself has edges somewhere in most of
-    its shots. Returns ``(0, len)`` unless both sides are at least ``ratio`` times smoother.
-    """
-    n = energy.size
-    if n < 8:
-        return 0, n
-    mid = energy[int(n * 0.4) : int(n * 0.6) + 1]
-    level = float(np.median(mid))
-    if level <= 1e-6:
-        return 0, n
-    sharp = energy >= level / ratio
-    c = n // 2
-    if not sharp[c]:
-        return 0, n
-    a = c
-    while a > 0 and sharp[a - 1]:
-        a -= 1
-    b = c + 1
-    while b < n and sharp[b]:
-        b += 1
-    a, b = max(0, a - 1), min(n, b + 1)  # the band's own edge rows
-    if not (min_share * n <= b - a <= max_share * n):
-        return 0, n
-    # A surround is on both sides (a picture centred over its blurred copy); one smooth side is just
-    # smooth content (sky, a wall) next to text or detail.
-    if a < 0.1 * n or b > 0.9 * n:
-        return 0, n
-    inside = float(energy[a:b].mean())
-    if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
-        return 0, n
-    return a, b
-
-
 # ----------------------------------------------------------------------------- fingerprint
-def _crop_resize(pictures: np.ndarray, box: tuple[int, int, int, int], size: int, resample: Image.Resampling) -> np.ndarray:
+def _crop_resize(pictures: np.ndarray, boxes: np.ndarray, size: int, resample: Image.Resampling) -> np.ndarray:
+    """Each picture's box (``boxes`` int[n, 4]: x0, y0, x1, y1) resized to a ``size`` square."""
     out = np.empty((pictures.shape[0], size, size), np.uint8)
     for i, pic in enumerate(pictures):
-        out[i] = np.asarray(Image.fromarray(pic).resize((size, size), resample, box=box))
+        x0, y0, x1, y1 = boxes[i]
+        out[i] = np.asarray(Image.fromarray(pic).resize((size, size), resample, box=(float(x0), float(y0), float(x1), float(y1))))
     return out
 
 
@@ -319,17 +255,20 @@ def code_sample_indices(times: np.ndarray, interval: float) -> np.ndarray:
 
 def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     """Turn decoded samples into a fingerprint."""
-    x0, y0, x1, y1 = active_box(s.pictures, opts.flat_std, frame_aspect=s.width / max(s.height, 1))
-    box = (x0, y0, x1, y1)
-    thumbs = _crop_resize(s.pictures, box, opts.thumb_size, Image.Resampling.BOX)
+    aspect = s.width / max(s.height, 1)
+    box: Box = active_box(s.pictures, opts.flat_std, frame_aspect=aspect)
+    runs = stretches(s.pictures, box, opts.flat_std, aspect)
+    boxes = sample_boxes(s.times.size, box, runs)
+    thumbs = _crop_resize(s.pictures, boxes, opts.thumb_size, Image.Resampling.BOX)
     flat = ft.flat_mask(thumbs.reshape(thumbs.shape[0], -1).std(axis=1), opts.flat_std, opts.flat_relative)
     # Global codes for every informative sample (cheap, and dense in time so motion between the
     # sampling instants of two copies costs little); local codes once per code interval.
     every = np.nonzero(~flat)[0]
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
-    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, box, opts)
+    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, boxes, opts)
     ph, pw = s.pictures.shape[1:]
+    x0, y0, x1, y1 = box
     return Fingerprint(
         times=s.times.astype(np.float32),
         thumbs=thumbs,
@@ -343,12 +282,14 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
         height=s.height,
         box=(x0 / pw, y0 / ph, (x1 - x0) / pw, (y1 - y0) / ph),
         options_key=opts.key(),
-        info={"frames_decoded": s.frames_decoded, "corrupt_packets": s.corrupt_packets},
+        info={"frames_decoded": s.frames_decoded, "corrupt_packets": s.corrupt_packets,
+              "stretches": [[float(s.times[a]), float(s.times[b - 1]), u0 / pw, v0 / ph, (u1 - u0) / pw, (v1 - v0) / ph]
+                            for a, b, (u0, v0, u1, v1) in runs]},
     )
 
 
 def _codes(
-    pictures: np.ndarray, thumbs: np.ndarray, every: np.ndarray, idx: np.ndarray, box: tuple[int, int, int, int],
+    pictures: np.ndarray, thumbs: np.ndarray, every: np.ndarray, idx: np.ndarray, boxes: np.ndarray,
     opts: FingerprintOptions,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Codes (and mirrored codes, sample index, window geometry): global ones for the samples
@@ -364,7 +305,7 @@ def _codes(
     wins, frames, geom = [g_win], [every], [g_geom]
 
     def local(part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        imgs = _crop_resize(pictures[part], box, size, Image.Resampling.BILINEAR).astype(np.float32)
+        imgs = _crop_resize(pictures[part], boxes[part], size, Image.Resampling.BILINEAR).astype(np.float32)
         kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
         g = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1)
         return ft.keypoint_windows(imgs, kp, kf), part[kf], g

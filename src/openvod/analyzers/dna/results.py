@@ -36,20 +36,23 @@ def _to_frame(active: tuple[float, float, float, float], b: tuple[float, float, 
     return (ax + b[0] * aw, ay + b[1] * ah, b[2] * aw, b[3] * ah)
 
 
-def transform_info(t: Transform, q: Fingerprint, r: Fingerprint, speed: float) -> dict[str, Any]:
-    """The geometric and temporal relation, in whole-frame units of each video."""
-    out: dict[str, Any] = {"Flip": bool(t.flip), "Speed": f"{speed:.3f}"}
+def transform_info(s: Segment, q: Fingerprint, r: Fingerprint) -> dict[str, Any]:
+    """The geometric and temporal relation of a segment, in whole-frame units of each video (the
+    active box of each video where the segment is: a stretch framed on its own has its own)."""
+    t = s.transform or Transform()
+    qbox, rbox = q.box_at((s.q0 + s.q1) / 2), r.box_at((s.r0 + s.r1) / 2)
+    out: dict[str, Any] = {"Flip": bool(t.flip), "Speed": f"{s.speed:.3f}"}
     ov = t.overlap()
     if ov is not None:
         qb, rb = (tuple(float(v) for v in x) for x in ov)
         if t.flip:  # query boxes are measured in the mirrored picture
             qb = (1.0 - qb[0] - qb[2], qb[1], qb[2], qb[3])
         if qb[2] * qb[3] < 0.9:
-            out["PiPBox"] = _box(_to_frame(q.box, qb))  # type: ignore[arg-type]
+            out["PiPBox"] = _box(_to_frame(qbox, qb))  # type: ignore[arg-type]
         if rb[2] * rb[3] < 0.9:
-            out["CropBox"] = _box(_to_frame(r.box, rb))  # type: ignore[arg-type]
-    if q.box[2] * q.box[3] < 0.97:
-        out["Padding"] = _box(q.box)  # the input's picture area inside letterbox / padding
+            out["CropBox"] = _box(_to_frame(rbox, rb))  # type: ignore[arg-type]
+    if qbox[2] * qbox[3] < 0.97:
+        out["Padding"] = _box(qbox)  # the input's picture area inside letterbox / padding
     return out
 
 
@@ -86,7 +89,7 @@ def video_dna(matches: list[PairMatch], query: Fingerprint, evidence: int = 3, m
         }
         ref = m.reference
         if ref is not None:
-            entry["Transform"] = transform_info(longest.transform or Transform(), query, ref, longest.speed)
+            entry["Transform"] = transform_info(longest, query, ref)
             entry["Transform"]["Reversed"] = bool(longest.reversed)
             tr = entry["Transform"]
             tr["Rotation"] = int(m.rotation)
