@@ -13,7 +13,8 @@ searched again with the default settings and each true source is reported at the
 
 Works on ``bench/dna`` folders and on the blind suites' (``bench/dna_xval``, ``bench/dna_blind2``), whose
 manifests share the fields used here. The stages are read by wrapping the two rule functions ``search.search``
-calls; nothing else of the search changes.
+calls; nothing else of the search changes. Fingerprints come from (and go to) ``run_openvod``'s cache,
+``<data>/fp-cache``, so a folder already run is not decoded again.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.dna.compare import query_f1
+from bench.dna.run_openvod import load_fp
 from openvod.analyzers.dna import search as S
-from openvod.analyzers.dna.fingerprint import fingerprint_file
 from openvod.analyzers.dna.index import CodeIndex
 from openvod.config import DNASettings
 from openvod.engine.analyzer_options import fingerprint_options, match_params
@@ -46,7 +47,8 @@ def main() -> int:
     predictions = json.loads(args.run.read_text())["predictions"]
     settings = DNASettings()
     opts, params = fingerprint_options(settings), match_params(settings)
-    library = {i: (item["id"], fingerprint_file(args.data / item["file"], opts)) for i, item in enumerate(man["library"])}
+    cache = args.data / "fp-cache"
+    library = {i: (item["id"], load_fp(args.data / item["file"], cache, opts)[0]) for i, item in enumerate(man["library"])}
     index = CodeIndex(flat_limit=settings.index_flat_limit, nprobe=settings.index_nprobe)
     for i, (_, fp) in library.items():
         index.add(i, fp.codes)
@@ -73,7 +75,7 @@ def main() -> int:
         if (wanted and q["id"] not in wanted) or (not wanted and (f1 is None or f1 >= args.below)):
             continue
         stage.clear()
-        S.search(fingerprint_file(args.data / q["file"], opts), index, lambda v: library.get(v), params)
+        S.search(load_fp(args.data / q["file"], cache, opts)[0], index, lambda v: library.get(v), params)
         lost = []
         for ref in sorted({g["ref"] for g in q["gt"]}):
             verified = stage.get("verified", {})

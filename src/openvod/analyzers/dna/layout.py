@@ -16,7 +16,7 @@ import numpy as np
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in working-picture pixels
 
 def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.48, frame_aspect: float = 0.0,
-               max_aspect: float = 2.5) -> tuple[int, int, int, int]:
+               max_aspect: float = 2.5) -> Box:
     """``(x0, y0, x1, y1)`` pixels of the picture area that is not letterbox or padding.
 
     An edge row (column) is padding when, in every sample, it is flat along its length and its
