@@ -163,7 +163,8 @@ def random_fp(rng: np.random.Generator, n: int, kind: str, codes_per: int = 4) -
     m = int(rng.integers(0, codes_per * n + 1)) if kind != "flat" else 0
     code_frame = np.sort(rng.integers(0, max(n, 1), m)).astype(np.int32)
     r = rng.uniform(0.05, 0.5, m)
-    geom = np.stack([rng.uniform(r, 1 - r), rng.uniform(r, 1 - r), r], axis=1).astype(np.float32) if m else np.zeros((0, 3), np.float32)
+    hw = np.where(rng.random(m) < 0.3, r * rng.uniform(0.15, 2.5, m), r)  # some windows not square: bands, halves
+    geom = np.stack([rng.uniform(r, 1 - r), rng.uniform(r, 1 - r), hw, r], axis=1).astype(np.float32) if m else np.zeros((0, 4), np.float32)
     codes = rng.integers(0, 256, (m, 8)).astype(np.uint8)
     return Fingerprint(times=t, thumbs=thumbs, flat=flat, code_frame=code_frame, code_geom=geom, codes=codes,
                        codes_flip=codes[:, ::-1].copy(), duration=float(t[-1]) + 0.25 if n else 0.25,

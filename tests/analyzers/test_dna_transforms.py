@@ -283,3 +283,40 @@ def test_picture_in_picture_of_a_screen_recording(screen: dict[str, Any], place:
     tr = check(screen, q, truth)["entry"]["Transform"]
     box = tr["PiPBox"]
     assert abs(float(box["Width"]) - 0.5) < 0.08 and abs(float(box["X"]) - place[0]) < 0.08, box
+
+
+@pytest.mark.parametrize("offset", [0, pytest.param(-12, marks=pytest.mark.slow)])
+def test_vertical_9_16_centre_crop(source: dict[str, Any], offset: int) -> None:
+    """A 9:16 crop of the 16:9 picture at full height (a third of the width, a few pixels off centre, as
+    reposts do), between filler cropped the same way: the query's picture is the source's stretched 3.2
+    times across, found through the library's band codes and the query's band view."""
+    vw, vh = 180, 320
+
+    def crop(f: Frame, i: int) -> Frame:
+        h, w = f.shape[:2]
+        cw = int(round(h * 9 / 16))
+        x0 = (w - cw) // 2 + offset
+        return np.asarray(Image.fromarray(f[:, x0:x0 + cw]).resize((vw, vh), Image.Resampling.BICUBIC))
+
+    q, truth = make(source, f"vcrop{offset}", 3.0, 12.0, fn=crop)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert "CropBox" in tr and abs(float(tr["CropBox"]["Width"]) - 9 / 16 * SIZE[1] / SIZE[0]) < 0.08, tr
+    assert float(tr["CropBox"]["Height"]) > 0.9, tr
+
+
+@pytest.mark.parametrize("side", ["left", pytest.param("right", marks=pytest.mark.slow)])
+def test_split_screen_squeezed(source: dict[str, Any], side: str) -> None:
+    """The copy squeezed to half the width beside other footage (a split screen): found through the
+    query's halves view, reported as a picture-in-picture box of half the frame."""
+    other = draw_frames(20.0, 15, 77, shot_s=3.0)
+
+    def split(f: Frame, i: int) -> Frame:
+        h, w = f.shape[:2]
+        a, b = _resize(f, (w // 2, h)), _resize(other[i % len(other)], (w - w // 2, h))
+        return np.concatenate([a, b] if side == "left" else [b, a], axis=1)
+
+    q, truth = make(source, f"split-{side}", 3.0, 12.0, fn=split)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    box = tr["PiPBox"]
+    assert abs(float(box["Width"]) - 0.5) < 0.08 and float(box["Height"]) > 0.9, tr
+    assert (float(box["X"]) < 0.1) == (side == "left"), tr

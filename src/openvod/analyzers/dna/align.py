@@ -17,7 +17,7 @@ This module holds the geometry and the region descriptors; the temporal part is 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,6 +65,8 @@ class Transform:
     support: float = 0.0
     score: float = 0.0
     detail: int = 0  # DCT frequencies per axis of the sharp similarity (0: ``features.DESC_K``); see ``detail``
+    detail_x: int = 0  # ... across, when it differs (0: ``detail``)
+    aspect: float = 1.0  # sx / sy of the hypothesis: 1, or a band or half of the picture (``ASPECTS``); kept within ASPECT_SLACK
 
     def overlap(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The shared region as boxes (x, y, w, h) in query and in reference units, or None."""
@@ -120,13 +122,15 @@ def hit_transforms(
     qi, fl, ri = hits[:, 0], hits[:, 1].astype(bool), hits[:, 2]
     qg, rg = q.code_geom[qi].astype(np.float64), r.code_geom[ri].astype(np.float64)
     qx = np.where(fl, 1.0 - qg[:, 0], qg[:, 0])
-    s = qg[:, 2] / np.maximum(rg[:, 2], 1e-6)
+    s = qg[:, 2] / np.maximum(rg[:, 2], 1e-6)  # across
+    sy = qg[:, 3] / np.maximum(rg[:, 3], 1e-6)
     tx = qx - s * rg[:, 0]
-    ty = qg[:, 1] - s * rg[:, 1]
-    ls = np.log(s)
+    ty = qg[:, 1] - sy * rg[:, 1]
+    ls, lsy = np.log(s), np.log(sy)
     qf = q.code_frame[qi]
     out: list[tuple[Transform, np.ndarray]] = []
-    alive = (s >= p.min_scale * 0.95) & (s <= p.max_scale * 1.05)
+    aspect = aspect_family(s / sy)
+    alive = (sy >= p.min_scale * 0.95) & (sy <= p.max_scale * 1.05) & (aspect > 0)
     for _ in range(3):
         idx = np.nonzero(alive)[0]
         if idx.size == 0:
@@ -134,6 +138,7 @@ def hit_transforms(
         same = (
             (fl[idx][:, None] == fl[idx][None, :])
             & (np.abs(ls[idx][:, None] - ls[idx][None, :]) < 0.15)
+            & (np.abs(lsy[idx][:, None] - lsy[idx][None, :]) < 0.15)
             & (np.abs(tx[idx][:, None] - tx[idx][None, :]) < 0.1)
             & (np.abs(ty[idx][:, None] - ty[idx][None, :]) < 0.1)
         )
@@ -151,14 +156,32 @@ def hit_transforms(
         t = Transform(
             flip=bool(fl[idx[best]]),
             sx=float(np.exp(np.median(ls[members]))),
+            sy=float(np.exp(np.median(lsy[members]))),
             tx=float(np.median(tx[members])),
             ty=float(np.median(ty[members])),
             support=float(np.unique(qf[members]).size),
+            aspect=float(aspect[idx[best]]),
         )
-        t.sy = t.sx
+        if t.aspect == 1.0:
+            t.sy = t.sx
         out.append((t, members))
         alive[idx[same[best]]] = False
     out.sort(key=lambda x: -x[0].support)
+    return out
+
+
+ASPECTS = ((1.0, 1.0), (1.6, 4.6), (0.42, 0.6))  # sx / sy ranges: same zoom, a vertical band (a 9:16 crop of 16:9
+# is 3.16), half the width (a picture squeezed into one side of a split screen); the first value names the family
+ASPECT_SLACK = 1.25  # refinement keeps sx / sy within this factor of the hypothesis'
+
+
+def aspect_family(ratio: np.ndarray) -> np.ndarray:
+    """The family of each hit's ``sx / sy`` (its hypothesis' ``Transform.aspect``): 1 for one zoom on both
+    axes, the ratio itself in a band or half-width family, 0 for none. Codes of square windows give 1 exactly."""
+    r = np.asarray(ratio, np.float64)
+    out = np.where(np.abs(np.log(np.maximum(r, 1e-9))) < 1e-3, 1.0, 0.0)
+    for lo, hi in ASPECTS[1:]:
+        out = np.where((out == 0) & (r >= lo) & (r <= hi), r, out)
     return out
 
 
@@ -183,11 +206,11 @@ def _on_a_line(tq: np.ndarray, tr: np.ndarray, qframe: np.ndarray, p: AlignParam
 
 
 def _region_desc(fp: Fingerprint, box: np.ndarray, flip: bool, flat_std: float, k: int,
-                 relative: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                 relative: float = 0.0, kx: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Descriptors of one region of every sample, and which samples have structure there."""
     pix = ft.sample_boxes(fp.smooth_thumbs, box[None, :], DESC_SIZE, flip=flip)
     valid = ~ft.flat_mask(pix.reshape(pix.shape[0], -1).std(axis=1), flat_std, relative)
-    return ft.frame_descriptors(pix, k), valid
+    return ft.frame_descriptors(pix, k, kx=kx), valid
 
 
 def detail(t: Transform, p: AlignParams) -> int:
@@ -198,34 +221,44 @@ def detail(t: Transform, p: AlignParams) -> int:
     picture keeps them, and the sharp similarity weights them most. Below ``detail_below`` both
     sides are compared on the frequencies the small picture still has (at least 6, the coarse level).
     """
-    s = min(t.sx, t.sy)
+    s = min(t.sx, t.sy) if t.aspect == 1.0 else t.sy
     return ft.DESC_K if s >= p.detail_below else max(COARSE[1], min(ft.DESC_K, round(ft.DESC_K * s)))
 
 
-def _fine(t: Transform) -> tuple[int, int, float]:
-    return (DESC_SIZE, t.detail or ft.DESC_K, ft.DESC_POW)
+def detail_x(t: Transform) -> int:
+    """Frequencies across under a band or half-width transform (0: as down): the side squeezed across
+    (the query's half of a split screen, or the library's narrow band a 9:16 crop keeps) has detail up to
+    ``min(sx, 1 / sx)`` of the other's."""
+    if t.aspect == 1.0:
+        return 0
+    return max(COARSE[1], min(ft.DESC_K, round(ft.DESC_K * min(t.sx, 1.0 / t.sx))))
+
+
+def _fine(t: Transform) -> tuple[int, int, float, int]:
+    return (DESC_SIZE, t.detail or ft.DESC_K, ft.DESC_POW, t.detail_x)
 
 
 def _admissible(t: Transform, p: AlignParams) -> tuple[np.ndarray, np.ndarray] | None:
     """The transform's shared region, if the transform is within the supported range."""
-    if not (p.min_scale <= t.sx <= p.max_scale and p.min_scale <= t.sy <= p.max_scale):
+    a = t.aspect
+    if not (p.min_scale <= t.sx / a <= p.max_scale and p.min_scale <= t.sy <= p.max_scale):
         return None
-    if not (0.8 <= t.sx / t.sy <= 1.25):  # aspect changes beyond this are not copies we look for
+    if not (1 / ASPECT_SLACK <= t.sx / (t.sy * a) <= ASPECT_SLACK):  # other aspect changes are not copies we look for
         return None
     ov = t.overlap()
     if ov is None:
         return None
     qb, rb = ov
-    if qb[2] * qb[3] < p.min_query_area or rb[2] * rb[3] < p.min_reference_area:
+    if qb[2] * qb[3] < p.min_query_area or rb[2] * rb[3] < p.min_reference_area / max(a, 1.0):  # a band is narrow
         return None
     return ov
 
 
-COARSE = (12, 6, 0.5)  # region samples, DCT size, weight power: a forgiving similarity for the first search
+COARSE = (12, 6, 0.5, 0)  # region samples, DCT size, weight power (, across): a forgiving similarity for the first search
 
 
 def _scores(q: Fingerprint, r: Fingerprint, cands: list[Transform], qf: np.ndarray, rf: np.ndarray, p: AlignParams,
-            level: tuple[int, int, float] | None = None) -> np.ndarray:
+            level: tuple[int, int, float, int] | None = None) -> np.ndarray:
     """Mean region similarity of the frame pairs (qf, rf) under each candidate transform (one batch)."""
     scores = np.full(len(cands), -1.0)
     qboxes, rboxes, owners = [], [], []
@@ -243,9 +276,9 @@ def _scores(q: Fingerprint, r: Fingerprint, cands: list[Transform], qf: np.ndarr
     qb = np.repeat(np.array(qboxes), m, axis=0)
     rb = np.repeat(np.array(rboxes), m, axis=0)
     flip = cands[owners[0]].flip  # one refinement never changes the flip (nor the detail)
-    size, k, power = level or _fine(cands[owners[0]])
-    dq = ft.frame_descriptors(ft.sample_boxes(q.smooth_thumbs, qb, size, flip=flip, rows=np.tile(qf, len(owners))), k, power)
-    dr = ft.frame_descriptors(ft.sample_boxes(r.smooth_thumbs, rb, size, rows=np.tile(rf, len(owners))), k, power)
+    size, k, power, kx = level or _fine(cands[owners[0]])
+    dq = ft.frame_descriptors(ft.sample_boxes(q.smooth_thumbs, qb, size, flip=flip, rows=np.tile(qf, len(owners))), k, power, kx)
+    dr = ft.frame_descriptors(ft.sample_boxes(r.smooth_thumbs, rb, size, rows=np.tile(rf, len(owners))), k, power, kx)
     per = np.sum(dq * dr, axis=1).reshape(len(owners), m)
     scores[owners] = per.mean(axis=1)
     return scores
@@ -255,7 +288,7 @@ def _neighbours(t: Transform, step: float) -> list[Transform]:
     out = []
     for name in ("tx", "ty", "sx", "sy", "s"):
         for sign in (-1.0, 1.0):
-            c = Transform(t.flip, t.sx, t.sy, t.tx, t.ty, t.support, detail=t.detail)
+            c = replace(t, score=0.0)
             if name == "s":  # uniform zoom about the overlap centre
                 f = 1.0 + sign * step
                 cx, cy = c.tx + c.sx / 2, c.ty + c.sy / 2
@@ -271,11 +304,11 @@ def _neighbours(t: Transform, step: float) -> list[Transform]:
 
 def _zoomed(t: Transform, f: float) -> Transform:
     cx, cy = t.tx + t.sx / 2, t.ty + t.sy / 2
-    return Transform(t.flip, t.sx * f, t.sy * f, cx - t.sx * f / 2, cy - t.sy * f / 2, t.support, detail=t.detail)
+    return replace(t, sx=t.sx * f, sy=t.sy * f, tx=cx - t.sx * f / 2, ty=cy - t.sy * f / 2, score=0.0)
 
 
 def _descend(q: Fingerprint, r: Fingerprint, best: Transform, qf: np.ndarray, rf: np.ndarray, p: AlignParams,
-             steps: tuple[float, ...], level: tuple[int, int, float] | None) -> Transform:
+             steps: tuple[float, ...], level: tuple[int, int, float, int] | None) -> Transform:
     for step in steps:
         for _ in range(6):
             cands = _neighbours(best, step)
@@ -296,20 +329,20 @@ def refine(q: Fingerprint, r: Fingerprint, t: Transform, pairs: np.ndarray, p: A
     similarity, the best is descended on, and the result is polished with the sharp similarity.
     """
     qf, rf = pairs[:, 0], pairs[:, 1]
-    start = Transform(t.flip, t.sx, t.sy, t.tx, t.ty, t.support)
-    if abs(math.log(t.sx)) < 0.08 and abs(t.tx) < 0.06 and abs(t.ty) < 0.06:
+    start = Transform(t.flip, t.sx, t.sy, t.tx, t.ty, t.support, aspect=t.aspect)
+    if t.aspect == 1.0 and abs(math.log(t.sx)) < 0.08 and abs(t.tx) < 0.06 and abs(t.ty) < 0.06:
         ident = Transform(t.flip, 1.0, 1.0, 0.0, 0.0, t.support)
         ident.score = float(_scores(q, r, [ident], qf, rf, p)[0])
         if ident.score >= 0.85:
             return ident
     cands = [start] + [_zoomed(start, f) for f in (0.82, 0.9, 1.1, 1.22)]
-    if abs(math.log(t.sx)) < 0.15:
+    if t.aspect == 1.0 and abs(math.log(t.sx)) < 0.15:
         cands.append(Transform(t.flip, 1.0, 1.0, 0.0, 0.0, t.support))
     sc = _scores(q, r, cands, qf, rf, p, COARSE)
     k = int(np.argmax(sc))
     best = cands[k]
     best.score = float(sc[k])
-    if best.score < p.pip_search_below:
+    if best.score < p.pip_search_below and t.aspect == 1.0:
         # Few, scattered code hits (a small picture-in-picture over busy footage) give a poor
         # geometry but still the right moments: look for the picture on a grid of places and sizes.
         grid = [Transform(t.flip, sz, sz, float(x), float(y), t.support)
@@ -323,7 +356,7 @@ def refine(q: Fingerprint, r: Fingerprint, t: Transform, pairs: np.ndarray, p: A
     if best.score < p.refine_floor:
         return best  # nothing like a copy here: do not spend a search on it
     best = _descend(q, r, best, qf, rf, p, (0.06, 0.03), COARSE)
-    best.detail = detail(best, p)  # fixed from here on: scores of one refinement stay comparable
+    best.detail, best.detail_x = detail(best, p), detail_x(best)  # fixed from here on: scores stay comparable
     best.score = float(_scores(q, r, [best], qf, rf, p)[0])
     return _descend(q, r, best, qf, rf, p, (0.02, 0.007), None)
 
@@ -351,7 +384,7 @@ def region_descriptors(q: Fingerprint, r: Fingerprint, t: Transform, p: AlignPar
         return None
     qb, rb = ov
     k = t.detail or ft.DESC_K
-    dq, vq = _region_desc(q, qb, t.flip, p.flat_std, k, p.flat_relative)
-    dr, vr = _region_desc(r, rb, False, p.flat_std, k, p.flat_relative)
+    dq, vq = _region_desc(q, qb, t.flip, p.flat_std, k, p.flat_relative, t.detail_x)
+    dr, vr = _region_desc(r, rb, False, p.flat_std, k, p.flat_relative, t.detail_x)
     return RegionDescriptors(dq, dr, vq & ~q.flat, vr & ~r.flat)
 

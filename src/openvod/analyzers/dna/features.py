@@ -73,6 +73,12 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return popcount64(x)
 
 
+# Band codes (``fingerprint._bands``, ``views.band_view``) are stored XOR this balanced pattern: one index,
+# two key spaces. A band code is then 32 bits from every ordinary code of the same picture and about as far
+# from any other, so square windows and bands never hit each other (no hit of theirs could imply a transform).
+BAND_MASK = np.array([0xA5, 0x5A, 0xC3, 0x3C, 0x96, 0x69, 0x0F, 0xF0], np.uint8)
+
+
 def as_u64(codes: np.ndarray) -> np.ndarray:
     """``uint8[m, 8]`` codes as ``uint64[m]`` (same bytes)."""
     return np.ascontiguousarray(codes, dtype=np.uint8).view(np.uint64).reshape(-1)
@@ -160,24 +166,28 @@ DESC_K = 16
 DESC_POW = 1.0  # weight ~ spatial frequency: structure counts, smooth shading barely does
 
 
-@lru_cache(maxsize=8)
-def _desc_weights(k: int, power: float) -> np.ndarray:
-    u = np.arange(k, dtype=np.float32)
-    f = np.sqrt(u[:, None] ** 2 + u[None, :] ** 2)
+@lru_cache(maxsize=16)
+def _desc_weights(k: int, power: float, kx: int) -> np.ndarray:
+    u, v = np.arange(k, dtype=np.float32), np.arange(kx, dtype=np.float32)
+    f = np.sqrt(u[:, None] ** 2 + v[None, :] ** 2)
     f[0, 0] = 0.0  # drop the mean: brightness and contrast changes must not matter
     return (f**power).astype(np.float32)
 
 
-def frame_descriptors(imgs: np.ndarray, k: int = DESC_K, power: float = DESC_POW) -> np.ndarray:
-    """Unit-norm descriptors ``[n, k*k]`` of ``[n, S, S]`` images (cosine = frame similarity).
+def frame_descriptors(imgs: np.ndarray, k: int = DESC_K, power: float = DESC_POW, kx: int = 0) -> np.ndarray:
+    """Unit-norm descriptors ``[n, k*kx]`` of ``[n, S, S]`` images (cosine = frame similarity).
 
     The defaults weight the k x k lowest DCT frequencies by frequency (structure, not shading); a
     small k with a lower power gives the smooth, forgiving similarity used for coarse geometry search.
+    ``kx`` > 0: that many horizontal frequencies instead of ``k`` (a picture squeezed or stretched
+    across has detail up to another frequency across than down).
     """
     n = imgs.shape[0]
+    kx = kx or k
     d = dct_matrix(k, imgs.shape[-1])
-    c = d @ imgs.astype(np.float32) @ d.T
-    v = (c * _desc_weights(k, power)[None]).reshape(n, -1)
+    dx = d if kx == k else dct_matrix(kx, imgs.shape[-1])
+    c = d @ imgs.astype(np.float32) @ dx.T
+    v = (c * _desc_weights(k, power, kx)[None]).reshape(n, -1)
     norm = np.linalg.norm(v, axis=1, keepdims=True)
     return (v / np.maximum(norm, 1e-6)).astype(np.float32)
 

@@ -34,7 +34,9 @@ from openvod.pipeline import DecodeError, DecodeStats, Media, VideoNeed, open_me
 
 FORMAT_VERSION = 1  # serialisation layout
 CODE_THREADS = max(1, min(2, os.cpu_count() or 1))  # threads computing local codes
-ALGORITHM_VERSION = 13  # bump when the same options would give different fingerprints
+ALGORITHM_VERSION = 14  # bump when the same options would give different fingerprints
+BAND_HEIGHTS = 0.3375  # a band code's width in heights of the picture: the middle 60 % of a 9:16 crop at full height
+BAND_MIN_ASPECT = 1.2  # pictures at least this wide (width / height) get band codes
 @dataclass(frozen=True)
 class FingerprintOptions:
     """What a fingerprint is made of. Changing any field changes the fingerprint (see ``key``)."""
@@ -71,7 +73,7 @@ class Fingerprint:
     thumbs: np.ndarray  # uint8[n, T, T]: luma of the active box
     flat: np.ndarray  # bool[n]
     code_frame: np.ndarray  # int32[m]: sample each code belongs to
-    code_geom: np.ndarray  # float32[m, 3]: window centre x, y and half-side, in active-box units
+    code_geom: np.ndarray  # float32[m, 4]: window centre x, y, half-width, half-height, in active-box units
     codes: np.ndarray  # uint8[m, 8]
     codes_flip: np.ndarray  # uint8[m, 8]: the same windows mirrored
     duration: float
@@ -82,6 +84,13 @@ class Fingerprint:
     info: dict[str, Any] = field(default_factory=dict)
 
     _smooth: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        g = np.asarray(self.code_geom, np.float32)
+        g = g.reshape(g.shape[0], g.shape[1] if g.ndim == 2 else 4)
+        if g.shape[1] == 3:  # square windows (fingerprints and callers from before bands): half-side twice
+            g = np.concatenate([g, g[:, 2:3]], axis=1)
+        self.code_geom = g
 
     @property
     def smooth_thumbs(self) -> np.ndarray:
@@ -266,7 +275,7 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
     every = np.nonzero(~flat)[0]
     idx = code_sample_indices(s.times, opts.code_interval_s)
     idx = idx[~flat[idx]]
-    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, boxes, opts)
+    codes, codes_flip, frames, geom = _codes(s.pictures, thumbs, every, idx, boxes, opts, aspect)
     ph, pw = s.pictures.shape[1:]
     x0, y0, x1, y1 = box
     return Fingerprint(
@@ -290,24 +299,25 @@ def fingerprint_samples(s: Samples, opts: FingerprintOptions) -> Fingerprint:
 
 def _codes(
     pictures: np.ndarray, thumbs: np.ndarray, every: np.ndarray, idx: np.ndarray, boxes: np.ndarray,
-    opts: FingerprintOptions,
+    opts: FingerprintOptions, frame_aspect: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Codes (and mirrored codes, sample index, window geometry): global ones for the samples
-    ``every``, local ones around the keypoints of the samples ``idx``; sorted by sample."""
+    ``every``, local ones around the keypoints of the samples ``idx``, and on those samples of a wide
+    picture one of its middle band (``_bands``); sorted by sample."""
     size = opts.keypoint_size
     if every.size == 0:
         e = np.zeros((0, ft.CODE_BYTES), np.uint8)
-        return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 3), np.float32)
+        return e, e.copy(), np.zeros(0, np.int64), np.zeros((0, 4), np.float32)
     t = thumbs[every].astype(np.float32)  # the global window is the thumbnail, area-averaged to 16x16
     k = t.shape[-1] // 16
     g_win = t[:, : 16 * k, : 16 * k].reshape(-1, 16, k, 16, k).mean(axis=(2, 4))
-    g_geom = np.tile(np.array([[0.5, 0.5, 0.5]], np.float32), (every.size, 1))
+    g_geom = np.tile(np.array([[0.5, 0.5, 0.5, 0.5]], np.float32), (every.size, 1))
     wins, frames, geom = [g_win], [every], [g_geom]
 
     def local(part: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         imgs = _crop_resize(pictures[part], boxes[part], size, Image.Resampling.BILINEAR).astype(np.float32)
         kp, kf = ft.keypoints(imgs, top=opts.max_keypoints)
-        g = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size], axis=1)
+        g = np.stack([(kp[:, 0] + 0.5) / size, (kp[:, 1] + 0.5) / size, kp[:, 2] / size, kp[:, 2] / size], axis=1)
         return ft.keypoint_windows(imgs, kp, kf), part[kf], g
 
     # Chunks bound memory on long videos; they run on CODE_THREADS threads (FFTs and resizes release
@@ -320,7 +330,7 @@ def _codes(
             done = list(pool.map(local, parts))
     else:
         done = [local(p) for p in parts]
-    for w, f, g in done:
+    for w, f, g in [*done, _bands(pictures, idx, boxes, frame_aspect)]:
         wins.append(w)
         frames.append(f)
         geom.append(g)
@@ -329,7 +339,40 @@ def _codes(
     g_all = np.concatenate(geom).astype(np.float32)
     order = np.argsort(f_all, kind="stable")
     codes, codes_flip = ft.hash_windows(w_all[order])
+    band = band_rows(g_all[order])
+    codes[band] ^= ft.BAND_MASK
+    codes_flip[band] ^= ft.BAND_MASK
     return codes, codes_flip, f_all[order], g_all[order]
+
+
+def band_rows(geom: np.ndarray) -> np.ndarray:
+    """Which codes of a video's fingerprint are band codes (``_bands``): the only windows that are not square."""
+    g = np.asarray(geom).reshape(-1, 4)
+    return np.asarray(g[:, 2] != g[:, 3])
+
+
+def _bands(pictures: np.ndarray, idx: np.ndarray, boxes: np.ndarray, frame_aspect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole-picture windows of the middle band (``BAND_HEIGHTS`` of the height wide, the full height) of
+    the samples ``idx`` whose active box is wide: (windows, samples, geometry).
+
+    A 9:16 crop of a 16:9 video keeps a third of the width at full height: squashed to the query's
+    square, its picture is the source's stretched 3.2 times across, which no square window of the source
+    matches. This band is what such a crop keeps (its middle 60 %, so a crop a little off centre still
+    holds it); the query reads the same band of itself (``views.band_view``) and the hit implies the
+    transform (``align.ASPECTS``). Read from the working picture: the thumbnail holds 10 pixels of it."""
+    if idx.size == 0:
+        return np.zeros((0, 16, 16), np.float32), idx, np.zeros((0, 4), np.float32)
+    ph, pw = pictures.shape[1:]
+    b = boxes[idx].astype(np.float64)
+    bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    aspect = bw / np.maximum(bh, 1e-9) * (ph / pw) * frame_aspect  # each box's width / height in display pixels
+    share = BAND_HEIGHTS / np.maximum(aspect, 1e-9)  # of the box's width
+    wide = aspect >= BAND_MIN_ASPECT
+    cx = 0.5 * (b[:, 0] + b[:, 2])
+    band = np.stack([cx - 0.5 * share * bw, b[:, 1], cx + 0.5 * share * bw, b[:, 3]], axis=1)[wide]
+    wins = _crop_resize(pictures[idx[wide]], band, 16, Image.Resampling.BOX).astype(np.float32)
+    geom = np.stack([np.full(band.shape[0], 0.5), np.full(band.shape[0], 0.5), 0.5 * share[wide], np.full(band.shape[0], 0.5)], axis=1)
+    return wins, idx[wide], geom.astype(np.float32)
 
 
 def fingerprint_file(

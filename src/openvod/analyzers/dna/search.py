@@ -20,7 +20,7 @@ from openvod.analyzers.dna.chance import offspeed_passes
 from openvod.analyzers.dna.segments import (evidence_span, find_all_segments, motion_passes, pair_similarity, picture_change,
                                             segment_symmetry, trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
 from openvod.analyzers.dna.temporal import suppress_duplicates
-from openvod.analyzers.dna.fingerprint import Fingerprint
+from openvod.analyzers.dna.fingerprint import Fingerprint, band_rows
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
 from openvod.analyzers.dna.rivals import closest_sources
 from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, TEMPLATE_MIN_SEGMENT_S, distinctive, piece_key, recurs_in, window
@@ -94,11 +94,16 @@ class PairMatch:
 
 
 def query_codes(fp: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A query's codes and their mirrored twins: (codes, flipped 0/1, code row)."""
-    m = fp.codes.shape[0]
-    codes = np.concatenate([fp.codes, fp.codes_flip])
+    """A query's codes and their mirrored twins: (codes, flipped 0/1, code row). A video's own band codes
+    are for the index only (a query reads its band through ``views.band_view``): band against band would
+    only repeat what the whole-picture codes say, on a part of the picture where look-alikes agree most."""
+    own = np.arange(fp.codes.shape[0])
+    if not any(k in fp.info for k in ("band_view", "halves_view")):
+        own = own[~band_rows(fp.code_geom)]
+    m = own.size
+    codes = np.concatenate([fp.codes[own], fp.codes_flip[own]])
     flips = np.concatenate([np.zeros(m, np.int64), np.ones(m, np.int64)])
-    rows = np.concatenate([np.arange(m), np.arange(m)])
+    rows = np.concatenate([own, own])
     return codes, flips, rows
 
 

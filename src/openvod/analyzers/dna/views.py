@@ -1,4 +1,4 @@
-"""Other readings of a query, searched at query time: rotations and a picture-in-picture box.
+"""Other readings of a query, searched at query time: rotations, picture-in-picture boxes, bands and halves.
 
 Both return a ``Fingerprint`` that shares the query's samples and thumbnails (so verification runs
 on the query itself) but carries other *codes*:
@@ -11,6 +11,10 @@ on the query itself) but carries other *codes*:
   independent moments (their own cuts and motion), so neighbouring pixels on either side of the
   box edge stop changing together, while inside either picture they do. The codes' geometry is
   the box's, in query units, so a hit implies the picture-in-picture transform directly.
+* ``band_view`` (a portrait or square query) and ``halves_view`` (a wide one): whole-picture codes of
+  windows that are not square in the picture (``window_view``), for copies whose zoom differs across and
+  down: a 9:16 crop of a wide video (matched to the library's band codes, ``fingerprint._bands``) and a
+  picture squeezed into one half of a split screen (matched to the library's whole-picture codes).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 
 from openvod.analyzers.dna import features as ft
 from openvod.analyzers.dna.align import Transform
-from openvod.analyzers.dna.fingerprint import Fingerprint
+from openvod.analyzers.dna.fingerprint import BAND_HEIGHTS, BAND_MIN_ASPECT, Fingerprint
 
 ROTATIONS = (90, 180, 270)
 
@@ -213,13 +217,62 @@ PIP_MATCH_SCALE = 0.9  # a match found through a box must be a copy shrunk into 
 PIP_MATCH_IOU = 0.25  # ... and overlapping the box at least this much (intersection over union)
 
 
+def window_view(q: Fingerprint, boxes: list[tuple[float, float, float, float]], info: dict[str, Any]) -> Fingerprint:
+    """The query with the whole-picture codes of each of ``boxes`` (x, y, w, h in query units) on every
+    informative sample, read sharp from the thumbnails (as ``pip_view``); each code's geometry is its box's."""
+    every = np.nonzero(~q.flat)[0]
+    n, s = every.size, q.thumbs.shape[-1]
+    raw = np.ascontiguousarray(q.thumbs, np.float32)
+    wins = _global_windows(ft.sample_boxes(raw, np.repeat(np.array(boxes, np.float64), n, axis=0), s, rows=np.tile(every, len(boxes))))
+    c, cf = ft.hash_windows(wins)
+    if info.get("band_view"):  # searched among the library's band codes only
+        c, cf = c ^ ft.BAND_MASK, cf ^ ft.BAND_MASK
+    geom = np.repeat(np.array([[x + w / 2, y + h / 2, w / 2, h / 2] for x, y, w, h in boxes], np.float32), n, axis=0)
+    fr = np.tile(every, len(boxes))
+    order = np.argsort(fr, kind="stable")
+    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=fr[order].astype(np.int32), code_geom=geom[order],
+                       codes=c[order], codes_flip=cf[order], duration=q.duration, width=q.width, height=q.height, box=q.box,
+                       options_key=q.options_key, info={**q.info, **info})
+
+
+BAND_VIEW_MAX_ASPECT = 1.0  # queries at most this wide (width / height) are read as crops of a wide video
+BAND_SHIFT = 5  # ... at the middle and up to this many thumbnail pixels either side (a crop a little off centre)
+
+
+def _aspect(q: Fingerprint) -> float:
+    """Width / height of the query's active box, in display pixels."""
+    return q.box[2] * q.width / max(q.box[3] * q.height, 1e-9)
+
+
+def band_view(q: Fingerprint) -> Fingerprint | None:
+    """A portrait or square query read as a crop of a wide video at full height: the band of it that is the
+    library's middle band (``BAND_HEIGHTS`` of the height wide), at several offsets."""
+    share = BAND_HEIGHTS / max(_aspect(q), 1e-9)
+    if _aspect(q) > BAND_VIEW_MAX_ASPECT or share > 0.9:
+        return None
+    s = q.thumbs.shape[-1]
+    return window_view(q, [(0.5 - share / 2 + j / s, 0.0, share, 1.0) for j in range(-BAND_SHIFT, BAND_SHIFT + 1)], {"band_view": True})
+
+
+def halves_view(q: Fingerprint) -> Fingerprint | None:
+    """A wide query read as a split screen: each half's whole picture (a video squeezed to half the width)."""
+    if _aspect(q) < BAND_MIN_ASPECT:
+        return None
+    return window_view(q, [(0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 0.5, 1.0)], {"halves_view": True})
+
+
 def view_fits(info: dict[str, Any], t: Transform) -> bool:
     """Whether a match found through a query view (``info``: the view's) is what the view stands for.
 
     A picture-in-picture view searches one box of the query: a match it leads to is a copy shrunk into
     that box. Verification refines the geometry freely, and a hit of look-alike footage can end on a
     zoomed or shifted reading (two zooms into one fractal) that the box never suggested: not its copy.
+    A band or halves view leads to matches of its own aspect family (``align.ASPECTS``) only.
     Plain and rotated readings fit any transform."""
+    if info.get("band_view"):
+        return t.aspect > 1.0
+    if info.get("halves_view"):
+        return t.aspect < 1.0
     box = info.get("pip_box")
     if box is None:
         return True
@@ -273,7 +326,8 @@ def pip_view(q: Fingerprint, box: tuple[float, float, float, float, float] | Non
 
 def query_views(q: Fingerprint, boxes: int, jitter: int, contrast: float = PIP_CONTRAST) -> list[tuple[Fingerprint, int]]:
     """Other readings of the query searched after the plain one: (view, rotation in degrees): the three
-    rotations, then up to ``boxes`` picture-in-picture boxes (``pip_regions``, ``pip_view``)."""
+    rotations, up to ``boxes`` picture-in-picture boxes (``pip_regions``, ``pip_view``), then the band or
+    the halves."""
     out = [(rotated(q, deg), deg) for deg in ROTATIONS]
     pips = (pip_view(q, box, jitter, (lo, hi)) for box, lo, hi in pip_regions(q.thumbs, ~q.flat, boxes, contrast))
-    return out + [(v, 0) for v in pips if v is not None]
+    return out + [(v, 0) for v in [*pips, band_view(q), halves_view(q)] if v is not None]
