@@ -6,7 +6,7 @@ query and negative, so adding them leaves generation 4's library, queries and gr
 
 | class | what the copy goes through |
 |---|---|
-| vcrop | a 9:16 **centre crop** (the middle 32 % of the width, 270x480): the whole query is reframed |
+| vcrop | a 9:16 **centre crop** (32 % of the width, up to 4 % of the width off the middle, 270x480): the whole query is reframed |
 | lowres | 160x90 at CRF 42 |
 | short_offspeed | a 3-5 s copy at 0.7-0.85x or 1.2-1.5x, with a crop, photometric change, overlay, mirror or nothing, between 10-25 s of unrelated footage on each side |
 | combo_embed | three edits (reframing, rotation, mirror, crop, colour, overlay, blur, speed, reversal, frame rate, size) together, always between unrelated footage |
@@ -104,6 +104,9 @@ def spec(b: Builder, cls: str, k: int) -> QuerySpec:
     pad = (2.0, 6.0)
     if cls == "vcrop":
         sp["kind"] = "vcrop"
+        # Reposts are rarely cut at the exact middle: up to 4 % of the width to either side, drawn from a
+        # stream of its own so that no other query changes.
+        sp["x_shift"] = float(np.random.default_rng([5, k, *map(ord, str(lib["id"]))]).uniform(-0.04, 0.04))
     elif cls == "lowres":
         sp["size"], crf = [160, 90], 42
     elif cls == "short_offspeed":

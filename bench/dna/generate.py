@@ -122,7 +122,7 @@ def spatial_fn(sp: dict[str, Any]) -> Callable[[np.ndarray, float, np.ndarray | 
             img = _letterbox(img, sp)
         elif kind == "vcrop":  # a 9:16 centre crop of the 16:9 picture, as a 270x480 frame
             cw = int(round(H * 9 / 16))
-            x0 = (W - cw) // 2
+            x0 = min(max((W - cw) // 2 + round(sp.get("x_shift", 0.0) * W), 0), W - cw)
             img = np.asarray(Image.fromarray(img[:, x0 : x0 + cw]).resize((270, 480), Image.Resampling.BILINEAR))
         elif kind == "split":  # the copy on one half of the frame, other footage on the other half
             assert bg is not None

@@ -99,8 +99,12 @@ def test_views_only_where_their_shape_can_be() -> None:
     assert band_view(wide) is None and halves_view(tall) is None
     assert band_view(tall) is not None and halves_view(wide) is not None
     empty = _fp(np.zeros((0, 32, 32), np.uint8), 270, 480)
-    v = band_view(empty)
-    assert v is not None and v.codes.shape[0] == 0
+    assert band_view(empty) is None and halves_view(empty) is None
+    framed = _fp(np.full((8, 32, 32), 100, np.uint8), W, H)  # a 9:16 stretch (pillarboxed) in a wide video
+    framed.info["stretches"] = [[0.5, 1.0, 0.34, 0.0, 0.32, 1.0]]
+    v, h = band_view(framed), halves_view(framed)
+    assert v is not None and sorted(set(v.code_frame.tolist())) == [2, 3, 4]
+    assert h is not None and sorted(set(h.code_frame.tolist())) == [0, 1, 5, 6, 7]
 
 
 def test_a_band_hit_gives_the_crop_transform_and_refinement_keeps_its_aspect() -> None:

@@ -217,18 +217,22 @@ PIP_MATCH_SCALE = 0.9  # a match found through a box must be a copy shrunk into 
 PIP_MATCH_IOU = 0.25  # ... and overlapping the box at least this much (intersection over union)
 
 
-def window_view(q: Fingerprint, boxes: list[tuple[float, float, float, float]], info: dict[str, Any]) -> Fingerprint:
-    """The query with the whole-picture codes of each of ``boxes`` (x, y, w, h in query units) on every
-    informative sample, read sharp from the thumbnails (as ``pip_view``); each code's geometry is its box's."""
-    every = np.nonzero(~q.flat)[0]
-    n, s = every.size, q.thumbs.shape[-1]
+Boxes = list[tuple[float, float, float, float]]
+
+
+def window_view(q: Fingerprint, groups: list[tuple[np.ndarray, Boxes]], info: dict[str, Any]) -> Fingerprint:
+    """The query with the whole-picture codes of each box of a group (x, y, w, h in query units) on the
+    group's samples, read sharp from the thumbnails (as ``pip_view``); each code's geometry is its box's."""
     raw = np.ascontiguousarray(q.thumbs, np.float32)
-    wins = _global_windows(ft.sample_boxes(raw, np.repeat(np.array(boxes, np.float64), n, axis=0), s, rows=np.tile(every, len(boxes))))
-    c, cf = ft.hash_windows(wins)
+    s = q.thumbs.shape[-1]
+    rows = np.concatenate([np.tile(r, len(b)) for r, b in groups] or [np.zeros(0, np.int64)]).astype(np.int64)
+    per = [np.repeat(np.array(b, np.float64).reshape(-1, 4), r.size, axis=0) for r, b in groups]
+    boxes = np.concatenate(per or [np.zeros((0, 4))])
+    c, cf = ft.hash_windows(_global_windows(ft.sample_boxes(raw, boxes, s, rows=rows) if rows.size else np.zeros((0, s, s))))
     if info.get("band_view"):  # searched among the library's band codes only
         c, cf = c ^ ft.BAND_MASK, cf ^ ft.BAND_MASK
-    geom = np.repeat(np.array([[x + w / 2, y + h / 2, w / 2, h / 2] for x, y, w, h in boxes], np.float32), n, axis=0)
-    fr = np.tile(every, len(boxes))
+    geom = np.stack([boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2, boxes[:, 2] / 2, boxes[:, 3] / 2], axis=1).astype(np.float32)
+    fr = rows
     order = np.argsort(fr, kind="stable")
     return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=fr[order].astype(np.int32), code_geom=geom[order],
                        codes=c[order], codes_flip=cf[order], duration=q.duration, width=q.width, height=q.height, box=q.box,
@@ -239,26 +243,39 @@ BAND_VIEW_MAX_ASPECT = 1.0  # queries at most this wide (width / height) are rea
 BAND_SHIFT = 5  # ... at the middle and up to this many thumbnail pixels either side (a crop a little off centre)
 
 
-def _aspect(q: Fingerprint) -> float:
-    """Width / height of the query's active box, in display pixels."""
-    return q.box[2] * q.width / max(q.box[3] * q.height, 1e-9)
+def _aspect(q: Fingerprint, box: tuple[float, ...] | None = None) -> float:
+    """Width / height of the query's active box (or ``box``), in display pixels."""
+    b = box or q.box
+    return b[2] * q.width / max(b[3] * q.height, 1e-9)
+
+
+def _by_aspect(q: Fingerprint) -> list[tuple[float, np.ndarray]]:
+    """The informative samples grouped by the aspect of their box: the video's, or a stretch's (``layout``;
+    a 9:16 crop pillarboxed between wide footage is a portrait picture while it lasts)."""
+    every = np.nonzero(~q.flat)[0]
+    whole = np.full(every.size, _aspect(q))
+    t = q.times[every].astype(np.float64) + float(q.info.get("t0", 0.0))
+    for t0, t1, *box in q.info.get("stretches", ()):
+        whole[(t >= t0) & (t <= t1)] = _aspect(q, tuple(box))
+    return [(float(a), every[whole == a]) for a in np.unique(whole)]
 
 
 def band_view(q: Fingerprint) -> Fingerprint | None:
-    """A portrait or square query read as a crop of a wide video at full height: the band of it that is the
-    library's middle band (``BAND_HEIGHTS`` of the height wide), at several offsets."""
-    share = BAND_HEIGHTS / max(_aspect(q), 1e-9)
-    if _aspect(q) > BAND_VIEW_MAX_ASPECT or share > 0.9:
-        return None
+    """The samples of a portrait or square picture read as a crop of a wide video at full height: the band
+    of it that is the library's middle band (``BAND_HEIGHTS`` of the height wide), at several offsets."""
     s = q.thumbs.shape[-1]
-    return window_view(q, [(0.5 - share / 2 + j / s, 0.0, share, 1.0) for j in range(-BAND_SHIFT, BAND_SHIFT + 1)], {"band_view": True})
+    groups = [(rows, [(0.5 - share / 2 + j / s, 0.0, share, 1.0) for j in range(-BAND_SHIFT, BAND_SHIFT + 1)])
+              for a, rows in _by_aspect(q) if a <= BAND_VIEW_MAX_ASPECT and (share := BAND_HEIGHTS / max(a, 1e-9)) <= 0.9]
+    return window_view(q, groups, {"band_view": True}) if groups else None
 
 
 def halves_view(q: Fingerprint) -> Fingerprint | None:
-    """A wide query read as a split screen: each half's whole picture (a video squeezed to half the width)."""
-    if _aspect(q) < BAND_MIN_ASPECT:
+    """The samples of a wide picture read as a split screen: each half's whole picture (a video squeezed to
+    half the width)."""
+    rows = [r for a, r in _by_aspect(q) if a >= BAND_MIN_ASPECT]
+    if not rows:
         return None
-    return window_view(q, [(0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 0.5, 1.0)], {"halves_view": True})
+    return window_view(q, [(np.concatenate(rows), [(0.0, 0.0, 0.5, 1.0), (0.5, 0.0, 0.5, 1.0)])], {"halves_view": True})
 
 
 def view_fits(info: dict[str, Any], t: Transform) -> bool:
