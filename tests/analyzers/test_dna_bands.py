@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from openvod.analyzers.dna import features as ft
-from openvod.analyzers.dna.align import ASPECTS, AlignParams, aspect_family, hit_transforms, refine
+from openvod.analyzers.dna.align import ASPECTS, AlignParams, aspect_family, hit_transforms
 from openvod.analyzers.dna.fingerprint import Fingerprint, _bands, band_rows
+from openvod.analyzers.dna.refine import refine
 from openvod.analyzers.dna.search import query_codes
 from openvod.analyzers.dna.views import BAND_SHIFT, band_view, halves_view, view_fits
 

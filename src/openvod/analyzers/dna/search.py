@@ -14,14 +14,14 @@ from typing import Any
 import numpy as np
 
 from openvod.analyzers.dna import features as ft
-from openvod.analyzers.dna.align import (AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, refine,
-                                         region_descriptors)
+from openvod.analyzers.dna.align import AlignParams, RegionDescriptors, Segment, Transform, hit_transforms, region_descriptors
 from openvod.analyzers.dna.chance import offspeed_passes
 from openvod.analyzers.dna.segments import (evidence_span, find_all_segments, motion_passes, pair_similarity, picture_change,
                                             segment_symmetry, trim_uncorrelated_ends, unit_speed_if_still, with_still_pieces)
 from openvod.analyzers.dna.temporal import suppress_duplicates
 from openvod.analyzers.dna.fingerprint import Fingerprint, band_rows
 from openvod.analyzers.dna.index import CodeIndex, generic_queries
+from openvod.analyzers.dna.refine import refine
 from openvod.analyzers.dna.rivals import closest_sources
 from openvod.analyzers.dna.templates import TEMPLATE_MARGIN_S, TEMPLATE_MIN_SEGMENT_S, distinctive, piece_key, recurs_in, window
 from openvod.analyzers.dna.views import query_views, view_fits
