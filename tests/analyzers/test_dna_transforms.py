@@ -285,18 +285,20 @@ def test_picture_in_picture_of_a_screen_recording(screen: dict[str, Any], place:
     assert abs(float(box["Width"]) - 0.5) < 0.08 and abs(float(box["X"]) - place[0]) < 0.08, box
 
 
-@pytest.mark.parametrize("offset, framed", [(0, False), pytest.param(-12, False, marks=pytest.mark.slow), (8, True)])
-def test_vertical_9_16_centre_crop(source: dict[str, Any], offset: int, framed: bool) -> None:
+@pytest.mark.parametrize("offset, framed, aspect", [(0, False, 9 / 16), pytest.param(-12, False, 9 / 16, marks=pytest.mark.slow),
+                                                     (8, True, 9 / 16), pytest.param(4, False, 1.0, marks=pytest.mark.slow)])
+def test_vertical_9_16_centre_crop(source: dict[str, Any], offset: int, framed: bool, aspect: float) -> None:
     """A 9:16 crop of the 16:9 picture at full height (a third of the width, a few pixels off centre, as
     reposts do), between filler cropped the same way: the query's picture is the source's stretched 3.2
     times across, found through the library's band codes and the query's band view. ``framed``: the crop
-    pillarboxed in a 16:9 frame between footage that fills it (a compilation; ``layout.stretches``)."""
-    vw, vh = 180, 320
+    pillarboxed in a 16:9 frame between footage that fills it (a compilation; ``layout.stretches``);
+    ``aspect`` 1: a square crop (the library band is the same, a narrower share of the query)."""
+    vw, vh = int(round(320 * aspect / 2)) * 2, 320
     fps, before, n_copy = 15, 2.0, int(9.0 * 15)
 
     def crop(f: Frame, i: int) -> Frame:
         h, w = f.shape[:2]
-        cw = int(round(h * 9 / 16))
+        cw = int(round(h * aspect))
         x0 = (w - cw) // 2 + offset
         if not framed:
             return np.asarray(Image.fromarray(f[:, x0:x0 + cw]).resize((vw, vh), Image.Resampling.BICUBIC))
@@ -306,9 +308,9 @@ def test_vertical_9_16_centre_crop(source: dict[str, Any], offset: int, framed: 
         out[:, (w - cw) // 2 : (w - cw) // 2 + cw] = f[:, x0:x0 + cw]
         return out
 
-    q, truth = make(source, f"vcrop{offset}{framed}", 3.0, 12.0, fn=crop, fps=fps, before=before)
+    q, truth = make(source, f"vcrop{offset}{framed}{aspect:.2f}", 3.0, 12.0, fn=crop, fps=fps, before=before)
     tr = check(source, q, truth)["entry"]["Transform"]
-    assert "CropBox" in tr and abs(float(tr["CropBox"]["Width"]) - 9 / 16 * SIZE[1] / SIZE[0]) < 0.08, tr
+    assert "CropBox" in tr and abs(float(tr["CropBox"]["Width"]) - aspect * SIZE[1] / SIZE[0]) < 0.08, tr
     assert float(tr["CropBox"]["Height"]) > 0.9, tr
 
 
