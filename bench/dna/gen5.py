@@ -11,6 +11,7 @@ query and negative, so adding them leaves generation 4's library, queries and gr
 | short_offspeed | a 3-5 s copy at 0.7-0.85x or 1.2-1.5x, with a crop, photometric change, overlay, mirror or nothing, between 10-25 s of unrelated footage on each side |
 | combo_embed | three edits (reframing, rotation, mirror, crop, colour, overlay, blur, speed, reversal, frame rate, size) together, always between unrelated footage |
 | frame_mixed | letterbox, pillarbox, coloured padding or a 9:16 frame over a blurred copy, between unrelated footage that fills the whole frame (the framing changes at the cuts: a compilation) |
+| tight_crop | 58-72 % of the width and height at any offset, mirrored half the time, bare or between unrelated footage |
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 if TYPE_CHECKING:
     from bench.dna.generate import Builder, QuerySpec
 
-CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed", "frame_mixed"]
+CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed", "frame_mixed", "tight_crop"]
 # At most one of the reframing edits (each sets the frame's layout) goes into a combination.
 REFRAME = ("pip", "vertical", "letterbox", "vcrop")
 COMBO = ["crop", "flip", "vflip", "rotate", "photometric", "grayscale", "overlay", "blur", "speed", "reverse",
@@ -118,6 +119,10 @@ def spec(b: Builder, cls: str, k: int) -> QuerySpec:
         if edit == "none":
             sp["kind"] = "none"
         pad = (10.0, 25.0)
+    elif cls == "tight_crop":  # 58-72 % of the picture at any offset, mirrored half the time (a repost zoomed in)
+        fps, crf = _spatial(b, ["crop", "flip"] if r.random() < 0.5 else ["crop"], sp)
+        kw = float(r.uniform(0.58, 0.72))
+        sp["crop"] = [float(r.uniform(0, 1 - kw)), float(r.uniform(0, 1 - kw)), kw, kw]
     elif cls == "frame_mixed":
         fps, crf = _spatial(b, [str(r.choice(["vertical", "letterbox"]))], sp)
         sp["fill_frame"] = True

@@ -224,6 +224,21 @@ def test_three_transforms_at_once(source: dict[str, Any]) -> None:
     assert tr["VFlip"] is True and abs(float(tr["Speed"]) - 1.25) < 0.05
 
 
+@pytest.mark.parametrize("keep", [0.62, pytest.param(0.7, marks=pytest.mark.slow)])
+def test_tight_mirrored_crop(source: dict[str, Any], keep: float) -> None:
+    """A repost zoomed in: ``keep`` of the width and height off the middle, mirrored, scaled back to the
+    frame (a zoom of 1.4-1.6, beyond the 1.45 this release started from; ``AlignParams.max_scale``)."""
+    def fn(f: Frame, i: int) -> Frame:
+        h, w = f.shape[:2]
+        cw, ch = int(w * keep), int(h * keep)
+        x0, y0 = int(0.1 * w), int((1 - keep) * 0.7 * h)
+        return _resize(np.ascontiguousarray(f[y0:y0 + ch, x0:x0 + cw][:, ::-1]), (w, h))
+
+    q, truth = make(source, f"tight{keep}", 3.0, 12.0, fn=fn)
+    tr = check(source, q, truth)["entry"]["Transform"]
+    assert tr["Flip"] is True and "CropBox" in tr and abs(float(tr["CropBox"]["Width"]) - keep) < 0.08, tr
+
+
 def _screen_frames(seconds: float, fps: int, seed: int) -> list[Frame]:
     """A screen recording: lines of code-like text on a dark editor page (gutter, title bar) scrolling
     in bursts with pauses, a blinking cursor."""

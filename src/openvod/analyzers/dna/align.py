@@ -43,9 +43,9 @@ class AlignParams:
     unit_speed_snap: float = 0.04  # a line this close to speed 1 takes speed 1 if that explains the copy as well
     max_segments: int = 32
     min_query_area: float = 0.2  # the shared region covers at least this share of the query picture (PiP at 25 %)
-    min_reference_area: float = 0.5  # ... and of the library picture
+    min_reference_area: float = 0.3  # ... and of the library picture
     min_scale: float = 0.45  # picture-in-picture down to 0.5 of the frame (25 % of its area), with margin
-    max_scale: float = 1.45  # crops down to ~0.8 of the frame, with margin
+    max_scale: float = 1.8  # crops down to ~0.58 of the frame, with margin
     max_transforms: int = 3
     pip_search_below: float = 0.75  # a coarse geometry score below this also tries a grid of picture-in-picture boxes
     refine_floor: float = 0.5  # hypotheses whose best coarse similarity is below this are dropped unrefined
