@@ -133,3 +133,26 @@ def test_a_band_hit_gives_the_crop_transform_and_refinement_keeps_its_aspect() -
     assert 1 / 1.25 <= fine.sx / (fine.sy * t.aspect) <= 1.25 and fine.score > 0.8, fine
     assert abs(fine.sx * H / W * 9 / 16 - 1.0) < 0.1 and abs(fine.tx + (fine.sx - 1) / 2) < 0.05, fine  # keeps 9/16 of the height, in the middle
     assert view_fits({"band_view": True}, fine) and not view_fits({"halves_view": True}, fine)
+
+
+@SETTINGS
+@given(st.integers(0, 2**31), st.integers(0, 12), st.floats(0.2, 5.0))
+def test_bands_and_views_are_total(seed: int, n: int, frame_aspect: float) -> None:
+    """Any boxes (empty, a line, the whole picture), any frame shape, any stretches: well-formed band codes and
+    views, or none."""
+    rng = np.random.default_rng(seed)
+    pics = rng.integers(0, 256, (n, 96, 96)).astype(np.uint8)
+    x0, y0 = rng.integers(0, 96, (2, n))
+    boxes = np.stack([x0, y0, np.minimum(96, x0 + rng.integers(0, 97, n)), np.minimum(96, y0 + rng.integers(0, 97, n))], axis=1)
+    idx = np.sort(rng.choice(n, int(rng.integers(0, n + 1)), replace=False)) if n else np.zeros(0, np.int64)
+    wins, rows, geom = _bands(pics, idx, boxes, frame_aspect)
+    assert wins.shape == (rows.size, 16, 16) and geom.shape == (rows.size, 4) and set(rows.tolist()) <= set(idx.tolist())
+    assert ((geom[:, 2] > 0) & (geom[:, 2] <= 0.5) & (geom[:, 3] == 0.5)).all()
+    fp = _fp(rng.integers(0, 256, (n, 32, 32)).astype(np.uint8), int(96 * frame_aspect) + 1, 96)
+    fp.flat = rng.random(n) < 0.3
+    fp.info["stretches"] = [[float(a), float(a + rng.uniform(0, 2)), *rng.uniform(0.0, 1.0, 4).tolist()] for a in rng.uniform(0, 3, 2)]
+    for view in (band_view(fp), halves_view(fp)):
+        if view is not None:
+            m = view.codes.shape[0]
+            assert view.codes_flip.shape == (m, 8) and view.code_geom.shape == (m, 4) and view.code_frame.shape == (m,)
+            assert set(view.code_frame.tolist()) <= set(np.nonzero(~fp.flat)[0].tolist())

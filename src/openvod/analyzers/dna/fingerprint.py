@@ -367,7 +367,7 @@ def _bands(pictures: np.ndarray, idx: np.ndarray, boxes: np.ndarray, frame_aspec
     bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     aspect = bw / np.maximum(bh, 1e-9) * (ph / pw) * frame_aspect  # each box's width / height in display pixels
     share = BAND_HEIGHTS / np.maximum(aspect, 1e-9)  # of the box's width
-    wide = aspect >= BAND_MIN_ASPECT
+    wide = (aspect >= BAND_MIN_ASPECT) & (bh >= 1.0)  # a box without height has no band
     cx = 0.5 * (b[:, 0] + b[:, 2])
     band = np.stack([cx - 0.5 * share * bw, b[:, 1], cx + 0.5 * share * bw, b[:, 3]], axis=1)[wide]
     wins = _crop_resize(pictures[idx[wide]], band, 16, Image.Resampling.BOX).astype(np.float32)
