@@ -1,6 +1,6 @@
 """Other readings of a query, searched at query time: rotations, picture-in-picture boxes, bands and halves.
 
-Both return a ``Fingerprint`` that shares the query's samples and thumbnails (so verification runs
+Each returns a ``Fingerprint`` that shares the query's samples and thumbnails (so verification runs
 on the query itself) but carries other *codes*:
 
 * ``rotated``: the thumbnails read rotated back by 90/180/270 degrees, with whole-picture codes.
@@ -232,9 +232,8 @@ def window_view(q: Fingerprint, groups: list[tuple[np.ndarray, Boxes]], info: di
     if info.get("band_view"):  # searched among the library's band codes only
         c, cf = c ^ ft.BAND_MASK, cf ^ ft.BAND_MASK
     geom = np.stack([boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2, boxes[:, 2] / 2, boxes[:, 3] / 2], axis=1).astype(np.float32)
-    fr = rows
-    order = np.argsort(fr, kind="stable")
-    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=fr[order].astype(np.int32), code_geom=geom[order],
+    order = np.argsort(rows, kind="stable")
+    return Fingerprint(times=q.times, thumbs=q.thumbs, flat=q.flat, code_frame=rows[order].astype(np.int32), code_geom=geom[order],
                        codes=c[order], codes_flip=cf[order], duration=q.duration, width=q.width, height=q.height, box=q.box,
                        options_key=q.options_key, info={**q.info, **info})
 
