@@ -12,6 +12,7 @@ query and negative, so adding them leaves generation 4's library, queries and gr
 | combo_embed | three edits (reframing, rotation, mirror, crop, colour, overlay, blur, speed, reversal, frame rate, size) together, always between unrelated footage |
 | frame_mixed | letterbox, pillarbox, coloured padding or a 9:16 frame over a blurred copy, between unrelated footage that fills the whole frame (the framing changes at the cuts: a compilation) |
 | tight_crop | 58-72 % of the width and height at any offset, mirrored half the time, bare or between unrelated footage |
+| rotate_crop | turned by 90, 180 or 270 degrees and cropped to 75-92 % of each side, bare or between unrelated footage |
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 if TYPE_CHECKING:
     from bench.dna.generate import Builder, QuerySpec
 
-CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed", "frame_mixed", "tight_crop"]
+CLASSES = ["vcrop", "lowres", "short_offspeed", "combo_embed", "frame_mixed", "tight_crop", "rotate_crop"]
 # At most one of the reframing edits (each sets the frame's layout) goes into a combination.
 REFRAME = ("pip", "vertical", "letterbox", "vcrop")
 COMBO = ["crop", "flip", "vflip", "rotate", "photometric", "grayscale", "overlay", "blur", "speed", "reverse",
@@ -123,6 +124,8 @@ def spec(b: Builder, cls: str, k: int) -> QuerySpec:
         fps, crf = _spatial(b, ["crop", "flip"] if r.random() < 0.5 else ["crop"], sp)
         kw = float(r.uniform(0.58, 0.72))
         sp["crop"] = [float(r.uniform(0, 1 - kw)), float(r.uniform(0, 1 - kw)), kw, kw]
+    elif cls == "rotate_crop":  # turned by 90/180/270 and cropped to 75-90 % (a phone clip turned and zoomed)
+        fps, crf = _spatial(b, ["rotate", "crop"], sp)
     elif cls == "frame_mixed":
         fps, crf = _spatial(b, [str(r.choice(["vertical", "letterbox"]))], sp)
         sp["fill_frame"] = True
