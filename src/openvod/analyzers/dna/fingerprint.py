@@ -99,13 +99,18 @@ class Fingerprint:
             self._smooth = ft.smooth(self.thumbs)
         return self._smooth
 
+    def boxes_at(self, times: np.ndarray) -> np.ndarray:
+        """float[k, 4]: the active box (x, y, w, h, 0..1) at each of ``times``: its stretch's (``layout``), else ``box``."""
+        t = np.asarray(times, np.float64).reshape(-1) + float(self.info.get("t0", 0.0))  # a window (templates.window)
+        out = np.tile(np.asarray(self.box, np.float64), (t.size, 1))  # keeps its video's stretch times
+        for t0, t1, *b in reversed(self.info.get("stretches", ())):  # the first stretch holding a time wins
+            out[(t >= t0) & (t <= t1)] = b
+        return out
+
     def box_at(self, t: float) -> tuple[float, float, float, float]:
-        """The active box (x, y, w, h, 0..1) of the sample at time ``t``: its stretch's (``layout``), else ``box``."""
-        t += float(self.info.get("t0", 0.0))  # a window (templates.window) keeps its video's stretch times
-        for t0, t1, x, y, w, h in self.info.get("stretches", ()):
-            if t0 <= t <= t1:
-                return (x, y, w, h)
-        return self.box
+        """The active box (x, y, w, h, 0..1) at time ``t`` (``boxes_at``)."""
+        x, y, w, h = (float(v) for v in self.boxes_at(np.array([t]))[0])
+        return (x, y, w, h)
 
     @property
     def n(self) -> int:

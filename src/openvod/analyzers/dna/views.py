@@ -242,21 +242,14 @@ BAND_VIEW_MAX_ASPECT = 1.0  # queries at most this wide (width / height) are rea
 BAND_SHIFT = 5  # ... at the middle and up to this many thumbnail pixels either side (a crop a little off centre)
 
 
-def _aspect(q: Fingerprint, box: tuple[float, ...] | None = None) -> float:
-    """Width / height of the query's active box (or ``box``), in display pixels."""
-    b = box or q.box
-    return b[2] * q.width / max(b[3] * q.height, 1e-9)
-
-
 def _by_aspect(q: Fingerprint) -> list[tuple[float, np.ndarray]]:
-    """The informative samples grouped by the aspect of their box: the video's, or a stretch's (``layout``;
-    a 9:16 crop pillarboxed between wide footage is a portrait picture while it lasts)."""
+    """The informative samples grouped by the width / height (display pixels) of their box: the video's, or
+    a stretch's (``Fingerprint.boxes_at``; a 9:16 crop pillarboxed between wide footage is a portrait
+    picture while it lasts)."""
     every = np.nonzero(~q.flat)[0]
-    whole = np.full(every.size, _aspect(q))
-    t = q.times[every].astype(np.float64) + float(q.info.get("t0", 0.0))
-    for t0, t1, *box in q.info.get("stretches", ()):
-        whole[(t >= t0) & (t <= t1)] = _aspect(q, tuple(box))
-    return [(float(a), every[whole == a]) for a in np.unique(whole)]
+    b = q.boxes_at(q.times[every])
+    aspect = b[:, 2] * q.width / np.maximum(b[:, 3] * q.height, 1e-9)
+    return [(float(a), every[aspect == a]) for a in np.unique(aspect)]
 
 
 def band_view(q: Fingerprint) -> Fingerprint | None:
