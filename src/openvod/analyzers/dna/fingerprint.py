@@ -11,7 +11,8 @@ the cost over a plain decode is a resize per sample. After decoding:
 2. each sample keeps a 32x32 thumbnail of its active box (used for alignment and for estimating
    crop / picture-in-picture geometry) and its flatness (black and flat frames never match);
 3. 64-bit codes for the ANN index, each with a mirrored twin (see ``features``): a global code for
-   every informative sample, and once per ``code_interval_s`` local codes around coarse keypoints.
+   every informative sample, and once per ``code_interval_s`` local codes around coarse keypoints and,
+   in a wide picture, a band code of its middle (``_bands``: what a 9:16 crop keeps).
 """
 
 from __future__ import annotations

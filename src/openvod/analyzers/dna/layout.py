@@ -15,6 +15,7 @@ import numpy as np
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in working-picture pixels
 
+
 def active_box(pictures: np.ndarray, flat_std: float = 6.0, max_cut: float = 0.48, frame_aspect: float = 0.0,
                max_aspect: float = 2.5) -> Box:
     """``(x0, y0, x1, y1)`` pixels of the picture area that is not letterbox or padding.
@@ -91,7 +92,6 @@ def sharp_band(energy: np.ndarray, ratio: float = 3.0, min_share: float = 0.25, 
     if float(energy[:a].mean()) * ratio > inside or float(energy[b:].mean()) * ratio > inside:
         return 0, n
     return a, b
-
 
 
 # ----------------------------------------------------------------------------- stretches
