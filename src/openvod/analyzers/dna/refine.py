@@ -58,13 +58,22 @@ def _scores(q: Fingerprint, r: Fingerprint, cands: list[Transform], qf: np.ndarr
     if not owners:
         return scores
     m = qf.size
-    qb = np.repeat(np.array(qboxes), m, axis=0)
-    rb = np.repeat(np.array(rboxes), m, axis=0)
     flip = cands[owners[0]].flip  # one refinement never changes the flip (nor the detail)
     size, k, power, kx = level or _fine(cands[owners[0]])
-    dq = ft.frame_descriptors(ft.sample_boxes(q.smooth_thumbs, qb, size, flip=flip, rows=np.tile(qf, len(owners))), k, power, kx)
-    dr = ft.frame_descriptors(ft.sample_boxes(r.smooth_thumbs, rb, size, rows=np.tile(rf, len(owners))), k, power, kx)
-    per = np.sum(dq * dr, axis=1).reshape(len(owners), m)
+
+    def descriptors(imgs: np.ndarray, boxes: list[np.ndarray], rows: np.ndarray, flipped: bool) -> np.ndarray:
+        # Neighbouring candidates often share one side's box (the whole library picture under a
+        # picture-in-picture or crop hypothesis): each distinct box is read once.
+        index: dict[tuple[float, ...], int] = {}
+        which = np.array([index.setdefault(tuple(np.asarray(b, np.float64).tolist()), len(index)) for b in boxes])
+        uniq = np.array(list(index), np.float64)
+        d = ft.frame_descriptors(ft.sample_boxes(imgs, np.repeat(uniq, m, axis=0), size, flip=flipped, rows=np.tile(rows, len(uniq))),
+                                 k, power, kx)
+        return d.reshape(len(uniq), m, -1)[which]
+
+    dq = descriptors(q.smooth_thumbs, qboxes, qf, flip)
+    dr = descriptors(r.smooth_thumbs, rboxes, rf, False)
+    per = np.sum(dq * dr, axis=2)
     scores[owners] = per.mean(axis=1)
     return scores
 
