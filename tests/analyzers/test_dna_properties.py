@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openvod.analyzers.dna import temporal
-from openvod.analyzers.dna.align import AlignParams, RegionDescriptors, Segment, hit_transforms
+from openvod.analyzers.dna.align import AlignParams, RegionDescriptors, Segment, Transform, hit_transforms
+from openvod.analyzers.dna.refine import COARSE, _neighbours, _scores
 from openvod.analyzers.dna.segments import find_all_segments
 from openvod.analyzers.dna.temporal import find_segments
 from openvod.analyzers.dna.fingerprint import Fingerprint
@@ -288,3 +289,20 @@ def test_verify_ignores_hits_on_code_rows_a_fingerprint_does_not_have() -> None:
     for hits in (bad, np.concatenate([good, bad])):
         m = verify(q, r, hits, MatchParams())
         assert m is None or all(0.0 <= s.q0 <= s.q1 for s in m.segments)
+
+
+@SETTINGS
+@given(st.integers(0, 2**31), st.integers(1, 30), st.integers(1, 30), st.integers(1, 12), st.booleans(), st.sampled_from([None, COARSE]))
+def test_refinement_scores_a_batch_as_it_scores_each_candidate(seed: int, nq: int, nr: int, m: int, flip: bool,
+                                                               level: tuple[int, int, float, int] | None) -> None:
+    """``refine._scores`` reads each distinct box of a batch once; every candidate still gets the score it
+    gets alone (repeated, shared-side and inadmissible candidates included)."""
+    rng = np.random.default_rng(seed)
+    q, r = random_fp(rng, nq, "smooth"), random_fp(rng, nr, "noise")
+    qf, rf = rng.integers(0, nq, m), rng.integers(0, nr, m)
+    base = [Transform(flip, s, s, float(x), float(y)) for s, x, y in zip(rng.choice([0.5, 0.7, 1.0, 1.3, 3.0], 4),
+                                                                          rng.uniform(-0.4, 0.5, 4), rng.uniform(-0.4, 0.5, 4), strict=True)]
+    cands = [*base, base[0], *(c for t in base[:2] for c in _neighbours(t, 0.03))]
+    batch = _scores(q, r, cands, qf, rf, P, level)
+    alone = np.array([_scores(q, r, [c], qf, rf, P, level)[0] for c in cands])
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-6)
