@@ -226,11 +226,10 @@ def admissible(t: Transform, p: AlignParams) -> tuple[np.ndarray, np.ndarray] | 
     if ov is None:
         return None
     qb, rb = ov
-    if qb[2] * qb[3] < p.min_query_area or rb[2] * rb[3] < p.min_reference_area / max(a, 1.0):  # a band is narrow
-        return None
-    # A region that leaves out much of both pictures is a picture shifted against another at about the same
-    # scale: no edit makes that, but a translating pattern (lavfi sierpinski) matches itself shifted.
-    if max(qb[2] * qb[3], rb[2] * rb[3]) < p.min_cover:
+    q_area, r_area = qb[2] * qb[3], rb[2] * rb[3]
+    # A band is narrow. A region that leaves out much of both pictures (``min_cover``) is a picture shifted against
+    # another at about the same scale: no edit makes that, but a translating pattern (lavfi sierpinski) matches itself shifted.
+    if q_area < p.min_query_area or r_area < p.min_reference_area / max(a, 1.0) or max(q_area, r_area) < p.min_cover:
         return None
     return ov
 
